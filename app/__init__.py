@@ -1,0 +1,70 @@
+"""The application factory."""
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask
+
+from app.config import load_settings
+from app.db_types import render_migration_type
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True, subdomain_matching=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(load_settings(app.instance_path, config))
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("app").setLevel(logging.INFO)
+
+    from app.extensions import babel, csrf, db, login_manager, migrate
+    from app.i18n.selection import select_locale, select_timezone
+    from app.tenancy.scoping import install_scoping
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"),
+                     render_as_batch=True, compare_type=True, render_item=render_migration_type)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    install_scoping()
+    _import_models()
+
+    from app.tenancy import resolution
+
+    resolution.init_app(app)
+
+    from app import templating
+
+    templating.init_app(app)
+
+    from app.health.views import bp as health_bp
+    from app.operator.views import bp as operator_bp
+    from app.portal.views import bp as portal_bp, static_bp
+
+    app.register_blueprint(health_bp)
+    app.register_blueprint(operator_bp)
+    app.register_blueprint(portal_bp)
+    app.register_blueprint(static_bp)
+
+    from app.errors import init_app as init_errors
+
+    init_errors(app)
+
+    from app.dev.cli import demo_cli, dev_cli
+    from app.tenancy.cli import tenants_cli
+
+    app.cli.add_command(tenants_cli)
+    app.cli.add_command(demo_cli)
+    app.cli.add_command(dev_cli)
+    return app
+
+
+def _import_models() -> None:
+    """Register every table with the metadata (for Alembic and relationships)."""
+    import app.accounts.models  # noqa: F401
+    import app.automation.models  # noqa: F401
+    import app.catalog.models  # noqa: F401
+    import app.tenancy.models  # noqa: F401
+    import app.tickets.models  # noqa: F401
+    import app.workflow.models  # noqa: F401

@@ -1,0 +1,27 @@
+"""Automation rules: time rules (status age) and event rules (a reply on a waiting request)."""
+from __future__ import annotations
+
+from sqlalchemy import JSON, Boolean, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db_types import LocalizedText
+from app.extensions import db
+from app.tenancy.scoping import TenantScoped
+
+TRIGGERS = ("status_age", "customer_comment", "email_reply", "status_entered")
+
+
+class AutomationRule(TenantScoped, db.Model):
+    __tablename__ = "automation_rules"
+    __table_args__ = (UniqueConstraint("tenant_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(63))
+    name: Mapped[dict] = mapped_column(LocalizedText)
+    trigger: Mapped[str] = mapped_column(String(30))
+    # e.g. {"status": "resolved", "after": "P7D", "clock": "calendar"}
+    conditions: Mapped[dict] = mapped_column(JSON, default=dict)
+    # e.g. [{"transition_to": "done"}, {"comment": {"en": "...", "hu": "..."}}]
+    actions: Mapped[list] = mapped_column(JSON, default=list)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,116 @@
+"""Development commands used by ``make run``: demo data and the all-in-one dev server."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import yaml
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from app.accounts.models import Operator, User
+from app.accounts.services import add_membership, create_user, get_or_create_organization, hash_password
+from app.extensions import db
+from app.tenancy.scoping import all_tenants, tenant_scope
+from app.tenancy.services import list_tenants
+
+DEMO_PASSWORD = "demo-password"
+DEMO_USERS = (("customer", "customer"), ("orgadmin", "customer"), ("agent", "agent"), ("admin", "admin"))
+
+demo_cli = AppGroup("demo", help="Demo data for development (never in production).")
+dev_cli = AppGroup("dev", help="Run the whole platform locally.")
+
+
+def _refuse_outside_development() -> None:
+    if current_app.config["ENV"] not in ("development", "testing"):
+        raise click.ClickException("demo data is only for development (PORTAL_ENV=development)")
+
+
+@demo_cli.command("seed")
+def seed_command():
+    """Create the demo users of every tenant (password: demo-password) and the platform operator."""
+    _refuse_outside_development()
+    tenants_dir = Path(current_app.config["TENANTS_DIR"])
+    for tenant in list_tenants():
+        with tenant_scope(tenant.id):
+            users = {}
+            for local, role in DEMO_USERS:
+                email = f"{local}@{tenant.slug}.test"
+                user = db.session.execute(select(User).where(User.email == email)).scalar_one_or_none()
+                if user is None:
+                    user = create_user(email, name=_demo_name(local, tenant.default_locale), role=role,
+                                       password=DEMO_PASSWORD, verified=True)
+                    db.session.flush()
+                users[local] = user
+            demo_file = tenants_dir / tenant.slug / "demo.yaml"
+            if demo_file.exists():
+                demo = yaml.safe_load(demo_file.read_text(encoding="utf-8")) or {}
+                for org in demo.get("organizations", []):
+                    organization = get_or_create_organization(org["name"])
+                    for member in org.get("members", []):
+                        add_membership(users[member["user"]], organization, is_admin=bool(member.get("admin")))
+            db.session.commit()
+        click.echo(f"{tenant.slug}: demo users " + ", ".join(f"{u}@{tenant.slug}.test" for u, _ in DEMO_USERS))
+    with all_tenants():
+        operator = db.session.execute(select(Operator).where(Operator.email == "operator@portal.test")).scalar_one_or_none()
+        if operator is None:
+            db.session.add(Operator(email="operator@portal.test", name="Platform operator",
+                                    password_hash=hash_password(DEMO_PASSWORD)))
+            db.session.commit()
+    click.echo(f"platform: operator@portal.test; every demo password is '{DEMO_PASSWORD}'")
+
+
+_DEMO_NAMES = {
+    "hu": {"customer": "Kiss Anna", "orgadmin": "Nagy Péter", "agent": "Szabó Judit", "admin": "Tóth Gábor"},
+    "fi": {"customer": "Anna Virtanen", "orgadmin": "Mikko Korhonen", "agent": "Laura Mäkinen", "admin": "Juha Nieminen"},
+    "cs": {"customer": "Jana Nováková", "orgadmin": "Petr Svoboda", "agent": "Lucie Dvořáková", "admin": "Tomáš Černý"},
+    "pl": {"customer": "Anna Kowalska", "orgadmin": "Piotr Nowak", "agent": "Katarzyna Wiśniewska", "admin": "Tomasz Wójcik"},
+    "en": {"customer": "Alice Smith", "orgadmin": "Oliver Brown", "agent": "Emma Jones", "admin": "James Taylor"},
+}
+
+
+def _demo_name(local: str, locale: str) -> str:
+    return _DEMO_NAMES.get(locale, _DEMO_NAMES["en"])[local]
+
+
+@dev_cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=None, type=int, help="Default: the port of PORTAL_DOMAIN.")
+def serve_command(host, port):
+    """Start Redis (embedded unless REDIS_URL is set), an RQ worker with its scheduler, and the web server."""
+    from app.jobs import redis_url
+
+    url = redis_url(current_app)
+    domain = current_app.config["PORTAL_DOMAIN"]
+    if port is None:
+        port = int(domain.rsplit(":", 1)[1]) if ":" in domain else 80
+    env = dict(os.environ, REDIS_URL=url)
+    worker = subprocess.Popen(
+        [str(Path(sys.executable).parent / "rq"), "worker", "--with-scheduler", "--job-class", "app.jobs.AppJob",
+         "--url", url, current_app.config["RQ_QUEUE"]],
+        env=env, cwd=str(Path(current_app.root_path).parent),
+    )
+    click.echo(f"Redis: {url}")
+    click.echo(f"RQ worker with scheduler: pid {worker.pid}")
+    click.echo("Portals:")
+    scheme = current_app.config["PREFERRED_URL_SCHEME"]
+    with all_tenants():
+        for tenant in list_tenants():
+            click.echo(f"  {tenant.name:<14} {scheme}://{tenant.slug}.{domain}/")
+    click.echo(f"Platform:  {scheme}://{domain}/   health: {scheme}://{domain}/healthz")
+    click.echo(f"Outbox:    {current_app.config['MAIL_URL']}")
+    try:
+        from werkzeug.serving import run_simple
+
+        run_simple(host, port, current_app._get_current_object(), threaded=True)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            worker.kill()

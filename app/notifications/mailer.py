@@ -1,0 +1,57 @@
+"""Deliver one e-mail through the configured transport.
+
+``MAIL_URL=maildir:///path`` writes each message to a Maildir (the dev outbox, readable with any
+mail client or `ls`); ``smtp://user:password@host:port`` delivers over SMTP (``smtps://`` for TLS on
+connect, ``?starttls=1`` to upgrade a plain connection).
+"""
+from __future__ import annotations
+
+import mailbox
+import smtplib
+import ssl
+from email.message import EmailMessage
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+from flask import current_app
+
+
+class MailDeliveryError(RuntimeError):
+    """The transport refused or could not be reached; the caller keeps the message for a retry."""
+
+
+def deliver(message: EmailMessage, mail_url: str | None = None) -> None:
+    url = mail_url or current_app.config["MAIL_URL"]
+    parsed = urlparse(url)
+    if parsed.scheme == "maildir":
+        _deliver_maildir(message, Path(unquote(parsed.path)))
+    elif parsed.scheme in ("smtp", "smtps"):
+        _deliver_smtp(message, parsed)
+    else:
+        raise ValueError(f"unsupported MAIL_URL {url!r}: use maildir:///path or smtp://host:port")
+
+
+def _deliver_maildir(message: EmailMessage, path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        mailbox.Maildir(path, create=True).add(message)
+    except OSError as exc:
+        raise MailDeliveryError(str(exc)) from exc
+
+
+def _deliver_smtp(message: EmailMessage, parsed) -> None:
+    host = parsed.hostname or "localhost"
+    options = parse_qs(parsed.query)
+    try:
+        if parsed.scheme == "smtps":
+            client = smtplib.SMTP_SSL(host, parsed.port or 465, timeout=30, context=ssl.create_default_context())
+        else:
+            client = smtplib.SMTP(host, parsed.port or 25, timeout=30)
+        with client:
+            if options.get("starttls", ["0"])[0] in ("1", "true", "yes"):
+                client.starttls(context=ssl.create_default_context())
+            if parsed.username:
+                client.login(unquote(parsed.username), unquote(parsed.password or ""))
+            client.send_message(message)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise MailDeliveryError(f"SMTP delivery to {host} failed: {exc}") from exc

@@ -1,0 +1,41 @@
+"""The customer portal's home page and language switcher, on ``<tenant>.<PORTAL_DOMAIN>``."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g, redirect, render_template, request, send_from_directory, session, url_for
+from flask_login import current_user
+
+from app.catalog.services import portal_catalog
+from app.extensions import db
+from app.i18n.selection import SESSION_KEY, available_languages
+
+bp = Blueprint("portal", __name__, subdomain="<tenant>")
+# Static files on tenant hosts (Flask's own static route serves only the bare domain).
+static_bp = Blueprint("tenant_static", __name__, subdomain="<tenant>")
+
+
+@bp.get("/")
+def home():
+    return render_template("portal/home.html", portals=portal_catalog(g.tenant))
+
+
+@bp.post("/language")
+def set_language():
+    code = request.form.get("language", "")
+    if code in available_languages():
+        session[SESSION_KEY] = code
+        if current_user.is_authenticated:
+            current_user.locale = code
+            db.session.commit()
+    return redirect(_safe_next(request.form.get("next")))
+
+
+def _safe_next(target: str | None) -> str:
+    """Only local paths: never redirect to another host."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("portal.home")
+
+
+@static_bp.get("/static/<path:filename>")
+def static(filename):
+    return send_from_directory(current_app.static_folder, filename, max_age=3600)

@@ -1,0 +1,133 @@
+"""``flask --app wsgi tenants list | sync [SLUG] | create SLUG --from _template | export SLUG | suspend | activate``.
+
+These commands reach across tenants on purpose: they are the operator's tools.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from app.tenancy.definition import SLUG_RE, DefinitionError, dump_definition_files
+from app.tenancy import services
+
+tenants_cli = AppGroup("tenants", help="List, sync, create, export and suspend tenants.")
+
+
+def _tenants_dir() -> Path:
+    return Path(current_app.config["TENANTS_DIR"])
+
+
+def _fail(error: DefinitionError) -> None:
+    for problem in error.problems:
+        click.echo(f"error: {problem}", err=True)
+    sys.exit(1)
+
+
+def _tenant_url(slug: str) -> str:
+    scheme = current_app.config["PREFERRED_URL_SCHEME"]
+    return f"{scheme}://{slug}.{current_app.config['PORTAL_DOMAIN']}/"
+
+
+@tenants_cli.command("list")
+def list_command():
+    """List every tenant with its status, languages and address."""
+    rows = services.list_tenants()
+    if not rows:
+        click.echo("no tenants; run `flask --app wsgi tenants sync`")
+        return
+    for tenant in rows:
+        click.echo(f"{tenant.slug:<16} {tenant.status:<10} {tenant.name:<24} "
+                   f"{','.join(tenant.locales):<10} {_tenant_url(tenant.slug)}")
+
+
+@tenants_cli.command("sync")
+@click.argument("slug", required=False)
+@click.option("--dry-run", is_flag=True, help="Show what would change, change nothing.")
+def sync_command(slug, dry_run):
+    """Load tenants/<SLUG>/ (or every tenant folder) into the database. Idempotent."""
+    base = _tenants_dir()
+    if slug:
+        folders = [base / slug]
+    else:
+        folders = sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
+    failed = False
+    for folder in folders:
+        try:
+            report = services.sync_tenant_folder(folder, dry_run=dry_run)
+        except DefinitionError as error:
+            for problem in error.problems:
+                click.echo(f"error: {problem}", err=True)
+            failed = True
+            continue
+        verb = "would change" if dry_run else ("created" if report.created else "updated")
+        if not report.changed:
+            click.echo(f"{report.slug}: up to date")
+        else:
+            click.echo(f"{report.slug}: {verb} ({len(report.changes)} change(s))")
+            for line in report.changes:
+                click.echo(f"  - {line}")
+    if failed:
+        sys.exit(1)
+
+
+@tenants_cli.command("create")
+@click.argument("slug")
+@click.option("--from", "template", default="_template", show_default=True, help="Template folder in tenants/.")
+@click.option("--name", help="The vendor's name shown on its portal (default: the slug).")
+@click.option("--prefix", help="Reference prefix of its requests, e.g. ACME (default: from the slug).")
+def create_command(slug, template, name, prefix):
+    """Onboard a new tenant from a template."""
+    if not SLUG_RE.match(slug):
+        _fail(DefinitionError([f"'{slug}' is not a valid slug: lowercase letters, digits and '-', at most 63"]))
+    try:
+        report = services.create_tenant_from_template(_tenants_dir() / template, slug, name or slug.capitalize(), prefix)
+    except DefinitionError as error:
+        _fail(error)
+    click.echo(f"{report.slug}: created from {template}; portal at {_tenant_url(report.slug)}")
+
+
+@tenants_cli.command("export")
+@click.argument("slug")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Write the files into this folder (default: print them).")
+def export_command(slug, out):
+    """Write a tenant's configuration in the tenants/ definition format."""
+    try:
+        files = dump_definition_files(services.export_definition(slug))
+    except DefinitionError as error:
+        _fail(error)
+    if out is None:
+        for name, text in files.items():
+            click.echo(f"# --- {name}")
+            click.echo(text)
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (out / name).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {out / name}")
+
+
+@tenants_cli.command("suspend")
+@click.argument("slug")
+def suspend_command(slug):
+    """Take a tenant's portal offline (its address answers 404); nothing is deleted."""
+    try:
+        services.set_tenant_status(slug, "suspended")
+    except DefinitionError as error:
+        _fail(error)
+    click.echo(f"{slug}: suspended")
+
+
+@tenants_cli.command("activate")
+@click.argument("slug")
+def activate_command(slug):
+    """Bring a suspended tenant's portal back."""
+    try:
+        services.set_tenant_status(slug, "active")
+    except DefinitionError as error:
+        _fail(error)
+    click.echo(f"{slug}: active")

@@ -1,0 +1,359 @@
+"""The tenant definition format: load and validate ``tenants/<slug>/``, and write it back.
+
+One loader and one validator serve ``flask tenants sync``, the admin console's import and
+onboarding. Errors name the file and the key path so that a reviewer can fix them directly.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from jsonschema import Draft202012Validator
+
+SUPPORTED_LANGUAGES = ("hu", "fi", "cs", "pl", "en")
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "tenants" / "definition.schema.json"
+
+# Which top-level keys live in which file.
+FILES = {
+    "tenant.yaml": ("slug", "name", "languages", "default_language", "timezone", "registration",
+                    "reference_prefix", "branding", "settings"),
+    "catalog.yaml": ("portals", "forms"),
+    "workflow.yaml": ("statuses", "workflows"),
+    "automation.yaml": ("rules",),
+    "strings.yaml": ("strings",),
+}
+REQUIRED_FILES = ("tenant.yaml", "catalog.yaml", "workflow.yaml")
+KEY_TO_FILE = {key: name for name, keys in FILES.items() for key in keys}
+LOCALIZED_KEYS = {"name", "label", "description", "help", "customer_name", "tagline", "comment"}
+
+
+@dataclass
+class DefinitionError(Exception):
+    """The definition is invalid; ``problems`` lists every error as 'file: path: message'."""
+
+    problems: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return "\n".join(self.problems)
+
+
+@lru_cache(maxsize=1)
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+
+
+def _path_str(parts) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+class _Problems:
+    def __init__(self, source: str):
+        self.source = source.rstrip("/")
+        self.items: list[str] = []
+
+    def add(self, path: list, message: str) -> None:
+        top = path[0] if path and isinstance(path[0], str) else None
+        file = KEY_TO_FILE.get(top, "tenant.yaml")
+        self.items.append(f"{self.source}/{file}: {_path_str(path)}: {message}")
+
+
+def read_definition_files(folder: Path) -> dict:
+    """Read and merge the YAML files of a tenant folder (no validation beyond YAML syntax)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DefinitionError([f"{folder}: no such tenant folder"])
+    merged: dict = {}
+    problems = []
+    for name, keys in FILES.items():
+        path = folder / name
+        if not path.exists():
+            if name in REQUIRED_FILES:
+                problems.append(f"{path}: file is missing")
+            continue
+        try:
+            content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            problems.append(f"{path}: not valid YAML: {exc}")
+            continue
+        if not isinstance(content, dict):
+            problems.append(f"{path}: must be a mapping of keys")
+            continue
+        for key, value in content.items():
+            if key not in keys:
+                expected = KEY_TO_FILE.get(key)
+                hint = f" (it belongs in {expected})" if expected else ""
+                problems.append(f"{path}: {key}: unknown key here{hint}")
+                continue
+            merged[key] = value
+    if problems:
+        raise DefinitionError(problems)
+    return merged
+
+
+def load_definition(folder: Path, *, template: bool = False) -> dict:
+    """Read, validate and normalize ``tenants/<slug>/``. Raises DefinitionError."""
+    folder = Path(folder)
+    data = read_definition_files(folder)
+    expected_slug = None if template else folder.name
+    return validate_definition(data, source=str(folder), expected_slug=expected_slug)
+
+
+def validate_definition(data: dict, *, source: str = "definition", expected_slug: str | None = None) -> dict:
+    """Validate a merged definition mapping; return it normalized (defaults filled in)."""
+    problems = _Problems(source)
+    for error in sorted(_validator().iter_errors(data), key=lambda e: list(e.absolute_path)):
+        problems.add(list(error.absolute_path), error.message)
+    if problems.items:
+        raise DefinitionError(problems.items)
+    _check_semantics(data, problems, expected_slug)
+    if problems.items:
+        raise DefinitionError(problems.items)
+    return normalize_definition(data)
+
+
+def _check_unique(items: list, path: list, what: str, problems: _Problems) -> dict:
+    seen: dict = {}
+    for index, item in enumerate(items):
+        key = item["key"]
+        if key in seen:
+            problems.add(path + [index, "key"], f"duplicate {what} key '{key}'")
+        seen[key] = item
+    return seen
+
+
+def _check_localized(node, path: list, languages: list[str], problems: _Problems) -> None:
+    """Every localized text must carry every language of the tenant."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in LOCALIZED_KEYS and isinstance(value, dict) and not (path and path[0] == "strings"):
+                missing = [lang for lang in languages if lang not in value]
+                extra = [lang for lang in value if lang not in languages]
+                if missing:
+                    problems.add(path + [key], f"missing language(s) {', '.join(missing)}")
+                if extra:
+                    problems.add(path + [key], f"language(s) {', '.join(extra)} not enabled for this tenant")
+            else:
+                _check_localized(value, path + [key], languages, problems)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            _check_localized(value, path + [index], languages, problems)
+
+
+def _check_semantics(data: dict, problems: _Problems, expected_slug: str | None) -> None:
+    languages = data["languages"]
+    if expected_slug is not None and data["slug"] != expected_slug:
+        problems.add(["slug"], f"'{data['slug']}' must equal the folder name '{expected_slug}'")
+    if data["default_language"] not in languages:
+        problems.add(["default_language"], f"'{data['default_language']}' is not one of languages {languages}")
+    if "timezone" in data:
+        try:
+            ZoneInfo(data["timezone"])
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.add(["timezone"], f"unknown time zone '{data['timezone']}'")
+    _check_localized(data, [], languages, problems)
+
+    statuses = _check_unique(data["statuses"], ["statuses"], "status", problems)
+    workflows = _check_unique(data["workflows"], ["workflows"], "workflow", problems)
+    forms = _check_unique(data["forms"], ["forms"], "form", problems)
+    _check_unique(data["portals"], ["portals"], "portal", problems)
+    _check_unique(data.get("rules", []), ["rules"], "rule", problems)
+
+    for w_index, workflow in enumerate(data["workflows"]):
+        wpath = ["workflows", w_index]
+        if workflow["initial_status"] not in statuses:
+            problems.add(wpath + ["initial_status"], f"unknown status '{workflow['initial_status']}'")
+        _check_unique(workflow["transitions"], wpath + ["transitions"], "transition", problems)
+        for t_index, transition in enumerate(workflow["transitions"]):
+            tpath = wpath + ["transitions", t_index]
+            sources = transition.get("from")
+            for source_key in ([sources] if isinstance(sources, str) else sources or []):
+                if source_key not in statuses:
+                    problems.add(tpath + ["from"], f"unknown status '{source_key}'")
+                elif statuses[source_key]["category"] == "closed":
+                    problems.add(tpath + ["from"], f"status '{source_key}' is final (closed) and cannot be left")
+            if transition["to"] not in statuses:
+                problems.add(tpath + ["to"], f"unknown status '{transition['to']}'")
+
+    # Which request types use which form (for request_type conditions).
+    types_by_form: dict[str, set] = {}
+    for p_index, portal in enumerate(data["portals"]):
+        ppath = ["portals", p_index]
+        _check_unique(portal["request_types"], ppath + ["request_types"], "request type", problems)
+        for r_index, request_type in enumerate(portal["request_types"]):
+            rpath = ppath + ["request_types", r_index]
+            if request_type["form"] not in forms:
+                problems.add(rpath + ["form"], f"unknown form '{request_type['form']}'")
+            if request_type["workflow"] not in workflows:
+                problems.add(rpath + ["workflow"], f"unknown workflow '{request_type['workflow']}'")
+            types_by_form.setdefault(request_type["form"], set()).add(request_type["key"])
+
+    for f_index, form in enumerate(data["forms"]):
+        fpath = ["forms", f_index]
+        fields = _check_unique(form["fields"], fpath + ["fields"], "field", problems)
+        summary = fields.get("summary")
+        if summary is None:
+            problems.add(fpath + ["fields"], "a form needs a field with key 'summary' (the request's title)")
+        elif summary["type"] != "text" or not summary.get("required"):
+            problems.add(fpath + ["fields"], "the 'summary' field must be of type text and required")
+        if "description" in fields and fields["description"]["type"] != "textarea":
+            problems.add(fpath + ["fields"], "the 'description' field must be of type textarea")
+        if "attachments" in fields and fields["attachments"]["type"] != "files":
+            problems.add(fpath + ["fields"], "the 'attachments' field must be of type files")
+        for i, fdef in enumerate(form["fields"]):
+            _check_field(fdef, fpath + ["fields", i], fields, types_by_form.get(form["key"], set()), problems)
+
+    for r_index, rule in enumerate(data.get("rules", [])):
+        rpath = ["rules", r_index]
+        conditions = rule.get("conditions", {})
+        status_keys = conditions.get("status", [])
+        for key in [status_keys] if isinstance(status_keys, str) else status_keys:
+            if key not in statuses:
+                problems.add(rpath + ["conditions", "status"], f"unknown status '{key}'")
+        if rule["trigger"] == "status_age" and not ("status" in conditions and "after" in conditions):
+            problems.add(rpath + ["conditions"], "a status_age rule needs 'status' and 'after'")
+        for a_index, action in enumerate(rule["actions"]):
+            target = action.get("transition_to")
+            if target is not None and target not in statuses:
+                problems.add(rpath + ["actions", a_index, "transition_to"], f"unknown status '{target}'")
+
+    for lang in data.get("strings", {}):
+        if lang not in languages:
+            problems.add(["strings", lang], f"language '{lang}' is not enabled for this tenant")
+
+
+def _check_field(fdef: dict, path: list, fields: dict, form_types: set, problems: _Problems) -> None:
+    choice = fdef["type"] in ("select", "multiselect")
+    options = fdef.get("options", [])
+    if choice and not options:
+        problems.add(path + ["options"], f"a {fdef['type']} field needs options")
+    if not choice and options:
+        problems.add(path + ["options"], f"a {fdef['type']} field takes no options")
+    option_keys = set(_check_unique(options, path + ["options"], "option", problems)) if options else set()
+    for name in ("value_when_hidden", "default", "fixed_value"):
+        if name in fdef and choice:
+            values = fdef[name] if isinstance(fdef[name], list) else [fdef[name]]
+            for value in values:
+                if value not in option_keys:
+                    problems.add(path + [name], f"'{value}' is not an option of this field")
+    condition = fdef.get("visible_when")
+    if condition:
+        if "field" in condition:
+            other = fields.get(condition["field"])
+            if other is None or other is fdef:
+                problems.add(path + ["visible_when", "field"], f"unknown field '{condition['field']}' in this form")
+            elif other["type"] not in ("select", "multiselect", "checkbox"):
+                problems.add(path + ["visible_when", "field"], f"field '{condition['field']}' is not a choice field")
+            else:
+                known = {o["key"] for o in other.get("options", [])} if other["type"] != "checkbox" else {"true", "false"}
+                for value in condition["in"]:
+                    if value not in known:
+                        problems.add(path + ["visible_when", "in"], f"'{value}' is not an option of '{condition['field']}'")
+        else:
+            for key in condition["request_type"]:
+                if key not in form_types:
+                    problems.add(path + ["visible_when", "request_type"], f"no request type '{key}' uses this form")
+        if fdef.get("required") and "value_when_hidden" not in fdef:
+            pass  # a hidden required field is simply not required while hidden
+    elif "value_when_hidden" in fdef:
+        problems.add(path + ["value_when_hidden"], "only a field with visible_when can have value_when_hidden")
+
+
+FIELD_DEFAULTS = {"help": {}, "required": False, "options": [], "visible_when": None,
+                  "value_when_hidden": None, "default": None, "fixed_value": None, "editable_by": "customer"}
+
+
+def normalize_definition(data: dict) -> dict:
+    """Fill every optional key with its default, so that two equivalent definitions compare equal."""
+    out = json.loads(json.dumps(data))  # deep copy of plain data
+    out.setdefault("timezone", "UTC")
+    out.setdefault("registration", "open")
+    out.setdefault("branding", {})
+    out.setdefault("settings", {})
+    out.setdefault("rules", [])
+    out.setdefault("strings", {})
+    for portal in out["portals"]:
+        portal.setdefault("description", {})
+        for request_type in portal["request_types"]:
+            request_type.setdefault("description", {})
+            request_type.setdefault("icon", None)
+    for form in out["forms"]:
+        for fdef in form["fields"]:
+            for key, default in FIELD_DEFAULTS.items():
+                fdef.setdefault(key, json.loads(json.dumps(default)))
+    for status in out["statuses"]:
+        status.setdefault("customer_name", status["name"])
+        status.setdefault("color", "#6c757d")
+    for workflow in out["workflows"]:
+        for transition in workflow["transitions"]:
+            sources = transition.get("from")
+            transition["from"] = [sources] if isinstance(sources, str) else (sources or [])
+            transition.setdefault("requires", [])
+    for rule in out["rules"]:
+        rule.setdefault("enabled", True)
+        rule.setdefault("conditions", {})
+        status = rule["conditions"].get("status")
+        if isinstance(status, str):
+            rule["conditions"]["status"] = [status]
+    return out
+
+
+def compact_definition(data: dict) -> dict:
+    """The inverse of normalize: drop keys that only repeat a default (for readable exports)."""
+    out = json.loads(json.dumps(data))
+    for key, default in (("branding", {}), ("settings", {}), ("rules", []), ("strings", {})):
+        if out.get(key) == default:
+            out.pop(key, None)
+    for portal in out["portals"]:
+        if not portal.get("description"):
+            portal.pop("description", None)
+        for request_type in portal["request_types"]:
+            for key in ("description", "icon"):
+                if not request_type.get(key):
+                    request_type.pop(key, None)
+    for form in out["forms"]:
+        for fdef in form["fields"]:
+            for key, default in FIELD_DEFAULTS.items():
+                if fdef.get(key) == default:
+                    fdef.pop(key, None)
+    for status in out["statuses"]:
+        if status.get("customer_name") == status["name"]:
+            status.pop("customer_name")
+    for workflow in out["workflows"]:
+        for transition in workflow["transitions"]:
+            sources = transition.pop("from", [])
+            if len(sources) == 1:
+                transition["from"] = sources[0]
+            elif sources:
+                transition["from"] = sources
+            if not transition.get("requires"):
+                transition.pop("requires", None)
+    for rule in out.get("rules", []):
+        if rule.get("enabled") is True:
+            rule.pop("enabled")
+        status = rule.get("conditions", {}).get("status")
+        if isinstance(status, list) and len(status) == 1:
+            rule["conditions"]["status"] = status[0]
+    return out
+
+
+def dump_definition_files(data: dict) -> dict[str, str]:
+    """Render a definition as the YAML text of each file of ``tenants/<slug>/``."""
+    compact = compact_definition(data)
+    files = {}
+    for name, keys in FILES.items():
+        part = {key: compact[key] for key in keys if key in compact}
+        if not part:
+            continue
+        files[name] = yaml.safe_dump(part, allow_unicode=True, sort_keys=False, width=100)
+    return files
+
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")

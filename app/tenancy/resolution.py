@@ -1,0 +1,116 @@
+"""From the Host header to the current tenant.
+
+``<slug>.<PORTAL_DOMAIN>`` is a tenant's portal; the routing layer hands us the slug (Flask
+subdomain routing), we validate it, look it up (cached for a few seconds per process), and make it
+the current tenant: ``g.tenant`` for views and templates, the scoping context for queries.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import abort, current_app, g
+from sqlalchemy import select
+
+from app.caching import ProcessCache
+from app.extensions import db
+from app.tenancy.definition import SLUG_RE
+from app.tenancy.models import Tenant, StringOverride
+from app.tenancy.scoping import activate, deactivate, tenant_scope
+
+
+@dataclass(frozen=True)
+class TenantContext:
+    """An immutable snapshot of a tenant, safe to cache and share between requests."""
+
+    id: int
+    slug: str
+    name: str
+    status: str
+    default_locale: str
+    locales: tuple[str, ...]
+    timezone: str
+    registration_mode: str
+    reference_prefix: str
+    config_version: int
+    branding: dict = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)
+    string_overrides: dict = field(default_factory=dict)  # {locale: {msgid: msgstr}}
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "active"
+
+
+_MISSING = object()
+_cache = ProcessCache("tenant-by-slug")
+
+
+def load_tenant_context(slug: str) -> TenantContext | None:
+    """The tenant with this slug as a snapshot, or None. Two indexed queries."""
+    tenant = db.session.execute(select(Tenant).where(Tenant.slug == slug)).scalar_one_or_none()
+    if tenant is None:
+        return None
+    with tenant_scope(tenant.id):
+        rows = db.session.execute(select(StringOverride.locale, StringOverride.msgid, StringOverride.msgstr)).all()
+    overrides: dict[str, dict[str, str]] = {}
+    for locale, msgid, msgstr in rows:
+        overrides.setdefault(locale, {})[msgid] = msgstr
+    return TenantContext(
+        id=tenant.id, slug=tenant.slug, name=tenant.name, status=tenant.status,
+        default_locale=tenant.default_locale, locales=tuple(tenant.locales), timezone=tenant.timezone,
+        registration_mode=tenant.registration_mode, reference_prefix=tenant.reference_prefix,
+        config_version=tenant.config_version, branding=dict(tenant.branding or {}),
+        settings=dict(tenant.settings or {}), string_overrides=overrides,
+    )
+
+
+def get_tenant_context(slug: str) -> TenantContext | None:
+    """Cached lookup of an *active* tenant by slug; None for unknown, invalid or suspended."""
+    if not SLUG_RE.match(slug or ""):
+        return None
+    context = _cache.get(slug, _MISSING)
+    if context is _MISSING:
+        context = _cache.set(slug, load_tenant_context(slug), ttl=current_app.config["TENANT_CACHE_SECONDS"])
+    if context is None or not context.is_active:
+        return None
+    return context
+
+
+def invalidate_tenant_cache(slug: str | None = None) -> None:
+    if slug is None:
+        _cache.clear()
+    else:
+        _cache.pop(slug)
+
+
+def enter_tenant(slug: str) -> TenantContext:
+    """Make the tenant of this request current, or answer 404 revealing nothing."""
+    context = get_tenant_context(slug)
+    if context is None:
+        g.unknown_tenant = True
+        abort(404)
+    g.tenant = context
+    g._tenant_scope_token = activate(context.id)
+    return context
+
+
+def leave_tenant(exc=None) -> None:
+    token = g.pop("_tenant_scope_token", None)
+    if token is not None:
+        deactivate(token)
+
+
+def init_app(app) -> None:
+    @app.url_value_preprocessor
+    def _pull_tenant(endpoint, values):
+        if values is not None and "tenant" in values:
+            enter_tenant(values.pop("tenant"))
+
+    @app.url_defaults
+    def _push_tenant(endpoint, values):
+        if "tenant" in values or g.get("tenant") is None:
+            return
+        if app.url_map.is_endpoint_expecting(endpoint, "tenant"):
+            values["tenant"] = g.tenant.slug
+
+    app.teardown_request(leave_tenant)

