@@ -72,6 +72,14 @@ def s3_server():
     server.stop()
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 class SMTPSink:
     """Collects what a real SMTP server (aiosmtpd) received."""
 
@@ -94,9 +102,10 @@ def smtp_server():
     from aiosmtpd.controller import Controller
 
     sink = SMTPSink()
-    controller = Controller(sink, hostname="127.0.0.1", port=0)
+    port = _free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
-    sink.url = f"smtp://127.0.0.1:{controller.server.sockets[0].getsockname()[1]}"
+    sink.url = f"smtp://127.0.0.1:{port}"
     yield sink
     controller.stop()
 

@@ -33,8 +33,9 @@ def deliver(message: EmailMessage, mail_url: str | None = None) -> None:
 
 def _deliver_maildir(message: EmailMessage, path: Path) -> None:
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        mailbox.Maildir(path, create=True).add(message)
+        for sub in ("tmp", "new", "cur"):
+            (path / sub).mkdir(parents=True, exist_ok=True)
+        mailbox.Maildir(path, create=False).add(message)
     except OSError as exc:
         raise MailDeliveryError(str(exc)) from exc
 

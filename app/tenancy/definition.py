@@ -289,7 +289,7 @@ def normalize_definition(data: dict) -> dict:
             for key, default in FIELD_DEFAULTS.items():
                 fdef.setdefault(key, json.loads(json.dumps(default)))
     for status in out["statuses"]:
-        status.setdefault("customer_name", status["name"])
+        status.setdefault("customer_name", dict(status["name"]))
         status.setdefault("color", "#6c757d")
     for workflow in out["workflows"]:
         for transition in workflow["transitions"]:

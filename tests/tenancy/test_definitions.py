@@ -1,0 +1,180 @@
+"""The tenants/ definition format: validated with clear errors, synced idempotently, exported back."""
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import select
+
+from app.extensions import db
+from app.tenancy.definition import DefinitionError, dump_definition_files, load_definition, normalize_definition
+from app.tenancy.models import Tenant
+from app.tenancy.scoping import tenant_scope
+from app.tenancy.services import apply_definition, export_definition
+from app.workflow.models import Status
+from tests.conftest import DEMO_TENANTS, TENANTS_DIR
+
+
+@pytest.mark.parametrize("slug", DEMO_TENANTS)
+def test_every_demo_tenant_definition_is_valid(slug):
+    definition = load_definition(TENANTS_DIR / slug)
+    assert definition["slug"] == slug
+    assert definition["default_language"] in definition["languages"] and "en" in definition["languages"]
+
+
+def test_the_onboarding_template_is_valid():
+    assert load_definition(TENANTS_DIR / "_template", template=True)["portals"]
+
+
+def test_seed_request_types_and_statuses_ship_with_the_demo_tenants():
+    def names(slug, key, lang):
+        d = load_definition(TENANTS_DIR / slug)
+        if key == "request_types":
+            return {rt["name"][lang] for p in d["portals"] for rt in p["request_types"]}
+        return {s["customer_name" if key == "customer_statuses" else "name"][lang] for s in d["statuses"]}
+
+    assert {"Hiba", "Kérdés/észrevétel", "Fejlesztési javaslat/kérés", "Egyéb"} <= names("flexinform", "request_types", "hu")
+    assert {"Nyitott", "Bejelentő válaszára vár", "Folyamatban", "Megoldva", "Kész"} <= names("flexinform", "statuses", "hu")
+    assert {"Uusi", "Käsittelyssä", "Odottaa", "Valmis", "Hylätty/Poistettu"} <= names("festum", "statuses", "fi")
+    assert {"Otevřeno", "V řešení", "Hotovo"} == names("targito", "customer_statuses", "cs")
+    assert {"Zgłoś awarię", "Zadaj pytanie techniczne", "Wsparcie", "Zadaj pytanie biznesowe",
+            "Zgłoś wizytę kolokacyjną"} <= names("exea", "request_types", "pl")
+    assert {"Zgłoszenie przyjęte", "Sprawdzone i skierowane", "Zawieszone", "Czekamy na Twoją odpowiedź",
+            "Rozwiązane", "Zamknięte"} <= names("exea", "statuses", "pl")
+
+
+@pytest.fixture
+def broken(tmp_path):
+    """A copy of a real tenant folder to break in one place."""
+    folder = tmp_path / "targito"
+    shutil.copytree(TENANTS_DIR / "targito", folder)
+
+    def edit(file, change):
+        path = folder / file
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        change(data)
+        path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+        return folder
+
+    return edit
+
+
+def _problems(folder: Path) -> str:
+    with pytest.raises(DefinitionError) as info:
+        load_definition(folder)
+    return str(info.value)
+
+
+def test_error_names_the_file_and_key_of_an_unknown_form(broken):
+    folder = broken("catalog.yaml", lambda d: d["portals"][0]["request_types"][1].update(form="nosuchform"))
+    assert f"{folder}/catalog.yaml: portals[0].request_types[1].form: unknown form 'nosuchform'" in _problems(folder)
+
+
+def test_error_names_a_missing_translation(broken):
+    folder = broken("workflow.yaml", lambda d: d["statuses"][0]["name"].pop("en"))
+    assert "workflow.yaml: statuses[0].name: missing language(s) en" in _problems(folder)
+
+
+def test_error_for_a_transition_to_a_missing_status(broken):
+    folder = broken("workflow.yaml", lambda d: d["workflows"][0]["transitions"][0].update(to="limbo"))
+    assert "workflow.yaml: workflows[0].transitions[0].to: unknown status 'limbo'" in _problems(folder)
+
+
+def test_error_for_a_schema_violation(broken):
+    folder = broken("tenant.yaml", lambda d: d.update(reference_prefix="tar"))
+    problems = _problems(folder)
+    assert "tenant.yaml: reference_prefix:" in problems and "does not match" in problems
+
+
+def test_error_for_a_form_without_summary(broken):
+    def drop_summary(d):
+        d["forms"][0]["fields"] = [f for f in d["forms"][0]["fields"] if f["key"] != "summary"]
+
+    assert "a form needs a field with key 'summary'" in _problems(broken("catalog.yaml", drop_summary))
+
+
+def test_error_for_a_key_in_the_wrong_file(broken):
+    folder = broken("tenant.yaml", lambda d: d.update(statuses=[]))
+    assert f"{folder}/tenant.yaml: statuses: unknown key here (it belongs in workflow.yaml)" in _problems(folder)
+
+
+def test_error_for_invalid_yaml(tmp_path):
+    folder = tmp_path / "exea"
+    shutil.copytree(TENANTS_DIR / "exea", folder)
+    (folder / "catalog.yaml").write_text("portals: [\n", encoding="utf-8")
+    assert "catalog.yaml: not valid YAML" in _problems(folder)
+
+
+def test_slug_must_match_the_folder(tmp_path):
+    folder = tmp_path / "other"
+    shutil.copytree(TENANTS_DIR / "exea", folder)
+    assert "slug: 'exea' must equal the folder name 'other'" in _problems(folder)
+
+
+def test_sync_is_idempotent(app):
+    definition = load_definition(TENANTS_DIR / "flexinform")
+    with app.app_context():
+        first = apply_definition(definition)
+        version = db.session.execute(select(Tenant.config_version)).scalar_one()
+        second = apply_definition(definition)
+        assert first.created and first.changes
+        assert not second.changed
+        assert db.session.execute(select(Tenant.config_version)).scalar_one() == version
+
+
+def test_a_changed_name_is_applied_and_bumps_the_configuration_version(app):
+    definition = load_definition(TENANTS_DIR / "exea")
+    with app.app_context():
+        apply_definition(definition)
+        version = db.session.execute(select(Tenant.config_version)).scalar_one()
+        definition["statuses"][0]["name"]["pl"] = "Przyjęte"
+        report = apply_definition(definition)
+        assert report.changes == [f"updated status '{definition['statuses'][0]['key']}' (name)"]
+        assert db.session.execute(select(Tenant.config_version)).scalar_one() == version + 1
+
+
+def test_removing_a_status_still_in_use_is_refused_and_changes_nothing(app):
+    from app.accounts.services import create_user
+    from app.catalog.models import RequestType
+    from app.tickets.services import create_ticket
+
+    definition = load_definition(TENANTS_DIR / "exea")
+    with app.app_context():
+        apply_definition(definition)
+        tenant = db.session.execute(select(Tenant)).scalar_one()
+        with tenant_scope(tenant.id):
+            user = create_user("customer@example.com")
+            db.session.flush()
+            ticket = create_ticket(request_type=db.session.scalars(select(RequestType)).first(), requester=user,
+                                   summary="Serwer nie odpowiada")
+            db.session.commit()
+            initial = ticket.status.key
+        changed = normalize_definition(definition)
+        changed["statuses"] = [s for s in changed["statuses"] if s["key"] != initial]
+        for workflow in changed["workflows"]:
+            workflow["initial_status"] = changed["statuses"][0]["key"]
+            workflow["transitions"] = [t for t in workflow["transitions"] if t["to"] != initial and initial not in t["from"]]
+        changed["rules"] = []
+        changed["statuses"][0]["name"]["pl"] = "Zmienione"
+        with pytest.raises(DefinitionError) as info:
+            apply_definition(changed)
+        assert f"status '{initial}' was removed but requests are in it" in str(info.value)
+        with tenant_scope(tenant.id):
+            keys = set(db.session.scalars(select(Status.key)))
+            assert initial in keys
+            assert "Zmienione" not in {s.name["pl"] for s in db.session.scalars(select(Status))}
+
+
+@pytest.mark.parametrize("slug", DEMO_TENANTS)
+def test_export_gives_back_the_same_definition(app, slug, tmp_path):
+    definition = load_definition(TENANTS_DIR / slug)
+    with app.app_context():
+        apply_definition(definition)
+        exported = export_definition(slug)
+    assert exported == normalize_definition(definition)
+    # Written as files, it loads again to the same definition.
+    folder = tmp_path / slug
+    folder.mkdir()
+    for name, text in dump_definition_files(exported).items():
+        (folder / name).write_text(text, encoding="utf-8")
+    assert load_definition(folder) == normalize_definition(definition)

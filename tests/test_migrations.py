@@ -1,0 +1,24 @@
+"""The Alembic migrations build exactly the schema the models describe, on SQLite and PostgreSQL."""
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from app.extensions import db
+
+
+def test_migrations_match_the_models(app):
+    with app.app_context(), db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, db.metadata) == []
+
+
+def test_tenant_owned_tables_lead_their_composite_indexes_with_tenant_id(app):
+    with app.app_context():
+        inspector = inspect(db.engine)
+        for table in db.metadata.sorted_tables:
+            if "tenant_id" not in table.c or table.name == "tenants":
+                continue
+            for index in inspector.get_indexes(table.name):
+                columns = index["column_names"]
+                if len(columns) > 1 and index["name"].startswith("ix_"):
+                    assert columns[0] == "tenant_id", (table.name, index["name"], columns)
