@@ -8,6 +8,7 @@ from flask import Flask
 
 from app.config import load_settings
 from app.db_types import render_migration_type
+from flask_babel import lazy_gettext as _l
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -26,6 +27,9 @@ def create_app(config: dict | None = None) -> Flask:
                      render_as_batch=True, compare_type=True, render_item=render_migration_type)
     csrf.init_app(app)
     login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.login_message_category = "warning"
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     install_scoping()
     _import_models()
@@ -38,6 +42,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     templating.init_app(app)
 
+    from app.accounts.views import bp as accounts_bp
+    from app.admin.views import bp as admin_bp
     from app.health.views import bp as health_bp
     from app.operator.views import bp as operator_bp
     from app.portal.views import bp as portal_bp, static_bp
@@ -45,6 +51,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(health_bp)
     app.register_blueprint(operator_bp)
     app.register_blueprint(portal_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(admin_bp)
     app.register_blueprint(static_bp)
 
     from app.errors import init_app as init_errors
@@ -65,6 +73,8 @@ def _import_models() -> None:
     import app.accounts.models  # noqa: F401
     import app.automation.models  # noqa: F401
     import app.catalog.models  # noqa: F401
+    import app.notifications.models  # noqa: F401
+    import app.notifications.services  # noqa: F401  (after-commit enqueue of e-mails)
     import app.tenancy.models  # noqa: F401
     import app.tickets.models  # noqa: F401
     import app.workflow.models  # noqa: F401

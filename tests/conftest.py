@@ -218,3 +218,59 @@ def make_tenant(app):
 @pytest.fixture
 def demo_tenants(make_tenant):
     return {slug: make_tenant(slug) for slug in DEMO_TENANTS}
+
+
+# --- people and mail ------------------------------------------------------------------------------
+
+@pytest.fixture
+def make_user(app):
+    """Create a user at a tenant through the account service."""
+    from app.accounts.services import create_user
+    from app.tenancy.scoping import tenant_scope
+
+    def make(tenant, email, *, role="customer", password="correct-horse-battery", verified=True, name="", locale=None):
+        with app.app_context(), tenant_scope(tenant.id):
+            user = create_user(email, role=role, password=password, verified=verified, name=name, locale=locale)
+            db.session.commit()
+            return user.id
+
+    return make
+
+
+@pytest.fixture
+def login(client):
+    def do(slug, email, password="correct-horse-battery", **extra):
+        return client.post(portal_url(slug, "/login"), data={"email": email, "password": password, **extra})
+
+    return do
+
+
+@pytest.fixture
+def outbox(app):
+    """The e-mails queued so far (newest last), as (recipient, subject, text) across all tenants."""
+    from app.notifications.models import OutboxMessage
+    from app.tenancy.scoping import all_tenants
+
+    def read():
+        with app.app_context(), all_tenants():
+            rows = db.session.scalars(db.select(OutboxMessage).order_by(OutboxMessage.id)).all()
+            return [(m.recipient, m.subject, m.body_text, m.body_html, m.kind) for m in rows]
+
+    return read
+
+
+def link_in(text: str) -> str:
+    import re
+
+    return re.search(r"https?://\S+", text).group(0)
+
+
+def translated(app, lang: str, msgid: str, **variables) -> str:
+    """The catalog's translation of ``msgid`` in ``lang``; fails if the catalog has none."""
+    from flask_babel import force_locale, gettext
+
+    with app.test_request_context("/"), force_locale(lang):
+        text = gettext(msgid, **variables)
+    if lang != "en":
+        assert text != (msgid % variables if variables else msgid), f"no {lang} translation of {msgid!r}"
+    return text

@@ -32,6 +32,9 @@ class User(TenantScoped, UserMixin, db.Model):
     timezone: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    avatar_key: Mapped[str | None] = mapped_column(String(300))  # storage key of the resized picture
+    invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     memberships: Mapped[list["Membership"]] = relationship(back_populates="user", cascade="all, delete-orphan")
@@ -44,9 +47,21 @@ class User(TenantScoped, UserMixin, db.Model):
     def is_staff(self) -> bool:
         return self.role in (ROLE_AGENT, ROLE_ADMIN)
 
+    @property
+    def is_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+    @property
+    def has_password(self) -> bool:
+        return bool(self.password_hash)
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email
+
     def get_id(self) -> str:
         # The session also stores the tenant; see accounts.services.load_user.
-        return str(self.id)
+        return f"user:{self.id}"
 
     def __repr__(self) -> str:
         return f"<User {self.email} tenant={self.tenant_id}>"
@@ -83,7 +98,7 @@ class Membership(TenantScoped, db.Model):
     organization: Mapped[Organization] = relationship(back_populates="memberships")
 
 
-class Operator(db.Model):
+class Operator(UserMixin, db.Model):
     """The platform operator: above all tenants, logs in on the bare domain."""
 
     __tablename__ = "operators"
@@ -94,3 +109,14 @@ class Operator(db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    is_staff = False
+    locale = None
+    timezone = None
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.active
+
+    def get_id(self) -> str:
+        return f"operator:{self.id}"

@@ -1,18 +1,48 @@
-"""Account rules: password hashing, creating users and organizations, loading the session user."""
+"""Account rules: registration, verification, invitations, login, passwords, profile, organizations.
+
+Views call these functions and render their results; e-mails go through the outbox in the same
+transaction, in the recipient's language. Errors users can cause are ``AccountError`` with a
+translated message; nothing is changed when one is raised.
+"""
 from __future__ import annotations
+
+import io
+from zoneinfo import available_timezones
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import g, session
-from sqlalchemy import select
+from flask import g, session, url_for
+from flask_babel import gettext as _
+from sqlalchemy import func, select
 
-from app.accounts.models import ROLES, Membership, Organization, User
+from app.accounts import ratelimit, tokens
+from app.accounts.models import ROLE_CUSTOMER, ROLES, Membership, Operator, Organization, User
 from app.db_types import utcnow
 from app.extensions import db, login_manager
+from app.notifications.services import queue_email
 
 _hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("timing-equalizer")
 SESSION_TENANT_KEY = "tenant_id"
+MIN_PASSWORD_LENGTH = 10
+LOGIN_WINDOW = 15 * 60
+MAX_FAILURES_PER_ACCOUNT = 5
+MAX_ATTEMPTS_PER_IP = 30
+AVATAR_MAX_BYTES = 2 * 1024 * 1024
+AVATAR_SIZE = 256
+TIMEZONES = sorted(tz for tz in available_timezones() if "/" in tz and not tz.startswith(("Etc/", "SystemV/")))
 
+
+class AccountError(Exception):
+    """A problem the user can fix; ``field`` names the form field it belongs to, if any."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+# --- passwords ------------------------------------------------------------------------------
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
@@ -27,16 +57,34 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
+def validate_new_password(password: str, confirm: str, email: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(_("The password must be at least %(count)d characters long.", count=MIN_PASSWORD_LENGTH),
+                           "password")
+    if len(password) > 256:
+        raise AccountError(_("The password is too long."), "password")
+    if password.strip().lower() == email.strip().lower():
+        raise AccountError(_("The password must not be your e-mail address."), "password")
+    if password != confirm:
+        raise AccountError(_("The two passwords do not match."), "confirm")
+
+
 def normalize_email(email: str) -> str:
-    return email.strip().lower()
+    return (email or "").strip().lower()
 
 
-def create_user(email: str, *, name: str = "", role: str = "customer", password: str | None = None,
+# --- users and organizations ----------------------------------------------------------------
+
+def find_user(email: str) -> User | None:
+    return db.session.execute(select(User).where(User.email == normalize_email(email))).scalar_one_or_none()
+
+
+def create_user(email: str, *, name: str = "", role: str = ROLE_CUSTOMER, password: str | None = None,
                 locale: str | None = None, verified: bool = False) -> User:
     """A user of the current tenant. Caller commits."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
-    user = User(email=normalize_email(email), name=name, role=role, locale=locale,
+    user = User(email=normalize_email(email), name=name.strip(), role=role, locale=locale,
                 password_hash=hash_password(password) if password else None,
                 email_verified_at=utcnow() if verified else None)
     db.session.add(user)
@@ -52,6 +100,19 @@ def get_or_create_organization(name: str) -> Organization:
     return org
 
 
+def create_organization(name: str) -> Organization:
+    name = (name or "").strip()
+    if not name:
+        raise AccountError(_("Please enter a name."), "name")
+    exists = db.session.execute(select(Organization.id).where(func.lower(Organization.name) == name.lower())).first()
+    if exists:
+        raise AccountError(_("An organization with this name exists already."), "name")
+    org = Organization(name=name)
+    db.session.add(org)
+    db.session.commit()
+    return org
+
+
 def add_membership(user: User, organization: Organization, *, is_admin: bool = False) -> Membership:
     membership = db.session.execute(
         select(Membership).where(Membership.user_id == user.id, Membership.organization_id == organization.id)
@@ -64,16 +125,329 @@ def add_membership(user: User, organization: Organization, *, is_admin: bool = F
     return membership
 
 
-@login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    """Load the session's user within the current tenant only (cookies are host-only too)."""
-    tenant = g.get("tenant")
-    if tenant is None or session.get(SESSION_TENANT_KEY) != tenant.id:
-        return None
+def remove_membership(user: User, organization: Organization) -> None:
+    membership = db.session.execute(
+        select(Membership).where(Membership.user_id == user.id, Membership.organization_id == organization.id)
+    ).scalar_one_or_none()
+    if membership is not None:
+        db.session.delete(membership)
+
+
+# --- e-mails --------------------------------------------------------------------------------
+
+def _link(endpoint: str, **values) -> str:
+    return url_for(endpoint, _external=True, **values)
+
+
+def send_verification(user: User) -> None:
+    token = tokens.make_token(tokens.VERIFY_EMAIL, user)
+    queue_email(kind="verify_email", to=user.email, user=user, template="accounts/email/verify",
+                idempotency_key=f"verify:{user.id}:{token[-16:]}", link=_link("accounts.verify_email", token=token))
+
+
+def send_set_password(user: User, *, reason: str = "invitation") -> None:
+    """An invitation, or the welcome of an account created from an e-mail or a phone call."""
+    token = tokens.make_token(tokens.SET_PASSWORD, user)
+    queue_email(kind=reason, to=user.email, user=user, template=f"accounts/email/{reason}",
+                idempotency_key=f"{reason}:{user.id}:{token[-16:]}", link=_link("accounts.set_password", token=token))
+
+
+# --- registration and invitations ------------------------------------------------------------
+
+def register(email: str, name: str, password: str, confirm: str, *, locale: str | None) -> None:
+    """Open registration. The same answer whether or not the address is known (no enumeration)."""
+    tenant = g.tenant
+    if tenant.registration_mode != "open":
+        raise AccountError(_("This portal is by invitation only."))
+    email = normalize_email(email)
+    if not name.strip():
+        raise AccountError(_("Please enter your name."), "name")
+    validate_new_password(password, confirm, email)
+    existing = find_user(email)
+    if existing is not None:
+        queue_email(kind="already_registered", to=existing.email, user=existing,
+                    template="accounts/email/already_registered",
+                    idempotency_key=f"already:{existing.id}:{utcnow():%Y%m%d%H}",
+                    link=_link("accounts.forgot_password"))
+        db.session.commit()
+        return
+    user = create_user(email, name=name, password=password, locale=locale)
+    db.session.flush()
+    send_verification(user)
+    db.session.commit()
+
+
+def verify_email(token: str) -> User:
     try:
-        user = db.session.get(User, int(user_id))
-    except (TypeError, ValueError):
+        data = tokens.read_token(tokens.VERIFY_EMAIL, token, g.tenant.id)
+    except tokens.TokenError as error:
+        raise AccountError(_("This confirmation link has expired. Log in to get a new one.") if error.expired
+                           else _("This confirmation link is not valid.")) from None
+    user = db.session.get(User, data["u"])
+    if user is None or user.email != data["e"]:
+        raise AccountError(_("This confirmation link is not valid."))
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+        db.session.commit()
+    return user
+
+
+def resend_verification(user: User) -> None:
+    if user.is_verified:
+        return
+    send_verification(user)
+    db.session.commit()
+
+
+def invite(email: str, *, name: str = "", role: str = ROLE_CUSTOMER, organization: Organization | None = None,
+           org_admin: bool = False, invited_by: User | None = None) -> User:
+    """Give a person access (invite-only portals): creates the account and sends a set-password link."""
+    email = normalize_email(email)
+    if "@" not in email or len(email) > 320:
+        raise AccountError(_("Please enter a valid e-mail address."), "email")
+    if role not in ROLES:
+        raise AccountError(_("Please choose a role."), "role")
+    user = find_user(email)
+    if user is not None and user.has_password:
+        raise AccountError(_("%(email)s already has access to this portal.", email=email), "email")
+    if user is None:
+        user = create_user(email, name=name, role=role, locale=g.tenant.default_locale)
+        db.session.flush()
+    else:
+        user.role = role
+        user.name = name.strip() or user.name
+    user.invited_at = utcnow()
+    if organization is not None:
+        add_membership(user, organization, is_admin=org_admin)
+    send_set_password(user, reason="invitation")
+    db.session.commit()
+    return user
+
+
+def create_contact_account(email: str, *, name: str = "", reason: str = "account_created") -> tuple[User, bool]:
+    """An account for someone who wrote or phoned in (Festum): created once, with a set-password link."""
+    user = find_user(email)
+    if user is not None:
+        return user, False
+    user = create_user(email, name=name, role=ROLE_CUSTOMER, locale=g.tenant.default_locale)
+    db.session.flush()
+    send_set_password(user, reason=reason)
+    return user, True
+
+
+def set_password_from_link(token: str, password: str, confirm: str, *, purpose: str = tokens.SET_PASSWORD,
+                           name: str | None = None) -> User:
+    """Accept an invitation or a reset link: set the password (the link then stops working)."""
+    try:
+        data = tokens.read_token(purpose, token, g.tenant.id)
+    except tokens.TokenError as error:
+        raise AccountError(_("This link has expired. Ask for a new one.") if error.expired
+                           else _("This link is not valid or has already been used.")) from None
+    user = db.session.get(User, data["u"])
+    if not tokens.token_matches_user(data, user) or not user.active:
+        raise AccountError(_("This link is not valid or has already been used."))
+    validate_new_password(password, confirm, user.email)
+    if name is not None and name.strip():
+        user.name = name.strip()
+    user.password_hash = hash_password(password)
+    user.email_verified_at = user.email_verified_at or utcnow()  # the link came by e-mail
+    db.session.commit()
+    ratelimit.reset(_account_key(user.email))
+    return user
+
+
+def user_for_link(token: str, purpose: str) -> User | None:
+    try:
+        data = tokens.read_token(purpose, token, g.tenant.id)
+    except tokens.TokenError:
         return None
+    user = db.session.get(User, data["u"])
+    return user if tokens.token_matches_user(data, user) and user.active else None
+
+
+def request_password_reset(email: str) -> None:
+    """Send a reset link if the account exists. The caller shows the same answer either way."""
+    user = find_user(email)
+    if user is None or not user.active:
+        return
+    token = tokens.make_token(tokens.RESET_PASSWORD, user)
+    queue_email(kind="password_reset", to=user.email, user=user, template="accounts/email/password_reset",
+                idempotency_key=f"reset:{user.id}:{token[-16:]}", link=_link("accounts.reset_password", token=token))
+    db.session.commit()
+
+
+# --- login ----------------------------------------------------------------------------------
+
+def _account_key(email: str, scope: str | None = None) -> str:
+    return f"login:account:{scope or g.tenant.id}:{normalize_email(email)}"
+
+
+def _throttled_login(scope: str, email: str, password: str, ip: str, find):
+    """Check credentials found by ``find(email)``, throttled per account and per IP address."""
+    account_key, ip_key = _account_key(email, scope), f"login:ip:{scope}:{ip or 'unknown'}"
+    if (ratelimit.count(account_key, LOGIN_WINDOW, increment=False) >= MAX_FAILURES_PER_ACCOUNT
+            or ratelimit.count(ip_key, LOGIN_WINDOW, increment=True) > MAX_ATTEMPTS_PER_IP):
+        raise AccountError(_("Too many login attempts. Please wait %(minutes)d minutes and try again.",
+                             minutes=LOGIN_WINDOW // 60))
+    account = find(normalize_email(email))
+    if account is None:
+        verify_password(_DUMMY_HASH, password)  # the same time whether or not the account exists
+        ok = False
+    else:
+        ok = verify_password(account.password_hash, password) and account.active
+    if not ok:
+        ratelimit.count(account_key, LOGIN_WINDOW, increment=True)
+        raise AccountError(_("The e-mail address or the password is not correct."))
+    ratelimit.reset(account_key)
+    return account
+
+
+def authenticate(email: str, password: str, ip: str) -> User:
+    """A tenant user's login."""
+    user = _throttled_login(str(g.tenant.id), email, password, ip, find_user)
+    user.last_login_at = utcnow()
+    db.session.commit()
+    return user
+
+
+def authenticate_operator(email: str, password: str, ip: str) -> Operator:
+    """The platform operator's login, on the bare domain."""
+    return _throttled_login(
+        "platform", email, password, ip,
+        lambda address: db.session.execute(select(Operator).where(Operator.email == address)).scalar_one_or_none(),
+    )
+
+
+def start_session(account, *, remember: bool) -> None:
+    """Log in a tenant user (or, on the bare domain, an operator) with a fresh session."""
+    from flask_login import login_user
+
+    language = session.get("lang")
+    session.clear()  # no session fixation: a fresh session for the logged-in account
+    if language:
+        session["lang"] = language
+    tenant = g.get("tenant")
+    if tenant is not None:
+        session[SESSION_TENANT_KEY] = tenant.id
+    login_user(account, remember=remember)
+
+
+def change_password(user: User, current: str, new: str, confirm: str) -> None:
+    if not verify_password(user.password_hash, current):
+        raise AccountError(_("The current password is not correct."), "current")
+    validate_new_password(new, confirm, user.email)
+    user.password_hash = hash_password(new)
+    db.session.commit()
+
+
+# --- profile --------------------------------------------------------------------------------
+
+def update_profile(user: User, *, name: str, locale: str, timezone: str) -> None:
+    if not name.strip():
+        raise AccountError(_("Please enter your name."), "name")
+    if locale not in g.tenant.locales:
+        raise AccountError(_("Please choose one of the languages offered."), "locale")
+    if timezone not in TIMEZONES and timezone != "UTC":
+        raise AccountError(_("Please choose a time zone from the list."), "timezone")
+    user.name = name.strip()[:200]
+    user.locale = locale
+    user.timezone = timezone
+    db.session.commit()
+    session["lang"] = locale
+
+
+def set_avatar(user: User, upload) -> None:
+    """Store a profile picture: checked (type, size), resized to a square, stored per tenant."""
+    from PIL import Image, UnidentifiedImageError
+
+    from app.storage import StorageError, get_storage, make_key
+
+    data = upload.read(AVATAR_MAX_BYTES + 1)
+    if len(data) > AVATAR_MAX_BYTES:
+        raise AccountError(_("The picture is too large (at most %(size)s MB).", size=AVATAR_MAX_BYTES // (1024 * 1024)),
+                           "avatar")
+    try:
+        image = Image.open(io.BytesIO(data))
+        if image.format not in ("PNG", "JPEG", "GIF", "WEBP"):
+            raise AccountError(_("Please upload a PNG, JPEG, GIF or WebP picture."), "avatar")
+        image.thumbnail((4096, 4096))
+        image = image.convert("RGB")
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+        raise AccountError(_("Please upload a PNG, JPEG, GIF or WebP picture."), "avatar") from None
+    side = min(image.size)
+    left, top = (image.width - side) // 2, (image.height - side) // 2
+    image = image.crop((left, top, left + side, top + side)).resize((AVATAR_SIZE, AVATAR_SIZE))
+    out = io.BytesIO()
+    image.save(out, "PNG", optimize=True)
+    out.seek(0)
+    key = make_key(user.tenant_id, "avatars", user.id)
+    storage = get_storage()
+    try:
+        storage.put(key, out, "image/png")
+    except StorageError:
+        raise AccountError(_("The picture could not be saved just now. Please try again later."), "avatar") from None
+    old = user.avatar_key
+    user.avatar_key = key
+    db.session.commit()
+    if old:
+        try:
+            storage.delete(old)
+        except StorageError:
+            pass
+
+
+# --- administration -------------------------------------------------------------------------
+
+def change_role(user: User, role: str, *, by: User) -> None:
+    if role not in ROLES:
+        raise AccountError(_("Please choose a role."), "role")
+    if user.id == by.id and role != user.role:
+        raise AccountError(_("You cannot change your own role."), "role")
+    user.role = role
+    db.session.commit()
+
+
+def set_active(user: User, active: bool, *, by: User) -> None:
+    if user.id == by.id and not active:
+        raise AccountError(_("You cannot deactivate your own account."))
+    user.active = active
+    db.session.commit()
+
+
+def change_email(user: User, new_email: str) -> None:
+    """Changing the login and notification address is an agent/admin action (the seeds' support)."""
+    new_email = normalize_email(new_email)
+    if "@" not in new_email or len(new_email) > 320:
+        raise AccountError(_("Please enter a valid e-mail address."), "email")
+    if new_email == user.email:
+        return
+    if find_user(new_email) is not None:
+        raise AccountError(_("Another account already uses %(email)s.", email=new_email), "email")
+    user.email = new_email
+    user.email_verified_at = utcnow()  # vouched for by support
+    db.session.commit()
+
+
+# --- sessions -------------------------------------------------------------------------------
+
+@login_manager.user_loader
+def load_user(user_id: str):
+    """Load the session's user: a tenant user within the current tenant only, an operator only
+    on the bare domain (cookies are host-only as well)."""
+    kind, _sep, raw_id = (user_id or "").partition(":")
+    try:
+        ident = int(raw_id)
+    except ValueError:
+        return None
+    tenant = g.get("tenant")
+    if kind == "operator":
+        if tenant is not None:
+            return None
+        operator = db.session.get(Operator, ident)
+        return operator if operator is not None and operator.active else None
+    if kind != "user" or tenant is None or session.get(SESSION_TENANT_KEY) != tenant.id:
+        return None
+    user = db.session.get(User, ident)
     if user is None or user.tenant_id != tenant.id or not user.active:
         return None
     return user

@@ -95,8 +95,12 @@ def serve_command(host, port):
          "--url", url, current_app.config["RQ_QUEUE"]],
         env=env, cwd=str(Path(current_app.root_path).parent),
     )
+    scheduler = subprocess.Popen(
+        [str(Path(sys.executable).parent / "rq"), "cron", "app.jobs.schedule", "--url", url],
+        env=env, cwd=str(Path(current_app.root_path).parent),
+    )
     click.echo(f"Redis: {url}")
-    click.echo(f"RQ worker with scheduler: pid {worker.pid}")
+    click.echo(f"RQ worker with scheduler: pid {worker.pid}; periodic jobs (rq cron): pid {scheduler.pid}")
     click.echo("Portals:")
     scheme = current_app.config["PREFERRED_URL_SCHEME"]
     with all_tenants():
@@ -109,8 +113,10 @@ def serve_command(host, port):
 
         run_simple(host, port, current_app._get_current_object(), threaded=True)
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        for process in (worker, scheduler):
+            process.send_signal(signal.SIGTERM)
+        for process in (worker, scheduler):
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()

@@ -81,10 +81,12 @@ def test_suspended_tenant_answers_404_and_comes_back_when_activated(app, client,
     assert client.get(portal_url("targito")).status_code == 200
 
 
-def test_404_is_translated_for_the_visitor(client, demo_tenants):
+def test_404_is_translated_for_the_visitor(app, client, demo_tenants):
+    from tests.conftest import translated
+
     body = client.get(portal_url("nosuchvendor"), headers={"Accept-Language": "pl"}).get_data(as_text=True)
     assert _html_lang(body) == "pl"
-    assert "Nie znaleziono strony" in body
+    assert translated(app, "pl", "Page not found") in body
 
 
 def test_bare_domain_serves_the_platform_side(client, demo_tenants):
@@ -141,3 +143,31 @@ def test_static_files_are_served_on_tenant_hosts(client, demo_tenants):
 def test_branding_colour_of_the_tenant_is_applied(client, demo_tenants):
     html = client.get(portal_url("targito")).get_data(as_text=True)
     assert demo_tenants["targito"].branding["primary_color"] in html
+
+
+def test_home_page_query_count_does_not_grow_with_the_catalog(app, client, make_tenant):
+    """Cold caches: tenant + its string overrides + portals + request types, whatever their number."""
+    from sqlalchemy import event
+
+    from app.caching import clear_all_caches
+
+    make_tenant("flexinform")  # two portals, eight request types
+    statements = []
+
+    def count(*args):
+        statements.append(args[2])
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        clear_all_caches()
+        assert client.get(portal_url("flexinform")).status_code == 200
+        cold = len(statements)
+        statements.clear()
+        assert client.get(portal_url("flexinform")).status_code == 200
+        warm = len(statements)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert cold <= 4
+    assert warm <= 2  # only the tenant lookup remains (the test app caches it for 0 s)

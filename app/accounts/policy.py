@@ -1,0 +1,30 @@
+"""Who may do what with accounts: one place, used by every view."""
+from __future__ import annotations
+
+from app.accounts.models import ROLE_ADMIN, ROLE_AGENT
+
+
+def is_staff(user) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and getattr(user, "role", None) in (ROLE_AGENT, ROLE_ADMIN)
+
+
+def is_tenant_admin(user) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and getattr(user, "role", None) == ROLE_ADMIN
+
+
+def can_invite(user) -> bool:
+    """Agents and tenant admins give customers access (CRM-service, Targito: invite-only portals)."""
+    return is_staff(user)
+
+
+def can_manage_users(user) -> bool:
+    """Roles, deactivation, e-mail changes, organizations: tenant admins (agents may change e-mails)."""
+    return is_tenant_admin(user)
+
+
+def can_change_email(user) -> bool:
+    return is_staff(user)
+
+
+def can_see_avatar(viewer, user) -> bool:
+    return bool(getattr(viewer, "is_authenticated", False)) and getattr(viewer, "tenant_id", None) == user.tenant_id

@@ -1,0 +1,53 @@
+"""Signed, expiring links for e-mail verification, invitations and password resets.
+
+A token names the tenant and the user and carries a fingerprint of the current password hash, so
+that a reset or invitation link stops working once it has been used to set a password.
+"""
+from __future__ import annotations
+
+import hashlib
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+VERIFY_EMAIL = "verify-email"
+SET_PASSWORD = "set-password"  # invitations and accounts created from e-mail or phone
+RESET_PASSWORD = "reset-password"
+
+MAX_AGE = {VERIFY_EMAIL: 48 * 3600, SET_PASSWORD: 7 * 24 * 3600, RESET_PASSWORD: 2 * 3600}
+
+
+class TokenError(Exception):
+    def __init__(self, expired: bool):
+        super().__init__("expired" if expired else "invalid")
+        self.expired = expired
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"accounts.{purpose}")
+
+
+def _fingerprint(user) -> str:
+    return hashlib.sha256((user.password_hash or "-").encode()).hexdigest()[:16]
+
+
+def make_token(purpose: str, user) -> str:
+    return _serializer(purpose).dumps({"t": user.tenant_id, "u": user.id, "e": user.email, "p": _fingerprint(user)})
+
+
+def read_token(purpose: str, token: str, tenant_id: int) -> dict:
+    """The token's payload if it is genuine, unexpired and for this tenant; else TokenError."""
+    try:
+        data = _serializer(purpose).loads(token, max_age=MAX_AGE[purpose])
+    except SignatureExpired:
+        raise TokenError(expired=True) from None
+    except BadSignature:
+        raise TokenError(expired=False) from None
+    if not isinstance(data, dict) or data.get("t") != tenant_id:
+        raise TokenError(expired=False)
+    return data
+
+
+def token_matches_user(data: dict, user) -> bool:
+    return user is not None and user.id == data.get("u") and user.email == data.get("e") and (
+        _fingerprint(user) == data.get("p"))

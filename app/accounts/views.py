@@ -1,0 +1,195 @@
+"""Getting in and managing one's own account, on ``<tenant>.<PORTAL_DOMAIN>``."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, logout_user
+
+from app.accounts import services, tokens
+from app.accounts.forms import (AvatarForm, ChangePasswordForm, ForgotPasswordForm, InvitationForm, LoginForm,
+                                ProfileForm, RegisterForm, SetPasswordForm, show_error)
+from app.accounts.models import User
+from app.accounts.policy import can_see_avatar
+from app.extensions import db
+from app.templating import LANGUAGE_NAMES
+
+bp = Blueprint("accounts", __name__, subdomain="<tenant>")
+
+
+def _safe_next(target: str | None, default: str) -> str:
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(_safe_next(request.args.get("next"), url_for("portal.home")))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(form.email.data, form.password.data, request.remote_addr)
+        except services.AccountError as error:
+            show_error(form, error)
+        else:
+            services.start_session(user, remember=form.remember.data)
+            return redirect(_safe_next(request.args.get("next"), url_for("portal.home")))
+    return render_template("accounts/login.html", form=form), 200 if not form.errors else 422
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    flash(_("You have been logged out."), "success")
+    return redirect(url_for("portal.home"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    if g.tenant.registration_mode != "open":
+        return render_template("accounts/invite_only.html")
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            services.register(form.email.data, form.name.data, form.password.data, form.confirm.data,
+                              locale=request.form.get("locale") or None)
+        except services.AccountError as error:
+            show_error(form, error)
+        else:
+            return render_template("accounts/check_mailbox.html", email=form.email.data)
+    return render_template("accounts/register.html", form=form), 200 if not form.errors else 422
+
+
+@bp.get("/verify/<token>")
+def verify_email(token):
+    try:
+        services.verify_email(token)
+    except services.AccountError as error:
+        return render_template("accounts/link_problem.html", message=error.message), 400
+    flash(_("Thank you, your e-mail address is confirmed."), "success")
+    return redirect(url_for("accounts.login") if not current_user.is_authenticated else url_for("portal.home"))
+
+
+@bp.post("/verify/resend")
+@login_required
+def resend_verification():
+    services.resend_verification(current_user)
+    flash(_("We have sent a new confirmation link to %(email)s.", email=current_user.email), "success")
+    return redirect(_safe_next(request.form.get("next"), url_for("accounts.profile")))
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        services.request_password_reset(form.email.data)
+        return render_template("accounts/check_mailbox.html", email=form.email.data, reset=True)
+    return render_template("accounts/forgot_password.html", form=form)
+
+
+def _password_link(token: str, purpose: str, template: str, form_class):
+    user = services.user_for_link(token, purpose)
+    if user is None:
+        return render_template("accounts/link_problem.html",
+                               message=_("This link is not valid, has expired or has already been used.")), 400
+    form = form_class()
+    if request.method == "GET" and hasattr(form, "name"):
+        form.name.data = user.name
+    if form.validate_on_submit():
+        try:
+            services.set_password_from_link(token, form.password.data, form.confirm.data, purpose=purpose,
+                                            name=form.name.data if hasattr(form, "name") else None)
+        except services.AccountError as error:
+            show_error(form, error)
+        else:
+            services.start_session(user, remember=False)
+            flash(_("Your password is set. Welcome!"), "success")
+            return redirect(url_for("portal.home"))
+    return render_template(template, form=form, user=user), 200 if not form.errors else 422
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token):
+    return _password_link(token, tokens.RESET_PASSWORD, "accounts/reset_password.html", SetPasswordForm)
+
+
+@bp.route("/welcome/<token>", methods=["GET", "POST"])
+def set_password(token):
+    return _password_link(token, tokens.SET_PASSWORD, "accounts/set_password.html", InvitationForm)
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile():
+    form = ProfileForm(obj=None)
+    form.locale.choices = [(code, LANGUAGE_NAMES[code]) for code in g.tenant.locales]
+    form.timezone.choices = [(tz, tz.replace("_", " ")) for tz in ["UTC", *services.TIMEZONES]]
+    if request.method == "GET":
+        form.name.data = current_user.name
+        form.locale.data = current_user.locale or g.tenant.default_locale
+        form.timezone.data = current_user.timezone or g.tenant.timezone
+    elif form.validate_on_submit():
+        try:
+            services.update_profile(current_user, name=form.name.data, locale=form.locale.data,
+                                    timezone=form.timezone.data)
+        except services.AccountError as error:
+            show_error(form, error)
+        else:
+            flash(_("Your profile is saved."), "success")
+            return redirect(url_for("accounts.profile"))
+    return render_template("accounts/profile.html", form=form, avatar_form=AvatarForm(),
+                           password_form=ChangePasswordForm()), 200 if not form.errors else 422
+
+
+@bp.post("/profile/avatar")
+@login_required
+def upload_avatar():
+    form = AvatarForm()
+    if form.validate_on_submit():
+        try:
+            services.set_avatar(current_user, form.avatar.data)
+        except services.AccountError as error:
+            show_error(form, error)
+        else:
+            flash(_("Your profile picture is saved."), "success")
+            return redirect(url_for("accounts.profile"))
+    elif not form.avatar.errors:
+        form.avatar.errors = [_("Please choose a picture.")]
+    profile_form = ProfileForm(name=current_user.name)
+    profile_form.locale.choices = [(code, LANGUAGE_NAMES[code]) for code in g.tenant.locales]
+    profile_form.timezone.choices = [(tz, tz.replace("_", " ")) for tz in ["UTC", *services.TIMEZONES]]
+    profile_form.locale.data = current_user.locale or g.tenant.default_locale
+    profile_form.timezone.data = current_user.timezone or g.tenant.timezone
+    return render_template("accounts/profile.html", form=profile_form, avatar_form=form,
+                           password_form=ChangePasswordForm()), 422
+
+
+@bp.route("/profile/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(current_user, form.current.data, form.password.data, form.confirm.data)
+        except services.AccountError as error:
+            show_error(form, error)
+        else:
+            flash(_("Your password is changed."), "success")
+            return redirect(url_for("accounts.profile"))
+    return render_template("accounts/change_password.html", form=form), 200 if not form.errors else 422
+
+
+@bp.get("/people/<int:user_id>/avatar")
+@login_required
+def avatar(user_id):
+    from app.storage import StorageError, get_storage
+
+    user = db.session.get(User, user_id)
+    if user is None or not user.avatar_key or not can_see_avatar(current_user, user):
+        abort(404)
+    try:
+        stream = get_storage().open(user.avatar_key)
+    except StorageError:
+        abort(404)
+    return send_file(stream, mimetype="image/png", max_age=300)

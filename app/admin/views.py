@@ -1,0 +1,207 @@
+"""Tenant admin area: people and organizations (agents may invite and change e-mail addresses)."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import func, or_, select
+
+from app.accounts import services
+from app.accounts.forms import InviteForm, MemberForm, OrganizationForm, UserEditForm, show_error
+from app.accounts.models import ROLE_ADMIN, ROLE_AGENT, ROLE_CUSTOMER, Membership, Organization, User
+from app.accounts.policy import can_change_email, can_invite, can_manage_users, is_staff
+from app.extensions import db
+
+bp = Blueprint("admin", __name__, subdomain="<tenant>", url_prefix="/admin")
+PAGE_SIZE = 50
+ROLE_LABELS = {ROLE_CUSTOMER: _l("Customer"), ROLE_AGENT: _l("Agent"), ROLE_ADMIN: _l("Tenant admin")}
+
+
+@bp.before_request
+@login_required
+def _staff_only():
+    if not is_staff(current_user):
+        abort(404)
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        abort(403)
+
+
+def _role_choices():
+    return [(key, str(label)) for key, label in ROLE_LABELS.items()]
+
+
+def _organization_choices():
+    orgs = db.session.scalars(select(Organization).order_by(Organization.name)).all()
+    return [("", _("— none —"))] + [(str(o.id), o.name) for o in orgs]
+
+
+@bp.get("/users")
+def users():
+    query = (request.args.get("q") or "").strip()
+    role = request.args.get("role") or ""
+    raw_page = request.args.get("page") or "1"
+    page = max(int(raw_page), 1) if raw_page.isdigit() else 1
+    statement = select(User)
+    if query:
+        like = f"%{query.lower()}%"
+        statement = statement.where(or_(func.lower(User.email).like(like), func.lower(User.name).like(like)))
+    if role in ROLE_LABELS:
+        statement = statement.where(User.role == role)
+    total = db.session.execute(select(func.count()).select_from(statement.subquery())).scalar_one()
+    people = db.session.scalars(statement.order_by(User.email).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    # Organizations of the listed people in one query (no N+1).
+    rows = db.session.execute(
+        select(Membership.user_id, Organization.name, Membership.is_admin)
+        .join(Organization, Membership.organization_id == Organization.id)
+        .where(Membership.user_id.in_([p.id for p in people] or [0]))
+        .order_by(Organization.name)
+    ).all()
+    orgs_by_user: dict[int, list] = {}
+    for user_id, name, is_admin in rows:
+        orgs_by_user.setdefault(user_id, []).append((name, is_admin))
+    return render_template("admin/users.html", people=people, orgs_by_user=orgs_by_user, total=total, page=page,
+                           pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), query=query, role=role,
+                           role_labels=ROLE_LABELS)
+
+
+@bp.route("/users/invite", methods=["GET", "POST"])
+def invite():
+    _require(can_invite(current_user))
+    form = InviteForm()
+    form.role.choices = _role_choices() if can_manage_users(current_user) else [(ROLE_CUSTOMER, str(ROLE_LABELS[ROLE_CUSTOMER]))]
+    form.organization.choices = _organization_choices()
+    if request.method == "GET":
+        form.role.data = ROLE_CUSTOMER
+    if form.validate_on_submit():
+        organization = db.session.get(Organization, int(form.organization.data)) if form.organization.data else None
+        try:
+            user = services.invite(form.email.data, name=form.name.data or "", role=form.role.data,
+                                   organization=organization, org_admin=form.org_admin.data, invited_by=current_user)
+        except services.AccountError as error:
+            show_error(form, error)
+        else:
+            flash(_("Invitation sent to %(email)s.", email=user.email), "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/invite.html", form=form), 200 if not form.errors else 422
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+def user_detail(user_id):
+    user = db.session.get(User, user_id) or abort(404)
+    form = UserEditForm()
+    form.role.choices = _role_choices()
+    if request.method == "GET":
+        form.name.data, form.email.data, form.role.data = user.name, user.email, user.role
+    if form.validate_on_submit():
+        try:
+            if form.email.data.strip().lower() != user.email:
+                _require(can_change_email(current_user))
+                services.change_email(user, form.email.data)
+            if form.role.data != user.role:
+                _require(can_manage_users(current_user))
+                services.change_role(user, form.role.data, by=current_user)
+            if (form.name.data or "").strip() != user.name:
+                user.name = (form.name.data or "").strip()
+                db.session.commit()
+        except services.AccountError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("admin.user_detail", user_id=user.id))
+    memberships = db.session.execute(
+        select(Membership, Organization).join(Organization, Membership.organization_id == Organization.id)
+        .where(Membership.user_id == user.id).order_by(Organization.name)
+    ).all()
+    return render_template("admin/user.html", user=user, form=form, memberships=memberships,
+                           role_labels=ROLE_LABELS, can_manage=can_manage_users(current_user)), 200 if not form.errors else 422
+
+
+@bp.post("/users/<int:user_id>/active")
+def set_active(user_id):
+    _require(can_manage_users(current_user))
+    user = db.session.get(User, user_id) or abort(404)
+    active = request.form.get("active") == "1"
+    try:
+        services.set_active(user, active, by=current_user)
+    except services.AccountError as error:
+        flash(error.message, "error")
+    else:
+        flash(_("The account is active again.") if active else _("The account is deactivated: it can no longer log in."),
+              "success")
+    return redirect(url_for("admin.user_detail", user_id=user.id))
+
+
+@bp.post("/users/<int:user_id>/resend")
+def resend_invitation(user_id):
+    _require(can_invite(current_user))
+    user = db.session.get(User, user_id) or abort(404)
+    if user.has_password:
+        flash(_("%(email)s has already set a password.", email=user.email), "error")
+    else:
+        services.send_set_password(user, reason="invitation")
+        db.session.commit()
+        flash(_("Invitation sent to %(email)s.", email=user.email), "success")
+    return redirect(url_for("admin.user_detail", user_id=user.id))
+
+
+@bp.route("/organizations", methods=["GET", "POST"])
+def organizations():
+    form = OrganizationForm()
+    if form.validate_on_submit():
+        _require(can_manage_users(current_user))
+        try:
+            org = services.create_organization(form.name.data)
+        except services.AccountError as error:
+            show_error(form, error)
+        else:
+            flash(_("Organization %(name)s created.", name=org.name), "success")
+            return redirect(url_for("admin.organization_detail", org_id=org.id))
+    counts = dict(db.session.execute(
+        select(Membership.organization_id, func.count()).group_by(Membership.organization_id)).all())
+    orgs = db.session.scalars(select(Organization).order_by(Organization.name)).all()
+    return render_template("admin/organizations.html", orgs=orgs, counts=counts, form=form,
+                           can_manage=can_manage_users(current_user)), 200 if not form.errors else 422
+
+
+@bp.route("/organizations/<int:org_id>", methods=["GET", "POST"])
+def organization_detail(org_id):
+    org = db.session.get(Organization, org_id) or abort(404)
+    form = MemberForm()
+    if form.validate_on_submit():
+        _require(can_manage_users(current_user))
+        user = services.find_user(form.email.data)
+        if user is None:
+            form.email.errors.append(_("No account uses %(email)s. Invite the person first.", email=form.email.data))
+        else:
+            services.add_membership(user, org, is_admin=form.is_admin.data)
+            db.session.commit()
+            flash(_("%(email)s is now a member of %(name)s.", email=user.email, name=org.name), "success")
+            return redirect(url_for("admin.organization_detail", org_id=org.id))
+    members = db.session.execute(
+        select(Membership, User).join(User, Membership.user_id == User.id)
+        .where(Membership.organization_id == org.id).order_by(User.email)
+    ).all()
+    return render_template("admin/organization.html", org=org, members=members, form=form,
+                           can_manage=can_manage_users(current_user)), 200 if not form.errors else 422
+
+
+@bp.post("/organizations/<int:org_id>/members/<int:user_id>")
+def update_member(org_id, user_id):
+    _require(can_manage_users(current_user))
+    org = db.session.get(Organization, org_id) or abort(404)
+    user = db.session.get(User, user_id) or abort(404)
+    action = request.form.get("action")
+    if action == "remove":
+        services.remove_membership(user, org)
+        flash(_("%(email)s is no longer a member of %(name)s.", email=user.email, name=org.name), "success")
+    elif action in ("make_admin", "make_member"):
+        services.add_membership(user, org, is_admin=action == "make_admin")
+        flash(_("Saved."), "success")
+    else:
+        abort(400)
+    db.session.commit()
+    return redirect(url_for("admin.organization_detail", org_id=org.id))

@@ -1,0 +1,14 @@
+"""Periodic jobs, run by RQ's cron scheduler: ``rq cron app.jobs.schedule --url $REDIS_URL``.
+
+``make run`` starts it next to the worker. Every periodic job is an idempotent, set-based sweep over
+the database, so a missed or doubled run changes nothing.
+"""
+import os
+
+from rq import cron
+
+from app.notifications.jobs import sweep_outbox
+
+QUEUE = os.environ.get("RQ_QUEUE", "default")
+
+cron.register(sweep_outbox, QUEUE, interval=60, name="sweep-outbox")
