@@ -28,3 +28,10 @@ def can_change_email(user) -> bool:
 
 def can_see_avatar(viewer, user) -> bool:
     return bool(getattr(viewer, "is_authenticated", False)) and getattr(viewer, "tenant_id", None) == user.tenant_id
+
+
+def can_raise_requests(user) -> bool:
+    """Open registration: an unconfirmed address cannot raise requests until it is confirmed."""
+    if not getattr(user, "is_authenticated", False) or not getattr(user, "active", False):
+        return False
+    return is_staff(user) or user.email_verified_at is not None

@@ -105,3 +105,17 @@ def test_unknown_action_is_a_programming_error(app, world):
         ticket = db.session.get(Ticket, world["tickets"]["private"])
         with pytest.raises(ValueError):
             can(AnonymousUserMixin(), "delete", ticket)
+
+
+def test_only_confirmed_active_accounts_may_raise_requests(app, make_tenant, make_user):
+    from app.accounts.policy import can_raise_requests
+
+    flexinform = make_tenant("flexinform")
+    confirmed = make_user(flexinform, "a@example.com")
+    unconfirmed = make_user(flexinform, "b@example.com", verified=False)
+    agent = make_user(flexinform, "agent@example.com", role="agent", verified=False)
+    with app.app_context(), tenant_scope(flexinform.id):
+        assert can_raise_requests(db.session.get(User, confirmed))
+        assert not can_raise_requests(db.session.get(User, unconfirmed))
+        assert can_raise_requests(db.session.get(User, agent))
+        assert not can_raise_requests(AnonymousUserMixin())
