@@ -179,6 +179,11 @@ def app(app_config, redis_server):
     clear_all_caches()
     redis_server.client().flushdb()
     yield application
+    empty_database(application)
+
+
+def empty_database(application) -> None:
+    """Delete every row (the schema stays for the next test) and forget cached configuration."""
     with application.app_context():
         db.session.remove()
         with db.engine.begin() as conn:

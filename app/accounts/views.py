@@ -119,17 +119,22 @@ def set_password(token):
     return _password_link(token, tokens.SET_PASSWORD, "accounts/set_password.html", InvitationForm)
 
 
-@bp.route("/profile", methods=["GET", "POST"])
-@login_required
-def profile():
-    form = ProfileForm(obj=None)
+def _profile_form(prefill: bool) -> ProfileForm:
+    form = ProfileForm()
     form.locale.choices = [(code, LANGUAGE_NAMES[code]) for code in g.tenant.locales]
     form.timezone.choices = [(tz, tz.replace("_", " ")) for tz in ["UTC", *services.TIMEZONES]]
-    if request.method == "GET":
+    if prefill:
         form.name.data = current_user.name
         form.locale.data = current_user.locale or g.tenant.default_locale
         form.timezone.data = current_user.timezone or g.tenant.timezone
-    elif form.validate_on_submit():
+    return form
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile():
+    form = _profile_form(prefill=request.method == "GET")
+    if request.method == "POST" and form.validate_on_submit():
         try:
             services.update_profile(current_user, name=form.name.data, locale=form.locale.data,
                                     timezone=form.timezone.data)
@@ -156,12 +161,7 @@ def upload_avatar():
             return redirect(url_for("accounts.profile"))
     elif not form.avatar.errors:
         form.avatar.errors = [_("Please choose a picture.")]
-    profile_form = ProfileForm(name=current_user.name)
-    profile_form.locale.choices = [(code, LANGUAGE_NAMES[code]) for code in g.tenant.locales]
-    profile_form.timezone.choices = [(tz, tz.replace("_", " ")) for tz in ["UTC", *services.TIMEZONES]]
-    profile_form.locale.data = current_user.locale or g.tenant.default_locale
-    profile_form.timezone.data = current_user.timezone or g.tenant.timezone
-    return render_template("accounts/profile.html", form=profile_form, avatar_form=form,
+    return render_template("accounts/profile.html", form=_profile_form(prefill=True), avatar_form=form,
                            password_form=ChangePasswordForm()), 422
 
 

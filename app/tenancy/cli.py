@@ -111,23 +111,23 @@ def export_command(slug, out):
         click.echo(f"wrote {out / name}")
 
 
+def _set_status(slug: str, status: str) -> None:
+    try:
+        services.set_tenant_status(slug, status)
+    except DefinitionError as error:
+        _fail(error)
+    click.echo(f"{slug}: {status}")
+
+
 @tenants_cli.command("suspend")
 @click.argument("slug")
 def suspend_command(slug):
     """Take a tenant's portal offline (its address answers 404); nothing is deleted."""
-    try:
-        services.set_tenant_status(slug, "suspended")
-    except DefinitionError as error:
-        _fail(error)
-    click.echo(f"{slug}: suspended")
+    _set_status(slug, "suspended")
 
 
 @tenants_cli.command("activate")
 @click.argument("slug")
 def activate_command(slug):
     """Bring a suspended tenant's portal back."""
-    try:
-        services.set_tenant_status(slug, "active")
-    except DefinitionError as error:
-        _fail(error)
-    click.echo(f"{slug}: active")
+    _set_status(slug, "active")

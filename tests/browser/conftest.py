@@ -14,8 +14,7 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from app.caching import clear_all_caches
-from app.extensions import db
-from tests.conftest import DEMO_TENANTS, _config, _free_port, _prepare_schema
+from tests.conftest import DEMO_TENANTS, _config, _free_port, _prepare_schema, empty_database
 
 CHROMIUM_FLAGS = [
     "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
@@ -78,10 +77,4 @@ def live_server(sqlite_url, redis_server):
     thread.start()
     yield LiveServer(app, port)
     server.shutdown()
-    with app.app_context():
-        db.session.remove()
-        with db.engine.begin() as conn:
-            for table in reversed(db.metadata.sorted_tables):
-                conn.execute(table.delete())
-        db.engine.dispose()
-    clear_all_caches()
+    empty_database(app)
