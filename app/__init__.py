@@ -47,12 +47,14 @@ def create_app(config: dict | None = None) -> Flask:
     from app.health.views import bp as health_bp
     from app.operator.views import bp as operator_bp
     from app.portal.views import bp as portal_bp, static_bp
+    from app.tickets.views import bp as tickets_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(operator_bp)
     app.register_blueprint(portal_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(tickets_bp)
     app.register_blueprint(static_bp)
 
     from app.errors import init_app as init_errors

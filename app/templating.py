@@ -1,7 +1,10 @@
 """Template helpers shared by every module: localized names, branding, language names."""
 from __future__ import annotations
 
+import nh3
 from flask import g
+from jinja2.utils import urlize
+from markupsafe import Markup, escape
 from flask_babel import get_locale, lazy_gettext as _l
 
 from app.db_types import pick_language
@@ -18,8 +21,55 @@ def localized(texts: dict | None) -> str:
     return pick_language(texts, str(get_locale()), fallbacks)
 
 
+def user_text(text: str | None) -> Markup:
+    """Text a person wrote: line breaks and links kept, everything else escaped, then sanitized."""
+    if not text:
+        return Markup("")
+    linked = urlize(str(escape(text)), rel="nofollow noopener noreferrer", target="_blank")
+    html = linked.replace("\r\n", "\n").replace("\n", "<br>\n")
+    return Markup(nh3.clean(html, tags={"a", "br"}, attributes={"a": {"href", "target"}},
+                            link_rel="nofollow noopener noreferrer", url_schemes={"http", "https", "mailto"}))
+
+
+def field_value(value, field) -> str:
+    """A stored field value as the viewer reads it: option labels in their language, dates localized."""
+    from flask_babel import format_date, format_decimal, gettext
+
+    if value is None or value == "":
+        return ""
+    if field.type == "select":
+        return localized(field.option_label(value)) or str(value)
+    if field.type == "multiselect":
+        return ", ".join(localized(field.option_label(v)) or str(v) for v in value)
+    if field.type == "checkbox":
+        return gettext("Yes") if value else gettext("No")
+    if field.type == "date":
+        from datetime import date
+
+        try:
+            return format_date(date.fromisoformat(value), "long")
+        except ValueError:
+            return str(value)
+    if field.type == "number":
+        return format_decimal(value)
+    return str(value)
+
+
+def filesize(size: int) -> str:
+    from flask_babel import format_decimal
+
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{format_decimal(round(size / 1024, 1))} kB"
+    return f"{format_decimal(round(size / (1024 * 1024), 1))} MB"
+
+
 def init_app(app) -> None:
     app.jinja_env.filters["localized"] = localized
+    app.jinja_env.filters["user_text"] = user_text
+    app.jinja_env.filters["field_value"] = field_value
+    app.jinja_env.filters["filesize"] = filesize
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

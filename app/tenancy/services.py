@@ -85,8 +85,7 @@ def apply_definition(definition: dict, *, dry_run: bool = False) -> SyncReport:
         db.session.flush()
         with tenant_scope(tenant.id):
             problems: list[str] = []
-            if report.created:
-                ensure_ticket_sequence()
+            ensure_ticket_sequence()
             _sync_configuration(d, report, problems)
             if problems:
                 raise DefinitionError([f"tenant '{d['slug']}': {p}" for p in problems])

@@ -18,11 +18,16 @@ from app.workflow.models import Workflow
 
 
 def ensure_ticket_sequence() -> None:
-    """Create the current tenant's counter (once, when the tenant is created)."""
-    exists = db.session.execute(select(TicketSequence.id)).scalar_one_or_none()
-    if exists is None:
-        db.session.add(TicketSequence(last_number=0))
-        db.session.flush()
+    """Create the current tenant's counter if it has none (idempotent, safe against a concurrent twin)."""
+    from sqlalchemy.exc import IntegrityError
+
+    if db.session.execute(select(TicketSequence.id)).scalar_one_or_none() is not None:
+        return
+    try:
+        with db.session.begin_nested():
+            db.session.add(TicketSequence(last_number=0))
+    except IntegrityError:
+        pass  # created by a concurrent transaction meanwhile
 
 
 def next_ticket_number() -> int:
@@ -36,7 +41,11 @@ def next_ticket_number() -> int:
         update(TicketSequence).values(last_number=TicketSequence.last_number + 1).returning(TicketSequence.last_number)
     ).scalar_one_or_none()
     if number is None:
-        raise RuntimeError("the tenant has no ticket sequence; was it created through apply_definition()?")
+        ensure_ticket_sequence()
+        number = db.session.execute(
+            update(TicketSequence).values(last_number=TicketSequence.last_number + 1)
+            .returning(TicketSequence.last_number)
+        ).scalar_one()
     return number
 
 
@@ -69,4 +78,135 @@ def create_ticket(*, request_type: RequestType, requester: User, summary: str, d
     db.session.add(ticket)
     record_event(ticket, "created", actor=created_by or requester, channel=channel)
     db.session.flush()
+    return ticket
+
+
+# --- raising a request on the portal ----------------------------------------------------------
+
+DEFAULT_MAX_ATTACHMENT_MB = 20
+DEFAULT_MAX_ATTACHMENTS = 10
+# Files that run when opened are refused; everything else is stored and served as a download.
+BLOCKED_EXTENSIONS = {
+    "exe", "com", "bat", "cmd", "msi", "scr", "pif", "cpl", "vbs", "vbe", "js", "jse", "wsf", "wsh", "ps1",
+    "hta", "jar", "lnk", "reg", "dll", "sys",
+}
+
+
+class RequestError(Exception):
+    """A problem the person can fix (translated); ``field`` names the form field, if any."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def _attachment_limits(tenant) -> tuple[int, int]:
+    settings = tenant.settings or {}
+    return (int(settings.get("max_attachment_mb", DEFAULT_MAX_ATTACHMENT_MB)) * 1024 * 1024,
+            int(settings.get("max_attachments", DEFAULT_MAX_ATTACHMENTS)))
+
+
+def check_uploads(tenant, uploads) -> list:
+    """The files to store, or RequestError if any breaks the tenant's limits (nothing is stored then)."""
+    from flask_babel import gettext as _
+
+    files = [f for f in uploads or [] if getattr(f, "filename", "")]
+    max_bytes, max_count = _attachment_limits(tenant)
+    if len(files) > max_count:
+        raise RequestError(_("You can attach at most %(count)d files at once.", count=max_count), "attachments")
+    for upload in files:
+        name = upload.filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+        extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+        if extension in BLOCKED_EXTENSIONS:
+            raise RequestError(_("Files of type .%(extension)s cannot be attached for safety reasons.",
+                                 extension=extension), "attachments")
+        upload.stream.seek(0, 2)
+        size = upload.stream.tell()
+        upload.stream.seek(0)
+        if size > max_bytes:
+            raise RequestError(_("%(name)s is too large: at most %(size)d MB per file.", name=name,
+                                 size=max_bytes // (1024 * 1024)), "attachments")
+        if size == 0:
+            raise RequestError(_("%(name)s is empty.", name=name), "attachments")
+    return files
+
+
+def store_attachments(ticket: Ticket, files, *, uploaded_by: User | None, comment_id: int | None = None) -> list:
+    """Upload to storage first, then record the rows; on failure remove what was uploaded."""
+    from flask_babel import gettext as _
+
+    from app.storage import StorageError, get_storage, make_key
+    from app.tickets.models import Attachment
+
+    storage = get_storage()
+    stored = []
+    try:
+        for upload in files:
+            name = upload.filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1][:255]
+            key = make_key(ticket.tenant_id, ticket.id)
+            content_type = upload.mimetype or "application/octet-stream"
+            upload.stream.seek(0, 2)
+            size = upload.stream.tell()
+            upload.stream.seek(0)
+            storage.put(key, upload.stream, content_type)
+            stored.append(key)
+            db.session.add(Attachment(ticket_id=ticket.id, comment_id=comment_id, storage_key=key, filename=name,
+                                      content_type=content_type, size=size,
+                                      uploaded_by_id=uploaded_by.id if uploaded_by else None))
+    except StorageError:
+        for key in stored:
+            try:
+                storage.delete(key)
+            except StorageError:
+                pass
+        raise RequestError(_("The files could not be saved just now. Nothing was sent; please try again."),
+                           "attachments") from None
+    return stored
+
+
+def raise_request(*, tenant, request_type_id: int, requester: User, created_by: User, values: dict, uploads=(),
+                  share_with_organization_ids=(), channel: str = "portal") -> Ticket:
+    """Create a request from a validated form: the ticket, its field values, sharing, the requester
+    as watcher, and the attachments, in one transaction (an upload failure leaves nothing behind)."""
+    from flask_babel import gettext as _
+
+    from app.accounts.models import Membership
+    from app.accounts.policy import can_raise_requests
+    from app.catalog.models import Field
+    from app.storage import get_storage
+    from app.tickets.models import TicketFieldValue, TicketOrganization, Watcher
+
+    if not can_raise_requests(created_by):
+        raise RequestError(_("Please confirm your e-mail address before raising a request."))
+    files = check_uploads(tenant, uploads)
+    request_type = db.session.get(RequestType, request_type_id)
+    allowed_orgs = set(db.session.scalars(select(Membership.organization_id).where(Membership.user_id == requester.id)))
+    share_ids = [int(i) for i in share_with_organization_ids]
+    if any(org_id not in allowed_orgs for org_id in share_ids):
+        raise RequestError(_("The request can only be shared with the requester's organizations."), "share_with")
+    stored_keys = []
+    try:
+        ticket = create_ticket(request_type=request_type, requester=requester, summary=values.get("summary") or "",
+                               description=values.get("description") or "", created_by=created_by, channel=channel)
+        fields = {f.key: f.id for f in db.session.scalars(select(Field).where(Field.form_id == request_type.form_id))}
+        for key, value in values.items():
+            if key in ("summary", "description") or key not in fields or value in (None, "", []):
+                continue
+            db.session.add(TicketFieldValue(ticket_id=ticket.id, field_id=fields[key], value=value))
+        for org_id in share_ids:
+            db.session.add(TicketOrganization(ticket_id=ticket.id, organization_id=org_id))
+        db.session.add(Watcher(ticket_id=ticket.id, user_id=requester.id))
+        if share_ids:
+            record_event(ticket, "shared_with_organizations", actor=created_by, organizations=share_ids)
+        stored_keys = store_attachments(ticket, files, uploaded_by=created_by)
+        if stored_keys:
+            record_event(ticket, "attachments_added", actor=created_by, count=len(stored_keys))
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        storage = get_storage()
+        for key in stored_keys:
+            storage.delete(key)
+        raise
     return ticket

@@ -1,0 +1,122 @@
+"""Customer portal views of requests: raise one with the tenant's form, see it, download its files."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app.accounts import services as accounts
+from app.accounts.models import Membership, Organization, User
+from app.accounts.policy import can_raise_requests, is_staff
+from app.catalog.forms import build_request_form, form_name, prefill, stored_values
+from app.catalog.services import find_request_type, form_fields, request_type_by_id
+from app.extensions import db
+from app.templating import localized
+from app.tickets import services
+from app.tickets.forms import PRIVATE, add_request_options
+from app.tickets.models import Attachment, Ticket, TicketFieldValue, TicketOrganization
+from app.tickets.policy import allowed_actions, can
+
+bp = Blueprint("tickets", __name__, subdomain="<tenant>")
+
+
+def _organizations_of(user) -> list[Organization]:
+    return db.session.scalars(
+        select(Organization).join(Membership, Membership.organization_id == Organization.id)
+        .where(Membership.user_id == user.id).order_by(Organization.name)
+    ).all()
+
+
+@bp.route("/portals/<portal_key>/<type_key>/new", methods=["GET", "POST"])
+@login_required
+def new_request(portal_key, type_key):
+    found = find_request_type(g.tenant, portal_key, type_key)
+    if found is None:
+        abort(404)
+    portal, request_type = found
+    fields = form_fields(g.tenant, request_type.form_id)
+    staff = is_staff(current_user)
+    organizations = _organizations_of(current_user)
+    form_class = build_request_form(fields, request_type.key, localized, staff=staff)
+    form_class = add_request_options(form_class, organizations=organizations, staff=staff,
+                                     default_sharing=(g.tenant.settings or {}).get("default_sharing", "private"))
+    form = form_class()
+    if request.method == "GET":
+        prefill(form, request.args, fields)
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            ticket = _raise(form, fields, request_type, organizations, staff)
+        except (services.RequestError, accounts.AccountError) as error:
+            target = getattr(form, form_name(error.field), None) or getattr(form, error.field or "", None)
+            if target is not None:
+                target.errors = list(target.errors) + [error.message]
+            else:
+                form.form_errors.append(error.message)
+        else:
+            flash(_("Your request %(reference)s has been received.", reference=ticket.reference), "success")
+            return redirect(url_for("tickets.detail", reference=ticket.reference))
+    status = 200 if not form.errors else 422
+    return render_template("tickets/new.html", form=form, portal=portal, request_type=request_type,
+                           fields=form._infos, form_name=form_name,
+                           can_raise=can_raise_requests(current_user)), status
+
+
+def _raise(form, fields, request_type, organizations, staff) -> Ticket:
+    requester = current_user._get_current_object()
+    if staff and getattr(form, "on_behalf_of", None) is not None and form.on_behalf_of.data:
+        requester, _created = accounts.create_contact_account(form.on_behalf_of.data)
+        db.session.flush()
+    share_ids = []
+    choice = form.share_with.data if hasattr(form, "share_with") else PRIVATE
+    if choice and choice != PRIVATE:
+        share_ids = [int(choice.split(":", 1)[1])]
+    uploads = request.files.getlist(form_name("attachments"))
+    return services.raise_request(tenant=g.tenant, request_type_id=request_type.id, requester=requester,
+                                  created_by=current_user._get_current_object(), values=stored_values(form, fields),
+                                  uploads=uploads, share_with_organization_ids=share_ids)
+
+
+def _ticket_or_404(reference: str, action: str = "view") -> Ticket:
+    ticket = db.session.execute(select(Ticket).where(Ticket.reference == reference)).scalar_one_or_none()
+    if ticket is None or not can(current_user, action, ticket):
+        abort(404)  # the same answer whether it does not exist or is not yours
+    return ticket
+
+
+@bp.get("/requests/<reference>")
+@login_required
+def detail(reference):
+    ticket = _ticket_or_404(reference)
+    portal, request_type = request_type_by_id(g.tenant, ticket.request_type_id)
+    fields = form_fields(g.tenant, request_type.form_id)
+    values = {fv.field_id: fv.value for fv in db.session.scalars(
+        select(TicketFieldValue).where(TicketFieldValue.ticket_id == ticket.id))}
+    shown = [(f, values[f.id]) for f in fields
+             if f.id in values and f.key not in ("summary", "description", "attachments")]
+    attachments = db.session.scalars(select(Attachment).where(Attachment.ticket_id == ticket.id)
+                                     .order_by(Attachment.created_at, Attachment.id)).all()
+    shared_with = db.session.scalars(
+        select(Organization.name).join(TicketOrganization, TicketOrganization.organization_id == Organization.id)
+        .where(TicketOrganization.ticket_id == ticket.id).order_by(Organization.name)).all()
+    actions = allowed_actions(current_user, ticket)
+    return render_template("tickets/detail.html", ticket=ticket, portal=portal, request_type=request_type,
+                           shown=shown, attachments=attachments if "see_attachments" in actions else [],
+                           shared_with=shared_with, staff=is_staff(current_user))
+
+
+@bp.get("/requests/<reference>/attachments/<int:attachment_id>")
+@login_required
+def download(reference, attachment_id):
+    from app.storage import StorageError, get_storage
+
+    ticket = _ticket_or_404(reference, "see_attachments")
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None or attachment.ticket_id != ticket.id:
+        abort(404)
+    try:
+        stream = get_storage().open(attachment.storage_key)
+    except StorageError:
+        abort(503)
+    return send_file(stream, mimetype=attachment.content_type, as_attachment=True,
+                     download_name=attachment.filename, max_age=0)
