@@ -113,3 +113,15 @@ def form_fields(tenant, form_id: int) -> tuple[FieldInfo, ...]:
         by_form = {form: tuple(fields) for form, fields in by_form.items()}
         _fields_cache.set(key, by_form)
     return by_form.get(form_id, ())
+
+
+def filterable_fields(tenant) -> tuple[FieldInfo, ...]:
+    """Choice fields a request list can be filtered by (one per key across the tenant's forms)."""
+    key = (tenant.id, tenant.config_version)
+    seen: dict[str, FieldInfo] = {}
+    for portal in portal_catalog(tenant):
+        for request_type in portal.request_types:
+            for info in form_fields(tenant, request_type.form_id):
+                if info.type == "select" and info.key not in seen:
+                    seen[info.key] = info
+    return tuple(seen.values())

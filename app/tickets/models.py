@@ -70,13 +70,25 @@ class TicketFieldValue(TenantScoped, db.Model):
     __tablename__ = "ticket_field_values"
     __table_args__ = (
         UniqueConstraint("ticket_id", "field_id"),
-        Index("ix_ticket_field_values_tenant_field", "tenant_id", "field_id"),
+        Index("ix_ticket_field_values_tenant_field_text", "tenant_id", "field_id", "value_text"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
     field_id: Mapped[int] = mapped_column(ForeignKey("fields.id"))
     value: Mapped[object | None] = mapped_column(JSON)
+    # The value as plain text (option keys space-joined for multi-selects), for filters and search.
+    value_text: Mapped[str | None] = mapped_column(String(1000))
+
+    @staticmethod
+    def text_of(value) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, list):
+            return " ".join(str(v) for v in value)[:1000]
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value)[:1000]
 
     ticket: Mapped[Ticket] = relationship(back_populates="field_values")
     field: Mapped[Field] = relationship()

@@ -193,7 +193,8 @@ def raise_request(*, tenant, request_type_id: int, requester: User, created_by: 
         for key, value in values.items():
             if key in ("summary", "description") or key not in fields or value in (None, "", []):
                 continue
-            db.session.add(TicketFieldValue(ticket_id=ticket.id, field_id=fields[key], value=value))
+            db.session.add(TicketFieldValue(ticket_id=ticket.id, field_id=fields[key], value=value,
+                                            value_text=TicketFieldValue.text_of(value)))
         for org_id in share_ids:
             db.session.add(TicketOrganization(ticket_id=ticket.id, organization_id=org_id))
         db.session.add(Watcher(ticket_id=ticket.id, user_id=requester.id))

@@ -10,13 +10,15 @@ from app.accounts import services as accounts
 from app.accounts.models import Membership, Organization, User
 from app.accounts.policy import can_raise_requests, is_staff
 from app.catalog.forms import build_request_form, form_name, prefill, stored_values
-from app.catalog.services import find_request_type, form_fields, request_type_by_id
+from app.catalog.services import filterable_fields, find_request_type, form_fields, portal_catalog, request_type_by_id
 from app.extensions import db
 from app.templating import localized
 from app.tickets import services
 from app.tickets.forms import PRIVATE, add_request_options
+from app.tickets.listing import SCOPES, RequestFilters, list_requests
 from app.tickets.models import Attachment, Ticket, TicketFieldValue, TicketOrganization
 from app.tickets.policy import allowed_actions, can
+from app.workflow.models import Status
 
 bp = Blueprint("tickets", __name__, subdomain="<tenant>")
 
@@ -26,6 +28,21 @@ def _organizations_of(user) -> list[Organization]:
         select(Organization).join(Membership, Membership.organization_id == Organization.id)
         .where(Membership.user_id == user.id).order_by(Organization.name)
     ).all()
+
+
+@bp.get("/requests")
+@login_required
+def index():
+    staff = is_staff(current_user)
+    choice_fields = filterable_fields(g.tenant)
+    filters = RequestFilters.from_args(request.args, field_keys=[f.key for f in choice_fields], staff=staff)
+    page = list_requests(current_user, filters)
+    statuses = db.session.scalars(select(Status).order_by(Status.position)).all()
+    has_organizations = db.session.execute(
+        select(Membership.id).where(Membership.user_id == current_user.id).limit(1)).first() is not None
+    return render_template("tickets/index.html", page=page, filters=filters, statuses=statuses,
+                           portals=portal_catalog(g.tenant), choice_fields=choice_fields, staff=staff,
+                           scopes=[s for s in SCOPES if staff or has_organizations or s == "mine"])
 
 
 @bp.route("/portals/<portal_key>/<type_key>/new", methods=["GET", "POST"])
