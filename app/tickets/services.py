@@ -211,3 +211,88 @@ def raise_request(*, tenant, request_type_id: int, requester: User, created_by: 
             storage.delete(key)
         raise
     return ticket
+
+
+# --- conversation and customer actions ---------------------------------------------------------
+
+def add_comment(ticket: Ticket, author: User, body: str, *, uploads=(), is_internal: bool = False,
+                transition_id: int | None = None, channel: str = "portal"):
+    """A comment (with files, and for customers an optional "change status to"), in one transaction.
+
+    A customer's comment runs the tenant's ``customer_comment`` rules (e.g. back to support)."""
+    from flask_babel import gettext as _
+
+    from app.automation.services import apply_event_rules
+    from app.storage import get_storage
+    from app.tickets.models import Comment
+    from app.workflow.models import Transition
+    from app.workflow.services import actor_kind, apply_transition
+
+    body = (body or "").strip()
+    files = check_uploads(_tenant_context(), uploads)
+    if not body and not files:
+        raise RequestError(_("Please write a comment or attach a file."), "body")
+    if len(body) > 20000:
+        raise RequestError(_("The comment is too long."), "body")
+    if is_internal and not author.is_staff:
+        is_internal = False
+    stored = []
+    try:
+        comment = Comment(ticket_id=ticket.id, author_id=author.id, body=body, is_internal=is_internal,
+                          channel=channel)
+        db.session.add(comment)
+        db.session.flush()
+        record_event(ticket, "internal_note" if is_internal else "commented", actor=author, comment_id=comment.id)
+        stored = store_attachments(ticket, files, uploaded_by=author, comment_id=comment.id)
+        ticket.updated_at = utcnow()
+        if transition_id:
+            apply_transition(ticket, db.session.get(Transition, transition_id), actor_user=author, comment=body)
+        elif actor_kind(author) == "customer" and not is_internal:
+            apply_event_rules(ticket, "email_reply" if channel == "email" else "customer_comment")
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        for key in stored:
+            get_storage().delete(key)
+        raise
+    return comment
+
+
+def take_transition(ticket: Ticket, actor: User, transition_id: int, comment: str = "") -> None:
+    """A workflow step (confirm, send back, approve, reject, close, reopen...), with its comment."""
+    from app.tickets.models import Comment
+    from app.workflow.models import Transition
+    from app.workflow.services import TransitionError, apply_transition
+
+    transition = db.session.get(Transition, transition_id)
+    if transition is None:
+        raise TransitionError("unknown transition")
+    try:
+        apply_transition(ticket, transition, actor_user=actor, comment=comment)
+        if (comment or "").strip():
+            db.session.add(Comment(ticket_id=ticket.id, author_id=actor.id, body=comment.strip()))
+            record_event(ticket, "commented", actor=actor)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def set_watching(ticket: Ticket, user: User, watching: bool) -> None:
+    from app.tickets.models import Watcher
+
+    existing = db.session.execute(select(Watcher).where(Watcher.ticket_id == ticket.id,
+                                                        Watcher.user_id == user.id)).scalar_one_or_none()
+    if watching and existing is None:
+        db.session.add(Watcher(ticket_id=ticket.id, user_id=user.id))
+        record_event(ticket, "watch_started", actor=user)
+    elif not watching and existing is not None:
+        db.session.delete(existing)
+        record_event(ticket, "watch_stopped", actor=user)
+    db.session.commit()
+
+
+def _tenant_context():
+    from flask import g
+
+    return g.tenant

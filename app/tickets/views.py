@@ -16,9 +16,10 @@ from app.templating import localized
 from app.tickets import services
 from app.tickets.forms import PRIVATE, add_request_options
 from app.tickets.listing import SCOPES, RequestFilters, list_requests
-from app.tickets.models import Attachment, Ticket, TicketFieldValue, TicketOrganization
+from app.tickets.models import Attachment, Comment, Ticket, TicketFieldValue, TicketOrganization, Watcher
 from app.tickets.policy import allowed_actions, can
 from app.workflow.models import Status
+from app.workflow.services import TransitionError, actor_kind, available_transitions
 
 bp = Blueprint("tickets", __name__, subdomain="<tenant>")
 
@@ -117,9 +118,73 @@ def detail(reference):
         select(Organization.name).join(TicketOrganization, TicketOrganization.organization_id == Organization.id)
         .where(TicketOrganization.ticket_id == ticket.id).order_by(Organization.name)).all()
     actions = allowed_actions(current_user, ticket)
+    staff = is_staff(current_user)
+    newest_first = request.args.get("order", "newest") != "oldest"
+    comments = db.session.execute(
+        select(Comment, User).outerjoin(User, Comment.author_id == User.id)
+        .where(Comment.ticket_id == ticket.id, *([] if staff else [Comment.is_internal.is_(False)]))
+        .order_by(Comment.created_at.desc() if newest_first else Comment.created_at.asc(), Comment.id)
+    ).all()
+    files_by_comment: dict = {}
+    for a in attachments:
+        files_by_comment.setdefault(a.comment_id, []).append(a)
+    transitions = available_transitions(ticket, actor_kind(current_user)) if "comment" in actions else []
+    # Customers act on the workflow as requester or organization admin; followers only comment.
+    if not staff and not ({"close", "reopen", "approve"} & actions):
+        transitions = []
+    watching = db.session.execute(select(Watcher.id).where(Watcher.ticket_id == ticket.id,
+                                                           Watcher.user_id == current_user.id)).first() is not None
     return render_template("tickets/detail.html", ticket=ticket, portal=portal, request_type=request_type,
-                           shown=shown, attachments=attachments if "see_attachments" in actions else [],
-                           shared_with=shared_with, staff=is_staff(current_user))
+                           shown=shown, attachments=files_by_comment.get(None, []) if "see_attachments" in actions else [],
+                           files_by_comment=files_by_comment if "see_attachments" in actions else {},
+                           shared_with=shared_with, staff=staff, comments=comments, newest_first=newest_first,
+                           transitions=transitions, actions=actions, watching=watching, comment_error=None)
+
+
+@bp.post("/requests/<reference>/comments")
+@login_required
+def comment(reference):
+    ticket = _ticket_or_404(reference, "comment")
+    transition_id = request.form.get("transition", type=int)
+    if transition_id and not ({"close", "reopen", "approve"} & allowed_actions(current_user, ticket)):
+        transition_id = None
+    try:
+        services.add_comment(ticket, current_user._get_current_object(), request.form.get("body", ""),
+                             uploads=request.files.getlist("files"), transition_id=transition_id,
+                             is_internal=request.form.get("internal") == "1")
+    except (services.RequestError, TransitionError) as error:
+        flash(error.message, "error")
+        return redirect(url_for("tickets.detail", reference=reference) + "#comment-form")
+    flash(_("Your comment has been added."), "success")
+    return redirect(url_for("tickets.detail", reference=reference))
+
+
+@bp.post("/requests/<reference>/transitions/<int:transition_id>")
+@login_required
+def transition(reference, transition_id):
+    ticket = _ticket_or_404(reference)
+    if not is_staff(current_user) and not ({"close", "reopen", "approve"} & allowed_actions(current_user, ticket)):
+        abort(404)
+    try:
+        services.take_transition(ticket, current_user._get_current_object(), transition_id,
+                                 request.form.get("body", ""))
+    except TransitionError as error:
+        flash(error.message, "error")
+    else:
+        flash(_("The request is now: %(status)s.", status=localized(
+            ticket.status.name if is_staff(current_user) else ticket.status.customer_name)), "success")
+    return redirect(url_for("tickets.detail", reference=reference))
+
+
+@bp.post("/requests/<reference>/watch")
+@login_required
+def watch(reference):
+    ticket = _ticket_or_404(reference, "watch")
+    watching = request.form.get("watch") == "1"
+    services.set_watching(ticket, current_user._get_current_object(), watching)
+    flash(_("You will get notifications about this request.") if watching
+          else _("You will no longer get notifications about this request."), "success")
+    return redirect(url_for("tickets.detail", reference=reference))
 
 
 @bp.get("/requests/<reference>/attachments/<int:attachment_id>")
