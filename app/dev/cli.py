@@ -48,14 +48,15 @@ def seed_command():
                     db.session.flush()
                 users[local] = user
             demo_file = tenants_dir / tenant.slug / "demo.yaml"
-            if demo_file.exists():
-                demo = yaml.safe_load(demo_file.read_text(encoding="utf-8")) or {}
-                for org in demo.get("organizations", []):
-                    organization = get_or_create_organization(org["name"])
-                    for member in org.get("members", []):
-                        add_membership(users[member["user"]], organization, is_admin=bool(member.get("admin")))
+            demo = yaml.safe_load(demo_file.read_text(encoding="utf-8")) or {} if demo_file.exists() else {}
+            for org in demo.get("organizations", []):
+                organization = get_or_create_organization(org["name"])
+                for member in org.get("members", []):
+                    add_membership(users[member["user"]], organization, is_admin=bool(member.get("admin")))
             db.session.commit()
-        click.echo(f"{tenant.slug}: demo users " + ", ".join(f"{u}@{tenant.slug}.test" for u, _ in DEMO_USERS))
+            created = _seed_requests(tenant, users, demo.get("requests", []))
+        click.echo(f"{tenant.slug}: demo users " + ", ".join(f"{u}@{tenant.slug}.test" for u, _ in DEMO_USERS)
+                   + (f"; {created} sample requests" if created else ""))
     with all_tenants():
         operator = db.session.execute(select(Operator).where(Operator.email == "operator@portal.test")).scalar_one_or_none()
         if operator is None:
@@ -63,6 +64,72 @@ def seed_command():
                                     password_hash=hash_password(DEMO_PASSWORD)))
             db.session.commit()
     click.echo(f"platform: operator@portal.test; every demo password is '{DEMO_PASSWORD}'")
+
+
+def _seed_requests(tenant, users: dict, items: list) -> int:
+    """Sample requests for a living demo portal, made through the same services as the portal.
+
+    Only for a tenant without requests, so running `make run` again adds nothing."""
+    import io
+    from datetime import timedelta
+
+    from flask import g
+    from werkzeug.datastructures import FileStorage
+
+    from app.accounts.models import Membership
+    from app.catalog.models import Portal, RequestType
+    from app.db_types import utcnow
+    from app.tenancy.resolution import get_tenant_context
+    from app.tickets.models import Comment, Ticket, TicketEvent
+    from app.tickets.services import add_comment, raise_request
+    from app.workflow.models import Status
+    from app.workflow.services import move_to_status
+
+    if not items or db.session.execute(select(Ticket.id).limit(1)).first() is not None:
+        return 0
+    domain = current_app.config["PORTAL_DOMAIN"]
+    with current_app.test_request_context(f"http://{tenant.slug}.{domain}/"):
+        g.tenant = get_tenant_context(tenant.slug)
+        for item in items:
+            portal_key, type_key = item["type"].split("/", 1)
+            request_type = db.session.execute(
+                select(RequestType).join(Portal, RequestType.portal_id == Portal.id)
+                .where(Portal.key == portal_key, RequestType.key == type_key)).scalar_one()
+            requester = users[item.get("requester", "customer")]
+            share = []
+            if item.get("share_with_organization"):
+                first = db.session.scalars(select(Membership.organization_id)
+                                           .where(Membership.user_id == requester.id)).first()
+                share = [first] if first else []
+            uploads = []
+            if item.get("attachment"):
+                uploads = [FileStorage(io.BytesIO(item["attachment"]["text"].encode("utf-8")),
+                                       filename=item["attachment"]["name"], content_type="text/plain")]
+            ticket = raise_request(tenant=g.tenant, request_type_id=request_type.id, requester=requester,
+                                   created_by=requester, values={"summary": item["summary"],
+                                   "description": item.get("description", ""), **item.get("fields", {})},
+                                   uploads=uploads, share_with_organization_ids=share)
+            for comment in item.get("comments", []):
+                add_comment(ticket, users[comment["author"]], comment["body"],
+                            is_internal=bool(comment.get("internal")))
+            target = db.session.execute(select(Status).where(Status.key == item["status"])).scalar_one()
+            if target.id != ticket.status_id:
+                move_to_status(ticket, target, actor_user=users["agent"])
+            # Spread the history over the request's age, as if it had happened over those days.
+            created = utcnow() - timedelta(days=int(item.get("age_days", 1)))
+            events = db.session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
+                                        .order_by(TicketEvent.id)).all()
+            comments = db.session.scalars(select(Comment).where(Comment.ticket_id == ticket.id)
+                                          .order_by(Comment.id)).all()
+            step = (utcnow() - created) / (len(events) + 1)
+            for n, event in enumerate(events):
+                event.created_at = created + step * n
+            for n, comment in enumerate(comments, start=1):
+                comment.created_at = created + step * n
+            ticket.created_at = created
+            ticket.updated_at = ticket.status_changed_at = created + step * len(events)
+            db.session.commit()
+    return len(items)
 
 
 _DEMO_NAMES = {
