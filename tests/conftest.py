@@ -279,3 +279,26 @@ def translated(app, lang: str, msgid: str, **variables) -> str:
     if lang != "en":
         assert text != (msgid % variables if variables else msgid), f"no {lang} translation of {msgid!r}"
     return text
+
+
+@pytest.fixture
+def queries_for(app, client):
+    """How many SQL statements one page costs: ``queries_for(url)`` (the page must answer 200)."""
+    from sqlalchemy import event
+
+    def count(url: str) -> int:
+        statements = []
+        with app.app_context():
+            engine = db.engine
+
+        def listener(conn, cursor, statement, *args):
+            statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            assert client.get(url).status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return len(statements)
+
+    return count

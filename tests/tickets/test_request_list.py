@@ -2,7 +2,7 @@
 import re
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.accounts.models import Organization, User
 from app.accounts.services import add_membership
@@ -104,23 +104,11 @@ def test_search_and_sort(client, crm, login):
     assert client.get(portal_url("crmservice", "/requests?sort=nonsense&page=x&type=y")).status_code == 200
 
 
-def test_the_list_needs_the_same_number_of_queries_for_3_or_60_requests(app, client, crm, login):
+def test_the_list_needs_the_same_number_of_queries_for_3_or_60_requests(app, client, crm, login, queries_for):
     login("crmservice", "paakayttaja@asiakas.fi")
-
-    def count():
-        statements = []
-        with app.app_context():
-            engine = db.engine
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
-            assert client.get(portal_url("crmservice", "/requests?scope=organization&status=all")).status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
-        return len(statements)
-
-    count()  # warm the configuration caches
-    few = count()
+    url = portal_url("crmservice", "/requests?scope=organization&status=all")
+    queries_for(url)  # warm the configuration caches
+    few = queries_for(url)
     from app.tenancy.resolution import get_tenant_context
 
     with app.test_request_context(portal_url("crmservice")), tenant_scope(crm.id):
@@ -134,4 +122,4 @@ def test_the_list_needs_the_same_number_of_queries_for_3_or_60_requests(app, cli
             raise_request(tenant=g.tenant, request_type_id=request_type.id, requester=person, created_by=person,
                           values={"summary": f"Pyyntö {n}", "description": "x", "category": "support",
                                   "severity": "severity_10", "priority": "low"})
-    assert count() == few
+    assert queries_for(url) == few
