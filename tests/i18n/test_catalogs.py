@@ -62,3 +62,15 @@ def test_a_tenant_can_reword_a_ui_string_without_affecting_other_tenants(client,
     assert "Centrum pomocy Exea" in client.get(portal_url("exea")).get_data(as_text=True)
     other = client.get(portal_url("targito")).get_data(as_text=True)
     assert "Centrum pomocy Exea" not in other
+
+
+@pytest.mark.parametrize("lang, same_as_2, same_as_5", [("pl", 22, 25), ("cs", 3, 22)])
+def test_plural_forms_follow_the_language(app, lang, same_as_2, same_as_5):
+    """Czech and Polish have three forms: 1 / 2–4 (Polish also 22–24) / 5 and more."""
+    from flask_babel import force_locale, ngettext
+
+    with app.test_request_context("/"), force_locale(lang):
+        form = {n: ngettext("%(num)d request", "%(num)d requests", n).replace(str(n), "#") for n in (1, 2, 5, same_as_2,
+                                                                                                   same_as_5)}
+    assert len({form[1], form[2], form[5]}) == 3
+    assert form[same_as_2] == form[2] and form[same_as_5] == form[5]
