@@ -20,7 +20,7 @@ def _catalog(lang):
 def _extract(tmp_path: Path) -> set[str]:
     pot = tmp_path / "messages.pot"
     subprocess.run(
-        [str(Path(sys.executable).parent / "pybabel"), "extract", "-q", "-F", "babel.cfg", "-k", "_l",
+        [str(Path(sys.executable).parent / "pybabel"), "--quiet", "extract", "-F", "babel.cfg", "-k", "_l",
          "-k", "lazy_gettext", "-o", str(pot), "."],
         cwd=ROOT, check=True,
     )
