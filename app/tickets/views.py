@@ -66,7 +66,9 @@ def new_request(portal_key, type_key):
         try:
             ticket = _raise(form, fields, request_type, organizations, staff)
         except (services.RequestError, accounts.AccountError) as error:
-            target = getattr(form, form_name(error.field), None) or getattr(form, error.field or "", None)
+            target = None
+            if error.field:
+                target = getattr(form, form_name(error.field), None) or getattr(form, error.field, None)
             if target is not None:
                 target.errors = list(target.errors) + [error.message]
             else:

@@ -16,6 +16,7 @@ from tests.conftest import portal_url, translated
 def _values(app, tenant, reference):
     with app.app_context(), tenant_scope(tenant.id):
         ticket = db.session.execute(select(Ticket).where(Ticket.reference == reference)).scalar_one()
+        ticket.status  # loaded while in the session, for the assertions
         rows = db.session.execute(select(Field.key, TicketFieldValue.value).join(
             TicketFieldValue, TicketFieldValue.field_id == Field.id).where(TicketFieldValue.ticket_id == ticket.id)).all()
         return ticket, dict(rows)
@@ -93,7 +94,7 @@ def test_flexinform_tao_form_requires_every_required_field(app, client, make_ten
     assert values == {"sportszervezet": "Kovács SE", "ugyiratszam": "TAO/2026/123", "evad": "2025-26",
                       "reszleg": "utanpotlas"}
     assert ticket.summary == "Hiba a beadásnál" and ticket.description == "A beadás gomb nem működik."
-    assert ticket.status.key == "nyitott" or ticket.status.name["hu"] == "Nyitott"
+    assert ticket.status.key == "nyitott"
 
 
 def test_an_unconfirmed_account_cannot_raise_requests(app, client, make_tenant, customer):
