@@ -123,3 +123,11 @@ def test_the_list_needs_the_same_number_of_queries_for_3_or_60_requests(app, cli
                           values={"summary": f"Pyyntö {n}", "description": "x", "category": "support",
                                   "severity": "severity_10", "priority": "low"})
     assert queries_for(url) == few
+
+
+def test_the_portal_home_searches_the_requests_i_can_see(client, crm, login):
+    login("crmservice", "paakayttaja@asiakas.fi")
+    home = client.get(portal_url("crmservice")).get_data(as_text=True)
+    assert 'role="search"' in home and 'action="/requests"' in home
+    found = client.get(portal_url("crmservice", "/requests?status=all&scope=all&q=virhe")).get_data(as_text=True)
+    assert _references(found) == ["CRM-3"]
