@@ -145,11 +145,12 @@ def send_verification(user: User) -> None:
                 idempotency_key=f"verify:{user.id}:{token[-16:]}", link=_link("accounts.verify_email", token=token))
 
 
-def send_set_password(user: User, *, reason: str = "invitation") -> None:
-    """An invitation, or the welcome of an account created from an e-mail or a phone call."""
+def send_set_password(user: User, *, reason: str = "invitation", **context) -> None:
+    """An invitation, or the welcome of an account created from an e-mail, a phone call or a share."""
     token = tokens.make_token(tokens.SET_PASSWORD, user)
     queue_email(kind=reason, to=user.email, user=user, template=f"accounts/email/{reason}",
-                idempotency_key=f"{reason}:{user.id}:{token[-16:]}", link=_link("accounts.set_password", token=token))
+                idempotency_key=f"{reason}:{user.id}:{token[-16:]}", link=_link("accounts.set_password", token=token),
+                **context)
 
 
 # --- registration and invitations ------------------------------------------------------------
@@ -224,14 +225,19 @@ def invite(email: str, *, name: str = "", role: str = ROLE_CUSTOMER, organizatio
     return user
 
 
-def create_contact_account(email: str, *, name: str = "", reason: str = "account_created") -> tuple[User, bool]:
-    """An account for someone who wrote or phoned in (Festum): created once, with a set-password link."""
+def create_contact_account(email: str, *, name: str = "", reason: str = "account_created",
+                           **context) -> tuple[User, bool]:
+    """An account for someone who wrote or phoned in (Festum) or with whom a request was shared
+    (Flexinform): created once, with a set-password link."""
+    email = normalize_email(email)
+    if "@" not in email or len(email) > 320 or " " in email:
+        raise AccountError(_("Please enter a valid e-mail address."), "email")
     user = find_user(email)
     if user is not None:
         return user, False
     user = create_user(email, name=name, role=ROLE_CUSTOMER, locale=g.tenant.default_locale)
     db.session.flush()
-    send_set_password(user, reason=reason)
+    send_set_password(user, reason=reason, **context)
     return user, True
 
 

@@ -296,3 +296,75 @@ def _tenant_context():
     from flask import g
 
     return g.tenant
+
+
+# --- sharing ------------------------------------------------------------------------------------
+
+def share_with_person(ticket: Ticket, by: User, email: str) -> tuple[User, bool]:
+    """Add a participant by e-mail (Flexinform's "Megosztás"): they see the request, get its
+    notifications (as watchers; they may switch them off) and may comment. Someone without an account
+    gets one, with a link to set a password; someone with an account gets a notice."""
+    from flask import url_for
+    from flask_babel import gettext as _
+
+    from app.accounts.services import create_contact_account
+    from app.notifications.services import queue_email
+    from app.tickets.models import Participant, Watcher
+
+    link = url_for("tickets.detail", reference=ticket.reference, _external=True)
+    user, created = create_contact_account(email, reason="shared_invitation", ticket=ticket, sharer=by,
+                                           request_link=link)
+    if user.id == ticket.requester_id:
+        raise RequestError(_("%(email)s is the requester of this request.", email=user.email), "email")
+    exists = db.session.execute(select(Participant.id).where(Participant.ticket_id == ticket.id,
+                                                             Participant.user_id == user.id)).first()
+    if exists:
+        raise RequestError(_("The request is already shared with %(email)s.", email=user.email), "email")
+    db.session.add(Participant(ticket_id=ticket.id, user_id=user.id, added_by_id=by.id))
+    if db.session.execute(select(Watcher.id).where(Watcher.ticket_id == ticket.id,
+                                                   Watcher.user_id == user.id)).first() is None:
+        db.session.add(Watcher(ticket_id=ticket.id, user_id=user.id))
+    if not created:
+        queue_email(kind="request_shared", to=user.email, user=user, template="tickets/email/shared",
+                    idempotency_key=f"shared:{ticket.id}:{user.id}", ticket=ticket, sharer=by, request_link=link)
+    record_event(ticket, "participant_added", actor=by, user_id=user.id, invited=created)
+    db.session.commit()
+    return user, created
+
+
+def remove_participant(ticket: Ticket, by: User, user_id: int) -> None:
+    from app.tickets.models import Participant, Watcher
+
+    participant = db.session.execute(select(Participant).where(Participant.ticket_id == ticket.id,
+                                                               Participant.user_id == user_id)).scalar_one_or_none()
+    if participant is None:
+        return
+    db.session.delete(participant)
+    watcher = db.session.execute(select(Watcher).where(Watcher.ticket_id == ticket.id,
+                                                       Watcher.user_id == user_id)).scalar_one_or_none()
+    if watcher is not None:
+        db.session.delete(watcher)
+    record_event(ticket, "participant_removed", actor=by, user_id=user_id)
+    db.session.commit()
+
+
+def set_organization_sharing(ticket: Ticket, by: User, organization_id: int, shared: bool) -> None:
+    """Share with (or stop sharing with) one of the requester's organizations: its members can see
+    and follow the request; nobody is notified by the sharing itself."""
+    from flask_babel import gettext as _
+
+    from app.accounts.models import Membership
+    from app.tickets.models import TicketOrganization
+
+    allowed = set(db.session.scalars(select(Membership.organization_id).where(Membership.user_id == ticket.requester_id)))
+    if organization_id not in allowed:
+        raise RequestError(_("The request can only be shared with the requester's organizations."))
+    existing = db.session.execute(select(TicketOrganization).where(
+        TicketOrganization.ticket_id == ticket.id, TicketOrganization.organization_id == organization_id)).scalar_one_or_none()
+    if shared and existing is None:
+        db.session.add(TicketOrganization(ticket_id=ticket.id, organization_id=organization_id))
+        record_event(ticket, "shared_with_organizations", actor=by, organizations=[organization_id])
+    elif not shared and existing is not None:
+        db.session.delete(existing)
+        record_event(ticket, "unshared_with_organization", actor=by, organization=organization_id)
+    db.session.commit()

@@ -16,7 +16,7 @@ from app.templating import localized
 from app.tickets import services
 from app.tickets.forms import PRIVATE, add_request_options
 from app.tickets.listing import SCOPES, RequestFilters, list_requests
-from app.tickets.models import Attachment, Comment, Ticket, TicketFieldValue, TicketOrganization, Watcher
+from app.tickets.models import Attachment, Comment, Participant, Ticket, TicketFieldValue, TicketOrganization, Watcher
 from app.tickets.policy import allowed_actions, can
 from app.workflow.models import Status
 from app.workflow.services import TransitionError, actor_kind, available_transitions
@@ -136,11 +136,15 @@ def detail(reference):
         transitions = []
     watching = db.session.execute(select(Watcher.id).where(Watcher.ticket_id == ticket.id,
                                                            Watcher.user_id == current_user.id)).first() is not None
+    participants = db.session.scalars(select(User).join(Participant, Participant.user_id == User.id)
+                                      .where(Participant.ticket_id == ticket.id).order_by(User.email)).all()
+    requester_orgs = _organizations_of(ticket.requester) if "share" in actions else []
     return render_template("tickets/detail.html", ticket=ticket, portal=portal, request_type=request_type,
                            shown=shown, attachments=files_by_comment.get(None, []) if "see_attachments" in actions else [],
                            files_by_comment=files_by_comment if "see_attachments" in actions else {},
                            shared_with=shared_with, staff=staff, comments=comments, newest_first=newest_first,
-                           transitions=transitions, actions=actions, watching=watching, comment_error=None)
+                           transitions=transitions, actions=actions, watching=watching,
+                           participants=participants, requester_orgs=requester_orgs)
 
 
 @bp.post("/requests/<reference>/comments")
@@ -204,3 +208,43 @@ def download(reference, attachment_id):
         abort(503)
     return send_file(stream, mimetype=attachment.content_type, as_attachment=True,
                      download_name=attachment.filename, max_age=0)
+
+
+@bp.post("/requests/<reference>/participants")
+@login_required
+def add_participant(reference):
+    ticket = _ticket_or_404(reference, "share")
+    try:
+        user, invited = services.share_with_person(ticket, current_user._get_current_object(),
+                                                   request.form.get("email", ""))
+    except (services.RequestError, accounts.AccountError) as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        flash(_("The request is shared with %(email)s; we have sent them an invitation.", email=user.email) if invited
+              else _("The request is shared with %(email)s.", email=user.email), "success")
+    return redirect(url_for("tickets.detail", reference=reference) + "#sharing")
+
+
+@bp.post("/requests/<reference>/participants/<int:user_id>/remove")
+@login_required
+def remove_participant(reference, user_id):
+    ticket = _ticket_or_404(reference, "share")
+    services.remove_participant(ticket, current_user._get_current_object(), user_id)
+    flash(_("Saved."), "success")
+    return redirect(url_for("tickets.detail", reference=reference) + "#sharing")
+
+
+@bp.post("/requests/<reference>/organizations")
+@login_required
+def share_organization(reference):
+    ticket = _ticket_or_404(reference, "share")
+    try:
+        services.set_organization_sharing(ticket, current_user._get_current_object(),
+                                          request.form.get("organization", type=int) or 0,
+                                          request.form.get("share") == "1")
+    except services.RequestError as error:
+        flash(error.message, "error")
+    else:
+        flash(_("Saved."), "success")
+    return redirect(url_for("tickets.detail", reference=reference) + "#sharing")
