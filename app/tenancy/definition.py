@@ -224,6 +224,11 @@ def _check_semantics(data: dict, problems: _Problems, expected_slug: str | None)
             if target is not None and target not in statuses:
                 problems.add(rpath + ["actions", a_index, "transition_to"], f"unknown status '{target}'")
 
+    all_field_keys = {f["key"] for form in data["forms"] for f in form["fields"]}
+    for i, key in enumerate(data.get("settings", {}).get("editable_after_creation", [])):
+        if key not in all_field_keys:
+            problems.add(["settings", "editable_after_creation", i], f"no form has a field '{key}'")
+
     for lang in data.get("strings", {}):
         if lang not in languages:
             problems.add(["strings", lang], f"language '{lang}' is not enabled for this tenant")

@@ -18,10 +18,10 @@ from app.accounts.models import Membership, User
 from app.extensions import db
 from app.tickets.models import Participant, Ticket, TicketOrganization
 
-ACTIONS = ("view", "comment", "see_attachments", "share", "watch", "approve", "close", "reopen")
+ACTIONS = ("view", "comment", "see_attachments", "share", "watch", "approve", "close", "reopen", "edit")
 
 _GRANTS = {
-    "staff": {"view", "comment", "see_attachments", "share", "watch", "close", "reopen"},
+    "staff": {"view", "comment", "see_attachments", "share", "watch", "close", "reopen", "edit"},
     "requester": set(ACTIONS),
     "org_admin": set(ACTIONS),
     "participant": {"view", "comment", "see_attachments", "watch"},

@@ -368,3 +368,53 @@ def set_organization_sharing(ticket: Ticket, by: User, organization_id: int, sha
         db.session.delete(existing)
         record_event(ticket, "unshared_with_organization", actor=by, organization=organization_id)
     db.session.commit()
+
+
+# --- editing the basic information --------------------------------------------------------------
+
+def update_details(ticket: Ticket, by: User, values: dict, uploads=()) -> list[str]:
+    """Change the fields the tenant lets requesters edit after creation (Festum's "Perustiedot"),
+    add files; every change is a timeline entry with the old and the new value."""
+    from app.catalog.models import Field
+    from app.tickets.models import TicketFieldValue
+
+    files = check_uploads(_tenant_context(), uploads)
+    changed = []
+    try:
+        for key, value in values.items():
+            if key == "summary":
+                value = (value or "").strip()[:500]
+                if value and value != ticket.summary:
+                    record_event(ticket, "field_changed", actor=by, field="summary", old=ticket.summary, new=value)
+                    ticket.summary = value
+                    changed.append(key)
+                continue
+            field = db.session.execute(select(Field).where(Field.form_id == ticket.request_type.form_id,
+                                                           Field.key == key)).scalar_one_or_none()
+            if field is None:
+                continue
+            row = db.session.execute(select(TicketFieldValue).where(
+                TicketFieldValue.ticket_id == ticket.id, TicketFieldValue.field_id == field.id)).scalar_one_or_none()
+            old = row.value if row else None
+            if value in ("", []):
+                value = None
+            if value == old:
+                continue
+            if row is None:
+                db.session.add(TicketFieldValue(ticket_id=ticket.id, field_id=field.id, value=value,
+                                                value_text=TicketFieldValue.text_of(value)))
+            else:
+                row.value, row.value_text = value, TicketFieldValue.text_of(value)
+            record_event(ticket, "field_changed", actor=by, field=key, old=old, new=value)
+            changed.append(key)
+        stored = store_attachments(ticket, files, uploaded_by=by)
+        if stored:
+            record_event(ticket, "attachments_added", actor=by, count=len(stored))
+            changed.append("attachments")
+        if changed:
+            ticket.updated_at = utcnow()
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return changed

@@ -139,12 +139,13 @@ def detail(reference):
     participants = db.session.scalars(select(User).join(Participant, Participant.user_id == User.id)
                                       .where(Participant.ticket_id == ticket.id).order_by(User.email)).all()
     requester_orgs = _organizations_of(ticket.requester) if "share" in actions else []
+    details_form = _details_form(ticket, fields, values) if "edit" in actions and not ticket.status.is_final else None
     return render_template("tickets/detail.html", ticket=ticket, portal=portal, request_type=request_type,
                            shown=shown, attachments=files_by_comment.get(None, []) if "see_attachments" in actions else [],
                            files_by_comment=files_by_comment if "see_attachments" in actions else {},
                            shared_with=shared_with, staff=staff, comments=comments, newest_first=newest_first,
                            transitions=transitions, actions=actions, watching=watching,
-                           participants=participants, requester_orgs=requester_orgs)
+                           participants=participants, requester_orgs=requester_orgs, details_form=details_form)
 
 
 @bp.post("/requests/<reference>/comments")
@@ -248,3 +249,49 @@ def share_organization(reference):
     else:
         flash(_("Saved."), "success")
     return redirect(url_for("tickets.detail", reference=reference) + "#sharing")
+
+
+def _editable_fields(fields):
+    keys = set((g.tenant.settings or {}).get("editable_after_creation", []))
+    return [f for f in fields if f.key in keys and f.editable_by == "customer" and f.fixed_value is None]
+
+
+def _details_form(ticket, fields, values=None, *, formdata=None):
+    """The "basic information" form: the tenant's editable fields, built like the request form."""
+    editable = _editable_fields(fields)
+    if not editable:
+        return None
+    form_class = build_request_form(editable, "", localized, staff=False)
+    form = form_class(formdata=formdata)
+    if formdata is None:
+        by_id = values or {}
+        for info in form._infos:
+            if info.key == "summary":
+                form[form_name("summary")].data = ticket.summary
+            elif info.id in by_id:
+                form[form_name(info.key)].data = by_id[info.id]
+    return form
+
+
+@bp.post("/requests/<reference>/details")
+@login_required
+def update_details(reference):
+    ticket = _ticket_or_404(reference, "edit")
+    if ticket.status.is_final:
+        abort(404)
+    _portal, request_type = request_type_by_id(g.tenant, ticket.request_type_id)
+    form = _details_form(ticket, form_fields(g.tenant, request_type.form_id), formdata=request.form)
+    if form is None:
+        abort(404)
+    if not form.validate_on_submit():
+        flash(" ".join(str(e) for f in form for e in f.errors) or _("Please correct the following:"), "error")
+        return redirect(url_for("tickets.detail", reference=reference) + "#details")
+    values = {k: v for k, v in form.submitted_values().items()}
+    try:
+        services.update_details(ticket, current_user._get_current_object(), values,
+                                uploads=request.files.getlist(form_name("attachments")))
+    except services.RequestError as error:
+        flash(error.message, "error")
+    else:
+        flash(_("Saved."), "success")
+    return redirect(url_for("tickets.detail", reference=reference))
