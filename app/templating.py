@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import nh3
 from flask import g
-from jinja2.utils import urlize
-from markupsafe import Markup, escape
+from markdown_it import MarkdownIt
+from markupsafe import Markup
 from flask_babel import get_locale, lazy_gettext as _l
 
 from app.db_types import pick_language
@@ -21,13 +21,19 @@ def localized(texts: dict | None) -> str:
     return pick_language(texts, str(get_locale()), fallbacks)
 
 
+# Light Markdown: emphasis, lists, code, quotes and links; line breaks kept; no raw HTML, no images,
+# no headings. The result is sanitized again, so nothing a person writes can run in another's browser.
+_markdown = MarkdownIt("zero", {"breaks": True, "html": False, "linkify": True}).enable(
+    ["emphasis", "list", "backticks", "fence", "blockquote", "link", "linkify", "newline", "escape", "paragraph"])
+_USER_TEXT_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "code", "pre", "blockquote", "a"}
+
+
 def user_text(text: str | None) -> Markup:
-    """Text a person wrote: line breaks and links kept, everything else escaped, then sanitized."""
+    """Text a person wrote (descriptions, comments), rendered as light Markdown and sanitized."""
     if not text:
         return Markup("")
-    linked = urlize(str(escape(text)), rel="nofollow noopener noreferrer", target="_blank")
-    html = linked.replace("\r\n", "\n").replace("\n", "<br>\n")
-    return Markup(nh3.clean(html, tags={"a", "br"}, attributes={"a": {"href", "target"}},
+    html = _markdown.render(text)
+    return Markup(nh3.clean(html, tags=_USER_TEXT_TAGS, attributes={"a": {"href"}},
                             link_rel="nofollow noopener noreferrer", url_schemes={"http", "https", "mailto"}))
 
 

@@ -252,3 +252,14 @@ def test_what_people_write_is_shown_safely(app, client, make_tenant, customer):
     html = client.get(portal_url("exea", f"/requests/{_tickets(app, exea)[0].reference}")).get_data(as_text=True)
     assert "<script>alert" not in html and "<img src=x" not in html and "<b>serwera</b>" not in html
     assert '<a href="https://status.example.pl"' in html and "<br>" in html
+
+
+def test_light_markdown_in_what_people_write(app, client, make_tenant, customer):
+    exea = make_tenant("exea")
+    customer(exea)
+    client.post(portal_url("exea", "/portals/support/incident/new"), data={
+        "field_summary": "Formatowanie",
+        "field_description": "**Pilne**: serwer _nie_ odpowiada\n\n- krok 1\n- krok 2\n\n`ping 10.0.0.1`\n[link](javascript:alert(1))"})
+    html = client.get(portal_url("exea", f"/requests/{_tickets(app, exea)[0].reference}")).get_data(as_text=True)
+    assert "<strong>Pilne</strong>" in html and "<em>nie</em>" in html and "<li>krok 1</li>" in html
+    assert "<code>ping 10.0.0.1</code>" in html and 'href="javascript' not in html

@@ -131,3 +131,16 @@ def test_the_portal_home_searches_the_requests_i_can_see(client, crm, login):
     assert 'role="search"' in home and 'action="/requests"' in home
     found = client.get(portal_url("crmservice", "/requests?status=all&scope=all&q=virhe")).get_data(as_text=True)
     assert _references(found) == ["CRM-3"]
+
+
+def test_flexinform_list_filters_by_product_portal(app, client, make_tenant, make_user, login):
+    flexinform = make_tenant("flexinform")
+    make_user(flexinform, "anna@sportklub.hu")
+    login("flexinform", "anna@sportklub.hu")
+    client.post(portal_url("flexinform", "/portals/verseny/kerdes/new"),
+                data={"field_summary": "Versenyengedély", "field_description": "Kérdés"})
+    client.post(portal_url("flexinform", "/portals/tao/egyeb/new"), data={
+        "field_summary": "TAO elszámolás", "field_sportszervezet": "SE", "field_ugyiratszam": "1",
+        "field_evad": "2025-26", "field_reszleg": "utanpotlas", "field_description": "Kérdés"})
+    page = client.get(portal_url("flexinform", "/requests?portal=tao")).get_data(as_text=True)
+    assert 'name="portal"' in page and "TAO elszámolás" in page and "Versenyengedély" not in page
