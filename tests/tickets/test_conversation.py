@@ -216,3 +216,18 @@ def test_watch_and_unwatch_and_followers_cannot_change_the_status(app, client, r
     client.post(portal_url("exea", f"/requests/{ref}/watch"), data={"watch": "0"})
     with app.app_context(), tenant_scope(tenant.id):
         assert helper_id not in db.session.scalars(select(Watcher.user_id).where(Watcher.ticket_id == ticket_id)).all()
+
+
+def test_festum_a_message_on_a_done_request_reopens_it(app, client, request_at, login):
+    tenant, ref = request_at("festum")
+    as_(client, login, "festum", "agent")
+    act(client, "festum", ref, step(app, tenant, ref, "kasittelyyn"))
+    act(client, "festum", ref, step(app, tenant, ref, "valmiiksi"))
+    assert status_of(app, tenant, ref) == "valmis"
+    as_(client, login, "festum", "customer")
+    client.post(portal_url("festum", f"/requests/{ref}/comments"), data={"body": "Ongelma palasi."})
+    assert status_of(app, tenant, ref) == "kasittelyssa"
+    with app.app_context(), tenant_scope(tenant.id):
+        reopened = db.session.scalars(select(TicketEvent).where(TicketEvent.kind == "status_changed")
+                                      .order_by(TicketEvent.id.desc())).first()
+        assert reopened.actor_id is None and reopened.data["rule"]  # done by the tenant's rule, as "System"
