@@ -44,6 +44,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from app.accounts.views import bp as accounts_bp
     from app.admin.views import bp as admin_bp
+    from app.agent.views import bp as agent_bp
     from app.health.views import bp as health_bp
     from app.operator.views import bp as operator_bp
     from app.portal.views import bp as portal_bp, static_bp
@@ -55,6 +56,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(tickets_bp)
+    app.register_blueprint(agent_bp)
     app.register_blueprint(static_bp)
 
     from app.errors import init_app as init_errors

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import aliased, contains_eager
+from sqlalchemy.orm import aliased, contains_eager, joinedload
 
 from app.accounts.models import Membership, User
 from app.catalog.models import Field, Portal
@@ -33,6 +33,7 @@ class RequestFilters:
     fields: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (field key, option keys)
     sort: str = "-updated"
     page: int = 1
+    assignee: str = ""            # "" any | "me" | "none" | an agent's id
 
     @classmethod
     def from_args(cls, args, *, field_keys, staff: bool) -> "RequestFilters":
@@ -43,7 +44,9 @@ class RequestFilters:
         raw_type = args.get("type", "")
         raw_page = args.get("page", "1")
         selected = tuple((key, tuple(v for v in args.getlist(f"f.{key}") if v)) for key in field_keys)
+        assignee = args.get("assignee", "") if staff else ""
         return cls(
+            assignee=assignee if assignee in ("", "me", "none") or assignee.isdigit() else "",
             status=args.get("status") or "open", scope=scope if scope in SCOPES else "mine",
             request_type=int(raw_type) if raw_type.isdigit() else None, portal=args.get("portal", ""),
             q=(args.get("q") or "").strip()[:200], fields=tuple((k, v) for k, v in selected if v), sort=sort,
@@ -64,6 +67,8 @@ class RequestFilters:
             out[f"f.{key}"] = list(values)
         if current.page > 1:
             out["page"] = current.page
+        if current.assignee:
+            out["assignee"] = current.assignee
         return out
 
     def selected(self, key: str) -> tuple[str, ...]:
@@ -81,7 +86,8 @@ class RequestPage:
         return max((self.total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
 
 
-def list_requests(viewer, filters: RequestFilters) -> RequestPage:
+def filtered_statement(viewer, filters: RequestFilters):
+    """The SELECT of the requests ``viewer`` may see that match ``filters`` (unordered)."""
     requester = aliased(User)
     statement = (
         select(Ticket)
@@ -117,6 +123,22 @@ def list_requests(viewer, filters: RequestFilters) -> RequestPage:
         statement = statement.where(Ticket.id.in_(
             select(TicketFieldValue.ticket_id).join(Field, TicketFieldValue.field_id == Field.id)
             .where(Field.key == key, TicketFieldValue.value_text.in_(values))))
+    if filters.assignee == "me":
+        statement = statement.where(Ticket.assignee_id == viewer.id)
+    elif filters.assignee == "none":
+        statement = statement.where(Ticket.assignee_id.is_(None))
+    elif filters.assignee:
+        statement = statement.where(Ticket.assignee_id == int(filters.assignee))
+    return statement, requester
+
+
+def count_requests(viewer, filters: RequestFilters) -> int:
+    statement, _requester = filtered_statement(viewer, filters)
+    return db.session.execute(select(func.count()).select_from(statement.with_only_columns(Ticket.id).subquery())).scalar_one()
+
+
+def list_requests(viewer, filters: RequestFilters) -> RequestPage:
+    statement, requester = filtered_statement(viewer, filters)
     total = db.session.execute(select(func.count()).select_from(statement.with_only_columns(Ticket.id).subquery())).scalar_one()
     column = {
         "updated": Ticket.updated_at, "created": Ticket.created_at, "reference": Ticket.number,
@@ -126,7 +148,7 @@ def list_requests(viewer, filters: RequestFilters) -> RequestPage:
     order = column.desc() if filters.sort.startswith("-") else column.asc()
     rows = db.session.scalars(
         statement.options(contains_eager(Ticket.status), contains_eager(Ticket.portal),
-                          contains_eager(Ticket.requester.of_type(requester)))
+                          contains_eager(Ticket.requester.of_type(requester)), joinedload(Ticket.assignee))
         .order_by(order, Ticket.id.desc()).limit(PAGE_SIZE).offset((filters.page - 1) * PAGE_SIZE)
     ).unique().all()
     return RequestPage(rows=list(rows), total=total, page=filters.page)

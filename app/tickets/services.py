@@ -418,3 +418,19 @@ def update_details(ticket: Ticket, by: User, values: dict, uploads=()) -> list[s
         db.session.rollback()
         raise
     return changed
+
+
+def assign_ticket(ticket: Ticket, by: User, assignee_id: int | None) -> None:
+    """Assign to an agent of the tenant (or to nobody); a timeline entry records who did it."""
+    from flask_babel import gettext as _
+
+    if assignee_id is not None:
+        assignee = db.session.get(User, assignee_id)
+        if assignee is None or not assignee.is_staff or not assignee.active:
+            raise RequestError(_("Requests can only be assigned to agents."))
+    if assignee_id == ticket.assignee_id:
+        return
+    record_event(ticket, "assigned", actor=by, old=ticket.assignee_id, new=assignee_id)
+    ticket.assignee_id = assignee_id
+    ticket.updated_at = utcnow()
+    db.session.commit()

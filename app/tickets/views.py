@@ -16,7 +16,8 @@ from app.templating import localized
 from app.tickets import services
 from app.tickets.forms import PRIVATE, add_request_options
 from app.tickets.listing import SCOPES, RequestFilters, list_requests
-from app.tickets.models import Attachment, Comment, Participant, Ticket, TicketFieldValue, TicketOrganization, Watcher
+from app.tickets.models import (Attachment, Comment, Participant, Ticket, TicketEvent, TicketFieldValue,
+                                TicketOrganization, Watcher)
 from app.tickets.policy import allowed_actions, can
 from app.workflow.models import Status
 from app.workflow.services import TransitionError, actor_kind, available_transitions
@@ -43,7 +44,9 @@ def index():
         select(Membership.id).where(Membership.user_id == current_user.id).limit(1)).first() is not None
     return render_template("tickets/index.html", page=page, filters=filters, statuses=statuses,
                            portals=portal_catalog(g.tenant), choice_fields=choice_fields, staff=staff,
-                           scopes=[s for s in SCOPES if staff or has_organizations or s == "mine"])
+                           scopes=[s for s in SCOPES if staff or has_organizations or s == "mine"],
+                           list_base=url_for("tickets.index"),
+                           list_url=lambda **changes: url_for("tickets.index", **filters.args(**changes)))
 
 
 @bp.route("/portals/<portal_key>/<type_key>/new", methods=["GET", "POST"])
@@ -140,12 +143,23 @@ def detail(reference):
                                       .where(Participant.ticket_id == ticket.id).order_by(User.email)).all()
     requester_orgs = _organizations_of(ticket.requester) if "share" in actions else []
     details_form = _details_form(ticket, fields, values) if "edit" in actions and not ticket.status.is_final else None
+    agents = db.session.scalars(select(User).where(User.role.in_(("agent", "admin")), User.active.is_(True))
+                                .order_by(User.name, User.email)).all() if staff else []
+    history = db.session.execute(
+        select(TicketEvent, User).outerjoin(User, TicketEvent.actor_id == User.id)
+        .where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.created_at, TicketEvent.id)
+    ).all() if staff else []
+    status_names = {s.key: s.name for s in db.session.scalars(select(Status))} if staff else {}
+    field_labels = {f.key: f.label for f in fields}
+    people = {u.id: u.display_name for u in agents}
     return render_template("tickets/detail.html", ticket=ticket, portal=portal, request_type=request_type,
                            shown=shown, attachments=files_by_comment.get(None, []) if "see_attachments" in actions else [],
                            files_by_comment=files_by_comment if "see_attachments" in actions else {},
                            shared_with=shared_with, staff=staff, comments=comments, newest_first=newest_first,
                            transitions=transitions, actions=actions, watching=watching,
-                           participants=participants, requester_orgs=requester_orgs, details_form=details_form)
+                           participants=participants, requester_orgs=requester_orgs, details_form=details_form,
+                           agents=agents, history=history, status_names=status_names, field_labels=field_labels,
+                           people=people)
 
 
 @bp.post("/requests/<reference>/comments")
@@ -252,6 +266,9 @@ def share_organization(reference):
 
 
 def _editable_fields(fields):
+    """Agents edit every field (priority, queue, severity...); requesters what the tenant allows."""
+    if is_staff(current_user):
+        return [f for f in fields if f.key != "description"]
     keys = set((g.tenant.settings or {}).get("editable_after_creation", []))
     return [f for f in fields if f.key in keys and f.editable_by == "customer" and f.fixed_value is None]
 
@@ -261,7 +278,7 @@ def _details_form(ticket, fields, values=None, *, formdata=None):
     editable = _editable_fields(fields)
     if not editable:
         return None
-    form_class = build_request_form(editable, "", localized, staff=False)
+    form_class = build_request_form(editable, "", localized, staff=is_staff(current_user))
     form = form_class(formdata=formdata)
     if formdata is None:
         by_id = values or {}
@@ -290,6 +307,23 @@ def update_details(reference):
     try:
         services.update_details(ticket, current_user._get_current_object(), values,
                                 uploads=request.files.getlist(form_name("attachments")))
+    except services.RequestError as error:
+        flash(error.message, "error")
+    else:
+        flash(_("Saved."), "success")
+    return redirect(url_for("tickets.detail", reference=reference))
+
+
+@bp.post("/requests/<reference>/assign")
+@login_required
+def assign(reference):
+    ticket = _ticket_or_404(reference)
+    if not is_staff(current_user):
+        abort(404)
+    raw = request.form.get("assignee", "")
+    assignee_id = current_user.id if raw == "me" else (int(raw) if raw.isdigit() else None)
+    try:
+        services.assign_ticket(ticket, current_user._get_current_object(), assignee_id)
     except services.RequestError as error:
         flash(error.message, "error")
     else:

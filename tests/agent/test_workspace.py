@@ -1,0 +1,86 @@
+"""The agents' workspace: queues with counts, assignment, field edits, history; customers kept out."""
+import pytest
+from sqlalchemy import select
+
+from app.accounts.models import User
+from app.catalog.models import RequestType
+from app.extensions import db
+from app.tenancy.resolution import get_tenant_context
+from app.tenancy.scoping import tenant_scope
+from app.tickets.models import Ticket
+from app.tickets.services import raise_request
+from tests.conftest import portal_url
+
+
+@pytest.fixture
+def festum(app, make_tenant, make_user):
+    tenant = make_tenant("festum")
+    customer_id = make_user(tenant, "liisa@yritys.fi", name="Liisa")
+    make_user(tenant, "agent@festum.test", role="agent", name="Aino Agentti")
+    make_user(tenant, "other@festum.test", role="agent", name="Olli Agentti")
+    with app.test_request_context(portal_url("festum")), tenant_scope(tenant.id):
+        from flask import g
+
+        g.tenant = get_tenant_context("festum")
+        customer = db.session.get(User, customer_id)
+        request_type = db.session.scalars(select(RequestType)).one()
+        for summary in ("Lasku ei tulostu", "Kofax-erä jumissa", "Salasana vanhentunut"):
+            raise_request(tenant=g.tenant, request_type_id=request_type.id, requester=customer, created_by=customer,
+                          values={"summary": summary, "description": "x", "severity": "normaali",
+                                  "priority": "3", "queue": "asiakastuki"})
+    return tenant
+
+
+def _refs(html):
+    import re
+
+    return re.findall(r'href="/requests/(FES-\d+)"', html)
+
+
+def test_queues_with_counts_and_assignment(app, client, festum, login):
+    login("festum", "agent@festum.test")
+    unassigned = client.get(portal_url("festum", "/agent/queues/unassigned")).get_data(as_text=True)
+    assert sorted(_refs(unassigned)) == ["FES-1", "FES-2", "FES-3"]
+    client.post(portal_url("festum", "/requests/FES-2/assign"), data={"assignee": "me"})
+    mine = client.get(portal_url("festum", "/agent/queues/mine")).get_data(as_text=True)
+    assert _refs(mine) == ["FES-2"] and "Aino Agentti" in mine
+    unassigned = client.get(portal_url("festum", "/agent/queues/unassigned")).get_data(as_text=True)
+    assert sorted(_refs(unassigned)) == ["FES-1", "FES-3"]
+    assert '<span class="count">2</span>' in unassigned and '<span class="count">1</span>' in unassigned
+
+
+def test_only_agents_can_be_assigned(app, client, festum, login):
+    login("festum", "agent@festum.test")
+    with app.app_context(), tenant_scope(festum.id):
+        customer_id = db.session.scalars(select(User.id).where(User.role == "customer")).first()
+    client.post(portal_url("festum", "/requests/FES-1/assign"), data={"assignee": str(customer_id)})
+    with app.app_context(), tenant_scope(festum.id):
+        assert db.session.execute(select(Ticket.assignee_id).where(Ticket.reference == "FES-1")).scalar_one() is None
+
+
+def test_agent_sets_festum_priority_and_queue_and_the_history_shows_it(app, client, festum, login):
+    login("festum", "agent@festum.test")
+    page = client.get(portal_url("festum", "/requests/FES-1")).get_data(as_text=True)
+    assert 'name="field_priority"' in page and 'name="field_queue"' in page
+    client.post(portal_url("festum", "/requests/FES-1/details"), data={
+        "field_summary": "Lasku ei tulostu", "field_priority": "1", "field_queue": "kofax",
+        "field_severity": "normaali", "field_cc": ""})
+    page = client.get(portal_url("festum", "/requests/FES-1")).get_data(as_text=True)
+    assert 'id="history"' in page and "Aino Agentti" in page
+    with app.app_context(), tenant_scope(festum.id):
+        from app.tickets.models import TicketEvent
+
+        changes = {e.data["field"]: (e.data["old"], e.data["new"])
+                   for e in db.session.scalars(select(TicketEvent).where(TicketEvent.kind == "field_changed"))}
+    assert changes == {"priority": ("3", "1"), "queue": ("asiakastuki", "kofax")}
+    # The customer sees neither the history nor the support-only fields' editor.
+    client.post(portal_url("festum", "/logout"))
+    login("festum", "liisa@yritys.fi")
+    page = client.get(portal_url("festum", "/requests/FES-1")).get_data(as_text=True)
+    assert 'id="history"' not in page and 'name="field_priority"' not in page
+
+
+def test_customers_have_no_workspace(client, festum, login):
+    login("festum", "liisa@yritys.fi")
+    assert client.get(portal_url("festum", "/agent/queues/unassigned")).status_code == 404
+    assert client.post(portal_url("festum", "/requests/FES-1/assign"), data={"assignee": "me"}).status_code == 404
