@@ -3,16 +3,19 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from app.accounts.models import Membership
+from app.accounts.models import User
 from app.accounts.policy import is_staff
 from app.catalog.services import filterable_fields, portal_catalog
 from app.extensions import db
+from app.tickets import services
 from app.tickets.listing import RequestFilters, count_requests, list_requests
+from app.tickets.models import Ticket
+from app.tickets.policy import visible_tickets_clause
 from app.workflow.models import Status
 
 bp = Blueprint("agent", __name__, subdomain="<tenant>", url_prefix="/agent")
@@ -52,8 +55,31 @@ def queue(key):
                                                                assignee=p.get("assignee", "")))
               for name, (_label, p) in QUEUES.items()}
     statuses = db.session.scalars(select(Status).order_by(Status.position)).all()
+    agents = db.session.scalars(select(User).where(User.role.in_(("agent", "admin")), User.active.is_(True))
+                                .order_by(User.name, User.email)).all()
     return render_template("tickets/index.html", page=list_requests(current_user, filters), filters=filters,
                            statuses=statuses, portals=portal_catalog(g.tenant), choice_fields=choice_fields,
-                           staff=True, scopes=[], queues=QUEUES, queue_key=key, queue_counts=counts,
+                           staff=True, scopes=[], queues=QUEUES, queue_key=key, queue_counts=counts, agents=agents,
                            list_base=url_for("agent.queue", key=key),
                            list_url=lambda **changes: url_for("agent.queue", key=key, **filters.args(**changes)))
+
+
+@bp.post("/bulk")
+def bulk():
+    """Apply one change to the selected requests (assign, change status)."""
+    ids = [int(i) for i in request.form.getlist("ticket") if i.isdigit()]
+    back = request.form.get("next") or url_for("agent.home")
+    if not back.startswith("/") or back.startswith("//"):
+        back = url_for("agent.home")
+    if not ids:
+        flash(_("Select at least one request."), "error")
+        return redirect(back)
+    tickets = db.session.scalars(select(Ticket).where(Ticket.id.in_(ids), visible_tickets_clause(current_user))).all()
+    raw = request.form.get("assignee", "")
+    assign = raw != ""
+    assignee_id = current_user.id if raw == "me" else (int(raw) if raw.isdigit() else None)  # "none": unassign
+    changed, skipped = services.bulk_update(tickets, current_user._get_current_object(), assign=assign,
+                                            assignee_id=assignee_id, status_key=request.form.get("status") or None)
+    flash(_("Changed: %(changed)d. Not possible in their status: %(skipped)d.", changed=changed, skipped=skipped),
+          "success" if not skipped else "warning")
+    return redirect(back)

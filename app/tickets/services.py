@@ -434,3 +434,32 @@ def assign_ticket(ticket: Ticket, by: User, assignee_id: int | None) -> None:
     ticket.assignee_id = assignee_id
     ticket.updated_at = utcnow()
     db.session.commit()
+
+
+# --- bulk actions (agents) ------------------------------------------------------------------------
+
+def bulk_update(tickets, by: User, *, assignee_id: int | None = None, assign: bool = False,
+                status_key: str | None = None) -> tuple[int, int]:
+    """Assign and/or move several requests through the same services and checks as one by one.
+
+    A request whose workflow has no agent step to ``status_key`` from its current status is left as
+    it is and counted as skipped. Returns (changed, skipped)."""
+    from app.workflow.services import TransitionError, actor_kind, available_transitions
+
+    changed = skipped = 0
+    for ticket in tickets:
+        try:
+            if assign:
+                assign_ticket(ticket, by, assignee_id)
+            if status_key:
+                step = next((t for t in available_transitions(ticket, actor_kind(by))
+                             if t.to_status.key == status_key and "comment" not in (t.requires or [])), None)
+                if step is None:
+                    skipped += 1
+                    continue
+                take_transition(ticket, by, step.id)
+            changed += 1
+        except (RequestError, TransitionError):
+            db.session.rollback()
+            skipped += 1
+    return changed, skipped

@@ -84,3 +84,36 @@ def test_customers_have_no_workspace(client, festum, login):
     login("festum", "liisa@yritys.fi")
     assert client.get(portal_url("festum", "/agent/queues/unassigned")).status_code == 404
     assert client.post(portal_url("festum", "/requests/FES-1/assign"), data={"assignee": "me"}).status_code == 404
+
+
+def test_bulk_assign_and_change_status_through_the_workflow(app, client, festum, login):
+    login("festum", "agent@festum.test")
+    with app.app_context(), tenant_scope(festum.id):
+        ids = {t.reference: t.id for t in db.session.scalars(select(Ticket))}
+        olli = db.session.scalars(select(User.id).where(User.email == "other@festum.test")).one()
+    response = client.post(portal_url("festum", "/agent/bulk"), data={
+        "ticket": [ids["FES-1"], ids["FES-2"]], "assignee": str(olli), "status": "kasittelyssa",
+        "next": "/agent/queues/open"})
+    assert response.status_code == 302 and response.headers["Location"] == "/agent/queues/open"
+    with app.app_context(), tenant_scope(festum.id):
+        rows = {t.reference: (t.assignee_id, t.status.key) for t in db.session.scalars(select(Ticket))}
+    assert rows["FES-1"] == (olli, "kasittelyssa") and rows["FES-2"] == (olli, "kasittelyssa")
+    assert rows["FES-3"] == (None, "uusi")
+    # A status no agent step reaches from "Käsittelyssä" is skipped, not forced.
+    client.post(portal_url("festum", "/agent/bulk"), data={"ticket": [ids["FES-1"]], "status": "uusi",
+                                                           "next": "/agent/queues/open"})
+    with app.app_context(), tenant_scope(festum.id):
+        assert db.session.execute(select(Ticket).where(Ticket.id == ids["FES-1"])).scalar_one().status.key == "kasittelyssa"
+    page = client.get(portal_url("festum", "/agent/queues/open")).get_data(as_text=True)
+    assert 'id="bulk-form"' in page and 'name="ticket"' in page
+
+
+def test_bulk_actions_never_reach_another_tenants_requests(app, client, festum, make_tenant, make_user, login):
+    exea = make_tenant("exea")
+    make_user(exea, "agent@exea.test", role="agent")
+    with app.app_context(), tenant_scope(festum.id):
+        ids = [t.id for t in db.session.scalars(select(Ticket))]
+    login("exea", "agent@exea.test")
+    client.post(portal_url("exea", "/agent/bulk"), data={"ticket": ids, "assignee": "me", "next": "/agent/"})
+    with app.app_context(), tenant_scope(festum.id):
+        assert all(t.assignee_id is None for t in db.session.scalars(select(Ticket)))
