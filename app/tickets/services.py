@@ -463,3 +463,65 @@ def bulk_update(tickets, by: User, *, assignee_id: int | None = None, assign: bo
             db.session.rollback()
             skipped += 1
     return changed, skipped
+
+
+# --- related requests and duplicates (agents) ---------------------------------------------------
+
+def _by_reference(reference: str) -> Ticket:
+    from flask_babel import gettext as _
+
+    other = db.session.execute(select(Ticket).where(Ticket.reference == (reference or "").strip().upper())
+                               ).scalar_one_or_none()
+    if other is None:
+        raise RequestError(_("There is no request %(reference)s.", reference=(reference or "").strip()), "reference")
+    return other
+
+
+def link_tickets(ticket: Ticket, by: User, reference: str, kind: str = "relates") -> Ticket:
+    from flask_babel import gettext as _
+
+    from app.tickets.models import TicketLink
+
+    other = _by_reference(reference)
+    if other.id == ticket.id:
+        raise RequestError(_("A request cannot be linked to itself."), "reference")
+    existing = db.session.execute(select(TicketLink).where(
+        ((TicketLink.ticket_id == ticket.id) & (TicketLink.other_id == other.id))
+        | ((TicketLink.ticket_id == other.id) & (TicketLink.other_id == ticket.id)))).scalar_one_or_none()
+    if existing is None:
+        db.session.add(TicketLink(ticket_id=ticket.id, other_id=other.id, kind=kind, created_by_id=by.id))
+        record_event(ticket, "linked", actor=by, other=other.reference, link=kind)
+        record_event(other, "linked", actor=by, other=ticket.reference, link=kind)
+    elif kind == "duplicate":
+        existing.kind = kind
+    db.session.commit()
+    return other
+
+
+def merge_into(ticket: Ticket, by: User, reference: str) -> Ticket:
+    """Close ``ticket`` as a duplicate of another request: its followers move to the other one, both
+    get a note, and the duplicate is closed (a final status)."""
+    from flask_babel import gettext as _
+
+    from app.tickets.models import Comment, Participant, Watcher
+    from app.workflow.models import Status
+    from app.workflow.services import move_to_status
+
+    if ticket.status.is_final:
+        raise RequestError(_("This request is already closed."))
+    target = link_tickets(ticket, by, reference, kind="duplicate")
+    followers = set(db.session.scalars(select(Watcher.user_id).where(Watcher.ticket_id == ticket.id)))
+    already = set(db.session.scalars(select(Watcher.user_id).where(Watcher.ticket_id == target.id)))
+    for user_id in followers - already - {target.requester_id}:
+        db.session.add(Watcher(ticket_id=target.id, user_id=user_id))
+        if not db.session.execute(select(Participant.id).where(Participant.ticket_id == target.id,
+                                                               Participant.user_id == user_id)).first():
+            db.session.add(Participant(ticket_id=target.id, user_id=user_id, added_by_id=by.id))
+    db.session.add(Comment(ticket_id=ticket.id, author_id=by.id,
+                           body=_("Closed as a duplicate of %(reference)s.", reference=target.reference)))
+    db.session.add(Comment(ticket_id=target.id, author_id=by.id, is_internal=True,
+                           body=_("%(reference)s was merged into this request.", reference=ticket.reference)))
+    closed = db.session.scalars(select(Status).where(Status.category == "closed").order_by(Status.position)).first()
+    move_to_status(ticket, closed, actor_user=by, merged_into=target.reference)
+    db.session.commit()
+    return target

@@ -151,6 +151,14 @@ def detail(reference):
     ).all() if staff else []
     status_names = {s.key: s.name for s in db.session.scalars(select(Status))} if staff else {}
     field_labels = {f.key: f.label for f in fields}
+    related = []
+    if staff:
+        from app.tickets.models import TicketLink
+
+        rows = db.session.execute(select(TicketLink, Ticket).join(
+            Ticket, ((TicketLink.other_id == Ticket.id) & (TicketLink.ticket_id == ticket.id))
+            | ((TicketLink.ticket_id == Ticket.id) & (TicketLink.other_id == ticket.id)))).all()
+        related = [(link.kind, other, link.ticket_id == ticket.id) for link, other in rows]
     people = {u.id: u.display_name for u in agents}
     return render_template("tickets/detail.html", ticket=ticket, portal=portal, request_type=request_type,
                            shown=shown, attachments=files_by_comment.get(None, []) if "see_attachments" in actions else [],
@@ -158,7 +166,7 @@ def detail(reference):
                            shared_with=shared_with, staff=staff, comments=comments, newest_first=newest_first,
                            transitions=transitions, actions=actions, watching=watching,
                            participants=participants, requester_orgs=requester_orgs, details_form=details_form,
-                           agents=agents, history=history, status_names=status_names, field_labels=field_labels,
+                           agents=agents, history=history, related=related, status_names=status_names, field_labels=field_labels,
                            people=people)
 
 
@@ -328,4 +336,25 @@ def assign(reference):
         flash(error.message, "error")
     else:
         flash(_("Saved."), "success")
+    return redirect(url_for("tickets.detail", reference=reference))
+
+
+@bp.post("/requests/<reference>/links")
+@login_required
+def link(reference):
+    ticket = _ticket_or_404(reference)
+    if not is_staff(current_user):
+        abort(404)
+    merge = request.form.get("merge") == "1"
+    try:
+        if merge:
+            target = services.merge_into(ticket, current_user._get_current_object(), request.form.get("reference", ""))
+        else:
+            target = services.link_tickets(ticket, current_user._get_current_object(), request.form.get("reference", ""))
+    except (services.RequestError, TransitionError) as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        flash(_("Merged into %(reference)s.", reference=target.reference) if merge
+              else _("Linked with %(reference)s.", reference=target.reference), "success")
     return redirect(url_for("tickets.detail", reference=reference))

@@ -117,3 +117,28 @@ def test_bulk_actions_never_reach_another_tenants_requests(app, client, festum, 
     client.post(portal_url("exea", "/agent/bulk"), data={"ticket": ids, "assignee": "me", "next": "/agent/"})
     with app.app_context(), tenant_scope(festum.id):
         assert all(t.assignee_id is None for t in db.session.scalars(select(Ticket)))
+
+
+def test_link_related_requests_and_close_a_duplicate(app, client, festum, login):
+    login("festum", "agent@festum.test")
+    assert client.post(portal_url("festum", "/requests/FES-1/links"), data={"reference": "fes-2"}).status_code == 302
+    page = client.get(portal_url("festum", "/requests/FES-2")).get_data(as_text=True)
+    assert 'href="/requests/FES-1"' in page
+    client.post(portal_url("festum", "/requests/FES-1/links"), data={"reference": "FES-404"})
+    client.post(portal_url("festum", "/requests/FES-1/links"), data={"reference": "FES-1"})
+    client.post(portal_url("festum", "/requests/FES-3/links"), data={"reference": "FES-1", "merge": "1"})
+    with app.app_context(), tenant_scope(festum.id):
+        from app.tickets.models import Comment, TicketLink
+
+        duplicate = db.session.execute(select(Ticket).where(Ticket.reference == "FES-3")).scalar_one()
+        assert duplicate.status.is_final
+        links = {(link.ticket_id, link.other_id, link.kind) for link in db.session.scalars(select(TicketLink))}
+        assert len(links) == 2 and any(kind == "duplicate" for *_ids, kind in links)
+        notes = db.session.scalars(select(Comment.body)).all()
+    assert any("FES-1" in body for body in notes) and any("FES-3" in body for body in notes)
+    # The customer sees the duplicate note but not the agents' link controls.
+    client.post(portal_url("festum", "/logout"))
+    login("festum", "liisa@yritys.fi")
+    page = client.get(portal_url("festum", "/requests/FES-3")).get_data(as_text=True)
+    assert "FES-1" in page and 'class="related"' not in page
+    assert client.post(portal_url("festum", "/requests/FES-2/links"), data={"reference": "FES-1"}).status_code == 404
