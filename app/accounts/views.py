@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
+from wtforms.fields.choices import SelectChoice
 
 from app.accounts import services, tokens
 from app.accounts.forms import (AvatarForm, ChangePasswordForm, ForgotPasswordForm, InvitationForm, LoginForm,
@@ -121,8 +122,8 @@ def set_password(token):
 
 def _profile_form(prefill: bool) -> ProfileForm:
     form = ProfileForm()
-    form.locale.choices = [(code, LANGUAGE_NAMES[code]) for code in g.tenant.locales]
-    form.timezone.choices = [(tz, tz.replace("_", " ")) for tz in ["UTC", *services.TIMEZONES]]
+    form.locale.choices = [SelectChoice(code, LANGUAGE_NAMES[code]) for code in g.tenant.locales]
+    form.timezone.choices = [SelectChoice(tz, tz.replace("_", " ")) for tz in ["UTC", *services.TIMEZONES]]
     if prefill:
         form.name.data = current_user.name
         form.locale.data = current_user.locale or g.tenant.default_locale

@@ -5,6 +5,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
+from wtforms.fields.choices import SelectChoice
 
 from app.accounts import services
 from app.accounts.forms import InviteForm, MemberForm, OrganizationForm, UserEditForm, show_error
@@ -30,12 +31,12 @@ def _require(allowed: bool) -> None:
 
 
 def _role_choices():
-    return [(key, str(label)) for key, label in ROLE_LABELS.items()]
+    return [SelectChoice(key, str(label)) for key, label in ROLE_LABELS.items()]
 
 
 def _organization_choices():
     orgs = db.session.scalars(select(Organization).order_by(Organization.name)).all()
-    return [("", _("— none —"))] + [(str(o.id), o.name) for o in orgs]
+    return [SelectChoice("", _("— none —"))] + [SelectChoice(str(o.id), o.name) for o in orgs]
 
 
 @bp.get("/users")
@@ -71,7 +72,8 @@ def users():
 def invite():
     _require(can_invite(current_user))
     form = InviteForm()
-    form.role.choices = _role_choices() if can_manage_users(current_user) else [(ROLE_CUSTOMER, str(ROLE_LABELS[ROLE_CUSTOMER]))]
+    form.role.choices = (_role_choices() if can_manage_users(current_user)
+                         else [SelectChoice(ROLE_CUSTOMER, str(ROLE_LABELS[ROLE_CUSTOMER]))])
     form.organization.choices = _organization_choices()
     if request.method == "GET":
         form.role.data = ROLE_CUSTOMER

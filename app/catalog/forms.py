@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateField, DecimalField, EmailField, MultipleFileField, SelectField,
                      SelectMultipleField, StringField, TelField, TextAreaField)
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Email, Length, Optional, Regexp
 
 from app.catalog.services import FieldInfo
@@ -110,10 +111,11 @@ def build_request_form(fields, request_type_key: str, localize, *, staff: bool =
         elif info.type == "date":
             field = DateField(validators=[Optional()], **kwargs)
         elif info.type == "select":
-            choices = [("", str(_l("— choose —")))] + [(key, localize(lbl)) for key, lbl in info.options]
+            choices = [SelectChoice("", str(_l("— choose —")))] + [SelectChoice(key, localize(lbl))
+                                                                    for key, lbl in info.options]
             field = SelectField(choices=choices, validators=[Optional()], **kwargs)
         elif info.type == "multiselect":
-            field = SelectMultipleField(choices=[(key, localize(lbl)) for key, lbl in info.options],
+            field = SelectMultipleField(choices=[SelectChoice(key, localize(lbl)) for key, lbl in info.options],
                                         validators=[Optional()], **kwargs)
         elif info.type == "checkbox":
             field = BooleanField(**kwargs)

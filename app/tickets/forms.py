@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, SelectField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Email, Length, Optional
 
 PRIVATE = "private"
@@ -12,9 +13,10 @@ def add_request_options(form_class, *, organizations, staff: bool, default_shari
     """Add "Share with" (when the requester has organizations) and, for agents, "Raise on behalf of"."""
     attrs = {}
     if organizations:
-        choices = [(PRIVATE, str(_l("Only me and the people I add")))]
-        choices += [(f"org:{org.id}", str(_l("My organization: %(name)s", name=org.name))) for org in organizations]
-        default = choices[1][0] if default_sharing == "organization" else PRIVATE
+        choices = [SelectChoice(PRIVATE, str(_l("Only me and the people I add")))]
+        choices += [SelectChoice(f"org:{org.id}", str(_l("My organization: %(name)s", name=org.name)))
+                    for org in organizations]
+        default = choices[1].value if default_sharing == "organization" else PRIVATE
         attrs["share_with"] = SelectField(_l("Share with"), choices=choices, default=default,
                                           description=_l("Members of the organization can see and follow the request."))
     if staff:
