@@ -525,3 +525,21 @@ def merge_into(ticket: Ticket, by: User, reference: str) -> Ticket:
     move_to_status(ticket, closed, actor_user=by, merged_into=target.reference)
     db.session.commit()
     return target
+
+
+def change_request_type(ticket: Ticket, by: User, request_type_id: int) -> None:
+    """Move a request to another request type (and its portal); values of fields the new form also
+    has stay, the others stay stored but are no longer shown. The status is kept."""
+    from flask_babel import gettext as _
+
+    new_type = db.session.get(RequestType, request_type_id)
+    if new_type is None:
+        raise RequestError(_("Please choose a request type."))
+    if new_type.id == ticket.request_type_id:
+        return
+    record_event(ticket, "field_changed", actor=by, field="request_type", old=ticket.request_type.key, new=new_type.key)
+    ticket.request_type_id = new_type.id
+    ticket.request_type = new_type
+    ticket.portal_id = new_type.portal_id
+    ticket.updated_at = utcnow()
+    db.session.commit()

@@ -166,7 +166,7 @@ def detail(reference):
                            shared_with=shared_with, staff=staff, comments=comments, newest_first=newest_first,
                            transitions=transitions, actions=actions, watching=watching,
                            participants=participants, requester_orgs=requester_orgs, details_form=details_form,
-                           agents=agents, history=history, related=related, status_names=status_names, field_labels=field_labels,
+                           agents=agents, history=history, related=related, portals=portal_catalog(g.tenant), status_names=status_names, field_labels=field_labels,
                            people=people)
 
 
@@ -357,4 +357,20 @@ def link(reference):
     else:
         flash(_("Merged into %(reference)s.", reference=target.reference) if merge
               else _("Linked with %(reference)s.", reference=target.reference), "success")
+    return redirect(url_for("tickets.detail", reference=reference))
+
+
+@bp.post("/requests/<reference>/type")
+@login_required
+def change_type(reference):
+    ticket = _ticket_or_404(reference)
+    if not is_staff(current_user) or ticket.status.is_final:
+        abort(404)
+    try:
+        services.change_request_type(ticket, current_user._get_current_object(),
+                                     request.form.get("request_type", type=int) or 0)
+    except services.RequestError as error:
+        flash(error.message, "error")
+    else:
+        flash(_("Saved."), "success")
     return redirect(url_for("tickets.detail", reference=reference))

@@ -142,3 +142,28 @@ def test_link_related_requests_and_close_a_duplicate(app, client, festum, login)
     page = client.get(portal_url("festum", "/requests/FES-3")).get_data(as_text=True)
     assert "FES-1" in page and 'class="related"' not in page
     assert client.post(portal_url("festum", "/requests/FES-2/links"), data={"reference": "FES-1"}).status_code == 404
+
+
+def test_agent_changes_the_request_type_and_the_customer_sees_it(app, client, make_tenant, make_user, login):
+    flexinform = make_tenant("flexinform")
+    make_user(flexinform, "anna@sportklub.hu")
+    make_user(flexinform, "agent@flexinform.test", role="agent")
+    login("flexinform", "anna@sportklub.hu")
+    client.post(portal_url("flexinform", "/portals/verseny/kerdes/new"),
+                data={"field_summary": "Valójában hiba", "field_description": "A mentés nem működik"})
+    client.post(portal_url("flexinform", "/logout"))
+    login("flexinform", "agent@flexinform.test")
+    from app.catalog.models import Portal
+
+    with app.app_context(), tenant_scope(flexinform.id):
+        bug = db.session.execute(select(RequestType).join(Portal, RequestType.portal_id == Portal.id)
+                                 .where(Portal.key == "verseny", RequestType.key == "hiba")).scalar_one().id
+    client.post(portal_url("flexinform", "/requests/FLX-1/type"), data={"request_type": str(bug)})
+    with app.app_context(), tenant_scope(flexinform.id):
+        ticket = db.session.execute(select(Ticket)).scalar_one()
+        assert ticket.request_type_id == bug
+    client.post(portal_url("flexinform", "/logout"))
+    login("flexinform", "anna@sportklub.hu")
+    page = client.get(portal_url("flexinform", "/requests/FLX-1")).get_data(as_text=True)
+    assert "Hiba" in page and 'name="request_type"' not in page
+    assert client.post(portal_url("flexinform", "/requests/FLX-1/type"), data={"request_type": "1"}).status_code == 404
