@@ -253,24 +253,17 @@ def add_participant(reference):
 @login_required
 def remove_participant(reference, user_id):
     ticket = _ticket_or_404(reference, "share")
-    services.remove_participant(ticket, current_user._get_current_object(), user_id)
-    flash(_("Saved."), "success")
-    return redirect(url_for("tickets.detail", reference=reference) + "#sharing")
+    return _act(reference, lambda: services.remove_participant(ticket, current_user._get_current_object(), user_id),
+                anchor="#sharing")
 
 
 @bp.post("/requests/<reference>/organizations")
 @login_required
 def share_organization(reference):
     ticket = _ticket_or_404(reference, "share")
-    try:
-        services.set_organization_sharing(ticket, current_user._get_current_object(),
-                                          request.form.get("organization", type=int) or 0,
-                                          request.form.get("share") == "1")
-    except services.RequestError as error:
-        flash(error.message, "error")
-    else:
-        flash(_("Saved."), "success")
-    return redirect(url_for("tickets.detail", reference=reference) + "#sharing")
+    return _act(reference, lambda: services.set_organization_sharing(
+        ticket, current_user._get_current_object(), request.form.get("organization", type=int) or 0,
+        request.form.get("share") == "1"), anchor="#sharing")
 
 
 def _editable_fields(fields):
@@ -311,66 +304,56 @@ def update_details(reference):
     if not form.validate_on_submit():
         flash(" ".join(str(e) for f in form for e in f.errors) or _("Please correct the following:"), "error")
         return redirect(url_for("tickets.detail", reference=reference) + "#details")
-    values = {k: v for k, v in form.submitted_values().items()}
+    return _act(reference, lambda: services.update_details(
+        ticket, current_user._get_current_object(), form.submitted_values(),
+        uploads=request.files.getlist(form_name("attachments"))))
+
+
+def _staff_ticket_or_404(reference: str) -> Ticket:
+    ticket = _ticket_or_404(reference)
+    if not is_staff(current_user):
+        abort(404)
+    return ticket
+
+
+def _act(reference: str, change, success=None, anchor: str = ""):
+    """Run one service call for a request page's form: flash its error or success, go back."""
     try:
-        services.update_details(ticket, current_user._get_current_object(), values,
-                                uploads=request.files.getlist(form_name("attachments")))
-    except services.RequestError as error:
+        result = change()
+    except (services.RequestError, TransitionError, accounts.AccountError) as error:
+        db.session.rollback()
         flash(error.message, "error")
     else:
-        flash(_("Saved."), "success")
-    return redirect(url_for("tickets.detail", reference=reference))
+        flash(success(result) if success else _("Saved."), "success")
+    return redirect(url_for("tickets.detail", reference=reference) + anchor)
 
 
 @bp.post("/requests/<reference>/assign")
 @login_required
 def assign(reference):
-    ticket = _ticket_or_404(reference)
-    if not is_staff(current_user):
-        abort(404)
+    ticket = _staff_ticket_or_404(reference)
     raw = request.form.get("assignee", "")
     assignee_id = current_user.id if raw == "me" else (int(raw) if raw.isdigit() else None)
-    try:
-        services.assign_ticket(ticket, current_user._get_current_object(), assignee_id)
-    except services.RequestError as error:
-        flash(error.message, "error")
-    else:
-        flash(_("Saved."), "success")
-    return redirect(url_for("tickets.detail", reference=reference))
+    return _act(reference, lambda: services.assign_ticket(ticket, current_user._get_current_object(), assignee_id))
 
 
 @bp.post("/requests/<reference>/links")
 @login_required
 def link(reference):
-    ticket = _ticket_or_404(reference)
-    if not is_staff(current_user):
-        abort(404)
-    merge = request.form.get("merge") == "1"
-    try:
-        if merge:
-            target = services.merge_into(ticket, current_user._get_current_object(), request.form.get("reference", ""))
-        else:
-            target = services.link_tickets(ticket, current_user._get_current_object(), request.form.get("reference", ""))
-    except (services.RequestError, TransitionError) as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        flash(_("Merged into %(reference)s.", reference=target.reference) if merge
-              else _("Linked with %(reference)s.", reference=target.reference), "success")
-    return redirect(url_for("tickets.detail", reference=reference))
+    ticket = _staff_ticket_or_404(reference)
+    other = request.form.get("reference", "")
+    if request.form.get("merge") == "1":
+        return _act(reference, lambda: services.merge_into(ticket, current_user._get_current_object(), other),
+                    lambda target: _("Merged into %(reference)s.", reference=target.reference))
+    return _act(reference, lambda: services.link_tickets(ticket, current_user._get_current_object(), other),
+                lambda target: _("Linked with %(reference)s.", reference=target.reference))
 
 
 @bp.post("/requests/<reference>/type")
 @login_required
 def change_type(reference):
-    ticket = _ticket_or_404(reference)
-    if not is_staff(current_user) or ticket.status.is_final:
+    ticket = _staff_ticket_or_404(reference)
+    if ticket.status.is_final:
         abort(404)
-    try:
-        services.change_request_type(ticket, current_user._get_current_object(),
-                                     request.form.get("request_type", type=int) or 0)
-    except services.RequestError as error:
-        flash(error.message, "error")
-    else:
-        flash(_("Saved."), "success")
-    return redirect(url_for("tickets.detail", reference=reference))
+    return _act(reference, lambda: services.change_request_type(
+        ticket, current_user._get_current_object(), request.form.get("request_type", type=int) or 0))
