@@ -1,10 +1,12 @@
 """Automation rules: time rules (status age) and event rules (a reply on a waiting request)."""
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Integer, String, UniqueConstraint
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db_types import LocalizedText
+from app.db_types import LocalizedText, UTCDateTime, utcnow
 from app.extensions import db
 from app.tenancy.scoping import TenantScoped
 
@@ -25,3 +27,18 @@ class AutomationRule(TenantScoped, db.Model):
     actions: Mapped[list] = mapped_column(JSON, default=list)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SatisfactionRating(TenantScoped, db.Model):
+    """A requester's 1–5 rating of how a request was handled, with an optional comment (Exea)."""
+
+    __tablename__ = "satisfaction_ratings"
+    __table_args__ = (UniqueConstraint("ticket_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -27,6 +27,8 @@ class OutboxMessage(TenantScoped, db.Model):
     kind: Mapped[str] = mapped_column(String(40))  # verify_email, invitation, password_reset, ...
     recipient: Mapped[str] = mapped_column(String(320))
     recipient_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The request the message is about, if any: a permanent failure is recorded on its timeline.
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
     subject: Mapped[str] = mapped_column(String(500))
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text)
@@ -39,3 +41,34 @@ class OutboxMessage(TenantScoped, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+NOTIFICATION_PENDING = "pending"
+NOTIFICATION_SENT = "sent"  # went out in the outbox message ``outbox_message_id``
+
+
+class Notification(TenantScoped, db.Model):
+    """One change of a request that one recipient should hear about.
+
+    Written in the transaction of the change. Pending notifications of the same request and
+    recipient are batched into one e-mail once the oldest has waited the tenant's window
+    (``settings.notifications.batch_seconds``): a status change and the agent's comment arrive together.
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("event_id", "recipient"),
+        Index("ix_notifications_status_due", "status", "due_at"),
+        Index("ix_notifications_tenant_ticket_recipient", "tenant_id", "ticket_id", "recipient", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("ticket_events.id", ondelete="CASCADE"))
+    recipient: Mapped[str] = mapped_column(String(320))  # lower-cased address
+    recipient_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    audience: Mapped[str] = mapped_column(String(10))  # "customer" or "agent": what the e-mail may show
+    status: Mapped[str] = mapped_column(String(10), default=NOTIFICATION_PENDING)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    outbox_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id", ondelete="SET NULL"))

@@ -228,6 +228,10 @@ def _check_semantics(data: dict, problems: _Problems, expected_slug: str | None)
     for i, key in enumerate(data.get("settings", {}).get("editable_after_creation", [])):
         if key not in all_field_keys:
             problems.add(["settings", "editable_after_creation", i], f"no form has a field '{key}'")
+    cc_field = data.get("settings", {}).get("notifications", {}).get("cc_field")
+    text_keys = {f["key"] for form in data["forms"] for f in form["fields"] if f["type"] in ("text", "textarea", "email")}
+    if cc_field is not None and cc_field not in text_keys:
+        problems.add(["settings", "notifications", "cc_field"], f"no form has a text field '{cc_field}'")
 
     for lang in data.get("strings", {}):
         if lang not in languages:
@@ -296,6 +300,7 @@ def normalize_definition(data: dict) -> dict:
     for status in out["statuses"]:
         status.setdefault("customer_name", dict(status["name"]))
         status.setdefault("color", "#6c757d")
+        status.setdefault("notify", True)
     for workflow in out["workflows"]:
         for transition in workflow["transitions"]:
             sources = transition.get("from")
@@ -331,6 +336,8 @@ def compact_definition(data: dict) -> dict:
     for status in out["statuses"]:
         if status.get("customer_name") == status["name"]:
             status.pop("customer_name")
+        if status.get("notify") is True:
+            status.pop("notify")
     for workflow in out["workflows"]:
         for transition in workflow["transitions"]:
             sources = transition.pop("from", [])

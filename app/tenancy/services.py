@@ -111,7 +111,8 @@ def _sync_configuration(d: dict, report: SyncReport, problems: list[str]) -> Non
     for position, s in enumerate(d["statuses"]):
         wanted.add(s["key"])
         _upsert(Status, statuses, s["key"], report, f"status '{s['key']}'", name=s["name"],
-                customer_name=s["customer_name"], category=s["category"], color=s["color"], position=position)
+                customer_name=s["customer_name"], category=s["category"], color=s["color"], notify=s["notify"],
+                position=position)
     session.flush()
 
     # Workflows and transitions.
@@ -331,7 +332,7 @@ def export_definition(slug: str) -> dict:
             for f in forms
         ],
         "statuses": [{"key": s.key, "name": s.name, "customer_name": s.customer_name, "category": s.category,
-                      "color": s.color} for s in statuses],
+                      "color": s.color, "notify": s.notify} for s in statuses],
         "workflows": [{"key": w.key, "name": w.name, "initial_status": status_key[w.initial_status_id],
                        "transitions": transitions_of(w.id)} for w in workflows],
         "rules": [{"key": r.key, "name": r.name, "trigger": r.trigger, "enabled": r.enabled,

@@ -1,7 +1,7 @@
 """Statuses, workflows and the transitions between statuses."""
 from __future__ import annotations
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db_types import LocalizedText
@@ -24,6 +24,8 @@ class Status(TenantScoped, db.Model):
     category: Mapped[str] = mapped_column(String(20))
     color: Mapped[str] = mapped_column(String(7), default="#6c757d")
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # Entering this status notifies the customers following the request (Targito's Open does not).
+    notify: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     @property
     def is_final(self) -> bool:
