@@ -1,0 +1,1 @@
+"""Inbound e-mail: intake, parsing, reply stripping, routing."""
