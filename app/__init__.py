@@ -75,6 +75,7 @@ def create_app(config: dict | None = None) -> Flask:
 def _import_models() -> None:
     """Register every table with the metadata (for Alembic and relationships)."""
     import app.accounts.models  # noqa: F401
+    import app.agent.models  # noqa: F401
     import app.automation.models  # noqa: F401
     import app.catalog.models  # noqa: F401
     import app.notifications.models  # noqa: F401

@@ -1,15 +1,16 @@
-"""The agents' workspace: queues of requests (unassigned, mine, waiting for the customer, ...)."""
+"""The agents' workspace: the tenant's queues of requests (unassigned, mine, waiting for PM, ...)."""
 from __future__ import annotations
 
 from dataclasses import replace
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app.accounts.models import User
 from app.accounts.policy import is_staff
+from app.agent.services import queue_filters, tenant_queues
 from app.catalog.services import filterable_fields, portal_catalog
 from app.extensions import db
 from app.tickets import services
@@ -19,15 +20,6 @@ from app.tickets.policy import visible_tickets_clause
 from app.workflow.models import Status
 
 bp = Blueprint("agent", __name__, subdomain="<tenant>", url_prefix="/agent")
-
-# Each queue is a preset of the request list's filters; the counts are one query each.
-QUEUES = {
-    "unassigned": (_l("Unassigned"), {"status": "open", "assignee": "none"}),
-    "mine": (_l("Assigned to me"), {"status": "open", "assignee": "me"}),
-    "waiting": (_l("Waiting for the customer"), {"status": "waiting"}),
-    "open": (_l("All open"), {"status": "open"}),
-    "resolved": (_l("Resolved"), {"status": "resolved"}),
-}
 
 
 @bp.before_request
@@ -39,28 +31,29 @@ def _agents_only():
 
 @bp.get("/")
 def home():
-    return redirect(url_for("agent.queue", key="unassigned"))
+    return redirect(url_for("agent.queue", key=tenant_queues(g.tenant)[0].key))
 
 
 @bp.get("/queues/<key>")
 def queue(key):
-    if key not in QUEUES:
+    queues = tenant_queues(g.tenant)
+    current = next((q for q in queues if q.key == key), None)
+    if current is None:
         abort(404)
+    within = {q.key: queue_filters(g.tenant, q) for q in queues}
     choice_fields = filterable_fields(g.tenant)
-    base = RequestFilters.from_args(request.args, field_keys=[f.key for f in choice_fields], staff=True)
-    preset = QUEUES[key][1]
-    filters = replace(base, scope="all", status=request.args.get("status") or preset.get("status", "open"),
-                      assignee=request.args.get("assignee") or preset.get("assignee", ""))
-    counts = {name: count_requests(current_user, RequestFilters(scope="all", status=p.get("status", "open"),
-                                                               assignee=p.get("assignee", "")))
-              for name, (_label, p) in QUEUES.items()}
+    # The page's own filters narrow the queue down; by default they add nothing to it.
+    filters = replace(RequestFilters.from_args(request.args, field_keys=[f.key for f in choice_fields], staff=True,
+                                               default_status="all", default_sort=within[key].sort), scope="all")
+    everything = RequestFilters(scope="all", status="all")
+    counts = {q.key: count_requests(current_user, everything, within[q.key]) for q in queues}
     statuses = db.session.scalars(select(Status).order_by(Status.position)).all()
     agents = db.session.scalars(select(User).where(User.role.in_(("agent", "admin")), User.active.is_(True))
                                 .order_by(User.name, User.email)).all()
-    return render_template("tickets/index.html", page=list_requests(current_user, filters), filters=filters,
-                           statuses=statuses, portals=portal_catalog(g.tenant), choice_fields=choice_fields,
-                           staff=True, scopes=[], queues=QUEUES, queue_key=key, queue_counts=counts, agents=agents,
-                           list_base=url_for("agent.queue", key=key),
+    return render_template("tickets/index.html", page=list_requests(current_user, filters, within[key]),
+                           filters=filters, statuses=statuses, portals=portal_catalog(g.tenant),
+                           choice_fields=choice_fields, staff=True, scopes=[], queues=queues, queue=current,
+                           queue_counts=counts, agents=agents, list_base=url_for("agent.queue", key=key),
                            list_url=lambda **changes: url_for("agent.queue", key=key, **filters.args(**changes)))
 
 

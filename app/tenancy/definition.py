@@ -24,6 +24,7 @@ FILES = {
                     "reference_prefix", "branding", "settings"),
     "catalog.yaml": ("portals", "forms"),
     "workflow.yaml": ("statuses", "workflows"),
+    "queues.yaml": ("queues",),
     "automation.yaml": ("rules",),
     "strings.yaml": ("strings",),
 }
@@ -224,6 +225,9 @@ def _check_semantics(data: dict, problems: _Problems, expected_slug: str | None)
             if target is not None and target not in statuses:
                 problems.add(rpath + ["actions", a_index, "transition_to"], f"unknown status '{target}'")
 
+    _check_transition_requirements(data, forms, problems)
+    _check_queues(data, statuses, problems)
+
     all_field_keys = {f["key"] for form in data["forms"] for f in form["fields"]}
     for i, key in enumerate(data.get("settings", {}).get("editable_after_creation", [])):
         if key not in all_field_keys:
@@ -236,6 +240,79 @@ def _check_semantics(data: dict, problems: _Problems, expected_slug: str | None)
     for lang in data.get("strings", {}):
         if lang not in languages:
             problems.add(["strings", lang], f"language '{lang}' is not enabled for this tenant")
+
+
+def _check_transition_requirements(data: dict, forms: dict, problems: _Problems) -> None:
+    """A field a transition requires must be on the form of every request type using the workflow,
+    be stored as a field value (not the description or files), and be fillable by its actors."""
+    types_by_workflow: dict[str, list] = {}
+    for portal in data["portals"]:
+        for request_type in portal["request_types"]:
+            types_by_workflow.setdefault(request_type["workflow"], []).append((portal["key"], request_type))
+    all_field_keys = {f["key"] for form in data["forms"] for f in form["fields"]}
+    for w_index, workflow in enumerate(data["workflows"]):
+        for t_index, transition in enumerate(workflow["transitions"]):
+            for r_index, key in enumerate(transition.get("requires", [])):
+                if key == "comment":
+                    continue
+                path = ["workflows", w_index, "transitions", t_index, "requires", r_index]
+                messages: list[str] = []
+                if key not in all_field_keys:
+                    messages.append(f"no form has a field '{key}'")
+                for portal_key, request_type in types_by_workflow.get(workflow["key"], []):
+                    form = forms.get(request_type["form"])
+                    fdef = next((f for f in form["fields"] if f["key"] == key), None) if form else None
+                    if form is None or key not in all_field_keys:
+                        continue
+                    if fdef is None:
+                        messages.append(f"field '{key}' is not in form '{request_type['form']}' of request type "
+                                        f"'{portal_key}/{request_type['key']}'")
+                    elif key in ("description", "attachments") or fdef["type"] == "files":
+                        messages.append(f"field '{key}' cannot be required by a transition (only fields stored "
+                                        "as the request's values)")
+                    elif "fixed_value" in fdef:
+                        messages.append(f"field '{key}' has a fixed value and cannot be filled in")
+                    elif "customer" in transition["actors"] and fdef.get("editable_by") == "agent":
+                        messages.append(f"field '{key}' is set by support (editable_by: agent), so a customer "
+                                        "transition cannot require it")
+                for message in dict.fromkeys(messages):
+                    problems.add(path, message)
+
+
+def _check_queues(data: dict, statuses: dict, problems: _Problems) -> None:
+    """Agent queues filter by known statuses, portals, request types and choice-field options."""
+    queues = data.get("queues", [])
+    _check_unique(queues, ["queues"], "queue", problems)
+    portals = {p["key"]: {rt["key"] for rt in p["request_types"]} for p in data["portals"]}
+    choice_options: dict[str, set] = {}
+    for form in data["forms"]:
+        for fdef in form["fields"]:
+            if fdef["type"] == "select":
+                choice_options.setdefault(fdef["key"], set()).update(o["key"] for o in fdef.get("options", []))
+    for q_index, queue in enumerate(queues):
+        path = ["queues", q_index, "filters"]
+        filters = queue.get("filters", {})
+        for i, key in enumerate(filters.get("statuses", [])):
+            if key not in statuses:
+                problems.add(path + ["statuses", i], f"unknown status '{key}'")
+        portal = filters.get("portal")
+        if portal is not None and portal not in portals:
+            problems.add(path + ["portal"], f"unknown portal '{portal}'")
+        for i, ref in enumerate(filters.get("request_types", [])):
+            portal_key, _sep, type_key = ref.rpartition("/")
+            if portal_key:
+                known = type_key in portals.get(portal_key, set())
+            else:
+                known = any(type_key in types for key, types in portals.items() if portal in (None, key))
+            if not known:
+                problems.add(path + ["request_types", i], f"unknown request type '{ref}'")
+        for key, values in filters.get("fields", {}).items():
+            if key not in choice_options:
+                problems.add(path + ["fields", key], f"no form has a choice (select) field '{key}'")
+                continue
+            for i, value in enumerate(values):
+                if value not in choice_options[key]:
+                    problems.add(path + ["fields", key, i], f"'{value}' is not an option of '{key}'")
 
 
 def _check_field(fdef: dict, path: list, fields: dict, form_types: set, problems: _Problems) -> None:
@@ -275,6 +352,9 @@ def _check_field(fdef: dict, path: list, fields: dict, form_types: set, problems
         problems.add(path + ["value_when_hidden"], "only a field with visible_when can have value_when_hidden")
 
 
+# An agent queue's filters (the request list's vocabulary); "any" assignee means no filter.
+QUEUE_FILTER_DEFAULTS = {"status": "open", "statuses": [], "assignee": "any", "portal": None, "request_types": [],
+                         "fields": {}, "sort": "-updated"}
 FIELD_DEFAULTS = {"help": {}, "required": False, "options": [], "visible_when": None,
                   "value_when_hidden": None, "default": None, "fixed_value": None, "editable_by": "customer"}
 
@@ -288,6 +368,11 @@ def normalize_definition(data: dict) -> dict:
     out.setdefault("settings", {})
     out.setdefault("rules", [])
     out.setdefault("strings", {})
+    out.setdefault("queues", [])
+    for queue in out["queues"]:
+        filters = queue.setdefault("filters", {})
+        for key, default in QUEUE_FILTER_DEFAULTS.items():
+            filters.setdefault(key, json.loads(json.dumps(default)))
     for portal in out["portals"]:
         portal.setdefault("description", {})
         for request_type in portal["request_types"]:
@@ -318,9 +403,16 @@ def normalize_definition(data: dict) -> dict:
 def compact_definition(data: dict) -> dict:
     """The inverse of normalize: drop keys that only repeat a default (for readable exports)."""
     out = json.loads(json.dumps(data))
-    for key, default in (("branding", {}), ("settings", {}), ("rules", []), ("strings", {})):
+    for key, default in (("branding", {}), ("settings", {}), ("rules", []), ("strings", {}), ("queues", [])):
         if out.get(key) == default:
             out.pop(key, None)
+    for queue in out.get("queues", []):
+        filters = queue.get("filters", {})
+        for key, default in QUEUE_FILTER_DEFAULTS.items():
+            if key in filters and filters[key] == default:
+                filters.pop(key)
+        if not filters:
+            queue.pop("filters", None)
     for portal in out["portals"]:
         if not portal.get("description"):
             portal.pop("description", None)

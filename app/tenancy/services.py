@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from app.agent.models import Queue
 from app.automation.models import AutomationRule
 from app.catalog.models import Field, Form, Portal, RequestType
 from app.extensions import db
@@ -239,6 +240,16 @@ def _sync_configuration(d: dict, report: SyncReport, problems: list[str]) -> Non
             session.delete(obj)
             report.changes.append(f"deleted rule '{key}'")
 
+    # Agent queues (no request refers to one: removed from the files, removed here).
+    queues = {q.key: q for q in session.scalars(select(Queue))}
+    for position, q in enumerate(d["queues"]):
+        _upsert(Queue, queues, q["key"], report, f"queue '{q['key']}'", name=q["name"], filters=q["filters"],
+                position=position)
+    for key, obj in queues.items():
+        if key not in {q["key"] for q in d["queues"]}:
+            session.delete(obj)
+            report.changes.append(f"deleted queue '{key}'")
+
     # UI string overrides.
     overrides = {(o.locale, o.msgid): o for o in session.scalars(select(StringOverride))}
     wanted_overrides = {(lang, msgid): text for lang, items in d["strings"].items() for msgid, text in items.items()}
@@ -295,6 +306,7 @@ def export_definition(slug: str) -> dict:
         request_types = list(db.session.scalars(select(RequestType).order_by(RequestType.portal_id, RequestType.position)))
         rules = list(db.session.scalars(select(AutomationRule).order_by(AutomationRule.position)))
         overrides = list(db.session.scalars(select(StringOverride).order_by(StringOverride.locale, StringOverride.id)))
+        queues = list(db.session.scalars(select(Queue).order_by(Queue.position, Queue.id)))
 
     def transitions_of(workflow_id):
         merged: dict[str, dict] = {}
@@ -338,6 +350,7 @@ def export_definition(slug: str) -> dict:
         "rules": [{"key": r.key, "name": r.name, "trigger": r.trigger, "enabled": r.enabled,
                    "conditions": r.conditions or {}, "actions": r.actions} for r in rules],
         "strings": {},
+        "queues": [{"key": q.key, "name": q.name, "filters": dict(q.filters or {})} for q in queues],
     }
     for o in overrides:
         data["strings"].setdefault(o.locale, {})[o.msgid] = o.msgstr

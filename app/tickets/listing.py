@@ -18,7 +18,7 @@ from app.tickets.policy import visible_tickets_clause
 from app.workflow.models import Status
 
 PAGE_SIZE = 25
-STATUS_GROUPS = {"open": ("open", "waiting"), "resolved": ("resolved",), "closed": ("closed",)}
+STATUS_GROUPS = {"open": ("open", "waiting"), "waiting": ("waiting",), "resolved": ("resolved",), "closed": ("closed",)}
 SCOPES = ("mine", "shared", "organization", "all")
 SORTS = ("updated", "created", "reference", "summary", "status", "portal", "requester")
 
@@ -34,12 +34,16 @@ class RequestFilters:
     sort: str = "-updated"
     page: int = 1
     assignee: str = ""            # "" any | "me" | "none" | an agent's id
+    # Set by agent queues (not by the list's form): any of these status keys / request type ids.
+    statuses: tuple[str, ...] = ()
+    request_types: tuple[int, ...] = ()
 
     @classmethod
-    def from_args(cls, args, *, field_keys, staff: bool) -> "RequestFilters":
-        sort = args.get("sort", "-updated")
+    def from_args(cls, args, *, field_keys, staff: bool, default_status: str = "open",
+                  default_sort: str = "-updated") -> "RequestFilters":
+        sort = args.get("sort", default_sort)
         if sort.lstrip("-") not in SORTS:
-            sort = "-updated"
+            sort = default_sort
         scope = args.get("scope") or ("all" if staff else "mine")
         raw_type = args.get("type", "")
         raw_page = args.get("page", "1")
@@ -47,7 +51,7 @@ class RequestFilters:
         assignee = args.get("assignee", "") if staff else ""
         return cls(
             assignee=assignee if assignee in ("", "me", "none") or assignee.isdigit() else "",
-            status=args.get("status") or "open", scope=scope if scope in SCOPES else "mine",
+            status=args.get("status") or default_status, scope=scope if scope in SCOPES else "mine",
             request_type=int(raw_type) if raw_type.isdigit() else None, portal=args.get("portal", ""),
             q=(args.get("q") or "").strip()[:200], fields=tuple((k, v) for k, v in selected if v), sort=sort,
             page=max(int(raw_page), 1) if raw_page.isdigit() else 1,
@@ -86,8 +90,9 @@ class RequestPage:
         return max((self.total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
 
 
-def filtered_statement(viewer, filters: RequestFilters):
-    """The SELECT of the requests ``viewer`` may see that match ``filters`` (unordered)."""
+def filtered_statement(viewer, filters: RequestFilters, within: RequestFilters | None = None):
+    """The SELECT of the requests ``viewer`` may see that match ``filters`` (unordered), and
+    ``within`` too when given (an agent queue: the person's filters narrow the queue down)."""
     requester = aliased(User)
     statement = (
         select(Ticket)
@@ -107,10 +112,20 @@ def filtered_statement(viewer, filters: RequestFilters):
         statement = statement.where(or_(
             Ticket.id.in_(select(TicketOrganization.ticket_id).where(TicketOrganization.organization_id.in_(my_orgs))),
             Ticket.requester_id.in_(select(Membership.user_id).where(Membership.organization_id.in_(my_orgs)))))
+    for constraints in (filters, within) if within is not None else (filters,):
+        statement = _constrain(statement, viewer, constraints)
+    return statement, requester
+
+
+def _constrain(statement, viewer, filters: RequestFilters):
     if filters.status in STATUS_GROUPS:
         statement = statement.where(Status.category.in_(STATUS_GROUPS[filters.status]))
     elif filters.status != "all":
         statement = statement.where(Status.key == filters.status)
+    if filters.statuses:
+        statement = statement.where(Status.key.in_(filters.statuses))
+    if filters.request_types:
+        statement = statement.where(Ticket.request_type_id.in_(filters.request_types))
     if filters.request_type:
         statement = statement.where(Ticket.request_type_id == filters.request_type)
     if filters.portal:
@@ -129,16 +144,16 @@ def filtered_statement(viewer, filters: RequestFilters):
         statement = statement.where(Ticket.assignee_id.is_(None))
     elif filters.assignee:
         statement = statement.where(Ticket.assignee_id == int(filters.assignee))
-    return statement, requester
+    return statement
 
 
-def count_requests(viewer, filters: RequestFilters) -> int:
-    statement, _requester = filtered_statement(viewer, filters)
+def count_requests(viewer, filters: RequestFilters, within: RequestFilters | None = None) -> int:
+    statement, _requester = filtered_statement(viewer, filters, within)
     return db.session.execute(select(func.count()).select_from(statement.with_only_columns(Ticket.id).subquery())).scalar_one()
 
 
-def list_requests(viewer, filters: RequestFilters) -> RequestPage:
-    statement, requester = filtered_statement(viewer, filters)
+def list_requests(viewer, filters: RequestFilters, within: RequestFilters | None = None) -> RequestPage:
+    statement, requester = filtered_statement(viewer, filters, within)
     total = db.session.execute(select(func.count()).select_from(statement.with_only_columns(Ticket.id).subquery())).scalar_one()
     column = {
         "updated": Ticket.updated_at, "created": Ticket.created_at, "reference": Ticket.number,

@@ -258,8 +258,10 @@ def add_comment(ticket: Ticket, author: User, body: str, *, uploads=(), is_inter
     return comment
 
 
-def take_transition(ticket: Ticket, actor: User, transition_id: int, comment: str = "") -> None:
-    """A workflow step (confirm, send back, approve, reject, close, reopen...), with its comment."""
+def take_transition(ticket: Ticket, actor: User, transition_id: int, comment: str = "",
+                    values: dict | None = None) -> None:
+    """A workflow step (confirm, send back, approve, reject, close, reopen...), with its comment and
+    the values of the fields it requires (Targito's list of information needed)."""
     from app.tickets.models import Comment
     from app.workflow.models import Transition
     from app.workflow.services import TransitionError, apply_transition
@@ -268,7 +270,7 @@ def take_transition(ticket: Ticket, actor: User, transition_id: int, comment: st
     if transition is None:
         raise TransitionError("unknown transition")
     try:
-        apply_transition(ticket, transition, actor_user=actor, comment=comment)
+        apply_transition(ticket, transition, actor_user=actor, comment=comment, values=values)
         if (comment or "").strip():
             db.session.add(Comment(ticket_id=ticket.id, author_id=actor.id, body=comment.strip()))
             record_event(ticket, "commented", actor=actor)
@@ -375,38 +377,9 @@ def set_organization_sharing(ticket: Ticket, by: User, organization_id: int, sha
 def update_details(ticket: Ticket, by: User, values: dict, uploads=()) -> list[str]:
     """Change the fields the tenant lets requesters edit after creation (Festum's "Perustiedot"),
     add files; every change is a timeline entry with the old and the new value."""
-    from app.catalog.models import Field
-    from app.tickets.models import TicketFieldValue
-
     files = check_uploads(_tenant_context(), uploads)
-    changed = []
     try:
-        for key, value in values.items():
-            if key == "summary":
-                value = (value or "").strip()[:500]
-                if value and value != ticket.summary:
-                    record_event(ticket, "field_changed", actor=by, field="summary", old=ticket.summary, new=value)
-                    ticket.summary = value
-                    changed.append(key)
-                continue
-            field = db.session.execute(select(Field).where(Field.form_id == ticket.request_type.form_id,
-                                                           Field.key == key)).scalar_one_or_none()
-            if field is None:
-                continue
-            row = db.session.execute(select(TicketFieldValue).where(
-                TicketFieldValue.ticket_id == ticket.id, TicketFieldValue.field_id == field.id)).scalar_one_or_none()
-            old = row.value if row else None
-            if value in ("", []):
-                value = None
-            if value == old:
-                continue
-            if row is None:
-                db.session.add(TicketFieldValue(ticket_id=ticket.id, field_id=field.id, value=value,
-                                                value_text=TicketFieldValue.text_of(value)))
-            else:
-                row.value, row.value_text = value, TicketFieldValue.text_of(value)
-            record_event(ticket, "field_changed", actor=by, field=key, old=old, new=value)
-            changed.append(key)
+        changed = set_field_values(ticket, by, values)
         stored = store_attachments(ticket, files, uploaded_by=by)
         if stored:
             record_event(ticket, "attachments_added", actor=by, count=len(stored))
@@ -417,6 +390,44 @@ def update_details(ticket: Ticket, by: User, values: dict, uploads=()) -> list[s
     except Exception:
         db.session.rollback()
         raise
+    return changed
+
+
+def set_field_values(ticket: Ticket, by: User, values: dict) -> list[str]:
+    """Store field values (and the summary) of the request's form; each change is a
+    ``field_changed`` timeline entry with the old and the new value. The caller commits."""
+    from app.catalog.models import Field
+    from app.tickets.models import TicketFieldValue
+
+    changed = []
+    for key, value in values.items():
+        if key == "summary":
+            value = (value or "").strip()[:500]
+            if value and value != ticket.summary:
+                record_event(ticket, "field_changed", actor=by, field="summary", old=ticket.summary, new=value)
+                ticket.summary = value
+                changed.append(key)
+            continue
+        field = db.session.execute(select(Field).where(Field.form_id == ticket.request_type.form_id,
+                                                       Field.key == key)).scalar_one_or_none()
+        if field is None:
+            continue
+        row = db.session.execute(select(TicketFieldValue).where(
+            TicketFieldValue.ticket_id == ticket.id, TicketFieldValue.field_id == field.id)).scalar_one_or_none()
+        old = row.value if row else None
+        if value in ("", []):
+            value = None
+        if value == old:
+            continue
+        if row is None:
+            db.session.add(TicketFieldValue(ticket_id=ticket.id, field_id=field.id, value=value,
+                                            value_text=TicketFieldValue.text_of(value)))
+        else:
+            row.value, row.value_text = value, TicketFieldValue.text_of(value)
+        record_event(ticket, "field_changed", actor=by, field=key, old=old, new=value)
+        changed.append(key)
+    if changed:
+        ticket.updated_at = utcnow()
     return changed
 
 
@@ -453,7 +464,7 @@ def bulk_update(tickets, by: User, *, assignee_id: int | None = None, assign: bo
                 assign_ticket(ticket, by, assignee_id)
             if status_key:
                 step = next((t for t in available_transitions(ticket, actor_kind(by))
-                             if t.to_status.key == status_key and "comment" not in (t.requires or [])), None)
+                             if t.to_status.key == status_key and not t.requires), None)
                 if step is None:
                     skipped += 1
                     continue

@@ -1,6 +1,8 @@
 """Customer portal views of requests: raise one with the tenant's form, see it, download its files."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -19,7 +21,7 @@ from app.tickets.listing import SCOPES, RequestFilters, list_requests
 from app.tickets.models import (Attachment, Comment, Participant, Ticket, TicketEvent, TicketFieldValue,
                                 TicketOrganization, Watcher)
 from app.tickets.policy import allowed_actions, can
-from app.workflow.models import Status
+from app.workflow.models import Status, Transition
 from app.workflow.services import TransitionError, actor_kind, available_transitions
 
 bp = Blueprint("tickets", __name__, subdomain="<tenant>")
@@ -137,6 +139,8 @@ def detail(reference):
     # Customers act on the workflow as requester or organization admin; followers only comment.
     if not staff and not ({"close", "reopen", "approve"} & actions):
         transitions = []
+    transition_forms = {t.id: form for t in transitions
+                        if (form := _transition_form(t, fields, values)) is not None}
     watching = db.session.execute(select(Watcher.id).where(Watcher.ticket_id == ticket.id,
                                                            Watcher.user_id == current_user.id)).first() is not None
     participants = db.session.scalars(select(User).join(Participant, Participant.user_id == User.id)
@@ -164,7 +168,8 @@ def detail(reference):
                            shown=shown, attachments=files_by_comment.get(None, []) if "see_attachments" in actions else [],
                            files_by_comment=files_by_comment if "see_attachments" in actions else {},
                            shared_with=shared_with, staff=staff, comments=comments, newest_first=newest_first,
-                           transitions=transitions, actions=actions, watching=watching,
+                           transitions=transitions, transition_forms=transition_forms, actions=actions,
+                           watching=watching,
                            participants=participants, requester_orgs=requester_orgs, details_form=details_form,
                            agents=agents, history=history, related=related, portals=portal_catalog(g.tenant), status_names=status_names, field_labels=field_labels,
                            people=people)
@@ -194,9 +199,20 @@ def transition(reference, transition_id):
     ticket = _ticket_or_404(reference)
     if not is_staff(current_user) and not ({"close", "reopen", "approve"} & allowed_actions(current_user, ticket)):
         abort(404)
+    values = None
+    step = db.session.get(Transition, transition_id)
+    if step is not None and step.workflow_id == ticket.request_type.workflow_id:
+        _portal, request_type = request_type_by_id(g.tenant, ticket.request_type_id)
+        form = _transition_form(step, form_fields(g.tenant, request_type.form_id), formdata=request.form)
+        if form is not None:
+            if not form.validate():
+                flash(" ".join(f"{form[form_name(info.key)].label.text}: {error}" for info in form._infos
+                               for error in form[form_name(info.key)].errors), "error")
+                return redirect(url_for("tickets.detail", reference=reference) + f"#transition-{transition_id}")
+            values = form.submitted_values()
     try:
         services.take_transition(ticket, current_user._get_current_object(), transition_id,
-                                 request.form.get("body", ""))
+                                 request.form.get("body", ""), values=values)
     except TransitionError as error:
         flash(error.message, "error")
     else:
@@ -264,6 +280,28 @@ def share_organization(reference):
     return _act(reference, lambda: services.set_organization_sharing(
         ticket, current_user._get_current_object(), request.form.get("organization", type=int) or 0,
         request.form.get("share") == "1"), anchor="#sharing")
+
+
+def _transition_form(transition, fields, values=None, *, formdata=None):
+    """The fields a workflow step requires (Targito's information needed from the customer), built
+    like the request form and prefilled with the request's values; None if it requires none.
+
+    On submission the fields are not marked required: the transition service refuses a missing
+    value itself, naming the field."""
+    keys = {key for key in (transition.requires or []) if key != "comment"}
+    infos = [replace(f, required=formdata is None, visible_when=None) for f in fields if f.key in keys]
+    if not infos:
+        return None
+    form_class = build_request_form(infos, "", localized, staff=is_staff(current_user))
+    if not form_class._infos:
+        return None
+    # The page's CSRF token is checked for every POST by CSRFProtect; several forms share the page.
+    form = form_class(formdata=formdata, prefix=f"t{transition.id}-", meta={"csrf": False})
+    if formdata is None:
+        for info in form._infos:
+            if info.id in (values or {}):
+                form[form_name(info.key)].data = values[info.id]
+    return form
 
 
 def _editable_fields(fields):

@@ -42,13 +42,46 @@ def available_transitions(ticket, actor: str) -> list[Transition]:
     return [t for t in transitions if actor in (t.actors or [])]
 
 
-def apply_transition(ticket, transition: Transition, *, actor_user, comment: str | None = None) -> None:
-    """Move ``ticket`` along ``transition``; the caller adds the comment (if any) and commits."""
+def required_fields(ticket, transition: Transition) -> list:
+    """The fields of the request's form that ``transition`` requires, in the form's order."""
+    from app.catalog.models import Field
+
+    keys = [key for key in (transition.requires or []) if key != "comment"]
+    if not keys:
+        return []
+    return list(db.session.scalars(select(Field).where(Field.form_id == ticket.request_type.form_id,
+                                                       Field.key.in_(keys)).order_by(Field.position)))
+
+
+def _missing(value) -> bool:
+    return value is None or value == [] or (isinstance(value, str) and not value.strip())
+
+
+def apply_transition(ticket, transition: Transition, *, actor_user, comment: str | None = None,
+                     values: dict | None = None) -> None:
+    """Move ``ticket`` along ``transition``; the caller adds the comment (if any) and commits.
+
+    The fields the transition requires are stored from ``values`` (a field not given keeps its
+    current value); one still empty refuses the step, naming the field, and nothing changes."""
+    from app.templating import localized
+    from app.tickets.models import TicketFieldValue
+
     kind = actor_kind(actor_user)
     if transition.id not in {t.id for t in available_transitions(ticket, kind)}:
         raise TransitionError(_("This step is not possible for the request in its current status."))
     if "comment" in (transition.requires or []) and not (comment or "").strip():
         raise TransitionError(_("Please write a comment for this step."), "body")
+    fields = required_fields(ticket, transition)
+    values = values or {}
+    if fields:
+        stored = dict(db.session.execute(select(TicketFieldValue.field_id, TicketFieldValue.value).where(
+            TicketFieldValue.ticket_id == ticket.id, TicketFieldValue.field_id.in_([f.id for f in fields]))).all())
+        for f in fields:
+            if _missing(values[f.key] if f.key in values else stored.get(f.id)):
+                raise TransitionError(_("Please fill in “%(field)s” for this step.", field=localized(f.label)), f.key)
+        from app.tickets.services import set_field_values
+
+        set_field_values(ticket, actor_user, {f.key: values[f.key] for f in fields if f.key in values})
     move_to_status(ticket, db.session.get(Status, transition.to_status_id), actor_user=actor_user,
                    transition=transition.key.split("@", 1)[0])
 

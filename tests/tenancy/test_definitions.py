@@ -178,3 +178,71 @@ def test_export_gives_back_the_same_definition(app, slug, tmp_path):
     for name, text in dump_definition_files(exported).items():
         (folder / name).write_text(text, encoding="utf-8")
     assert load_definition(folder) == normalize_definition(definition)
+
+
+def _bad_queue(filters):
+    def change(d):
+        d["queues"][0]["filters"] = filters
+    return change
+
+
+def test_errors_for_a_queue_naming_unknown_statuses_fields_options_or_request_types(broken):
+    folder = broken("queues.yaml", _bad_queue({"statuses": ["waiting_for_pm", "limbo"]}))
+    assert f"{folder}/queues.yaml: queues[0].filters.statuses[1]: unknown status 'limbo'" in _problems(folder)
+    folder = broken("queues.yaml", _bad_queue({"fields": {"priority": ["urgent"]}}))
+    assert "queues.yaml: queues[0].filters.fields.priority[0]: 'urgent' is not an option of 'priority'" in _problems(folder)
+    folder = broken("queues.yaml", _bad_queue({"fields": {"jono": ["kofax"]}}))
+    assert "queues.yaml: queues[0].filters.fields.jono: no form has a choice (select) field 'jono'" in _problems(folder)
+    folder = broken("queues.yaml", _bad_queue({"request_types": ["bug", "support/nope"], "portal": "support"}))
+    assert "queues.yaml: queues[0].filters.request_types[1]: unknown request type 'support/nope'" in _problems(folder)
+    folder = broken("queues.yaml", _bad_queue({"assignee": "somebody"}))
+    assert "queues.yaml: queues[0].filters.assignee:" in _problems(folder)
+
+
+def test_error_for_a_queue_name_without_every_language(broken):
+    folder = broken("queues.yaml", lambda d: d["queues"][1]["name"].pop("cs"))
+    assert "queues.yaml: queues[1].name: missing language(s) cs" in _problems(folder)
+
+
+def test_error_for_a_transition_requiring_a_field_that_is_not_on_every_form(tmp_path):
+    folder = tmp_path / "flexinform"
+    shutil.copytree(TENANTS_DIR / "flexinform", folder)
+    path = folder / "workflow.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["workflows"][0]["transitions"][0]["requires"] = ["comment", "ugyiratszam"]  # only on the TAO form
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert ("workflow.yaml: workflows[0].transitions[0].requires[1]: field 'ugyiratszam' is not in form "
+            "'altalanos' of request type 'verseny/hiba'") in _problems(folder)
+
+
+def test_errors_for_transitions_requiring_unknown_or_unfillable_fields(broken):
+    def requires(index, keys):
+        return lambda d: d["workflows"][0]["transitions"][index].update(requires=keys)
+
+    folder = broken("workflow.yaml", requires(1, ["nosuch"]))
+    assert "workflow.yaml: workflows[0].transitions[1].requires[0]: no form has a field 'nosuch'" in _problems(folder)
+    folder = broken("workflow.yaml", requires(1, ["attachments"]))
+    assert "requires[0]: field 'attachments' cannot be required by a transition" in _problems(folder)
+    # Customers cannot fill in a field set by support (the reject step is the customer's).
+    folder = broken("workflow.yaml", requires(7, ["comment", "information_needed"]))
+    assert ("workflows[0].transitions[7].requires[1]: field 'information_needed' is set by support "
+            "(editable_by: agent)") in _problems(folder)
+
+
+def test_queues_are_synced_and_a_removed_queue_is_removed(app):
+    from app.agent.models import Queue
+
+    definition = load_definition(TENANTS_DIR / "targito")
+    with app.app_context():
+        apply_definition(definition)
+        tenant = db.session.execute(select(Tenant)).scalar_one()
+        with tenant_scope(tenant.id):
+            assert db.session.scalars(select(Queue.key).order_by(Queue.position)).all()[:3] == [
+                "unassigned", "mine", "waiting_for_support"]
+        changed = normalize_definition(definition)
+        changed["queues"] = [q for q in changed["queues"] if q["key"] != "mine"]
+        report = apply_definition(changed)
+        assert "deleted queue 'mine'" in report.changes
+        with tenant_scope(tenant.id):
+            assert "mine" not in db.session.scalars(select(Queue.key)).all()
+        assert export_definition("targito")["queues"] == changed["queues"]
