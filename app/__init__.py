@@ -46,6 +46,7 @@ def create_app(config: dict | None = None) -> Flask:
     from app.admin.views import bp as admin_bp
     from app.agent.views import bp as agent_bp
     from app.health.views import bp as health_bp
+    from app.notifications.views import bp as notifications_bp
     from app.operator.views import bp as operator_bp
     from app.portal.views import bp as portal_bp, static_bp
     from app.tickets.views import bp as tickets_bp
@@ -57,6 +58,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(admin_bp)
     app.register_blueprint(tickets_bp)
     app.register_blueprint(agent_bp)
+    app.register_blueprint(notifications_bp)
     app.register_blueprint(static_bp)
 
     from app.errors import init_app as init_errors
@@ -80,6 +82,7 @@ def _import_models() -> None:
     import app.catalog.models  # noqa: F401
     import app.notifications.models  # noqa: F401
     import app.notifications.services  # noqa: F401  (after-commit enqueue of e-mails)
+    import app.notifications.planning  # noqa: F401  (notifications planned before each commit)
     import app.tenancy.models  # noqa: F401
     import app.tickets.models  # noqa: F401
     import app.workflow.models  # noqa: F401

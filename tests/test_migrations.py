@@ -13,7 +13,7 @@ def test_migrations_match_the_models(app):
 
 
 # Indexes that serve platform-wide sweeps (jobs that look at every tenant at once) on purpose.
-PLATFORM_WIDE_INDEXES = {"ix_outbox_messages_status_next_attempt"}
+PLATFORM_WIDE_INDEXES = {"ix_outbox_messages_status_next_attempt", "ix_notifications_status_due"}
 
 
 def test_tenant_owned_tables_lead_their_composite_indexes_with_tenant_id(app):

@@ -87,8 +87,11 @@ def _seed_requests(tenant, users: dict, items: list) -> int:
 
     if not items or db.session.execute(select(Ticket.id).limit(1)).first() is not None:
         return 0
+    from app.notifications.planning import muted_notifications
+
     domain = current_app.config["PORTAL_DOMAIN"]
-    with current_app.test_request_context(f"http://{tenant.slug}.{domain}/"):
+    # The sample history is "in the past": nobody is notified of it.
+    with current_app.test_request_context(f"http://{tenant.slug}.{domain}/"), muted_notifications(db.session):
         g.tenant = get_tenant_context(tenant.slug)
         for item in items:
             portal_key, type_key = item["type"].split("/", 1)

@@ -7,8 +7,9 @@ import os
 
 from rq import cron
 
-from app.notifications.jobs import sweep_outbox
+from app.notifications.jobs import sweep_notifications, sweep_outbox
 
 QUEUE = os.environ.get("RQ_QUEUE", "default")
 
 cron.register(sweep_outbox, QUEUE, interval=60, name="sweep-outbox")
+cron.register(sweep_notifications, QUEUE, interval=30, name="sweep-notifications")

@@ -59,18 +59,34 @@ def deliver_outbox_message(message_id: int) -> str:
     try:
         deliver(build_email(message, tenant))
     except MailDeliveryError as exc:
-        message.status = OUTBOX_FAILED if message.attempts >= MAX_ATTEMPTS else OUTBOX_PENDING
+        failed = exc.permanent or message.attempts >= MAX_ATTEMPTS
+        message.status = OUTBOX_FAILED if failed else OUTBOX_PENDING
         message.last_error = str(exc)[:1000]
         message.next_attempt_at = utcnow() + _backoff(message.attempts)
+        if failed:
+            _record_failure(message)
         db.session.commit()
-        log.warning("outbox message %s of tenant %s not delivered (attempt %s): %s",
-                    message.id, tenant.id, message.attempts, exc)
-        return "retry"
+        log.warning("outbox message %s of tenant %s not delivered (attempt %s%s): %s",
+                    message.id, tenant.id, message.attempts, ", given up" if failed else "", exc)
+        return "failed" if failed else "retry"
     message.status = OUTBOX_SENT
     message.sent_at = utcnow()
     message.last_error = None
     db.session.commit()
     return "sent"
+
+
+def _record_failure(message: OutboxMessage) -> None:
+    """A message that will never arrive is shown to agents on its request's timeline."""
+    if message.ticket_id is None:
+        return
+    from app.tickets.models import Ticket
+    from app.tickets.services import record_event
+
+    ticket = db.session.get(Ticket, message.ticket_id)
+    if ticket is not None:
+        record_event(ticket, "email_failed", recipient=message.recipient, error=(message.last_error or "")[:300],
+                     subject=message.subject)
 
 
 def sweep_outbox(now=None) -> int:
@@ -93,3 +109,84 @@ def sweep_outbox(now=None) -> int:
     for message_id, tenant_id in due:
         enqueue(deliver_outbox_message, message_id, tenant_id=tenant_id)
     return len(due)
+
+
+# --- batched notifications of requests --------------------------------------------------------------
+
+def _batch_job_id(tenant_id: int, ticket_id: int, address: str) -> str:
+    import hashlib
+
+    return f"notify-{tenant_id}-{ticket_id}-{hashlib.sha1(address.encode()).hexdigest()[:12]}"
+
+
+def schedule_batches(batches) -> None:
+    """After a commit: have each (request, recipient) batch sent once its window has passed.
+
+    If Redis is down, nothing is lost: the periodic sweep sends whatever is due."""
+    from app.jobs import enqueue, get_queue
+
+    for tenant_id, ticket_id, address, due_at in sorted(batches, key=lambda b: b[3]):
+        job_id = _batch_job_id(tenant_id, ticket_id, address)
+        try:
+            if due_at <= utcnow():
+                enqueue(send_notification_batch, ticket_id, address, tenant_id=tenant_id, job_id=job_id)
+            else:
+                get_queue().enqueue_at(due_at, send_notification_batch, ticket_id, address, job_id=job_id,
+                                       meta={"tenant_id": tenant_id})
+        except Exception as exc:  # Redis down: the sweep will pick it up
+            log.warning("could not schedule notifications of ticket %s of tenant %s: %s", ticket_id, tenant_id, exc)
+
+
+def sweep_notifications(now=None) -> int:
+    """Send every batch whose oldest notification is due (platform-wide, set-based, idempotent)."""
+    from sqlalchemy import func
+
+    from app.jobs import enqueue
+    from app.notifications.models import NOTIFICATION_PENDING, Notification
+
+    now = now or utcnow()
+    with all_tenants():
+        due = db.session.execute(
+            select(Notification.tenant_id, Notification.ticket_id, Notification.recipient)
+            .where(Notification.status == NOTIFICATION_PENDING)
+            .group_by(Notification.tenant_id, Notification.ticket_id, Notification.recipient)
+            .having(func.min(Notification.due_at) <= now)
+        ).all()
+    for tenant_id, ticket_id, address in due:
+        enqueue(send_notification_batch, ticket_id, address, now.isoformat(), tenant_id=tenant_id,
+                job_id=_batch_job_id(tenant_id, ticket_id, address))
+    return len(due)
+
+
+def send_notification_batch(ticket_id: int, address: str, now: str | None = None) -> str:
+    """Write one e-mail to ``address`` with every pending change of the request (runs in its tenant's
+    scope). Idempotent: the outbox row's key is the batch's first notification, so a second run, or
+    a second worker, writes nothing more."""
+    from datetime import datetime
+
+    from sqlalchemy.exc import IntegrityError
+
+    from app.notifications.composer import compose_update
+    from app.notifications.models import NOTIFICATION_PENDING, NOTIFICATION_SENT, Notification
+    from app.tenancy.resolution import tenant_context
+
+    moment = datetime.fromisoformat(now) if now else utcnow()
+    rows = db.session.scalars(
+        select(Notification).where(Notification.ticket_id == ticket_id, Notification.recipient == address,
+                                   Notification.status == NOTIFICATION_PENDING).order_by(Notification.id)
+    ).all()
+    if not rows:
+        return "nothing"
+    if min(r.due_at for r in rows) > moment:
+        return "not yet"
+    with tenant_context(current_tenant_id()):
+        try:
+            message = compose_update(rows)
+            for row in rows:
+                row.status = NOTIFICATION_SENT
+                row.outbox_message_id = message.id if message is not None else None
+            db.session.commit()
+        except IntegrityError:  # a twin job wrote this batch meanwhile
+            db.session.rollback()
+            return "skipped"
+    return "sent" if message is not None else "dropped"

@@ -17,7 +17,14 @@ from flask import current_app
 
 
 class MailDeliveryError(RuntimeError):
-    """The transport refused or could not be reached; the caller keeps the message for a retry."""
+    """The transport refused or could not be reached; the caller keeps the message for a retry.
+
+    ``permanent`` means the server refused for good (a 5xx answer, e.g. an unknown mailbox): retrying
+    would not help, and the failure is recorded for agents instead."""
+
+    def __init__(self, message: str, permanent: bool = False):
+        super().__init__(message)
+        self.permanent = permanent
 
 
 def deliver(message: EmailMessage, mail_url: str | None = None) -> None:
@@ -54,5 +61,12 @@ def _deliver_smtp(message: EmailMessage, parsed) -> None:
             if parsed.username:
                 client.login(unquote(parsed.username), unquote(parsed.password or ""))
             client.send_message(message)
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [code for code, _message in exc.recipients.values()]
+        raise MailDeliveryError(f"SMTP server {host} refused the recipient: {exc.recipients}",
+                                permanent=all(code >= 500 for code in codes)) from exc
+    except smtplib.SMTPResponseException as exc:
+        raise MailDeliveryError(f"SMTP delivery to {host} failed: {exc.smtp_code} {exc.smtp_error!r}",
+                                permanent=exc.smtp_code >= 500 and not isinstance(exc, smtplib.SMTPAuthenticationError)) from exc
     except (OSError, smtplib.SMTPException) as exc:
         raise MailDeliveryError(f"SMTP delivery to {host} failed: {exc}") from exc

@@ -30,7 +30,7 @@ def recipient_locale(user=None) -> str:
 
 
 def queue_email(*, kind: str, to: str, template: str, idempotency_key: str, user=None, locale: str | None = None,
-                **context) -> OutboxMessage:
+                headers: dict | None = None, ticket_id: int | None = None, **context) -> OutboxMessage:
     """Render and queue one e-mail. The caller commits (the e-mail goes only if the change does)."""
     existing = db.session.execute(
         select(OutboxMessage).where(OutboxMessage.idempotency_key == idempotency_key)
@@ -42,7 +42,8 @@ def queue_email(*, kind: str, to: str, template: str, idempotency_key: str, user
         text = render_template(f"{template}.txt", user=user, **context)
         html = render_template(f"{template}.html", user=user, subject=subject, **context)
     message = OutboxMessage(kind=kind, recipient=to, recipient_user_id=user.id if user else None, subject=subject,
-                            body_text=text, body_html=html, idempotency_key=idempotency_key, headers={})
+                            body_text=text, body_html=html, idempotency_key=idempotency_key, headers=dict(headers or {}),
+                            ticket_id=ticket_id)
     db.session.add(message)
     db.session.flush()
     db.session.info.setdefault(_PENDING_KEY, []).append((message.id, current_tenant_id()))
@@ -67,3 +68,27 @@ def _enqueue_after_commit(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget_after_rollback(session: Session) -> None:
     session.info.pop(_PENDING_KEY, None)
+
+
+def stop_notifications(ticket, user, address: str) -> None:
+    """"Stop notifications for this request" from an e-mail: the user stops watching it; a bare CC
+    address is taken off the request's CC field. Idempotent; the request's timeline records it."""
+    from app.tickets.services import set_watching
+
+    if user is not None:
+        set_watching(ticket, user, False)
+        return
+    from app.notifications.planning import cc_addresses, notification_settings
+    from app.tickets.services import update_details
+
+    key = notification_settings(g.tenant).get("cc_field")
+    if not key:
+        return
+    from app.catalog.models import Field
+    from app.tickets.models import TicketFieldValue
+
+    text = db.session.execute(select(TicketFieldValue.value_text).join(Field, TicketFieldValue.field_id == Field.id)
+                              .where(TicketFieldValue.ticket_id == ticket.id, Field.key == key)).scalar_one_or_none()
+    remaining = [a for a in cc_addresses(text) if a != address.lower()]
+    if len(remaining) != len(cc_addresses(text)):
+        update_details(ticket, None, {key: ", ".join(remaining)})

@@ -6,6 +6,7 @@ the current tenant: ``g.tenant`` for views and templates, the scoping context fo
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from flask import abort, current_app, g
@@ -114,3 +115,21 @@ def init_app(app) -> None:
             values["tenant"] = g.tenant.slug
 
     app.teardown_request(leave_tenant)
+
+
+@contextmanager
+def tenant_context(tenant_id: int):
+    """For jobs and commands: make a tenant current as a web request does (``g.tenant`` for
+    templates, links and the tenant's catalog, and the query scope)."""
+    tenant = db.session.get(Tenant, tenant_id)
+    context = load_tenant_context(tenant.slug)
+    previous = g.get("tenant")
+    g.tenant = context
+    try:
+        with tenant_scope(tenant_id):
+            yield context
+    finally:
+        if previous is None:
+            g.pop("tenant", None)
+        else:
+            g.tenant = previous

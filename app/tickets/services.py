@@ -50,8 +50,13 @@ def next_ticket_number() -> int:
 
 
 def record_event(ticket: Ticket, kind: str, *, actor: User | None = None, **data) -> TicketEvent:
+    """Append to the request's timeline; the notifications it causes are planned at commit
+    (``app.notifications.planning``), in the same transaction."""
+    from app.notifications.planning import note_event
+
     event = TicketEvent(ticket=ticket, actor_id=actor.id if actor else None, kind=kind, data=data)
     db.session.add(event)
+    note_event(db.session, event)
     return event
 
 
@@ -272,8 +277,10 @@ def take_transition(ticket: Ticket, actor: User, transition_id: int, comment: st
     try:
         apply_transition(ticket, transition, actor_user=actor, comment=comment, values=values)
         if (comment or "").strip():
-            db.session.add(Comment(ticket_id=ticket.id, author_id=actor.id, body=comment.strip()))
-            record_event(ticket, "commented", actor=actor)
+            note = Comment(ticket_id=ticket.id, author_id=actor.id, body=comment.strip())
+            db.session.add(note)
+            db.session.flush()
+            record_event(ticket, "commented", actor=actor, comment_id=note.id)
         db.session.commit()
     except Exception:
         db.session.rollback()

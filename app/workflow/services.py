@@ -106,3 +106,6 @@ def move_to_status(ticket, target: Status, *, actor_user=None, **event_data) -> 
         ticket.resolved_at = None
     record_event(ticket, "status_changed", actor=actor_user, from_status=previous.key, to_status=target.key,
                  **event_data)
+    from app.automation.services import status_entered
+
+    status_entered(ticket)

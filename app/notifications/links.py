@@ -1,0 +1,94 @@
+"""Signed, expiring links in notification e-mails, and the reply address that routes back to a request.
+
+A link token names the tenant, the request and the recipient (a user, or a bare CC address), so the
+landing page knows whom it is for without a login. Tokens are signed with the secret key, salted
+per purpose, and expire; another tenant's token is refused.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from flask import current_app, url_for
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+VIEW = "view"
+UNSUBSCRIBE = "unsubscribe"
+RATE = "rate"
+MAX_AGE = {VIEW: 90 * 86400, UNSUBSCRIBE: 180 * 86400, RATE: 30 * 86400}
+
+
+class LinkError(Exception):
+    def __init__(self, expired: bool):
+        super().__init__("expired" if expired else "invalid")
+        self.expired = expired
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"notifications.{purpose}")
+
+
+def make_link_token(purpose: str, *, tenant_id: int, ticket_id: int, user_id: int | None, address: str) -> str:
+    return _serializer(purpose).dumps({"t": tenant_id, "k": ticket_id, "u": user_id, "a": address.lower()})
+
+
+def read_link_token(purpose: str, token: str, tenant_id: int) -> dict:
+    try:
+        data = _serializer(purpose).loads(token, max_age=MAX_AGE[purpose])
+    except SignatureExpired:
+        raise LinkError(expired=True) from None
+    except BadSignature:
+        raise LinkError(expired=False) from None
+    if not isinstance(data, dict) or data.get("t") != tenant_id:
+        raise LinkError(expired=False)
+    return data
+
+
+def email_links(ticket, *, user_id: int | None, address: str) -> dict[str, str]:
+    """The links one e-mail carries for its recipient (external URLs of the tenant's portal)."""
+    def token(purpose):
+        return make_link_token(purpose, tenant_id=ticket.tenant_id, ticket_id=ticket.id, user_id=user_id,
+                               address=address)
+
+    view = token(VIEW)
+    unsubscribe = token(UNSUBSCRIBE)
+    return {
+        "view": url_for("notifications.view", token=view, _external=True),
+        "comment": url_for("notifications.view", token=view, _anchor="comment-form", _external=True),
+        "unsubscribe": url_for("notifications.unsubscribe", token=unsubscribe, _external=True),
+        "rate_token": token(RATE),
+    }
+
+
+def rate_link(rate_token: str, score: int) -> str:
+    return url_for("notifications.rate", token=rate_token, score=score, _external=True)
+
+
+# --- the reply address -----------------------------------------------------------------------------
+
+def _reply_signature(tenant_id: int, ticket_id: int) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"reply:{tenant_id}:{ticket_id}".encode(), hashlib.sha256).hexdigest()[:12]
+
+
+def reply_address(support_email: str, ticket) -> str:
+    """``support+r<ticket id>-<signature>@domain``: a reply to it lands on the request (plus-addressing)."""
+    local, _, domain = support_email.partition("@")
+    return f"{local}+r{ticket.id}-{_reply_signature(ticket.tenant_id, ticket.id)}@{domain}"
+
+
+def ticket_id_from_reply_address(address: str, tenant_id: int) -> int | None:
+    """The request a reply address routes to, if its signature is genuine for this tenant."""
+    local = (address or "").split("@", 1)[0]
+    if "+r" not in local:
+        return None
+    tag = local.rsplit("+r", 1)[1]
+    number, _, signature = tag.partition("-")
+    if not number.isdigit() or not hmac.compare_digest(signature, _reply_signature(tenant_id, int(number))):
+        return None
+    return int(number)
+
+
+def thread_root_id(ticket, domain: str) -> str:
+    """The Message-ID every e-mail about a request refers to, so mail clients thread them together."""
+    return f"<ticket-{ticket.tenant_id}-{ticket.id}@{domain}>"

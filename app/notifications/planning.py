@@ -1,0 +1,269 @@
+"""Who hears of what: turn a request's timeline events into notifications, in the same transaction.
+
+Every change of a request is a timeline event (``app.tickets.services.record_event``). Just before
+the transaction commits, the events it wrote are turned into ``Notification`` rows, one per event
+and recipient, following the tenant's rules (``settings.notifications`` and each status's
+``notify``):
+
+- customers hear through watching: the requester and everyone following the request (participants
+  follow it; anyone may switch it off), never the whole organization, never internal notes;
+- a status change reaches customers only when the status notifies and the name customers see
+  changes (Targito's internal steps all read "V řešení": no e-mail for those);
+- CC addresses (Festum's "Kopio") get the thread from the first agent reply on, or from the start;
+- agents: the assignee, or every agent while nobody is assigned (``agents: assignee_or_all``);
+- nobody is told of their own change;
+- a field changed together with a status change (what a workflow step requires, e.g. Targito's
+  list of information needed) is part of that news; other field edits notify nobody.
+
+Sending is the batch job's (``app.notifications.jobs``): it waits the tenant's window so that a
+status change and the agent's comment arrive as one e-mail.
+"""
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from datetime import timedelta
+
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import Session
+
+from app.accounts.models import User
+from app.db_types import utcnow
+from app.notifications.models import Notification
+from app.tenancy.scoping import tenant_scope
+
+_EVENTS_KEY = "ticket_events_to_notify"
+_SCHEDULE_KEY = "notification_batches_to_schedule"
+_MUTED_KEY = "notifications_muted"
+DEFAULT_BATCH_SECONDS = 60
+STAFF_ROLES = ("agent", "admin")
+
+# What an event means for each audience. Events not listed here notify nobody (watching, links...).
+CUSTOMER_EVENTS = {"created", "status_changed", "commented", "survey_requested", "field_changed"}
+AGENT_EVENTS = {"created", "status_changed", "commented", "internal_note", "assigned"}
+
+_ADDRESS_RE = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+")
+
+
+def notification_settings(tenant) -> dict:
+    return dict((tenant.settings or {}).get("notifications") or {})
+
+
+def note_event(session: Session, ticket_event) -> None:
+    """Remember an event of this transaction; it is planned just before the commit."""
+    if session.info.get(_MUTED_KEY):
+        return
+    session.info.setdefault(_EVENTS_KEY, []).append(ticket_event)
+
+
+@contextmanager
+def muted_notifications(session: Session):
+    """Changes made inside notify nobody: only for writing sample history (``flask demo seed``)."""
+    session.info[_MUTED_KEY] = True
+    try:
+        yield
+    finally:
+        session.info.pop(_MUTED_KEY, None)
+
+
+def cc_addresses(text: str | None) -> list[str]:
+    """The addresses in a CC field (commas, semicolons or spaces between them), lower-cased, once each."""
+    seen: list[str] = []
+    for address in _ADDRESS_RE.findall(text or ""):
+        address = address.lower()
+        if address not in seen:
+            seen.append(address)
+    return seen
+
+
+class _Recipients:
+    """The people a ticket's events may reach, loaded once per ticket and transaction."""
+
+    def __init__(self, session: Session, ticket, tenant):
+        self.session, self.ticket, self.tenant = session, ticket, tenant
+        self.settings = notification_settings(tenant)
+        self._watchers = self._staff = self._cc = self._agent_replied = None
+
+    @property
+    def watchers(self) -> list[User]:
+        if self._watchers is None:
+            from app.tickets.models import Watcher
+
+            self._watchers = list(self.session.scalars(
+                select(User).join(Watcher, Watcher.user_id == User.id)
+                .where(Watcher.ticket_id == self.ticket.id, User.active.is_(True)).order_by(User.id)))
+        return self._watchers
+
+    @property
+    def staff(self) -> list[User]:
+        if self._staff is None:
+            self._staff = list(self.session.scalars(
+                select(User).where(User.role.in_(STAFF_ROLES), User.active.is_(True)).order_by(User.id)))
+        return self._staff
+
+    def agents_for(self, kind: str, actor: User | None) -> list[User]:
+        """The agents who hear of this event: the assignee, else (per tenant) every agent."""
+        mode = self.settings.get("agents", "assignee_or_all")
+        if mode == "none":
+            return []
+        assignee = next((u for u in self.staff if u.id == self.ticket.assignee_id), None)
+        if assignee is not None:
+            return [assignee]
+        customer_side = actor is None or not actor.is_staff
+        if mode == "assignee_or_all" and kind in ("created", "commented") and customer_side:
+            return list(self.staff)
+        return []
+
+    @property
+    def cc(self) -> list[str]:
+        if self._cc is None:
+            self._cc = []
+            key = self.settings.get("cc_field")
+            if key:
+                from app.catalog.models import Field
+                from app.tickets.models import TicketFieldValue
+
+                text = self.session.execute(
+                    select(TicketFieldValue.value_text).join(Field, TicketFieldValue.field_id == Field.id)
+                    .where(TicketFieldValue.ticket_id == self.ticket.id, Field.key == key)).scalar_one_or_none()
+                self._cc = cc_addresses(text)
+        return self._cc
+
+    @property
+    def agent_replied(self) -> bool:
+        """Has support written a public comment on the request (this transaction's included)?"""
+        if self._agent_replied is None:
+            from app.tickets.models import Comment
+
+            self._agent_replied = self.session.execute(
+                select(Comment.id).join(User, Comment.author_id == User.id)
+                .where(Comment.ticket_id == self.ticket.id, Comment.is_internal.is_(False),
+                       User.role.in_(STAFF_ROLES)).limit(1)).first() is not None
+        return self._agent_replied
+
+
+def _status_reaches_customers(session: Session, ticket_event) -> bool:
+    from app.workflow.models import Status
+
+    data = ticket_event.data or {}
+    before = session.execute(select(Status).where(Status.key == data.get("from_status"))).scalar_one_or_none()
+    after = session.execute(select(Status).where(Status.key == data.get("to_status"))).scalar_one_or_none()
+    if after is None or not after.notify:
+        return False
+    return before is None or before.customer_name != after.customer_name
+
+
+def recipients_of(ticket_event, people: _Recipients, session: Session,
+                  with_step: bool = False) -> dict[str, tuple[User | None, str]]:
+    """{address: (user or None, audience)} for one event; the actor is never among them.
+    ``with_step``: the transaction also changed the request's status."""
+    ticket = people.ticket
+    kind = ticket_event.kind
+    actor = session.get(User, ticket_event.actor_id) if ticket_event.actor_id else None
+    actor_email = actor.email.lower() if actor else None
+    chosen: dict[str, tuple[User | None, str]] = {}
+
+    def add(user: User | None, audience: str, address: str | None = None) -> None:
+        address = (address or user.email).lower()
+        if address == actor_email or (user is not None and actor is not None and user.id == actor.id):
+            return
+        if chosen.get(address, (None, ""))[1] == "agent":
+            return  # an agent who also follows the request gets the agent's version, once
+        chosen[address] = (user, audience)
+
+    if kind == "survey_requested":
+        if ticket.requester.active:
+            add(ticket.requester, "customer")
+        return chosen
+
+    customer_kind = kind in CUSTOMER_EVENTS
+    if kind == "created":
+        customer_kind = people.settings.get("on_created", True) and ticket.status.notify
+    elif kind == "status_changed":
+        customer_kind = _status_reaches_customers(session, ticket_event)
+    elif kind == "field_changed":
+        if not with_step or (ticket_event.data or {}).get("field") == "request_type":
+            return chosen
+    elif kind == "commented":
+        from app.tickets.models import Comment
+
+        comment = session.get(Comment, (ticket_event.data or {}).get("comment_id") or 0)
+        customer_kind = comment is None or not comment.is_internal
+
+    if customer_kind:
+        for user in people.watchers:
+            add(user, "agent" if user.is_staff else "customer")
+        cc_wanted = people.settings.get("cc_from", "first_agent_reply") == "start" or people.agent_replied
+        if kind != "created" and cc_wanted:
+            for address in people.cc:
+                add(None, "customer", address)
+    if kind in AGENT_EVENTS:
+        if kind == "assigned":
+            new = (ticket_event.data or {}).get("new")
+            for user in people.staff:
+                if user.id == new:
+                    add(user, "agent")
+        elif kind == "status_changed" and actor is not None and actor.is_staff:
+            pass  # agents know what agents do; customers' and the system's changes reach the assignee
+        else:
+            for user in people.agents_for(kind, actor):
+                add(user, "agent")
+        if kind == "internal_note":
+            for user in people.watchers:
+                if user.is_staff:
+                    add(user, "agent")
+    return chosen
+
+
+def plan_notifications(session: Session, events: list) -> None:
+    """Write the notifications of ``events`` (already flushed); called just before the commit."""
+    from app.tenancy.models import Tenant
+    from app.tickets.models import Ticket
+
+    by_ticket: dict[int, list] = {}
+    for ticket_event in events:
+        state = inspect(ticket_event)
+        if not state.persistent or ticket_event.kind not in CUSTOMER_EVENTS | AGENT_EVENTS:
+            continue  # rolled back meanwhile, or an event nobody hears of
+        by_ticket.setdefault(ticket_event.ticket_id, []).append(ticket_event)
+    for ticket_id, ticket_events in by_ticket.items():
+        tenant_id = ticket_events[0].tenant_id
+        with tenant_scope(tenant_id):
+            ticket = session.get(Ticket, ticket_id)
+            tenant = session.get(Tenant, tenant_id)
+            people = _Recipients(session, ticket, tenant)
+            window = timedelta(seconds=int(people.settings.get("batch_seconds", DEFAULT_BATCH_SECONDS)))
+            now = utcnow()
+            with_step = any(e.kind == "status_changed" for e in ticket_events)
+            for ticket_event in ticket_events:
+                for address, (user, audience) in recipients_of(ticket_event, people, session, with_step).items():
+                    session.add(Notification(
+                        tenant_id=tenant_id, ticket_id=ticket_id, event_id=ticket_event.id, recipient=address,
+                        recipient_user_id=user.id if user else None, audience=audience, created_at=now,
+                        due_at=now + window))
+                    session.info.setdefault(_SCHEDULE_KEY, set()).add((tenant_id, ticket_id, address, now + window))
+
+
+@event.listens_for(Session, "before_commit")
+def _plan_before_commit(session: Session) -> None:
+    events = session.info.pop(_EVENTS_KEY, None)
+    if not events:
+        return
+    session.flush()
+    plan_notifications(session, events)
+
+
+@event.listens_for(Session, "after_commit")
+def _schedule_after_commit(session: Session) -> None:
+    batches = session.info.pop(_SCHEDULE_KEY, None)
+    if not batches:
+        return
+    from app.notifications.jobs import schedule_batches
+
+    schedule_batches(batches)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop(_EVENTS_KEY, None)
+    session.info.pop(_SCHEDULE_KEY, None)

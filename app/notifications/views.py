@@ -1,0 +1,96 @@
+"""Where the links of notification e-mails land: view the request, stop notifications (one click,
+no login), and rate the request (Exea's satisfaction survey). Pages are in the recipient's language."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask_babel import force_locale, gettext as _
+from sqlalchemy import select
+
+from app.accounts.models import User
+from app.extensions import csrf, db
+from app.notifications import links
+from app.notifications.services import recipient_locale
+from app.tickets.models import Ticket
+
+bp = Blueprint("notifications", __name__, subdomain="<tenant>", url_prefix="/email")
+
+
+def _read(purpose: str, token: str):
+    """(payload, ticket, user) of a genuine link, or the rendered problem page."""
+    try:
+        data = links.read_link_token(purpose, token, g.tenant.id)
+    except links.LinkError as exc:
+        message = (_("This link has expired. Open the request on the portal instead.") if exc.expired
+                   else _("This link is not valid. Open the request on the portal instead."))
+        return None, render_template("notifications/link_problem.html", message=message), None
+    ticket = db.session.get(Ticket, data["k"])
+    if ticket is None:
+        abort(404)
+    user = db.session.get(User, data["u"]) if data.get("u") else None
+    return data, ticket, user
+
+
+@bp.get("/<token>/view")
+def view(token):
+    data, ticket, _user = _read(links.VIEW, token)
+    if data is None:
+        return ticket, 400
+    return redirect(url_for("tickets.detail", reference=ticket.reference))
+
+
+@bp.route("/<token>/unsubscribe", methods=["GET", "POST"])
+@csrf.exempt  # RFC 8058: the mail client POSTs "List-Unsubscribe=One-Click" without a form of ours
+def unsubscribe(token):
+    from app.notifications.services import stop_notifications
+
+    data, ticket, user = _read(links.UNSUBSCRIBE, token)
+    if data is None:
+        return ticket, 400
+    stop_notifications(ticket, user, data["a"])
+    if request.method == "POST" and request.form.get("List-Unsubscribe") == "One-Click":
+        return "", 204
+    with force_locale(recipient_locale(user)):
+        return render_template("notifications/unsubscribed.html", ticket=ticket, token=token, user=user)
+
+
+@bp.post("/<token>/resubscribe")
+def resubscribe(token):
+    from app.tickets.services import set_watching
+
+    data, ticket, user = _read(links.UNSUBSCRIBE, token)
+    if data is None:
+        return ticket, 400
+    if user is not None:
+        set_watching(ticket, user, True)
+    with force_locale(recipient_locale(user)):
+        return render_template("notifications/unsubscribed.html", ticket=ticket, token=token, user=user,
+                               resubscribed=user is not None)
+
+
+@bp.route("/<token>/rate", methods=["GET", "POST"])
+def rate(token):
+    """GET with ``score`` records the rating clicked in the e-mail; the page then offers a comment."""
+    from app.automation.models import SatisfactionRating
+    from app.automation.services import rate_ticket
+
+    data, ticket, user = _read(links.RATE, token)
+    if data is None:
+        return ticket, 400
+    if user is None or user.id != ticket.requester_id:
+        abort(404)
+    raw = request.values.get("score", "")
+    error = None
+    thanks = False
+    if raw:
+        if raw in ("1", "2", "3", "4", "5"):
+            rate_ticket(ticket, user, int(raw), request.form.get("comment") if request.method == "POST" else None)
+            thanks = request.method == "POST"
+        else:
+            error = _("Please choose a rating from 1 to 5.")
+    elif request.method == "POST":
+        error = _("Please choose a rating from 1 to 5.")
+    rating = db.session.execute(select(SatisfactionRating).where(
+        SatisfactionRating.ticket_id == ticket.id, SatisfactionRating.user_id == user.id)).scalar_one_or_none()
+    with force_locale(recipient_locale(user)):
+        return render_template("notifications/rate.html", ticket=ticket, token=token, rating=rating, error=error,
+                               thanks=thanks), 400 if error else 200
