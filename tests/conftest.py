@@ -92,6 +92,7 @@ class SMTPSink:
         from email import policy
 
         message = email.message_from_bytes(envelope.content, policy=policy.default)
+        message.raw = envelope.content  # the bytes as sent, for header-format checks
         with self._lock:
             self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), message))
         return "250 Message accepted for delivery"

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from email import policy as email_policy
+from email.headerregistry import HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
 
@@ -25,10 +27,24 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(2 ** attempts, 240))
 
 
+class _URLListHeader(UnstructuredHeader):
+    """``List-Unsubscribe`` (RFC 2369): a list of ``<URL>``; never RFC 2047-encoded (mail clients
+    would not find the URL), folded only between its items."""
+
+    def fold(self, *, policy):
+        items = [item.strip() for item in str(self).split(",")]
+        return f"{self.name}: " + ("," + policy.linesep + " ").join(items) + policy.linesep
+
+
+_headers = HeaderRegistry()
+_headers.map_to_type("list-unsubscribe", _URLListHeader)
+MAIL_POLICY = email_policy.default.clone(header_factory=_headers)
+
+
 def build_email(message: OutboxMessage, tenant: Tenant) -> EmailMessage:
     domain = current_app.config["PORTAL_DOMAIN"].split(":")[0]
     sender = (tenant.settings or {}).get("support_email") or current_app.config["MAIL_FROM"].format(domain=domain)
-    email = EmailMessage()
+    email = EmailMessage(policy=MAIL_POLICY)
     email["From"] = formataddr((tenant.name, sender))
     email["To"] = message.recipient
     email["Subject"] = message.subject

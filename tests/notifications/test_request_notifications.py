@@ -92,6 +92,7 @@ def test_status_change_and_comment_arrive_in_one_threaded_email_in_the_recipient
     assert mail["Reply-To"].startswith(f"support+r{ticket.id}-") and mail["Reply-To"].endswith("@flexinform.example")
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert mail["List-Unsubscribe"].startswith("<http://flexinform.portal.test/email/")
+    assert b"\nList-Unsubscribe: <http://flexinform.portal.test/email/" in mail.raw  # a plain URL, not encoded
     html = mail.get_body(("html",)).get_content()
     assert "Kérjük, küldje el az ügyiratszámot." in html and 'lang="hu"' in html
     # The agent made the change: the agent hears only of the new request, not of their own step.
