@@ -232,6 +232,9 @@ def _check_semantics(data: dict, problems: _Problems, expected_slug: str | None)
     for i, key in enumerate(data.get("settings", {}).get("editable_after_creation", [])):
         if key not in all_field_keys:
             problems.add(["settings", "editable_after_creation", i], f"no form has a field '{key}'")
+    forward_status = data.get("settings", {}).get("forward_status")
+    if forward_status is not None and forward_status not in statuses:
+        problems.add(["settings", "forward_status"], f"unknown status '{forward_status}'")
     cc_field = data.get("settings", {}).get("notifications", {}).get("cc_field")
     text_keys = {f["key"] for form in data["forms"] for f in form["fields"] if f["type"] in ("text", "textarea", "email")}
     if cc_field is not None and cc_field not in text_keys:

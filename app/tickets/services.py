@@ -5,7 +5,7 @@ without gaps or races, and a timeline event for everything that happens.
 """
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from app.accounts.models import User
 from app.catalog.models import RequestType
@@ -182,7 +182,8 @@ def raise_request(*, tenant, request_type_id: int, requester: User, created_by: 
     from app.storage import get_storage
     from app.tickets.models import TicketFieldValue, TicketOrganization, Watcher
 
-    if not can_raise_requests(created_by):
+    # By e-mail, the message itself comes from the address (as a reply adding a comment does).
+    if channel != "email" and not can_raise_requests(created_by):
         raise RequestError(_("Please confirm your e-mail address before raising a request."))
     files = check_uploads(tenant, uploads)
     request_type = db.session.get(RequestType, request_type_id)
@@ -561,3 +562,66 @@ def change_request_type(ticket: Ticket, by: User, request_type_id: int) -> None:
     ticket.portal_id = new_type.portal_id
     ticket.updated_at = utcnow()
     db.session.commit()
+
+
+# --- forwarding a summary to someone outside (agents) ---------------------------------------------
+
+def forward_summary(ticket: Ticket, by: User, email: str, note: str = "") -> User:
+    """E-mail a summary of the request to an outside address (Flexinform: a question for the
+    federation). The address becomes a participant without a login link or notifications, so that
+    their reply by e-mail lands on the request as a comment (and reopens it by the tenant's rules).
+    Where the tenant says so (``settings.forward_status``), the request then moves to that status
+    by the agent's workflow step."""
+    from flask import current_app
+    from flask_babel import gettext as _
+
+    from app.accounts.services import create_user, find_user, normalize_email
+    from app.catalog.models import Field
+    from app.notifications.composer import subject_tag, support_address
+    from app.notifications.links import reply_address, thread_root_id
+    from app.notifications.services import queue_email
+    from app.tickets.models import Comment, Participant, TicketFieldValue
+    from app.workflow.services import actor_kind, available_transitions, apply_transition
+
+    if ticket.status.is_final:
+        raise RequestError(_("This request is already closed."))
+    address = normalize_email(email or "")
+    if "@" not in address or " " in address or len(address) > 320 or "." not in address.rsplit("@", 1)[-1]:
+        raise RequestError(_("Please enter a valid e-mail address."), "email")
+    tenant = _tenant_context()
+    outsider = find_user(address)
+    if outsider is None:
+        outsider = create_user(address, role="customer", locale=tenant.default_locale)
+        db.session.flush()
+    elif outsider.is_staff:
+        raise RequestError(_("%(email)s is an agent here; assign the request instead.", email=address), "email")
+    if not db.session.execute(select(Participant.id).where(Participant.ticket_id == ticket.id,
+                                                           Participant.user_id == outsider.id)).first():
+        db.session.add(Participant(ticket_id=ticket.id, user_id=outsider.id, added_by_id=by.id))
+    fields = {f.id: f for f in db.session.scalars(select(Field).where(Field.form_id == ticket.request_type.form_id))}
+    values = [(fields[v.field_id], v.value) for v in db.session.scalars(
+        select(TicketFieldValue).where(TicketFieldValue.ticket_id == ticket.id)) if v.field_id in fields
+        and fields[v.field_id].key not in ("summary", "description", "attachments")]
+    comments = db.session.scalars(select(Comment).where(Comment.ticket_id == ticket.id, Comment.is_internal.is_(False))
+                                  .order_by(Comment.created_at, Comment.id)).all()
+    domain = current_app.config["PORTAL_DOMAIN"].split(":")[0]
+    root = thread_root_id(ticket, domain)
+    record_event(ticket, "forwarded", actor=by, to=address, note=bool((note or "").strip()))
+    db.session.flush()
+    count = db.session.execute(select(func.count(TicketEvent.id)).where(
+        TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "forwarded")).scalar_one()
+    queue_email(kind="ticket_forward", to=address, user=outsider, template="tickets/email/forward",
+                idempotency_key=f"forward:{ticket.id}:{address}:{count}", ticket_id=ticket.id,
+                headers={"Reply-To": reply_address(support_address(tenant), ticket), "In-Reply-To": root,
+                         "References": root},
+                ticket=ticket, sender=by, note=(note or "").strip(), values=values, comments=comments,
+                tag=subject_tag(tenant, ticket))
+    target = (tenant.settings or {}).get("forward_status")
+    if target:
+        step = next((t for t in available_transitions(ticket, actor_kind(by))
+                     if t.to_status.key == target and not t.requires), None)
+        if step is not None:
+            apply_transition(ticket, step, actor_user=by)
+    ticket.updated_at = utcnow()
+    db.session.commit()
+    return outsider

@@ -265,6 +265,17 @@ def add_participant(reference):
     return redirect(url_for("tickets.detail", reference=reference) + "#sharing")
 
 
+@bp.post("/requests/<reference>/forward")
+@login_required
+def forward(reference):
+    """Agents: e-mail a summary to an outside address; the reply comes back as a comment."""
+    ticket = _staff_ticket_or_404(reference)
+    return _act(reference, lambda: services.forward_summary(ticket, current_user._get_current_object(),
+                                                            request.form.get("email", ""), request.form.get("note", "")),
+                success=lambda outsider: _("The summary was sent to %(email)s. Their reply will be added to the request.",
+                                           email=outsider.email), anchor="#forward")
+
+
 @bp.post("/requests/<reference>/participants/<int:user_id>/remove")
 @login_required
 def remove_participant(reference, user_id):

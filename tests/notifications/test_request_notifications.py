@@ -375,3 +375,34 @@ def test_assignment_notifies_the_new_assignee_and_links_are_tenant_bound(
     make_tenant("targito")
     elsewhere = client.get(token_link.replace("flexinform.portal.test", "targito.portal.test"))
     assert elsewhere.status_code == 400
+
+
+def test_flexinform_agent_forwards_a_summary_outside_and_the_request_becomes_resolved(
+        app, client, request_at, login, smtp):
+    app.config["MAIL_URL"] = smtp.url
+    tenant, ref = request_at("flexinform")
+    as_(client, login, "flexinform", "agent")
+    client.post(portal_url("flexinform", f"/requests/{ref}/comments"), data={"body": "Megnézzük a szövetséggel."})
+    response = client.post(portal_url("flexinform", f"/requests/{ref}/forward"),
+                           data={"email": "Info@Szovetseg.example", "note": "Kérjük, segítsenek a kérdésben."})
+    assert response.status_code == 302
+    assert status_of(app, tenant, ref) == "megoldva"
+    deliver(app)
+    [forwarded] = mails_to(smtp, "info@szovetseg.example")
+    text = text_of(forwarded)
+    assert "Kérjük, segítsenek a kérdésben." in text and "Megnézzük a szövetséggel." in text
+    assert "Leírás" in text  # the request's description
+    with app.app_context(), tenant_scope(tenant.id):
+        ticket = db.session.execute(select(Ticket).where(Ticket.reference == ref)).scalar_one()
+        assert forwarded["Reply-To"].startswith(f"support+r{ticket.id}-")
+    assert forwarded["Subject"] == f"[{ref}] Nem működik a mentés"
+    # The outsider is on the request (their reply may land there) but gets no other notifications.
+    page = client.get(portal_url("flexinform", f"/requests/{ref}")).get_data(as_text=True)
+    assert "info@szovetseg.example" in page
+    client.post(portal_url("flexinform", f"/requests/{ref}/comments"), data={"body": "Még egy megjegyzés"})
+    deliver(app)
+    assert len(mails_to(smtp, "info@szovetseg.example")) == 1
+    # A bad address changes nothing and says why.
+    bad = client.post(portal_url("flexinform", f"/requests/{ref}/forward"), data={"email": "nem-cim"},
+                      follow_redirects=True)
+    assert translated(app, "hu", "Please enter a valid e-mail address.") in bad.get_data(as_text=True)
