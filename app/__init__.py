@@ -46,6 +46,7 @@ def create_app(config: dict | None = None) -> Flask:
     from app.admin.views import bp as admin_bp
     from app.agent.views import bp as agent_bp
     from app.health.views import bp as health_bp
+    from app.mailin.views import bp as mailin_bp, mailgate_bp
     from app.notifications.views import bp as notifications_bp
     from app.operator.views import bp as operator_bp
     from app.portal.views import bp as portal_bp, static_bp
@@ -59,6 +60,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(tickets_bp)
     app.register_blueprint(agent_bp)
     app.register_blueprint(notifications_bp)
+    app.register_blueprint(mailgate_bp)
+    app.register_blueprint(mailin_bp)
     app.register_blueprint(static_bp)
 
     from app.errors import init_app as init_errors
@@ -71,6 +74,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.cli.add_command(tenants_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(dev_cli)
+    from app.mailin.cli import mail_cli
+
+    app.cli.add_command(mail_cli)
     return app
 
 
@@ -80,6 +86,7 @@ def _import_models() -> None:
     import app.agent.models  # noqa: F401
     import app.automation.models  # noqa: F401
     import app.catalog.models  # noqa: F401
+    import app.mailin.models  # noqa: F401
     import app.notifications.models  # noqa: F401
     import app.notifications.services  # noqa: F401  (after-commit enqueue of e-mails)
     import app.notifications.planning  # noqa: F401  (notifications planned before each commit)

@@ -39,6 +39,8 @@ def load_settings(instance_path: str, overrides: dict | None = None) -> dict:
         "TENANT_CACHE_SECONDS": float(_env("TENANT_CACHE_SECONDS", "5")),
         "RQ_QUEUE": _env("RQ_QUEUE", "default"),
         "RQ_IS_ASYNC": True,
+        # Bearer token of POST /mailgate/<slug> (raw inbound e-mail from an MTA or a webhook); unset: refused.
+        "MAILGATE_TOKEN": _env("MAILGATE_TOKEN"),
     }
     settings.update(overrides)
 

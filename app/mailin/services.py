@@ -1,0 +1,510 @@
+"""The inbound e-mail pipeline: one ``ingest(raw, tenant_id)`` for every intake path (CLI, HTTP, IMAP).
+
+1. Store first: the raw message goes to the storage layer (``<tenant>/mail/<uuid>``) and an
+   ``InboundMessage`` row is committed before anything else happens, once per Message-ID (a message
+   fetched twice is stored once; the second ``ingest`` returns the first row, marked ``duplicate``).
+   Only then may an IMAP poller flag or move it.
+2. Safety: too large (refused politely), bounces (recorded on the request of our outbox message that
+   bounced), auto-replies, malformed MIME (kept for an agent), our own messages coming back, and a
+   per-sender rate limit (stored as ``rate_limited``, never answered). No-reply addresses and
+   auto-replies are never answered.
+3. Routing: the signed reply address, then ``In-Reply-To``/``References`` (our outbox Message-IDs and
+   the request's thread root), then the subject tag. The sender becomes the comment's author if they
+   may comment there; otherwise, and for a message that is about no request, the tenant's rule for
+   new messages applies (a request of ``settings.email_request_type``, an account for an unknown
+   sender where ``settings.unknown_sender`` is ``create_account``, else a polite refusal).
+4. Effects: a comment runs the tenant's ``email_reply`` rules (in ``add_comment``); a reply to a
+   closed request does not reopen it, the sender is told to raise a new one.
+
+Every outcome is logged (tenant, row id, outcome, reason, request), never a message body.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import re
+from datetime import timedelta
+
+from flask import current_app, g, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.datastructures import FileStorage
+
+from app.accounts.models import User
+from app.db_types import utcnow
+from app.extensions import db
+from app.mailin import models as m
+from app.mailin.models import InboundMessage
+from app.mailin.parsing import ParsedMessage, parse_message
+from app.mailin.reply import strip_reply
+from app.tenancy.resolution import tenant_context
+from app.tickets.models import Ticket
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_EMAIL_MB = 25
+DEFAULT_RATE_PER_HOUR = 20
+RATE_WINDOW = timedelta(hours=1)
+_THREAD_ID_RE = re.compile(r"^(outbox|ticket)-(\d+)-(\d+)@(.+)$", re.IGNORECASE)
+_SUBJECT_PREFIX_RE = re.compile(
+    r"^\s*(?:(?:re|aw|sv|vs|odp|odp\.|fw|fwd|tr|wg|pd|vá|továbbítás|továbbítva|vl|vb|rv|r|i)\s*(?:\[\d+\])?\s*:\s*)+",
+    re.IGNORECASE)
+
+
+class IngestError(Exception):
+    """The message could not be stored (storage or database down): the caller must keep it and retry."""
+
+
+# --- the pipeline ---------------------------------------------------------------------------------
+
+def ingest(raw: bytes, tenant_id: int, *, source: str = "cli", envelope_to: tuple[str, ...] = ()) -> InboundMessage:
+    """Store and process one raw RFC 822 message for the tenant; never raises for anything the
+    message contains (only :class:`IngestError` when it could not be stored)."""
+    with tenant_context(tenant_id) as tenant:
+        return _ingest(bytes(raw or b""), tenant, source, tuple(a.lower() for a in envelope_to if a))
+
+
+def _ingest(raw: bytes, tenant, source: str, envelope_to: tuple[str, ...]) -> InboundMessage:
+    from app.storage import StorageError, get_storage, make_key
+
+    parsed = parse_message(raw)
+    message_id = (parsed.message_id or "sha256:" + hashlib.sha256(raw).hexdigest())[:500]
+    existing = _stored(message_id)
+    if existing is not None:
+        return _duplicate(existing)
+    too_large = len(raw) > max_email_bytes(tenant)
+    storage = get_storage()
+    key = make_key(tenant.id, "mail")
+    try:
+        # A message over the size limit is kept as its header only: enough for an agent to see it.
+        storage.put(key, io.BytesIO(_header_section(raw) if too_large else raw), "message/rfc822")
+    except StorageError as exc:
+        log.error("inbound mail of tenant %s not stored (storage: %s)", tenant.id, exc)
+        raise IngestError("the message could not be stored") from exc
+    inbound = InboundMessage(message_id=message_id, sender=(parsed.from_address or "")[:320],
+                             subject=(parsed.subject or "")[:500], size=len(raw), source=source[:10], raw_key=key,
+                             received_at=utcnow(), outcome=m.RECEIVED)
+    db.session.add(inbound)
+    try:
+        db.session.commit()
+    except IntegrityError:  # a twin (another worker, a second fetch) stored it meanwhile
+        db.session.rollback()
+        _forget(storage, key)
+        existing = _stored(message_id)
+        if existing is None:
+            raise IngestError("the message could not be stored") from None
+        return _duplicate(existing)
+    except Exception as exc:
+        db.session.rollback()
+        _forget(storage, key)
+        log.error("inbound mail of tenant %s not stored (database: %s)", tenant.id, type(exc).__name__)
+        raise IngestError("the message could not be stored") from exc
+
+    inbound_id = inbound.id
+    try:
+        _process(inbound, parsed, tenant, too_large=too_large, envelope_to=envelope_to)
+        db.session.commit()
+    except Exception as exc:  # never lose the message: it stays for an agent to look at
+        db.session.rollback()
+        log.exception("inbound mail %s of tenant %s could not be processed", inbound_id, tenant.id)
+        inbound = db.session.get(InboundMessage, inbound_id)
+        inbound.outcome, inbound.reason = m.FAILED, f"unexpected error: {type(exc).__name__}"[:500]
+        db.session.commit()
+    log.info("inbound mail %s of tenant %s (%s, %d bytes): %s%s%s", inbound.id, tenant.id, source, inbound.size,
+             inbound.outcome, f" ({inbound.reason})" if inbound.reason else "",
+             f", request {inbound.ticket_id}" if inbound.ticket_id else "")
+    return inbound
+
+
+def _stored(message_id: str) -> InboundMessage | None:
+    return db.session.execute(select(InboundMessage).where(InboundMessage.message_id == message_id)
+                              ).scalar_one_or_none()
+
+
+def _duplicate(existing: InboundMessage) -> InboundMessage:
+    existing.duplicate = True
+    log.info("inbound mail of tenant %s already stored as %s (%s): duplicate ignored", existing.tenant_id,
+             existing.id, existing.outcome)
+    return existing
+
+
+def _forget(storage, key: str) -> None:
+    from app.storage import StorageError
+
+    try:
+        storage.delete(key)
+    except StorageError:
+        pass
+
+
+def _header_section(raw: bytes) -> bytes:
+    for separator in (b"\r\n\r\n", b"\n\n"):
+        index = raw.find(separator)
+        if index != -1:
+            return raw[:index + len(separator)]
+    return raw[:65536]
+
+
+def max_email_bytes(tenant) -> int:
+    return int((tenant.settings or {}).get("max_email_mb", DEFAULT_MAX_EMAIL_MB)) * 1024 * 1024
+
+
+def _set(inbound: InboundMessage, outcome: str, reason: str | None = None) -> None:
+    inbound.outcome = outcome
+    inbound.reason = reason[:500] if reason else None
+
+
+def _process(inbound: InboundMessage, parsed: ParsedMessage, tenant, *, too_large: bool,
+             envelope_to: tuple[str, ...]) -> None:
+    settings = tenant.settings or {}
+    answerable = not (parsed.is_noreply_sender or parsed.is_auto_reply or parsed.is_bounce) and bool(parsed.from_address)
+    if not tenant.is_active:
+        return _set(inbound, m.REJECTED, "tenant is not active")
+    if too_large:
+        limit = max_email_bytes(tenant) // (1024 * 1024)
+        if answerable and not _is_own_address(parsed.from_address, tenant):
+            _answer(inbound, parsed, "too_large", size=max(1, parsed.size // (1024 * 1024)), limit=limit)
+        return _set(inbound, m.TOO_LARGE, f"larger than {limit} MB")
+    if parsed.is_bounce:
+        return _record_bounce(inbound, parsed)
+    if parsed.is_auto_reply:
+        return _set(inbound, m.IGNORED_AUTO_REPLY, parsed.auto_reply_reason or "auto-reply")
+    if parsed.malformed or not parsed.from_address:
+        return _set(inbound, m.MALFORMED, parsed.malformed_reason or "no sender address")
+    if _is_own_address(parsed.from_address, tenant) or _is_our_message_id(parsed.message_id):
+        return _set(inbound, m.IGNORED_AUTO_REPLY, "our own message came back")
+    limit = int(settings.get("email_rate_per_hour", DEFAULT_RATE_PER_HOUR))
+    recent = db.session.scalar(select(func.count(InboundMessage.id)).where(
+        InboundMessage.sender == inbound.sender, InboundMessage.received_at >= utcnow() - RATE_WINDOW))
+    if recent > limit:
+        return _set(inbound, m.RATE_LIMITED, f"more than {limit} messages in an hour")
+
+    from app.accounts.services import find_user
+    from app.tickets.policy import can
+
+    sender = find_user(parsed.from_address)
+    ticket, routed_by = route(parsed, tenant, envelope_to)
+    note = None
+    if ticket is not None:
+        if sender is not None and can(sender, "comment", ticket):
+            return _comment(inbound, parsed, tenant, ticket, sender, routed_by, answerable)
+        note = f"sender may not comment on {ticket.reference} (routed by {routed_by})"
+    return _new_request(inbound, parsed, tenant, sender, answerable, note)
+
+
+# --- routing ----------------------------------------------------------------------------------------
+
+def route(parsed: ParsedMessage, tenant, envelope_to: tuple[str, ...] = ()) -> tuple[Ticket | None, str | None]:
+    """The request a message is about, and which key found it: the reply address, the threading
+    headers, or the subject tag. Only keys of this tenant count."""
+    from app.notifications.links import ticket_id_from_reply_address
+
+    for address in [*envelope_to, *parsed.to, *parsed.cc]:
+        ticket_id = ticket_id_from_reply_address(address, tenant.id)
+        if ticket_id is not None:
+            ticket = db.session.get(Ticket, ticket_id)
+            if ticket is not None:
+                return ticket, "reply address"
+    for message_id in [*parsed.in_reply_to, *reversed(parsed.references)]:
+        ticket = _ticket_of_message_id(message_id, tenant)
+        if ticket is not None:
+            return ticket, "threading headers"
+    ticket = _ticket_of_subject(parsed.subject or "", tenant)
+    if ticket is not None:
+        return ticket, "subject tag"
+    return None, None
+
+
+def _portal_host() -> str:
+    return current_app.config["PORTAL_DOMAIN"].split(":")[0].lower()
+
+
+def _ticket_of_message_id(message_id: str, tenant) -> Ticket | None:
+    from app.notifications.models import OutboxMessage
+
+    match = _THREAD_ID_RE.match((message_id or "").strip("<>"))
+    if not match or int(match.group(2)) != tenant.id or match.group(4).lower() != _portal_host():
+        return None
+    number = int(match.group(3))
+    if match.group(1).lower() == "ticket":
+        return db.session.get(Ticket, number)
+    outbox = db.session.get(OutboxMessage, number)
+    if outbox is None or outbox.ticket_id is None:
+        return None
+    return db.session.get(Ticket, outbox.ticket_id)
+
+
+def _is_our_message_id(message_id: str | None) -> bool:
+    match = _THREAD_ID_RE.match((message_id or "").strip("<>"))
+    return bool(match) and match.group(4).lower() == _portal_host()
+
+
+def subject_tag_patterns(tenant) -> list[re.Pattern]:
+    """Regular expressions for the tenant's subject tag (``[Festum #12]``) and the default ``[TAR-12]``."""
+    prefix = re.escape(tenant.reference_prefix)
+    patterns = []
+    for template in dict.fromkeys([(tenant.settings or {}).get("subject_tag") or "{reference}", "{reference}"]):
+        regex = re.escape(template).replace(r"\ ", r"\s*")
+        regex = regex.replace(r"\{reference\}", rf"(?P<reference>{prefix}-\d+)").replace(r"\{number\}", r"(?P<number>\d+)")
+        patterns.append(re.compile(r"\[\s*" + regex + r"\s*\]", re.IGNORECASE))
+    return patterns
+
+
+def _ticket_of_subject(subject: str, tenant) -> Ticket | None:
+    for pattern in subject_tag_patterns(tenant):
+        match = pattern.search(subject)
+        if not match:
+            continue
+        groups = match.groupdict()
+        if groups.get("reference"):
+            query = select(Ticket).where(Ticket.reference == groups["reference"].upper())
+        else:
+            query = select(Ticket).where(Ticket.number == int(groups["number"]))
+        ticket = db.session.execute(query).scalar_one_or_none()
+        if ticket is not None:
+            return ticket
+    return None
+
+
+def _own_addresses(tenant) -> set[str]:
+    from app.notifications.composer import support_address
+
+    return {support_address(tenant).lower()}
+
+
+def _is_own_address(address: str, tenant) -> bool:
+    """Our support address, or one of its plus-addresses (reply tokens)."""
+    address = (address or "").lower()
+    local, _, domain = address.partition("@")
+    for own in _own_addresses(tenant):
+        own_local, _, own_domain = own.partition("@")
+        if domain == own_domain and (local == own_local or local.startswith(own_local + "+")):
+            return True
+    return False
+
+
+# --- comments ---------------------------------------------------------------------------------------
+
+def reply_markers(tenant) -> list[str]:
+    """"Reply above this line" as our notification e-mails write it, in each of the tenant's languages."""
+    from flask_babel import gettext
+
+    markers = []
+    for locale in dict.fromkeys([*tenant.locales, tenant.default_locale, "en"]):
+        with force_locale(locale):
+            markers.append(gettext("Reply above this line"))
+    return markers
+
+
+def new_text(parsed: ParsedMessage, tenant) -> str:
+    """What the sender wrote, without the quoted history and signature."""
+    return strip_reply(parsed.text or "", markers=reply_markers(tenant)).visible.strip()
+
+
+def _uploads(tenant, parsed: ParsedMessage) -> tuple[list[FileStorage], list[str]]:
+    """The attachments (inline images too) as uploads the ticket service accepts, and the names of
+    those it would refuse (blocked types, too large, too many): those are left out, not the message."""
+    from app.tickets.services import DEFAULT_MAX_ATTACHMENTS, RequestError, check_uploads
+
+    accepted, skipped = [], []
+    max_count = int((tenant.settings or {}).get("max_attachments", DEFAULT_MAX_ATTACHMENTS))
+    for attachment in parsed.attachments:
+        upload = FileStorage(stream=io.BytesIO(attachment.data), filename=attachment.filename or "attachment",
+                             content_type=attachment.content_type or "application/octet-stream")
+        try:
+            check_uploads(tenant, [upload])
+        except RequestError:
+            skipped.append(upload.filename)
+            continue
+        if len(accepted) >= max_count:
+            skipped.append(upload.filename)
+            continue
+        accepted.append(upload)
+    return accepted, skipped
+
+
+def _skipped_note(skipped: list[str]) -> str | None:
+    return f"files left out: {', '.join(skipped)}" if skipped else None
+
+
+def _comment(inbound, parsed, tenant, ticket, sender, routed_by, answerable) -> None:
+    from app.tickets.services import RequestError, add_comment
+
+    inbound.ticket_id = ticket.id
+    if ticket.status.is_final:
+        if answerable:
+            _answer(inbound, parsed, "closed_request", user=sender, ticket=ticket)
+        return _set(inbound, m.REJECTED, f"{ticket.reference} is closed (routed by {routed_by})")
+    files, skipped = _uploads(tenant, parsed)
+    body = new_text(parsed, tenant)
+    try:
+        comment = add_comment(ticket, sender, body, uploads=files, channel="email")
+    except RequestError as error:  # nothing written and no file: nothing to add
+        db.session.rollback()
+        inbound = db.session.get(InboundMessage, inbound.id)
+        inbound.ticket_id = ticket.id
+        return _set(inbound, m.REJECTED, f"not added to {ticket.reference}: {error.message}")
+    inbound = db.session.get(InboundMessage, inbound.id)
+    inbound.ticket_id, inbound.comment_id = ticket.id, comment.id
+    _add_cc_participants(ticket, sender, parsed, tenant)
+    _set(inbound, m.COMMENT, "; ".join(filter(None, [f"routed by {routed_by}", _skipped_note(skipped)])))
+
+
+def _add_cc_participants(ticket, sender, parsed, tenant) -> None:
+    """Where the tenant allows it (``settings.email_cc_participants``), people with an account whom the
+    sender copied become participants, if the sender may share the request."""
+    from app.accounts.services import find_user
+    from app.tickets.models import Participant, Watcher
+    from app.tickets.policy import can
+    from app.tickets.services import record_event
+
+    if not (tenant.settings or {}).get("email_cc_participants") or not can(sender, "share", ticket):
+        return
+    for address in dict.fromkeys([*parsed.to, *parsed.cc]):
+        if address == sender.email or _is_own_address(address, tenant):
+            continue
+        user = find_user(address)
+        if user is None or not user.active or user.is_staff or user.id == ticket.requester_id:
+            continue
+        if db.session.execute(select(Participant.id).where(Participant.ticket_id == ticket.id,
+                                                           Participant.user_id == user.id)).first():
+            continue
+        db.session.add(Participant(ticket_id=ticket.id, user_id=user.id, added_by_id=sender.id))
+        if db.session.execute(select(Watcher.id).where(Watcher.ticket_id == ticket.id,
+                                                       Watcher.user_id == user.id)).first() is None:
+            db.session.add(Watcher(ticket_id=ticket.id, user_id=user.id))
+        record_event(ticket, "participant_added", actor=sender, user_id=user.id, invited=False, channel="email")
+
+
+# --- new requests ----------------------------------------------------------------------------------
+
+def clean_subject(subject: str, tenant) -> str:
+    """The subject without reply/forward prefixes and our tags: the new request's summary."""
+    text = subject or ""
+    for pattern in subject_tag_patterns(tenant):
+        text = pattern.sub(" ", text)
+    text = _SUBJECT_PREFIX_RE.sub("", text.strip())
+    return " ".join(text.split())
+
+
+def email_request_type(tenant):
+    """The request type of requests created by e-mail (``settings.email_request_type``: portal/type)."""
+    from app.catalog.services import find_request_type
+
+    setting = (tenant.settings or {}).get("email_request_type") or ""
+    portal_key, _, type_key = setting.partition("/")
+    found = find_request_type(tenant, portal_key, type_key) if type_key else None
+    return found[1] if found else None
+
+
+def _new_request(inbound, parsed, tenant, sender: User | None, answerable: bool, note: str | None) -> None:
+    from app.accounts.services import AccountError, create_contact_account
+    from app.notifications.planning import notification_settings
+    from app.tickets.services import RequestError, raise_request
+
+    settings = tenant.settings or {}
+    request_type = email_request_type(tenant)
+    reasons = [note] if note else []
+    if sender is None:
+        if settings.get("unknown_sender", "reject") != "create_account" or request_type is None:
+            if answerable:
+                _answer(inbound, parsed, "unknown_sender")
+            return _set(inbound, m.REJECTED, "; ".join([*reasons, "unknown sender"]))
+    elif not sender.active:
+        return _set(inbound, m.REJECTED, "; ".join([*reasons, "the sender's account is not active"]))
+    if request_type is None:
+        if answerable:
+            _answer(inbound, parsed, "no_email_requests", user=sender)
+        return _set(inbound, m.REJECTED, "; ".join([*reasons, "no request type for e-mail"]))
+    created_account = False
+    if sender is None:
+        try:
+            sender, created_account = create_contact_account(parsed.from_address, name=parsed.from_name[:200],
+                                                             reason="account_created")
+        except AccountError:
+            return _set(inbound, m.REJECTED, "; ".join([*reasons, "the sender's address is not valid"]))
+    files, skipped = _uploads(tenant, parsed)
+    values = {"summary": clean_subject(parsed.subject, tenant)[:500] or _no_subject(sender),
+              "description": new_text(parsed, tenant)}
+    cc_field = notification_settings(tenant).get("cc_field")
+    copied = [a for a in parsed.cc if a != sender.email and not _is_own_address(a, tenant)]
+    if cc_field and copied:
+        values[cc_field] = ", ".join(copied)  # Festum's "Kopio": they get the thread once support answers
+    inbound_id = inbound.id
+    try:
+        ticket = raise_request(tenant=tenant, request_type_id=request_type.id, requester=sender, created_by=sender,
+                               values=values, uploads=files, channel="email")
+    except RequestError as error:
+        db.session.rollback()
+        inbound = db.session.get(InboundMessage, inbound_id)
+        return _set(inbound, m.REJECTED, "; ".join([*reasons, f"no request created: {error.message}"]))
+    inbound = db.session.get(InboundMessage, inbound_id)
+    inbound.ticket_id = ticket.id
+    _add_cc_participants(ticket, sender, parsed, tenant)
+    if answerable:
+        _answer(inbound, parsed, "request_received", user=sender, ticket=ticket, created_account=created_account)
+    reasons += ["account created" if created_account else None, _skipped_note(skipped)]
+    _set(inbound, m.CREATED, "; ".join(filter(None, reasons)) or None)
+
+
+def _no_subject(user) -> str:
+    from app.notifications.services import recipient_locale
+
+    with force_locale(recipient_locale(user)):
+        return _("(no subject)")
+
+
+# --- bounces ----------------------------------------------------------------------------------------
+
+def _record_bounce(inbound, parsed) -> None:
+    """A bounce of one of our outbox messages: the message is marked failed and, if it was about a
+    request, the request's timeline shows agents that it did not arrive."""
+    from app.notifications.models import OUTBOX_FAILED, OutboxMessage
+    from app.tickets.services import record_event
+
+    match = _THREAD_ID_RE.match((parsed.bounced_message_id or "").strip("<>"))
+    if not match or match.group(1).lower() != "outbox" or int(match.group(2)) != inbound.tenant_id:
+        return _set(inbound, m.BOUNCE, "not one of our messages")
+    outbox = db.session.get(OutboxMessage, int(match.group(3)))
+    if outbox is None:
+        return _set(inbound, m.BOUNCE, "our message is gone")
+    outbox.status = OUTBOX_FAILED
+    outbox.last_error = "bounced"
+    if outbox.ticket_id is not None:
+        ticket = db.session.get(Ticket, outbox.ticket_id)
+        if ticket is not None:
+            record_event(ticket, "email_bounced", recipient=outbox.recipient, subject=outbox.subject,
+                         inbound_message_id=inbound.id)
+            inbound.ticket_id = ticket.id
+    _set(inbound, m.BOUNCE, f"outbox message {outbox.id} to {outbox.recipient} bounced")
+
+
+# --- answers to the sender -------------------------------------------------------------------------
+
+def _answer(inbound, parsed, kind: str, *, user: User | None = None, ticket: Ticket | None = None, **context) -> None:
+    """Queue a short, translated answer to the sender (their account's language, else the tenant's),
+    threaded under their message. Callers make sure the sender may be answered at all."""
+    from app.notifications.composer import subject_tag, support_address
+    from app.notifications.links import reply_address, thread_root_id
+    from app.notifications.services import queue_email, recipient_locale
+
+    own = f"<{parsed.message_id}>" if parsed.message_id else None
+    headers = {"X-Auto-Response-Suppress": "All"}
+    if own:
+        headers["In-Reply-To"] = own
+        headers["References"] = " ".join([*(f"<{r}>" for r in parsed.references[-5:]), own])
+    if kind == "request_received" and ticket is not None:
+        domain = _portal_host()
+        headers["Reply-To"] = reply_address(support_address(g.tenant), ticket)
+        headers["References"] = " ".join(filter(None, [thread_root_id(ticket, domain), own]))
+    queue_email(kind=f"mailin_{kind}", to=parsed.from_address, user=user, locale=recipient_locale(user),
+                template=f"mailin/email/{kind}", idempotency_key=f"mailin:{inbound.id}:{kind}", headers=headers,
+                ticket_id=ticket.id if ticket is not None else None,
+                ticket=ticket, tag=subject_tag(g.tenant, ticket) if ticket is not None else "",
+                original_subject=parsed.subject or "", sender_address=parsed.from_address,
+                portal_link=url_for("portal.home", _external=True),
+                request_link=url_for("tickets.detail", reference=ticket.reference, _external=True) if ticket else "",
+                **context)
