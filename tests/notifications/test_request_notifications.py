@@ -406,3 +406,18 @@ def test_flexinform_agent_forwards_a_summary_outside_and_the_request_becomes_res
     bad = client.post(portal_url("flexinform", f"/requests/{ref}/forward"), data={"email": "nem-cim"},
                       follow_redirects=True)
     assert translated(app, "hu", "Please enter a valid e-mail address.") in bad.get_data(as_text=True)
+
+
+def test_the_tenants_own_wording_is_used_in_its_emails_and_landing_pages(app, client, request_at, login, smtp):
+    import re
+
+    app.config["MAIL_URL"] = smtp.url
+    tenant, ref = request_at("targito", by="agent")
+    as_(client, login, "targito", "agent")
+    act(client, "targito", ref, step(app, tenant, ref, "receive"))
+    deliver(app)
+    [mail] = mails_to(smtp, "customer@example.com")
+    assert "Vypnout upozornění k tomuto požadavku:" in text_of(mail)  # Targito's word, not the catalog's
+    unsubscribe = re.findall(r"http://targito\.portal\.test/email/\S+/unsubscribe", text_of(mail))[0]
+    client.post(portal_url("targito", "/logout"))
+    assert "Upozornění jsou vypnuta" in client.get(unsubscribe).get_data(as_text=True)
