@@ -57,3 +57,83 @@ def ingest_command(slug, recipient, source):
     if inbound.reason:
         parts.append(inbound.reason)
     click.echo(" · ".join(parts))
+
+
+@mail_cli.group("mailbox")
+def mailbox_cli():
+    """A tenant's IMAP mailboxes (polled every minute by `rq cron app.jobs.schedule`)."""
+
+
+@mailbox_cli.command("set")
+@click.option("--tenant", "slug", required=True)
+@click.option("--host", required=True)
+@click.option("--port", type=int, default=None, help="Default 993 for ssl, 143 otherwise.")
+@click.option("--security", type=click.Choice(["ssl", "starttls", "none"]), default="ssl", show_default=True)
+@click.option("--username", required=True)
+@click.option("--password", prompt=True, hide_input=True, envvar="MAILBOX_PASSWORD",
+              help="Prompted for when not given (or from $MAILBOX_PASSWORD); stored encrypted.")
+@click.option("--folder", default="INBOX", show_default=True)
+@click.option("--processed-folder", default=None, help="Move stored messages here (else they are flagged seen).")
+@click.option("--no-verify-certificate", is_flag=True, help="Accept any TLS certificate (test servers only).")
+def mailbox_set(slug, host, port, security, username, password, folder, processed_folder, no_verify_certificate):
+    """Add or update a mailbox of the tenant."""
+    from app.mailin.services import set_mailbox
+    from app.tenancy.scoping import tenant_scope
+
+    tenant = _tenant_or_exit(slug)
+    with tenant_scope(tenant.id):
+        mailbox = set_mailbox(host=host, port=port, security=security, username=username, password=password,
+                              folder=folder, processed_folder=processed_folder,
+                              verify_certificate=not no_verify_certificate)
+        click.echo(f"mailbox {mailbox.id}: {username}@{host}:{mailbox.port} ({security}) {folder}")
+
+
+@mailbox_cli.command("list")
+def mailbox_list():
+    """Every tenant's mailboxes and how their last poll went (never the password)."""
+    from app.mailin.models import Mailbox
+    from app.tenancy.models import Tenant
+    from app.tenancy.scoping import all_tenants
+
+    with all_tenants():
+        rows = db.session.execute(select(Mailbox, Tenant.slug).join(Tenant, Tenant.id == Mailbox.tenant_id)
+                                  .order_by(Tenant.slug, Mailbox.id)).all()
+    for mailbox, slug in rows:
+        state = "disabled" if not mailbox.enabled else ("failing: " + (mailbox.last_error or "") if mailbox.failing
+                                                         else "ok")
+        click.echo(f"{mailbox.id:<4} {slug:<14} {mailbox.username}@{mailbox.host}:{mailbox.port} "
+                   f"{mailbox.security:<8} {mailbox.folder:<10} last poll {mailbox.last_polled_at or '—'} · {state}")
+
+
+@mailbox_cli.command("remove")
+@click.option("--tenant", "slug", required=True)
+@click.argument("mailbox_id", type=int)
+def mailbox_remove(slug, mailbox_id):
+    """Stop polling a mailbox and forget its password."""
+    from app.mailin.models import Mailbox
+    from app.tenancy.scoping import tenant_scope
+
+    tenant = _tenant_or_exit(slug)
+    with tenant_scope(tenant.id):
+        mailbox = db.session.get(Mailbox, mailbox_id)
+        if mailbox is None:
+            click.echo(f"error: no mailbox {mailbox_id} at {slug}", err=True)
+            sys.exit(2)
+        db.session.delete(mailbox)
+        db.session.commit()
+    click.echo(f"mailbox {mailbox_id} removed")
+
+
+@mail_cli.command("poll")
+@click.option("--tenant", "slug", required=True)
+def poll_command(slug):
+    """Poll the tenant's mailboxes now, in this process."""
+    from app.mailin.jobs import poll_mailbox
+    from app.mailin.models import Mailbox
+    from app.tenancy.scoping import tenant_scope
+
+    tenant = _tenant_or_exit(slug)
+    with tenant_scope(tenant.id):
+        ids = db.session.scalars(select(Mailbox.id).where(Mailbox.enabled.is_(True)).order_by(Mailbox.id)).all()
+        for mailbox_id in ids:
+            click.echo(f"mailbox {mailbox_id}: {poll_mailbox(mailbox_id)}")

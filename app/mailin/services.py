@@ -508,3 +508,49 @@ def _answer(inbound, parsed, kind: str, *, user: User | None = None, ticket: Tic
                 portal_link=url_for("portal.home", _external=True),
                 request_link=url_for("tickets.detail", reference=ticket.reference, _external=True) if ticket else "",
                 **context)
+
+
+# --- IMAP mailboxes -------------------------------------------------------------------------------
+
+SECURITY_MODES = ("ssl", "starttls", "none")
+
+
+def _fernet():
+    """Fernet with a key derived from SECRET_KEY (HKDF-SHA256, its own purpose string)."""
+    import base64
+
+    from cryptography.fernet import Fernet
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"portal mailin mailbox password"
+               ).derive(current_app.config["SECRET_KEY"].encode())
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def encrypt_password(password: str) -> str:
+    return _fernet().encrypt(password.encode()).decode()
+
+
+def decrypt_password(token: str) -> str:
+    return _fernet().decrypt(token.encode()).decode()
+
+
+def set_mailbox(*, host: str, username: str, password: str, port: int | None = None, security: str = "ssl",
+                folder: str = "INBOX", processed_folder: str | None = None, verify_certificate: bool = True):
+    """Add the current tenant's mailbox, or update the one with the same host, user and folder."""
+    from app.mailin.models import Mailbox
+
+    if security not in SECURITY_MODES:
+        raise ValueError(f"security must be one of {', '.join(SECURITY_MODES)}")
+    port = port or (993 if security == "ssl" else 143)
+    mailbox = db.session.execute(select(Mailbox).where(Mailbox.host == host, Mailbox.username == username,
+                                                       Mailbox.folder == folder)).scalar_one_or_none()
+    if mailbox is None:
+        mailbox = Mailbox(host=host, username=username, folder=folder)
+        db.session.add(mailbox)
+    mailbox.port, mailbox.security, mailbox.processed_folder = port, security, processed_folder or None
+    mailbox.verify_certificate, mailbox.enabled, mailbox.failing = verify_certificate, True, False
+    mailbox.password_encrypted = encrypt_password(password)
+    db.session.commit()
+    return mailbox
