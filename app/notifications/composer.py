@@ -80,6 +80,7 @@ def _items(rows, ticket, audience: str, when) -> list[dict]:
             before, after = statuses.get(data.get("from_status")), statuses.get(data.get("to_status"))
             item["old"] = getattr(before, names, None) or {}
             item["new"] = getattr(after, names, None) or {}
+            item["waiting"] = after is not None and after.category == "waiting"
         elif event.kind == "field_changed":
             item["field"] = fields.get(data.get("field"))
             if item["field"] is None or data.get("new") in (None, "", []):
@@ -128,6 +129,7 @@ def compose_update(rows):
     domain = current_app.config["PORTAL_DOMAIN"].split(":")[0]
     links = email_links(ticket, user_id=user.id if user else None, address=first.recipient)
     survey = any(item["kind"] == "survey_requested" for item in items)
+    steps = _customer_steps(ticket, user) if audience == "customer" else []
     root = thread_root_id(ticket, domain)
     headers = {
         "Reply-To": reply_address(support_address(tenant), ticket),
@@ -144,5 +146,15 @@ def compose_update(rows):
         idempotency_key=f"notify:{ticket.id}:{first.recipient}:{first.id}", headers=headers, ticket_id=ticket.id,
         ticket=ticket, items=items, audience=audience, links=links, tag=subject_tag(tenant, ticket),
         rate_links=[(score, rate_link(links["rate_token"], score)) for score in range(1, 6)] if survey else [],
-        recipient_name=user.display_name if user else "",
+        recipient_name=user.display_name if user else "", steps=steps,
     )
+
+
+def _customer_steps(ticket, user: User | None) -> list[dict]:
+    """The workflow steps the recipient may take now (Targito's approve / reject), named in the e-mail."""
+    from app.tickets.policy import allowed_actions
+    from app.workflow.services import available_transitions
+
+    if user is None or not ({"close", "reopen", "approve"} & allowed_actions(user, ticket)):
+        return []
+    return [t.name for t in available_transitions(ticket, "customer")]

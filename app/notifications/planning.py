@@ -7,8 +7,9 @@ and recipient, following the tenant's rules (``settings.notifications`` and each
 
 - customers hear through watching: the requester and everyone following the request (participants
   follow it; anyone may switch it off), never the whole organization, never internal notes;
-- a status change reaches customers only when the status notifies and the name customers see
-  changes (Targito's internal steps all read "V řešení": no e-mail for those);
+- a status change reaches customers only when the status notifies and the name customers see, or
+  its category, changes (Targito's internal steps all read "V řešení": no e-mail for those; its
+  "Waiting for approval" is news: the customer is to approve);
 - CC addresses (Festum's "Kopio") get the thread from the first agent reply on, or from the start;
 - agents: the assignee, or every agent while nobody is assigned (``agents: assignee_or_all``);
 - nobody is told of their own change;
@@ -83,6 +84,10 @@ class _Recipients:
         self.session, self.ticket, self.tenant = session, ticket, tenant
         self.settings = notification_settings(tenant)
         self._watchers = self._staff = self._cc = self._agent_replied = None
+        # Preloaded by writers of many events at once (the automation sweep): {key: Status} and
+        # {comment id: Comment}; None means "look them up".
+        self.statuses: dict | None = None
+        self.comments: dict | None = None
 
     @property
     def watchers(self) -> list[User]:
@@ -142,15 +147,22 @@ class _Recipients:
         return self._agent_replied
 
 
-def _status_reaches_customers(session: Session, ticket_event) -> bool:
+def _status_reaches_customers(session: Session, ticket_event, statuses: dict | None = None) -> bool:
     from app.workflow.models import Status
 
     data = ticket_event.data or {}
-    before = session.execute(select(Status).where(Status.key == data.get("from_status"))).scalar_one_or_none()
-    after = session.execute(select(Status).where(Status.key == data.get("to_status"))).scalar_one_or_none()
+
+    def status(key):
+        if statuses is not None:
+            return statuses.get(key)
+        return session.execute(select(Status).where(Status.key == key)).scalar_one_or_none()
+
+    before, after = status(data.get("from_status")), status(data.get("to_status"))
     if after is None or not after.notify:
         return False
-    return before is None or before.customer_name != after.customer_name
+    # Targito's internal steps all read "V řešení" and stay quiet; waiting for the customer's answer
+    # or approval (another category) is news even under the same name.
+    return before is None or before.customer_name != after.customer_name or before.category != after.category
 
 
 def recipients_of(ticket_event, people: _Recipients, session: Session,
@@ -180,14 +192,15 @@ def recipients_of(ticket_event, people: _Recipients, session: Session,
     if kind == "created":
         customer_kind = people.settings.get("on_created", True) and ticket.status.notify
     elif kind == "status_changed":
-        customer_kind = _status_reaches_customers(session, ticket_event)
+        customer_kind = _status_reaches_customers(session, ticket_event, people.statuses)
     elif kind == "field_changed":
         if not with_step or (ticket_event.data or {}).get("field") == "request_type":
             return chosen
     elif kind == "commented":
         from app.tickets.models import Comment
 
-        comment = session.get(Comment, (ticket_event.data or {}).get("comment_id") or 0)
+        comment_id = (ticket_event.data or {}).get("comment_id") or 0
+        comment = people.comments.get(comment_id) if people.comments is not None else session.get(Comment, comment_id)
         customer_kind = comment is None or not comment.is_internal
 
     if customer_kind:

@@ -484,3 +484,19 @@ def test_killing_redis_after_the_jobs_were_queued_and_the_smtp_server_mid_way_lo
     finally:
         mail_server.stop()
         second.stop()
+
+
+def test_targito_customer_is_asked_to_approve_although_the_status_name_stays_v_reseni(
+        app, client, request_at, login, smtp):
+    app.config["MAIL_URL"] = smtp.url
+    tenant, ref = request_at("targito", by="agent")
+    as_(client, login, "targito", "agent")
+    act(client, "targito", ref, step(app, tenant, ref, "receive"))
+    deliver(app)
+    act(client, "targito", ref, step(app, tenant, ref, "resolve"))
+    deliver(app)
+    asked = mails_to(smtp, "customer@example.com")[-1]
+    text = text_of(asked)
+    assert len(mails_to(smtp, "customer@example.com")) == 2
+    assert "V řešení → V řešení" not in text and "V řešení" in text
+    assert "Schválit" in text and "Odmítnout" in text  # what the customer can do now
