@@ -74,6 +74,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.cli.add_command(tenants_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(dev_cli)
+    from app.automation.cli import automation_cli
+    from app.automation.templating import init_app as init_automation_templates
+
+    app.cli.add_command(automation_cli)
+    init_automation_templates(app)
     from app.mailin.cli import mail_cli
 
     app.cli.add_command(mail_cli)

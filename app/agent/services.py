@@ -70,4 +70,5 @@ def queue_filters(tenant, queue: QueueInfo) -> RequestFilters:
         fields=tuple((k, tuple(v)) for k, v in sorted((f.get("fields") or {}).items())),
         assignee="" if assignee == "any" else assignee,
         sort=sort if sort.lstrip("-") in SORTS else "-updated",
+        sla=f.get("sla") or "",
     )

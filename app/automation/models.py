@@ -42,3 +42,28 @@ class SatisfactionRating(TenantScoped, db.Model):
     comment: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SlaPolicy(TenantScoped, db.Model):
+    """A tenant's SLA targets (the definition's ``sla`` key, normalized): which clock, which field
+    picks the target (priority/severity), the targets per option, the "breaching soon" window."""
+
+    __tablename__ = "sla_policies"
+    __table_args__ = (UniqueConstraint("tenant_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class AutomationFiring(TenantScoped, db.Model):
+    """A time rule without a status change (comment or notify only) fired for a request's stay in
+    a status: one row per rule, request and the moment it entered the status, so it fires once."""
+
+    __tablename__ = "automation_firings"
+    __table_args__ = (UniqueConstraint("tenant_id", "rule_id", "ticket_id", "entered_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("automation_rules.id", ondelete="CASCADE"))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -102,3 +102,10 @@ def _move(ticket, target_key: str, rule_key: str) -> None:
     target = db.session.execute(select(Status).where(Status.key == target_key)).scalar_one()
     if target.id != ticket.status_id and not ticket.status.is_final:
         move_to_status(ticket, target, actor_user=None, rule=rule_key)
+
+
+def run_time_rules(now=None, **options):
+    """The time-rule sweep (``app.automation.sweep``): every due ``status_age`` rule, set-based."""
+    from app.automation.sweep import run_time_rules as sweep
+
+    return sweep(now, **options)

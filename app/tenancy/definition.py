@@ -26,6 +26,7 @@ FILES = {
     "workflow.yaml": ("statuses", "workflows"),
     "queues.yaml": ("queues",),
     "automation.yaml": ("rules",),
+    "sla.yaml": ("sla",),
     "strings.yaml": ("strings",),
 }
 REQUIRED_FILES = ("tenant.yaml", "catalog.yaml", "workflow.yaml")
@@ -227,6 +228,9 @@ def _check_semantics(data: dict, problems: _Problems, expected_slug: str | None)
 
     _check_transition_requirements(data, forms, problems)
     _check_queues(data, statuses, problems)
+    from app.automation.validation import check_automation
+
+    check_automation(data, problems)
 
     all_field_keys = {f["key"] for form in data["forms"] for f in form["fields"]}
     for i, key in enumerate(data.get("settings", {}).get("editable_after_creation", [])):
@@ -372,6 +376,11 @@ def normalize_definition(data: dict) -> dict:
     out.setdefault("rules", [])
     out.setdefault("strings", {})
     out.setdefault("queues", [])
+    out.setdefault("sla", {})
+    if out["sla"]:
+        out["sla"].setdefault("clock", "calendar")
+        out["sla"].setdefault("warn_before", "PT4H")
+        out["sla"].setdefault("targets", {})
     for queue in out["queues"]:
         filters = queue.setdefault("filters", {})
         for key, default in QUEUE_FILTER_DEFAULTS.items():
@@ -406,9 +415,13 @@ def normalize_definition(data: dict) -> dict:
 def compact_definition(data: dict) -> dict:
     """The inverse of normalize: drop keys that only repeat a default (for readable exports)."""
     out = json.loads(json.dumps(data))
-    for key, default in (("branding", {}), ("settings", {}), ("rules", []), ("strings", {}), ("queues", [])):
+    for key, default in (("branding", {}), ("settings", {}), ("rules", []), ("strings", {}), ("queues", []),
+                         ("sla", {})):
         if out.get(key) == default:
             out.pop(key, None)
+    for key, default in (("clock", "calendar"), ("warn_before", "PT4H"), ("targets", {})):
+        if out.get("sla", {}).get(key) == default:
+            out["sla"].pop(key)
     for queue in out.get("queues", []):
         filters = queue.get("filters", {})
         for key, default in QUEUE_FILTER_DEFAULTS.items():

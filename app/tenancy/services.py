@@ -240,6 +240,20 @@ def _sync_configuration(d: dict, report: SyncReport, problems: list[str]) -> Non
             session.delete(obj)
             report.changes.append(f"deleted rule '{key}'")
 
+    # SLA targets (one row per tenant; no request refers to it: the due moments are on the requests).
+    from app.automation.models import SlaPolicy
+
+    policy = session.execute(select(SlaPolicy)).scalar_one_or_none()
+    if d["sla"] and policy is None:
+        session.add(SlaPolicy(definition=d["sla"]))
+        report.changes.append("created SLA targets")
+    elif d["sla"] and policy.definition != d["sla"]:
+        policy.definition = d["sla"]
+        report.changes.append("updated SLA targets")
+    elif not d["sla"] and policy is not None:
+        session.delete(policy)
+        report.changes.append("deleted SLA targets")
+
     # Agent queues (no request refers to one: removed from the files, removed here).
     queues = {q.key: q for q in session.scalars(select(Queue))}
     for position, q in enumerate(d["queues"]):
@@ -307,6 +321,9 @@ def export_definition(slug: str) -> dict:
         rules = list(db.session.scalars(select(AutomationRule).order_by(AutomationRule.position)))
         overrides = list(db.session.scalars(select(StringOverride).order_by(StringOverride.locale, StringOverride.id)))
         queues = list(db.session.scalars(select(Queue).order_by(Queue.position, Queue.id)))
+        from app.automation.models import SlaPolicy
+
+        sla = db.session.execute(select(SlaPolicy.definition)).scalar_one_or_none() or {}
 
     def transitions_of(workflow_id):
         merged: dict[str, dict] = {}
@@ -351,6 +368,7 @@ def export_definition(slug: str) -> dict:
                    "conditions": r.conditions or {}, "actions": r.actions} for r in rules],
         "strings": {},
         "queues": [{"key": q.key, "name": q.name, "filters": dict(q.filters or {})} for q in queues],
+        "sla": dict(sla),
     }
     for o in overrides:
         data["strings"].setdefault(o.locale, {})[o.msgid] = o.msgstr

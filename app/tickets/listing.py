@@ -37,6 +37,7 @@ class RequestFilters:
     # Set by agent queues (not by the list's form): any of these status keys / request type ids.
     statuses: tuple[str, ...] = ()
     request_types: tuple[int, ...] = ()
+    sla: str = ""                 # "" | "breaching" (due soon or breached) | "breached" (app.automation.sla)
 
     @classmethod
     def from_args(cls, args, *, field_keys, staff: bool, default_status: str = "open",
@@ -144,6 +145,10 @@ def _constrain(statement, viewer, filters: RequestFilters):
         statement = statement.where(Ticket.assignee_id.is_(None))
     elif filters.assignee:
         statement = statement.where(Ticket.assignee_id == int(filters.assignee))
+    if filters.sla:
+        from app.automation.sla import breaching_clause
+
+        statement = statement.where(breaching_clause(filters.sla))
     return statement
 
 

@@ -34,6 +34,8 @@ class Ticket(TenantScoped, db.Model):
         Index("ix_tickets_tenant_requester_status", "tenant_id", "requester_id", "status_id"),
         Index("ix_tickets_tenant_status_updated", "tenant_id", "status_id", "updated_at"),
         Index("ix_tickets_tenant_updated", "tenant_id", "updated_at"),
+        # The automation sweep: requests of a status that entered it before a cutoff.
+        Index("ix_tickets_tenant_status_changed", "tenant_id", "status_id", "status_changed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -54,6 +56,13 @@ class Ticket(TenantScoped, db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # SLA clocks (app.automation.sla): the first public reply of support, the due moments (already
+    # moved on by the time spent waiting for the customer), and the pause in progress.
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sla_response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sla_resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sla_paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sla_paused_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     portal: Mapped[Portal] = relationship()
     request_type: Mapped[RequestType] = relationship()

@@ -52,11 +52,13 @@ def next_ticket_number() -> int:
 def record_event(ticket: Ticket, kind: str, *, actor: User | None = None, **data) -> TicketEvent:
     """Append to the request's timeline; the notifications it causes are planned at commit
     (``app.notifications.planning``), in the same transaction."""
+    from app.automation.sla import comment_recorded
     from app.notifications.planning import note_event
 
     event = TicketEvent(ticket=ticket, actor_id=actor.id if actor else None, kind=kind, data=data)
     db.session.add(event)
     note_event(db.session, event)
+    comment_recorded(ticket, kind, actor)
     return event
 
 
@@ -204,6 +206,9 @@ def raise_request(*, tenant, request_type_id: int, requester: User, created_by: 
         for org_id in share_ids:
             db.session.add(TicketOrganization(ticket_id=ticket.id, organization_id=org_id))
         db.session.add(Watcher(ticket_id=ticket.id, user_id=requester.id))
+        from app.automation.sla import refresh_targets
+
+        refresh_targets(ticket)
         if share_ids:
             record_event(ticket, "shared_with_organizations", actor=created_by, organizations=share_ids)
         stored_keys = store_attachments(ticket, files, uploaded_by=created_by)
@@ -436,6 +441,12 @@ def set_field_values(ticket: Ticket, by: User, values: dict) -> list[str]:
         changed.append(key)
     if changed:
         ticket.updated_at = utcnow()
+        from app.automation.sla import current_policy, refresh_targets
+
+        policy = current_policy()
+        if policy is not None and policy.field in changed:
+            db.session.flush()
+            refresh_targets(ticket, policy)
     return changed
 
 

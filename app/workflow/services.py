@@ -104,6 +104,9 @@ def move_to_status(ticket, target: Status, *, actor_user=None, **event_data) -> 
         ticket.closed_at = now
     elif previous.category in ("resolved", "closed"):
         ticket.resolved_at = None
+    from app.automation.sla import status_changed as sla_status_changed
+
+    sla_status_changed(ticket, previous, target, now)
     record_event(ticket, "status_changed", actor=actor_user, from_status=previous.key, to_status=target.key,
                  **event_data)
     from app.automation.services import status_entered

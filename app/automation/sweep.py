@@ -1,0 +1,369 @@
+"""The time-rule sweep: every ``status_age`` rule of every tenant, set-based and idempotent.
+
+``run_time_rules(now)`` evaluates the rules as of ``now`` (default: the current time):
+
+1. Per tenant, the rules, statuses, agents and settings are loaded once.
+2. Per rule and source status, **one query** finds every due request: in the rule's status and
+   entered it (``Ticket.status_changed_at``) at or before ``cutoff = now − D`` on the rule's clock
+   (calendar: ``relativedelta``, so P1M is a calendar month; business: the tenant's calendar).
+   The index ``(tenant_id, status_id, status_changed_at)`` serves it.
+3. The due requests are handled in batches (one transaction each, so a crash loses nothing that
+   a next run would not redo):
+   - **claim**: one guarded ``UPDATE tickets ... WHERE id IN (batch) AND status_id = <old> AND
+     status_changed_at <= cutoff RETURNING id`` moves them. Whatever another sweep (or an agent)
+     changed meanwhile no longer matches, so a second run, or a concurrent one on another worker,
+     changes nothing: on PostgreSQL the second UPDATE waits for the first's row locks and then
+     re-checks the WHERE clause. Rules without a status change (comment/notify only) claim by
+     inserting ``automation_firings`` rows (unique per rule, request and status entry).
+   - **timeline and comments**: multi-row INSERTs (``... RETURNING id``) of the ``status_changed``
+     events (by the system: ``actor_id`` null, shown as "System"), the rule's comment (in the
+     requester's language when the rule has it, else the tenant's) with its ``commented`` event,
+     and ``survey_requested`` events (the rule's own ``survey`` action, or the target status's
+     ``status_entered`` survey rules, e.g. Exea).
+   - **notifications**: the same rules as every other change (``app.notifications.planning
+     .recipients_of``), fed with what was preloaded for the whole batch (watchers, agents,
+     CC addresses, statuses), then one multi-row INSERT. The rule's ``notify`` action adds the
+     requester, the watchers or the agents. Sending is the notification sweep's, which runs every
+     30 seconds and batches as usual.
+   - **SLA clocks**: entering a paused or closed category is part of the UPDATE; leaving a pause
+     (e.g. back to support) moves the due moments on, computed per row in Python
+     (``app.automation.sla.on_status_change``) and written with one executemany UPDATE.
+
+Per request, the work is a few dictionaries in Python; per batch, a constant number of
+statements. Chained ``status_entered`` rules that *transition* again are not run by the sweep
+(the rule's own move does not trigger further moves, as with ``move_to_status``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from types import SimpleNamespace
+
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.accounts.models import User
+from app.automation.calendar import clock_for, parse_duration
+from app.automation.models import AutomationFiring, AutomationRule
+from app.automation.sla import PAUSED_CATEGORIES, on_status_change
+from app.db_types import pick_language, utcnow
+from app.extensions import db
+from app.tenancy.models import TENANT_ACTIVE, Tenant
+from app.tenancy.scoping import all_tenants, tenant_scope
+
+BATCH_SIZE = 1000
+
+
+@dataclass
+class RuleRun:
+    tenant: str
+    rule: str
+    target: str | None
+    references: list[str] = field(default_factory=list)
+    count: int = 0
+
+
+def run_time_rules(now: datetime | None = None, *, tenant_slug: str | None = None,
+                   batch_size: int = BATCH_SIZE) -> list[RuleRun]:
+    """Apply every due time rule as of ``now``; return what each rule did (rules that did nothing
+    are left out)."""
+    now = now or utcnow()
+    with all_tenants():
+        query = select(Tenant.id).where(Tenant.status == TENANT_ACTIVE).order_by(Tenant.id)
+        if tenant_slug:
+            query = query.where(Tenant.slug == tenant_slug)
+        tenant_ids = list(db.session.scalars(query))
+    runs: list[RuleRun] = []
+    for tenant_id in tenant_ids:
+        with tenant_scope(tenant_id):
+            runs += _TenantSweep(tenant_id, now, batch_size).run()
+    return runs
+
+
+class _TenantSweep:
+    def __init__(self, tenant_id: int, now: datetime, batch_size: int):
+        from app.workflow.models import Status
+
+        self.session = db.session
+        self.tenant_id, self.now, self.batch_size = tenant_id, now, batch_size
+        self.tenant = self.session.get(Tenant, tenant_id)
+        self.rules = self.session.scalars(select(AutomationRule).where(AutomationRule.enabled.is_(True))
+                                          .order_by(AutomationRule.position, AutomationRule.id)).all()
+        self.statuses = {s.key: s for s in self.session.scalars(select(Status))} if self.rules else {}
+        self.by_id = {s.id: s for s in self.statuses.values()}
+        self._staff = None
+
+    # --- what is loaded once per tenant -------------------------------------------------------
+
+    @property
+    def staff(self) -> list:
+        if self._staff is None:
+            from app.notifications.planning import STAFF_ROLES
+
+            self._staff = list(self.session.scalars(select(User).where(User.role.in_(STAFF_ROLES),
+                                                                       User.active.is_(True)).order_by(User.id)))
+        return self._staff
+
+    def _entered_surveys(self, status_key: str) -> list[str]:
+        """``status_entered`` rules with a survey for ``status_key`` (Exea's satisfaction survey)."""
+        out = []
+        for rule in self.rules:
+            wanted = (rule.conditions or {}).get("status") or []
+            if rule.trigger == "status_entered" and (not wanted or status_key in wanted) \
+                    and any(a.get("survey") == "satisfaction" for a in rule.actions or []):
+                out.append(rule.key)
+        return out
+
+    def run(self) -> list[RuleRun]:
+        runs = []
+        for rule in self.rules:
+            if rule.trigger != "status_age":
+                continue
+            run = self._run_rule(rule)
+            if run is not None and run.count:
+                runs.append(run)
+        return runs
+
+    # --- one rule -----------------------------------------------------------------------------
+
+    def _run_rule(self, rule) -> RuleRun | None:
+        from app.catalog.models import RequestType
+        from app.tickets.models import Ticket
+
+        conditions = rule.conditions or {}
+        try:
+            duration = parse_duration(conditions.get("after", ""))
+        except ValueError:
+            return None
+        clock = clock_for(self.tenant, conditions.get("clock", "calendar"))
+        cutoff = clock.ago(self.now, duration)
+        sources = [self.statuses[k] for k in conditions.get("status") or [] if k in self.statuses]
+        target_key = next((a["transition_to"] for a in rule.actions or [] if a.get("transition_to")), None)
+        target = self.statuses.get(target_key) if target_key else None
+        if target_key and target is None:
+            return None
+        run = RuleRun(self.tenant.slug, rule.key, target_key)
+        type_ids = None
+        if conditions.get("request_type"):
+            type_ids = list(self.session.scalars(select(RequestType.id).where(
+                RequestType.key.in_(conditions["request_type"]))))
+        for source in sources:
+            if target is not None and (source.is_final or source.id == target.id):
+                continue  # a final status is never left; a move to itself is no change
+            query = (select(Ticket.id, Ticket.reference, Ticket.requester_id, Ticket.assignee_id,
+                            Ticket.status_changed_at, Ticket.first_response_at, Ticket.sla_response_due_at,
+                            Ticket.sla_resolution_due_at, Ticket.sla_paused_at, Ticket.sla_paused_seconds)
+                     .where(Ticket.status_id == source.id, Ticket.status_changed_at <= cutoff)
+                     .order_by(Ticket.id))
+            if type_ids is not None:
+                query = query.where(Ticket.request_type_id.in_(type_ids))
+            due = self.session.execute(query).all()
+            for start in range(0, len(due), self.batch_size):
+                batch = due[start:start + self.batch_size]
+                claimed = (self._claim_move(batch, source, target, cutoff) if target is not None
+                           else self._claim_firing(batch, rule))
+                if claimed:
+                    self._apply(rule, claimed, source, target)
+                    run.count += len(claimed)
+                    run.references += [row.reference for row in claimed]
+                self.session.commit()
+        return run
+
+    def _claim_move(self, batch, source, target, cutoff) -> list:
+        from app.tickets.models import Ticket
+
+        table = Ticket.__table__
+        moment = self.moment = utcnow()
+        values = {"status_id": target.id, "status_changed_at": moment, "updated_at": moment}
+        if target.category == "resolved":
+            values["resolved_at"] = moment
+        elif target.category == "closed":
+            values["closed_at"] = moment
+        elif source.category in ("resolved", "closed"):
+            values["resolved_at"] = None
+        if target.category in PAUSED_CATEGORIES:
+            values["sla_paused_at"] = func.coalesce(table.c.sla_paused_at, moment)
+        elif target.category == "closed":
+            values["sla_paused_at"] = None
+        ids = [row.id for row in batch]
+        claimed_ids = set(self.session.execute(
+            update(table).where(table.c.tenant_id == self.tenant_id, table.c.id.in_(ids),
+                                table.c.status_id == source.id, table.c.status_changed_at <= cutoff)
+            .values(**values).returning(table.c.id)).scalars())
+        claimed = [row for row in batch if row.id in claimed_ids]
+        if target.category == "open" and source.category in PAUSED_CATEGORIES:
+            self._resume_clocks(claimed, source, target, moment)
+        return claimed
+
+    def _resume_clocks(self, claimed, source, target, moment) -> None:
+        from app.automation.sla import current_policy
+        from app.tickets.models import Ticket
+
+        policy = current_policy()
+        if policy is None:
+            return
+        table = Ticket.__table__
+        columns = ("sla_paused_at", "sla_paused_seconds", "sla_response_due_at", "sla_resolution_due_at")
+        params = []
+        for row in claimed:
+            changes = on_status_change(row, source.category, target.category, moment, policy.clock)
+            if changes:
+                params.append({"b_id": row.id, **{f"b_{c}": changes.get(c, getattr(row, c)) for c in columns}})
+        if params:
+            self.session.execute(
+                update(table).where(table.c.tenant_id == self.tenant_id, table.c.id == bindparam("b_id"))
+                .values(**{c: bindparam(f"b_{c}") for c in columns}), params)
+
+    def _claim_firing(self, batch, rule) -> list:
+        table = AutomationFiring.__table__
+        self.moment = utcnow()
+        ids = [row.id for row in batch]
+        fired = set(self.session.execute(select(table.c.ticket_id, table.c.entered_at).where(
+            table.c.tenant_id == self.tenant_id, table.c.rule_id == rule.id, table.c.ticket_id.in_(ids))).all())
+        fresh = [row for row in batch if (row.id, row.status_changed_at) not in fired]
+        if not fresh:
+            return []
+        try:
+            with self.session.begin_nested():
+                self.session.execute(insert(table), [
+                    {"tenant_id": self.tenant_id, "rule_id": rule.id, "ticket_id": row.id,
+                     "entered_at": row.status_changed_at, "created_at": self.moment} for row in fresh])
+        except IntegrityError:
+            return []  # a concurrent sweep fired it meanwhile; it does the rest
+        return fresh
+
+    # --- what the claimed requests get --------------------------------------------------------
+
+    def _apply(self, rule, claimed, source, target) -> None:
+        from app.tickets.models import Comment, TicketEvent
+
+        moment = self.moment
+        ids = [row.id for row in claimed]
+        requesters = {u.id: u for u in self.session.scalars(
+            select(User).where(User.id.in_({row.requester_id for row in claimed})))}
+        comment_text = next((a["comment"] for a in rule.actions or [] if a.get("comment")), None)
+        surveys = [rule.key] if any(a.get("survey") == "satisfaction" for a in rule.actions or []) else []
+        if target is not None:
+            surveys += self._entered_surveys(target.key)
+        notify = [a["notify"] for a in rule.actions or [] if a.get("notify")]
+
+        comment_ids: dict[int, int] = {}
+        comments: dict[int, SimpleNamespace] = {}
+        if comment_text:
+            fallbacks = [self.tenant.default_locale, *(self.tenant.locales or [])]
+            rows = [{"tenant_id": self.tenant_id, "ticket_id": row.id, "author_id": None, "is_internal": False,
+                     "channel": "portal", "created_at": moment,
+                     "body": pick_language(comment_text, getattr(requesters.get(row.requester_id), "locale", None)
+                                           or self.tenant.default_locale, fallbacks)} for row in claimed]
+            table = Comment.__table__
+            returned = self.session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                                            rows).scalars().all()
+            for row, comment_id in zip(claimed, returned):
+                comment_ids[row.id] = comment_id
+                comments[comment_id] = SimpleNamespace(id=comment_id, is_internal=False)
+
+        events = []  # (ticket id, kind, data), in timeline order
+        for row in claimed:
+            if target is not None:
+                events.append((row.id, "status_changed", {"from_status": source.key, "to_status": target.key,
+                                                          "rule": rule.key}))
+            if row.id in comment_ids:
+                events.append((row.id, "commented", {"comment_id": comment_ids[row.id], "rule": rule.key}))
+            for survey_rule in surveys:
+                events.append((row.id, "survey_requested", {"rule": survey_rule}))
+        if not events:
+            return
+        table = TicketEvent.__table__
+        event_ids = self.session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), [
+            {"tenant_id": self.tenant_id, "ticket_id": ticket_id, "actor_id": None, "kind": kind, "data": data,
+             "created_at": moment} for ticket_id, kind, data in events]).scalars().all()
+        self._notify(claimed, requesters, list(zip(event_ids, events)), comments, notify, target or source)
+
+    def _notify(self, claimed, requesters, events, comments, notify, status_now) -> None:
+        from app.catalog.models import Field
+        from app.notifications.models import NOTIFICATION_PENDING, Notification
+        from app.notifications.planning import (
+            CUSTOMER_EVENTS, DEFAULT_BATCH_SECONDS, STAFF_ROLES, _Recipients, notification_settings, recipients_of)
+        from app.tickets.models import Comment, TicketFieldValue, Watcher
+
+        ids = [row.id for row in claimed]
+        watchers: dict[int, list] = {}
+        for ticket_id, user in self.session.execute(
+                select(Watcher.ticket_id, User).join(User, Watcher.user_id == User.id)
+                .where(Watcher.ticket_id.in_(ids), User.active.is_(True)).order_by(User.id)).all():
+            watchers.setdefault(ticket_id, []).append(user)
+        settings = notification_settings(self.tenant)
+        cc_texts: dict[int, str] = {}
+        replied: set[int] = set()
+        if settings.get("cc_field"):
+            from app.notifications.planning import cc_addresses
+
+            cc_texts = dict(self.session.execute(
+                select(TicketFieldValue.ticket_id, TicketFieldValue.value_text)
+                .join(Field, TicketFieldValue.field_id == Field.id)
+                .where(TicketFieldValue.ticket_id.in_(ids), Field.key == settings["cc_field"])).all())
+            replied = set(self.session.scalars(
+                select(Comment.ticket_id).join(User, Comment.author_id == User.id)
+                .where(Comment.ticket_id.in_(ids), Comment.is_internal.is_(False), User.role.in_(STAFF_ROLES))
+                .distinct()))
+        window = timedelta(seconds=int(settings.get("batch_seconds", DEFAULT_BATCH_SECONDS)))
+        real_now = utcnow()
+        by_ticket: dict[int, list] = {}
+        for event_id, (ticket_id, kind, data) in events:
+            by_ticket.setdefault(ticket_id, []).append(SimpleNamespace(id=event_id, kind=kind, data=data, actor_id=None))
+        rows = []
+        for row in claimed:
+            ticket = SimpleNamespace(id=row.id, assignee_id=row.assignee_id, requester=requesters[row.requester_id],
+                                     requester_id=row.requester_id, status=status_now)
+            people = _Recipients(self.session, ticket, self.tenant)
+            people._watchers = watchers.get(row.id, [])
+            people._staff = self.staff
+            if settings.get("cc_field"):
+                people._cc = cc_addresses(cc_texts.get(row.id))
+                people._agent_replied = row.id in replied
+            else:
+                people._cc, people._agent_replied = [], False
+            people.statuses, people.comments = self.statuses, comments
+            ticket_events = by_ticket.get(row.id, [])
+            with_step = any(e.kind == "status_changed" for e in ticket_events)
+            for n, ticket_event in enumerate(ticket_events):
+                chosen = recipients_of(ticket_event, people, self.session, with_step)
+                if n == 0 and notify:
+                    self._add_notified(chosen, notify, people)
+                for address, (user, audience) in chosen.items():
+                    rows.append({"tenant_id": self.tenant_id, "ticket_id": row.id, "event_id": ticket_event.id,
+                                 "recipient": address, "recipient_user_id": user.id if user else None,
+                                 "audience": audience, "status": NOTIFICATION_PENDING, "created_at": real_now,
+                                 "due_at": real_now + window})
+        if rows:
+            self.session.execute(insert(Notification.__table__), rows)
+
+    @staticmethod
+    def _add_notified(chosen: dict, notify: list[str], people) -> None:
+        """The rule's ``notify`` action: these people hear of it even where the change alone would
+        not reach them (an agent keeps the agent's version)."""
+        def add(user, audience):
+            address = user.email.lower()
+            if chosen.get(address, (None, ""))[1] != "agent":
+                chosen[address] = (user, audience)
+
+        for who in notify:
+            if who == "requester" and people.ticket.requester.active:
+                add(people.ticket.requester, "agent" if people.ticket.requester.is_staff else "customer")
+            elif who == "watchers":
+                for user in people.watchers:
+                    add(user, "agent" if user.is_staff else "customer")
+            elif who == "agents":
+                assignee = next((u for u in people.staff if u.id == people.ticket.assignee_id), None)
+                for user in [assignee] if assignee else people.staff:
+                    add(user, "agent")
+
+
+def describe(runs: list[RuleRun], limit: int = 20) -> list[str]:
+    """Lines for the operator: what each rule did, with the first references."""
+    lines = []
+    for run in runs:
+        refs = ", ".join(run.references[:limit]) + (" …" if len(run.references) > limit else "")
+        action = f"→ {run.target}" if run.target else "fired"
+        lines.append(f"{run.tenant}: {run.rule}: {run.count} request(s) {action}: {refs}")
+    return lines
