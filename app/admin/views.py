@@ -207,3 +207,20 @@ def update_member(org_id, user_id):
         abort(400)
     db.session.commit()
     return redirect(url_for("admin.organization_detail", org_id=org.id))
+
+
+@bp.get("/satisfaction")
+def satisfaction():
+    """Tenant admins: how customers rated their requests (count, average, distribution, recent)."""
+    from app.accounts.policy import can_manage_users
+    from app.automation.models import SatisfactionRating
+    from app.automation.services import satisfaction_summary
+    from app.tickets.models import Ticket
+
+    _require(can_manage_users(current_user))
+    recent = db.session.execute(
+        select(SatisfactionRating, Ticket.reference, Ticket.summary, User)
+        .join(Ticket, SatisfactionRating.ticket_id == Ticket.id)
+        .join(User, SatisfactionRating.user_id == User.id)
+        .order_by(SatisfactionRating.updated_at.desc(), SatisfactionRating.id.desc()).limit(50)).all()
+    return render_template("admin/satisfaction.html", summary=satisfaction_summary(), recent=recent)
