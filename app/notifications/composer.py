@@ -56,7 +56,7 @@ def _still_wanted(rows, ticket, user: User | None, address: str) -> list:
 
 def _items(rows, ticket, audience: str, when) -> list[dict]:
     """What happened, oldest first, as the template shows it."""
-    from app.catalog.models import Field
+    from app.catalog.services import form_fields
     from app.tickets.models import Comment, TicketEvent
     from app.workflow.models import Status
 
@@ -67,7 +67,7 @@ def _items(rows, ticket, audience: str, when) -> list[dict]:
     actor_ids = {e.actor_id for e in events.values() if e.actor_id} | {c.author_id for c in comments.values() if c.author_id}
     people = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(actor_ids)))} if actor_ids else {}
     statuses = {s.key: s for s in db.session.scalars(select(Status))}
-    fields = {f.key: f for f in db.session.scalars(select(Field).where(Field.form_id == ticket.request_type.form_id))}
+    fields = {f.key: f for f in form_fields(g.tenant, ticket.request_type.form_id)}
     items = []
     for row in rows:
         event = events.get(row.event_id)

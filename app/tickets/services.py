@@ -587,7 +587,7 @@ def forward_summary(ticket: Ticket, by: User, email: str, note: str = "") -> Use
     from flask_babel import gettext as _
 
     from app.accounts.services import create_user, find_user, normalize_email
-    from app.catalog.models import Field
+    from app.catalog.services import form_fields
     from app.notifications.composer import subject_tag, support_address
     from app.notifications.links import reply_address, thread_root_id
     from app.notifications.services import queue_email
@@ -609,7 +609,7 @@ def forward_summary(ticket: Ticket, by: User, email: str, note: str = "") -> Use
     if not db.session.execute(select(Participant.id).where(Participant.ticket_id == ticket.id,
                                                            Participant.user_id == outsider.id)).first():
         db.session.add(Participant(ticket_id=ticket.id, user_id=outsider.id, added_by_id=by.id))
-    fields = {f.id: f for f in db.session.scalars(select(Field).where(Field.form_id == ticket.request_type.form_id))}
+    fields = {f.id: f for f in form_fields(tenant, ticket.request_type.form_id)}
     values = [(fields[v.field_id], v.value) for v in db.session.scalars(
         select(TicketFieldValue).where(TicketFieldValue.ticket_id == ticket.id)) if v.field_id in fields
         and fields[v.field_id].key not in ("summary", "description", "attachments")]

@@ -380,7 +380,8 @@ def test_assignment_notifies_the_new_assignee_and_links_are_tenant_bound(
 def test_flexinform_agent_forwards_a_summary_outside_and_the_request_becomes_resolved(
         app, client, request_at, login, smtp):
     app.config["MAIL_URL"] = smtp.url
-    tenant, ref = request_at("flexinform")
+    tenant, ref = request_at("flexinform", values={"evad": "2025-26", "reszleg": "elszamolas",
+                                                   "sportszervezet": "Példa SE"})
     as_(client, login, "flexinform", "agent")
     client.post(portal_url("flexinform", f"/requests/{ref}/comments"), data={"body": "Megnézzük a szövetséggel."})
     response = client.post(portal_url("flexinform", f"/requests/{ref}/forward"),
@@ -391,7 +392,8 @@ def test_flexinform_agent_forwards_a_summary_outside_and_the_request_becomes_res
     [forwarded] = mails_to(smtp, "info@szovetseg.example")
     text = text_of(forwarded)
     assert "Kérjük, segítsenek a kérdésben." in text and "Megnézzük a szövetséggel." in text
-    assert "Leírás" in text  # the request's description
+    assert "Leírás" in text and "Példa SE" in text  # the request's description and fields
+    assert "2025/26" in text or "2025–26" in text or "2025-26" in text  # a select field's option label
     with app.app_context(), tenant_scope(tenant.id):
         ticket = db.session.execute(select(Ticket).where(Ticket.reference == ref)).scalar_one()
         assert forwarded["Reply-To"].startswith(f"support+r{ticket.id}-")
