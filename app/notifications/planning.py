@@ -114,7 +114,9 @@ class _Recipients:
         assignee = next((u for u in self.staff if u.id == self.ticket.assignee_id), None)
         if assignee is not None:
             return [assignee]
-        customer_side = actor is None or not actor.is_staff
+        # What customers raise or write reaches every agent while nobody is assigned; the system's own
+        # comments (an automatic closure's note) reach only an assignee.
+        customer_side = actor is not None and not actor.is_staff
         if mode == "assignee_or_all" and kind in ("created", "commented") and customer_side:
             return list(self.staff)
         return []
