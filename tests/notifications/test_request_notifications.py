@@ -282,16 +282,14 @@ def test_a_batch_is_written_once_even_when_its_job_runs_twice(app, client, reque
     assert len(mails_to(smtp, "customer@example.com")) == 1
 
 
-def test_redis_down_at_commit_delays_notifications_but_loses_none(app_config, make_tenant, make_user, smtp,
-                                                                   redis_server):
-    from app import create_app
-
-    broken = create_app(dict(app_config, REDIS_URL="redis://127.0.0.1:9/0", MAIL_URL=smtp.url))
+def _agent_on_a_flexinform_request(application, make_tenant, make_user):
+    """A Flexinform request raised by its customer, and a client logged in as the agent, on an app
+    made with its own services configuration (a test that breaks Redis or SMTP on purpose)."""
     tenant = make_tenant("flexinform")
     make_user(tenant, "customer@example.com", name="Vevő Vera")
     make_user(tenant, "agent@example.com", role="agent", name="Agent")
-    client = broken.test_client()
-    with broken.test_request_context(portal_url("flexinform")), tenant_scope(tenant.id):
+    client = application.test_client()
+    with application.test_request_context(portal_url("flexinform")), tenant_scope(tenant.id):
         from flask import g
 
         g.tenant = get_tenant_context("flexinform")
@@ -300,6 +298,15 @@ def test_redis_down_at_commit_delays_notifications_but_loses_none(app_config, ma
                             requester=customer, created_by=customer, values={"summary": "Hiba"}).reference
     client.post(portal_url("flexinform", "/login"), data={"email": "agent@example.com",
                                                          "password": "correct-horse-battery"})
+    return client, ref
+
+
+def test_redis_down_at_commit_delays_notifications_but_loses_none(app_config, make_tenant, make_user, smtp,
+                                                                   redis_server):
+    from app import create_app
+
+    broken = create_app(dict(app_config, REDIS_URL="redis://127.0.0.1:9/0", MAIL_URL=smtp.url))
+    client, ref = _agent_on_a_flexinform_request(broken, make_tenant, make_user)
     assert client.post(portal_url("flexinform", f"/requests/{ref}/comments"),
                        data={"body": "Megnéztük"}).status_code == 302
     with broken.app_context(), all_tenants():
@@ -444,19 +451,7 @@ def test_killing_redis_after_the_jobs_were_queued_and_the_smtp_server_mid_way_lo
     mail_server.start()
     config = dict(app_config, REDIS_URL=f"redis://127.0.0.1:{port}/0", MAIL_URL=f"smtp://127.0.0.1:{smtp_port}")
     application = create_app(config)
-    tenant = make_tenant("flexinform")
-    make_user(tenant, "customer@example.com", name="Vevő Vera")
-    make_user(tenant, "agent@example.com", role="agent", name="Agent")
-    client = application.test_client()
-    with application.test_request_context(portal_url("flexinform")), tenant_scope(tenant.id):
-        from flask import g
-
-        g.tenant = get_tenant_context("flexinform")
-        customer = db.session.execute(select(User).where(User.email == "customer@example.com")).scalar_one()
-        ref = raise_request(tenant=g.tenant, request_type_id=db.session.scalars(select(RequestType.id)).first(),
-                            requester=customer, created_by=customer, values={"summary": "Hiba"}).reference
-    client.post(portal_url("flexinform", "/login"), data={"email": "agent@example.com",
-                                                         "password": "correct-horse-battery"})
+    client, ref = _agent_on_a_flexinform_request(application, make_tenant, make_user)
     client.post(portal_url("flexinform", f"/requests/{ref}/comments"), data={"body": "Első válasz"})
     with application.app_context():
         assert sweep_notifications(later()) == 2  # the agents' new-request batch and the customer's
