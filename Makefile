@@ -42,6 +42,7 @@ run: demo
 
 test: setup
 	@./scripts/ensure-chromium
+	@./scripts/ensure-axe
 	@./scripts/ensure-dovecot
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -5,9 +5,12 @@ Test tools may not download browsers here, so Playwright launches the system Chr
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
+import warnings
+from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
@@ -45,7 +48,7 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(locale="en-US")
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 800})
     page = context.new_page()
     yield page
     context.close()
@@ -60,7 +63,7 @@ class LiveServer:
         return f"http://{host}:{self.port}{path}"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def live_server(sqlite_url, redis_server):
     """The whole app on 127.0.0.1 with the five demo tenants, as `make run` serves it."""
     _prepare_schema(sqlite_url)
@@ -78,3 +81,167 @@ def live_server(sqlite_url, redis_server):
     yield LiveServer(app, port)
     server.shutdown()
     empty_database(app)
+
+
+# --- Accessibility: axe-core (tests/browser/package.json, installed by scripts/ensure-axe) -------
+
+AXE_PATH = Path(__file__).with_name("node_modules") / "axe-core" / "axe.min.js"
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+_AXE_MISSING = ("axe-core is not installed (npm missing or `npm ci` failed in tests/browser, see "
+                "scripts/ensure-axe): the accessibility checks were SKIPPED")
+
+
+def format_violations(violations: list[dict]) -> str:
+    lines = []
+    for violation in violations:
+        lines.append(f"- {violation['id']} ({violation.get('impact')}): {violation['help']}")
+        for node in violation["nodes"][:8]:
+            lines.append(f"    {' '.join(map(str, node['target']))}: {node.get('failureSummary', '').splitlines()[-1:]}")
+    return "\n".join(lines)
+
+
+@pytest.fixture(scope="session")
+def axe_source():
+    if not AXE_PATH.exists():
+        warnings.warn(pytest.PytestWarning(_AXE_MISSING))
+        print(f"\nwarning: {_AXE_MISSING}")
+        return None
+    return AXE_PATH.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def assert_accessible(axe_source):
+    """`assert_accessible(page)`: axe-core's WCAG 2.1 A/AA rules find nothing on the page."""
+    skipped = []
+
+    def check(page, context: str | None = None):
+        if axe_source is None:
+            skipped.append(page.url)
+            return
+        if not page.evaluate("typeof window.axe === 'object'"):
+            page.add_script_tag(content=axe_source)
+        result = page.evaluate(
+            "async (tags) => JSON.stringify((await axe.run(document, {runOnly: {type: 'tag', values: tags},"
+            " resultTypes: ['violations']})).violations)", WCAG_TAGS)
+        violations = json.loads(result)
+        assert not violations, (f"axe-core found {len(violations)} WCAG 2.1 A/AA violation(s) on "
+                                f"{context or page.url}:\n{format_violations(violations)}")
+
+    yield check
+    if skipped:
+        print(f"\nwarning: {_AXE_MISSING} on {len(skipped)} page(s)")
+
+
+def assert_no_horizontal_scroll(page, width: int = 360):
+    """At phone width the page does not scroll sideways."""
+    previous = page.viewport_size
+    page.set_viewport_size({"width": width, "height": 740})
+    try:
+        scroll_width = page.evaluate("document.documentElement.scrollWidth")
+        if scroll_width > width:
+            wide = page.evaluate("""(w) => [...document.querySelectorAll('body *')]
+                .filter(el => el.getBoundingClientRect().right > w + 0.5)
+                .slice(0, 8).map(el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+                  + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : '')
+                  + ' right=' + Math.round(el.getBoundingClientRect().right))""", width)
+            raise AssertionError(f"{page.url} scrolls sideways at {width} px (scrollWidth {scroll_width}): {wide}")
+    finally:
+        page.set_viewport_size(previous)
+
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def save_screenshot(page, name: str):
+    """A 1280x800 PNG of the page (the visible viewport) under docs/screenshots/ for README."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+# --- Journeys: the demo users of `make run`, logged in once per session --------------------------
+
+DEMO_PASSWORD = "demo-password"
+# The browser speaks the vendor's language, as its customers' browsers do.
+BROWSER_LOCALES = {"flexinform": "hu-HU", "crmservice": "fi-FI", "festum": "fi-FI", "targito": "cs-CZ", "exea": "pl-PL"}
+
+
+@pytest.fixture(scope="session")
+def demo_data(live_server):
+    """`flask demo seed` on the live server: the demo users, organizations and sample requests."""
+    result = live_server.app.test_cli_runner().invoke(args=["demo", "seed"])
+    assert result.exit_code == 0, result.output
+    return live_server
+
+
+class Portal:
+    """Pages logged in as a demo user; each login happens once per session (its cookies are reused)."""
+
+    def __init__(self, browser, live_server):
+        self.browser, self.live_server, self._states, self._contexts = browser, live_server, {}, []
+
+    def url(self, slug, path="/"):
+        return self.live_server.url(slug, path)
+
+    def new_page(self, slug: str, state=None):
+        context = self.browser.new_context(locale=BROWSER_LOCALES.get(slug, "en-US"),
+                                           viewport={"width": 1280, "height": 800}, storage_state=state)
+        context.set_default_timeout(10_000)
+        self._contexts.append(context)
+        return context.new_page()
+
+    def page_as(self, slug: str, email: str, password: str = DEMO_PASSWORD):
+        if "@" not in email:
+            email = f"{email}@{slug}.test"
+        key = (slug, email)
+        if key not in self._states:
+            page = self.new_page(slug)
+            page.goto(self.url(slug, "/login"))
+            page.fill("#email", email)
+            page.fill("#password", password)
+            page.click("main form button.primary")
+            assert page.locator("form[action='/logout']").count() == 1, f"{email} could not log in at {slug}"
+            self._states[key] = page.context.storage_state()
+            return page
+        page = self.new_page(slug, self._states[key])
+        page.goto(self.url(slug))
+        return page
+
+    def close(self):
+        for context in self._contexts:
+            context.close()
+        self._contexts.clear()
+
+
+@pytest.fixture
+def portal(browser, demo_data):
+    portal = Portal(browser, demo_data)
+    yield portal
+    portal.close()
+
+
+@pytest.fixture
+def check(assert_accessible):
+    """`check(page)`: the page has no axe-core violations and no sideways scroll at 360 px."""
+
+    def run(page, *, narrow: bool = True):
+        page.wait_for_load_state()
+        assert_accessible(page)
+        if narrow:
+            assert_no_horizontal_scroll(page)
+
+    return run
+
+
+def outbox_messages(live_server, recipient: str):
+    """Outbox rows to one recipient, oldest first."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.notifications.models import OutboxMessage
+    from app.tenancy.scoping import all_tenants
+
+    with live_server.app.app_context(), all_tenants():
+        rows = db.session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == recipient)
+                                  .order_by(OutboxMessage.id)).all()
+        db.session.expunge_all()
+        return rows
