@@ -46,6 +46,7 @@ def create_app(config: dict | None = None) -> Flask:
     from app.admin.views import bp as admin_bp
     from app.agent.views import bp as agent_bp
     from app.health.views import bp as health_bp
+    from app.helpcenter.views import bp as helpcenter_bp
     from app.mailin.views import bp as mailin_bp, mailgate_bp
     from app.notifications.views import bp as notifications_bp
     from app.operator.views import bp as operator_bp
@@ -58,6 +59,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(tickets_bp)
+    app.register_blueprint(helpcenter_bp)
     app.register_blueprint(agent_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(mailgate_bp)
@@ -82,6 +84,9 @@ def create_app(config: dict | None = None) -> Flask:
     from app.mailin.cli import mail_cli
 
     app.cli.add_command(mail_cli)
+    from app.helpcenter.cli import helpcenter_cli
+
+    app.cli.add_command(helpcenter_cli)
     return app
 
 
@@ -91,6 +96,8 @@ def _import_models() -> None:
     import app.agent.models  # noqa: F401
     import app.automation.models  # noqa: F401
     import app.catalog.models  # noqa: F401
+    import app.helpcenter.models  # noqa: F401
+    import app.helpcenter.search  # noqa: F401  (requests indexed for search on every flush)
     import app.mailin.models  # noqa: F401
     import app.notifications.models  # noqa: F401
     import app.notifications.services  # noqa: F401  (after-commit enqueue of e-mails)

@@ -89,6 +89,13 @@ def run_migrations_online():
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 
+    # The help center's search index (FTS5 table, tsvector column) is hand-written SQL in its
+    # migration, not in the models: autogenerate must neither drop nor recreate it.
+    if conf_args.get("include_object") is None:
+        from app.helpcenter.search import include_object
+
+        conf_args["include_object"] = include_object
+
     connectable = get_engine()
 
     with connectable.connect() as connection:

@@ -4,11 +4,15 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from app.extensions import db
+from app.helpcenter.search import include_object
 
 
 def test_migrations_match_the_models(app):
     with app.app_context(), db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        # The help center's full-text index is raw SQL in its migration, not in the models (an FTS5
+        # table on SQLite, a tsvector column on PostgreSQL): compared with the same filter that
+        # migrations/env.py gives autogenerate, so that only those named objects are skipped.
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": include_object})
         assert compare_metadata(context, db.metadata) == []
 
 

@@ -224,3 +224,13 @@ def satisfaction():
         .join(User, SatisfactionRating.user_id == User.id)
         .order_by(SatisfactionRating.updated_at.desc(), SatisfactionRating.id.desc()).limit(50)).all()
     return render_template("admin/satisfaction.html", summary=satisfaction_summary(), recent=recent)
+
+
+@bp.get("/help-center")
+def help_center():
+    """Tenant admins: how many requests the help articles saved (app.helpcenter.services.deflection_summary)."""
+    from app.helpcenter.services import deflection_summary
+
+    _require(can_manage_users(current_user))
+    days = 90
+    return render_template("helpcenter/admin_deflection.html", summary=deflection_summary(days=days), days=days)

@@ -55,8 +55,13 @@ def seed_command():
                     add_membership(users[member["user"]], organization, is_admin=bool(member.get("admin")))
             db.session.commit()
             created = _seed_requests(tenant, users, demo.get("requests", []))
+            from app.helpcenter.search import index_missing_tickets
+            from app.helpcenter.services import seed_demo_articles
+
+            articles = seed_demo_articles(tenant, users["agent"], demo.get("articles", []))
+            index_missing_tickets()  # requests raised before the help center existed
         click.echo(f"{tenant.slug}: demo users " + ", ".join(f"{u}@{tenant.slug}.test" for u, _ in DEMO_USERS)
-                   + (f"; {created} sample requests" if created else ""))
+                   + (f"; {created} sample requests" if created else "") + (f"; {articles} help articles" if articles else ""))
     with all_tenants():
         operator = db.session.execute(select(Operator).where(Operator.email == "operator@portal.test")).scalar_one_or_none()
         if operator is None:
