@@ -93,6 +93,7 @@ def create_app(config: dict | None = None) -> Flask:
 def _import_models() -> None:
     """Register every table with the metadata (for Alembic and relationships)."""
     import app.accounts.models  # noqa: F401
+    import app.admin.models  # noqa: F401
     import app.agent.models  # noqa: F401
     import app.automation.models  # noqa: F401
     import app.catalog.models  # noqa: F401

@@ -63,11 +63,12 @@ def _refuse_if_used(count_query, problem: str, problems: list[str]) -> bool:
     return False
 
 
-def apply_definition(definition: dict, *, dry_run: bool = False) -> SyncReport:
+def apply_definition(definition: dict, *, dry_run: bool = False, on_applied=None) -> SyncReport:
     """Create or update the tenant described by a validated, normalized definition.
 
     Runs in one transaction: on any problem (DefinitionError) nothing is changed. With
-    ``dry_run`` the changes are computed and reported, then rolled back.
+    ``dry_run`` the changes are computed and reported, then rolled back. ``on_applied(tenant,
+    report)`` runs in the same transaction just before the commit (the console's audit entry).
     """
     d = normalize_definition(definition)
     report = SyncReport(slug=d["slug"])
@@ -96,6 +97,8 @@ def apply_definition(definition: dict, *, dry_run: bool = False) -> SyncReport:
         if dry_run:
             db.session.rollback()
         else:
+            if on_applied is not None:
+                on_applied(tenant, report)
             db.session.commit()
             invalidate_tenant_cache(d["slug"])
     except Exception:
