@@ -234,3 +234,9 @@ def help_center():
     _require(can_manage_users(current_user))
     days = 90
     return render_template("helpcenter/admin_deflection.html", summary=deflection_summary(days=days), days=days)
+
+
+# The configuration console (tenant admins only): app/admin/console.py, under /admin/config.
+from app.admin.console import bp as _console_bp  # noqa: E402
+
+bp.register_blueprint(_console_bp)

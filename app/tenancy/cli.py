@@ -79,15 +79,26 @@ def sync_command(slug, dry_run):
 @click.option("--from", "template", default="_template", show_default=True, help="Template folder in tenants/.")
 @click.option("--name", help="The vendor's name shown on its portal (default: the slug).")
 @click.option("--prefix", help="Reference prefix of its requests, e.g. ACME (default: from the slug).")
-def create_command(slug, template, name, prefix):
-    """Onboard a new tenant from a template."""
+@click.option("--languages", help="Comma-separated languages, e.g. cs,en (default: the template's).")
+@click.option("--default-language", help="The default language (default: the template's, or the first).")
+@click.option("--admin", "admin_email", help="E-mail address of the first tenant admin, invited by e-mail.")
+@click.option("--from-tenant", help="Start from an existing tenant's configuration instead of a template.")
+def create_command(slug, template, name, prefix, languages, default_language, admin_email, from_tenant):
+    """Onboard a new tenant from a template (or another tenant's export), optionally inviting its admin."""
+    from app.operator.services import onboard_tenant
+
     if not SLUG_RE.match(slug):
         _fail(DefinitionError([f"'{slug}' is not a valid slug: lowercase letters, digits and '-', at most 63"]))
+    source = f"tenant:{from_tenant}" if from_tenant else template
     try:
-        report = services.create_tenant_from_template(_tenants_dir() / template, slug, name or slug.capitalize(), prefix)
+        tenant = onboard_tenant(slug=slug, name=name or slug.capitalize(), source=source, prefix=prefix,
+                                languages=[x.strip() for x in languages.split(",") if x.strip()] if languages else None,
+                                default_language=default_language, admin_email=admin_email, actor="cli")
     except DefinitionError as error:
         _fail(error)
-    click.echo(f"{report.slug}: created from {template}; portal at {_tenant_url(report.slug)}")
+    click.echo(f"{tenant.slug}: created from {from_tenant or template}; portal at {_tenant_url(tenant.slug)}")
+    if admin_email:
+        click.echo(f"{tenant.slug}: invitation sent to {admin_email}")
 
 
 @tenants_cli.command("export")
@@ -122,7 +133,7 @@ def _set_status(slug: str, status: str) -> None:
 @tenants_cli.command("suspend")
 @click.argument("slug")
 def suspend_command(slug):
-    """Take a tenant's portal offline (its address answers 404); nothing is deleted."""
+    """Take a tenant's portal offline (its address says it is suspended); nothing is deleted."""
     _set_status(slug, "suspended")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from flask import abort, current_app, g
+from flask import Response, abort, current_app, g
 from sqlalchemy import select
 
 from app.caching import ProcessCache
@@ -67,13 +67,19 @@ def load_tenant_context(slug: str) -> TenantContext | None:
 
 def get_tenant_context(slug: str) -> TenantContext | None:
     """Cached lookup of an *active* tenant by slug; None for unknown, invalid or suspended."""
+    context = _lookup(slug)
+    if context is None or not context.is_active:
+        return None
+    return context
+
+
+def _lookup(slug: str) -> TenantContext | None:
+    """Cached lookup by slug, whatever the tenant's status; None for unknown or invalid slugs."""
     if not SLUG_RE.match(slug or ""):
         return None
     context = _cache.get(slug, _MISSING)
     if context is _MISSING:
         context = _cache.set(slug, load_tenant_context(slug), ttl=current_app.config["TENANT_CACHE_SECONDS"])
-    if context is None or not context.is_active:
-        return None
     return context
 
 
@@ -86,8 +92,15 @@ def invalidate_tenant_cache(slug: str | None = None) -> None:
 
 def enter_tenant(slug: str) -> TenantContext:
     """Make the tenant of this request current, or answer 404 revealing nothing."""
-    context = get_tenant_context(slug)
+    known = _lookup(slug)
+    context = known if known is not None and known.is_active else None
     if context is None:
+        if known is not None:
+            # A suspended portal says so (its data is kept); nothing else of it is served.
+            from flask import render_template
+
+            abort(Response(render_template("operator/suspended.html", name=known.name), 503,
+                           {"Retry-After": "3600"}))
         g.unknown_tenant = True
         abort(404)
     g.tenant = context

@@ -63,7 +63,7 @@ def test_suspend_and_activate(app, client):
     runner = app.test_cli_runner()
     runner.invoke(args=["tenants", "sync", "exea"])
     assert runner.invoke(args=["tenants", "suspend", "exea"]).exit_code == 0
-    assert client.get(portal_url("exea")).status_code == 404
+    assert client.get(portal_url("exea")).status_code == 503  # "this support portal is suspended"
     assert "suspended" in runner.invoke(args=["tenants", "list"]).output
     assert runner.invoke(args=["tenants", "activate", "exea"]).exit_code == 0
     assert client.get(portal_url("exea")).status_code == 200

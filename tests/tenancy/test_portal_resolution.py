@@ -69,12 +69,13 @@ def test_untrusted_host_is_refused(client, demo_tenants):
     assert "Flexinform" not in response.get_data(as_text=True)
 
 
-def test_suspended_tenant_answers_404_and_comes_back_when_activated(app, client, demo_tenants):
+def test_suspended_tenant_says_so_and_comes_back_when_activated(app, client, demo_tenants):
     from app.tenancy.services import set_tenant_status
 
     with app.app_context():
         set_tenant_status("targito", "suspended")
-    assert client.get(portal_url("targito")).status_code == 404
+    page = client.get(portal_url("targito", "/requests"))
+    assert page.status_code == 503 and "This support portal is suspended" in page.get_data(as_text=True)
     assert client.get(portal_url("exea")).status_code == 200
     with app.app_context():
         set_tenant_status("targito", "active")

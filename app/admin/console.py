@@ -1,0 +1,853 @@
+"""Tenant admin console: the tenant's configuration, edited as its definition.
+
+Each page loads the definition (the export), applies the admin's change to it and hands it to
+``app.admin.services.change`` (the validator and ``apply_definition`` of ``flask tenants sync``).
+Plain HTML forms, no JavaScript needed: lists are ordered with up/down buttons.
+"""
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import force_locale, gettext as _, lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup
+from werkzeug.datastructures import MultiDict
+
+from app.accounts.policy import is_tenant_admin
+from app.admin import services
+from app.admin.services import ConsoleError, Problem, find, require
+from app.catalog.forms import build_request_form, form_name, prefill
+from app.catalog.services import find_request_type, form_fields
+from app.tenancy.definition import FIELD_DEFAULTS
+
+bp = Blueprint("config", __name__, url_prefix="/config")
+
+FIELD_TYPE_LABELS = {
+    "text": _l("Text"), "textarea": _l("Long text"), "number": _l("Number"), "date": _l("Date"),
+    "select": _l("Choice"), "multiselect": _l("Multiple choice"), "checkbox": _l("Checkbox"),
+    "email": _l("E-mail address"), "phone": _l("Phone number"), "files": _l("Files"),
+}
+CATEGORY_LABELS = {"open": _l("Open"), "waiting": _l("Waiting"), "resolved": _l("Resolved"), "closed": _l("Closed")}
+ACTOR_LABELS = {"customer": _l("Customer"), "agent": _l("Agent"), "system": _l("System (automation)")}
+TRIGGER_LABELS = {"status_age": _l("Time in a status"), "customer_comment": _l("Customer comment"),
+                  "email_reply": _l("E-mail reply"), "status_entered": _l("Status entered")}
+NOTIFY_LABELS = {"requester": _l("The requester"), "watchers": _l("The watchers"), "agents": _l("The agents")}
+KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+@bp.before_request
+def _tenant_admins_only():
+    if not is_tenant_admin(current_user):
+        abort(404)
+
+
+@bp.context_processor
+def _console_globals():
+    tenant = g.get("tenant")  # None on an error page (the 404 handler forgets the tenant)
+    return {"tenant_languages": list(tenant.locales) if tenant else [], "field_type_labels": FIELD_TYPE_LABELS,
+            "category_labels": CATEGORY_LABELS, "actor_labels": ACTOR_LABELS, "trigger_labels": TRIGGER_LABELS,
+            "notify_labels": NOTIFY_LABELS, "text_of": _text_of}
+
+
+def _text_of(texts) -> str:
+    """A localized text in the admin's language for lists (falls back to any language)."""
+    from app.templating import localized
+
+    return localized(texts) if isinstance(texts, dict) else (texts or "")
+
+
+# --- plumbing ------------------------------------------------------------------------------------
+
+def _apply(mutate, summary: str) -> bool:
+    """Apply a change; flash the outcome. Returns False (and stores the problems) on error."""
+    try:
+        report = services.change(g.tenant.slug, mutate, actor=current_user._get_current_object(), summary=summary)
+    except ConsoleError as error:
+        g.console_problems = error.problems
+        return False
+    if report.changed:
+        flash(_("Saved: %(summary)s.", summary=summary), "success")
+    else:
+        flash(_("Nothing changed."), "info")
+    return True
+
+
+def _problems() -> list[Problem]:
+    return g.get("console_problems", [])
+
+
+def _render(template: str, **context):
+    problems = _problems()
+    by_attribute: dict[str, list[str]] = {}
+    for problem in problems:
+        if problem.attribute:
+            by_attribute.setdefault(problem.attribute, []).append(problem.text)
+    return render_template(template, problems=problems, errors_for=by_attribute, **context), (422 if problems else 200)
+
+
+def _fail(message: str) -> None:
+    raise ConsoleError([Problem(message)])
+
+
+def _localized(prefix: str) -> dict:
+    """{language: text} from inputs named ``<prefix>.<lang>``; empty ones are left out (the
+    validator then names the missing language)."""
+    return {lang: request.form.get(f"{prefix}.{lang}", "").strip() for lang in g.tenant.locales
+            if request.form.get(f"{prefix}.{lang}", "").strip()}
+
+
+def _new_key(name: str = "key") -> str:
+    key = request.form.get(name, "").strip().lower()
+    if not KEY_RE.match(key):
+        _fail(_("The key must be lowercase letters, digits, '-' or '_' (at most 63), e.g. 'bug-report'."))
+    return key
+
+
+def _typed(raw: str, field_type: str):
+    raw = (raw or "").strip()
+    if raw == "":
+        return None
+    if field_type == "checkbox":
+        return raw.lower() in ("true", "1", "yes", "on")
+    if field_type == "number":
+        try:
+            return int(raw)
+        except ValueError:
+            try:
+                return float(raw)
+            except ValueError:
+                _fail(_("'%(value)s' is not a number.", value=raw))
+    if field_type == "multiselect":
+        return [part for part in re.split(r"[,\s]+", raw) if part]
+    return raw
+
+
+def _keys_list(raw: str) -> list[str]:
+    return [part for part in re.split(r"[,\s]+", raw or "") if part]
+
+
+def _redirect_back(default: str, **values):
+    return redirect(url_for(default, **values))
+
+
+def _moved(items_of, key_name: str, summary: str, endpoint: str, **values):
+    direction = request.form.get("direction")
+    key = request.form.get(key_name, "")
+
+    def mutate(d):
+        services.move(items_of(d), key, direction)
+
+    if not _apply(mutate, summary):
+        for problem in _problems():
+            flash(problem.text, "error")
+    return redirect(url_for(endpoint, **values))
+
+
+# --- overview ------------------------------------------------------------------------------------
+
+@bp.get("/")
+def index():
+    d = services.current_definition(g.tenant.slug)
+    return render_template("admin/config/index.html", d=d)
+
+
+# --- request types -------------------------------------------------------------------------------
+
+@bp.get("/request-types")
+def request_types():
+    d = services.current_definition(g.tenant.slug)
+    return render_template("admin/config/request_types.html", d=d,
+                           email_type=d["settings"].get("email_request_type"))
+
+
+@bp.post("/request-types/move")
+def move_request_type():
+    portal_key = request.form.get("portal", "")
+    return _moved(lambda d: require(find(d["portals"], portal_key), portal_key)["request_types"], "key",
+                  _("order of the request types"), "admin.config.request_types")
+
+
+def _blank_request_type(d) -> dict:
+    return {"key": "", "name": {}, "description": {}, "icon": None, "form": d["forms"][0]["key"],
+            "workflow": d["workflows"][0]["key"]}
+
+
+def _base_fields(d, workflow_key: str) -> list[dict]:
+    """The fields of a new form: summary, description and attachments of an existing form, and the
+    fields the workflow's steps ask for (they must be on every form using the workflow)."""
+    workflow = find(d["workflows"], workflow_key)
+    required = {key for t in (workflow or {}).get("transitions", []) for key in t.get("requires", []) if key != "comment"}
+    wanted = ("summary", "description", "attachments", *sorted(required))
+    fields: dict[str, dict] = {}
+    for form in d["forms"]:
+        for f in form["fields"]:
+            if f["key"] in wanted and f["key"] not in fields:
+                fields[f["key"]] = dict(f, visible_when=None, value_when_hidden=None)
+    return [fields[key] for key in wanted if key in fields]
+
+
+@bp.route("/request-types/new", methods=["GET", "POST"])
+@bp.route("/request-types/<portal_key>/<type_key>", methods=["GET", "POST"])
+def request_type_edit(portal_key=None, type_key=None):
+    d = services.current_definition(g.tenant.slug)
+    is_new = type_key is None
+    if is_new:
+        item = _blank_request_type(d)
+        portal_key = request.args.get("portal") or d["portals"][0]["key"]
+    else:
+        portal = find(d["portals"], portal_key) or abort(404)
+        item = find(portal["request_types"], type_key) or abort(404)
+    email_type = d["settings"].get("email_request_type")
+    is_email_type = email_type == f"{portal_key}/{item['key']}"
+    if request.method == "POST":
+        target_portal = request.form.get("portal", portal_key)
+        item = dict(item, name=_localized("name"), description=_localized("description"),
+                    icon=(request.form.get("icon") or "").strip() or None, form=request.form.get("form", ""),
+                    workflow=request.form.get("workflow", ""))
+        is_email_type = request.form.get("email") == "1"
+        try:
+            key = _new_key() if is_new else item["key"]
+            item["key"] = key
+        except ConsoleError as error:
+            g.console_problems = error.problems
+        else:
+            def mutate(d):
+                entry = dict(item)
+                if entry["form"] == "__new__":
+                    form_key = key if not find(d["forms"], key) else f"{key}-form"
+                    d["forms"].append({"key": form_key, "fields": _base_fields(d, entry["workflow"])})
+                    entry["form"] = form_key
+                old_portal = find(d["portals"], portal_key)
+                new_portal = find(d["portals"], target_portal)
+                require(new_portal, target_portal)
+                if is_new:
+                    new_portal["request_types"].append(entry)
+                elif old_portal is new_portal:
+                    index = services.find_index(new_portal["request_types"], key)
+                    new_portal["request_types"][index] = entry
+                else:
+                    old_portal["request_types"] = [rt for rt in old_portal["request_types"] if rt["key"] != key]
+                    new_portal["request_types"].append(entry)
+                reference = f"{target_portal}/{key}"
+                if is_email_type:
+                    d["settings"]["email_request_type"] = reference
+                elif d["settings"].get("email_request_type") in (reference, f"{portal_key}/{key}"):
+                    d["settings"].pop("email_request_type", None)
+                item["form"] = entry["form"]
+
+            if _apply(mutate, _("request type '%(key)s'", key=key)):
+                if request.form.get("then") == "fields":
+                    return redirect(url_for("admin.config.form_detail", form_key=item["form"]))
+                return redirect(url_for("admin.config.request_type_edit", portal_key=target_portal, type_key=key))
+        portal_key = target_portal
+    return _render("admin/config/request_type.html", d=d, item=item, is_new=is_new, portal_key=portal_key,
+                   is_email_type=is_email_type)
+
+
+@bp.post("/request-types/<portal_key>/<type_key>/delete")
+def request_type_delete(portal_key, type_key):
+    def mutate(d):
+        portal = require(find(d["portals"], portal_key), portal_key)
+        require(find(portal["request_types"], type_key), type_key)
+        portal["request_types"] = [rt for rt in portal["request_types"] if rt["key"] != type_key]
+        if d["settings"].get("email_request_type") == f"{portal_key}/{type_key}":
+            d["settings"].pop("email_request_type")
+
+    if _apply(mutate, _("deleted request type '%(key)s'", key=type_key)):
+        return redirect(url_for("admin.config.request_types"))
+    for problem in _problems():
+        flash(problem.text, "error")
+    return redirect(url_for("admin.config.request_type_edit", portal_key=portal_key, type_key=type_key))
+
+
+# --- preview -------------------------------------------------------------------------------------
+
+@bp.get("/request-types/<portal_key>/<type_key>/preview")
+def preview(portal_key, type_key):
+    found = find_request_type(g.tenant, portal_key, type_key) or abort(404)
+    portal, request_type = found
+    language = request.args.get("lang") or g.tenant.default_locale
+    if language not in g.tenant.locales:
+        language = g.tenant.default_locale
+    customer = request.args.get("as") != "agent"
+    fields = form_fields(g.tenant, request_type.form_id)
+    with force_locale(language):
+        from app.templating import localized
+
+        form_class = build_request_form(fields, request_type.key, localized, staff=not customer)
+        form = form_class(formdata=None, meta={"csrf": False})
+        prefill(form, MultiDict(), fields)
+        fragment = render_template("admin/config/_preview_form.html", form=form, fields=form._infos,
+                                   form_name=form_name, portal=portal, request_type=request_type,
+                                   language=language)
+    return render_template("admin/config/preview.html", fragment=Markup(fragment), portal=portal,
+                           request_type=request_type, language=language, customer=customer)
+
+
+# --- forms and fields ----------------------------------------------------------------------------
+
+@bp.get("/forms")
+def forms():
+    d = services.current_definition(g.tenant.slug)
+    used_by: dict[str, list] = {}
+    for portal in d["portals"]:
+        for rt in portal["request_types"]:
+            used_by.setdefault(rt["form"], []).append((portal, rt))
+    return render_template("admin/config/forms.html", d=d, used_by=used_by)
+
+
+@bp.get("/forms/<form_key>")
+def form_detail(form_key):
+    d = services.current_definition(g.tenant.slug)
+    form = find(d["forms"], form_key) or abort(404)
+    types = [(p, rt) for p in d["portals"] for rt in p["request_types"] if rt["form"] == form_key]
+    return render_template("admin/config/form.html", d=d, form=form, types=types)
+
+
+@bp.post("/forms/<form_key>/move")
+def move_field(form_key):
+    return _moved(lambda d: require(find(d["forms"], form_key), form_key)["fields"], "key",
+                  _("order of the fields of form '%(key)s'", key=form_key), "admin.config.form_detail",
+                  form_key=form_key)
+
+
+def _field_from_request(item: dict) -> dict:
+    field_type = request.form.get("type", item.get("type") or "text")
+    field = dict(item, type=field_type, label=_localized("label"), help=_localized("help"),
+                 required=request.form.get("required") == "1",
+                 editable_by=request.form.get("editable_by") or "customer")
+    options = []
+    for index in range(int(request.form.get("option_rows", "0") or 0)):
+        key = request.form.get(f"option_{index}_key", "").strip()
+        label = _localized(f"option_{index}_label")
+        if key or label:
+            options.append({"key": key, "label": label})
+    field["options"] = options if field_type in ("select", "multiselect") else []
+    mode = request.form.get("visible_mode", "always")
+    if mode == "field":
+        field["visible_when"] = {"field": request.form.get("visible_field", ""),
+                                 "in": _keys_list(request.form.get("visible_in", ""))}
+    elif mode == "request_type":
+        field["visible_when"] = {"request_type": request.form.getlist("visible_types")}
+    else:
+        field["visible_when"] = None
+    field["value_when_hidden"] = _typed(request.form.get("value_when_hidden", ""), field_type) \
+        if field["visible_when"] else None
+    field["default"] = _typed(request.form.get("default", ""), field_type)
+    field["fixed_value"] = _typed(request.form.get("fixed_value", ""), field_type)
+    return field
+
+
+def _check_field_input(field: dict) -> None:
+    condition = field.get("visible_when")
+    if condition and "in" in condition and not condition["in"]:
+        _fail(_("Visible when: list the option keys that show the field, e.g. 'bug, incident'."))
+    if condition and "request_type" in condition and not condition["request_type"]:
+        _fail(_("Visible when: choose at least one request type."))
+    for option in field.get("options", []):
+        if not KEY_RE.match(option["key"] or ""):
+            _fail(_("Each option needs a key of lowercase letters, digits, '-' or '_'."))
+
+
+@bp.route("/forms/<form_key>/fields/new", methods=["GET", "POST"])
+@bp.route("/forms/<form_key>/fields/<field_key>", methods=["GET", "POST"])
+def field_edit(form_key, field_key=None):
+    d = services.current_definition(g.tenant.slug)
+    form = find(d["forms"], form_key) or abort(404)
+    is_new = field_key is None
+    item = dict(FIELD_DEFAULTS, key="", type="text", label={}) if is_new else (find(form["fields"], field_key) or abort(404))
+    if request.method == "POST":
+        try:
+            item = _field_from_request(item)
+            if is_new:
+                item["key"] = _new_key()
+            _check_field_input(item)
+        except ConsoleError as error:
+            g.console_problems = error.problems
+        else:
+            def mutate(d):
+                fields = require(find(d["forms"], form_key), form_key)["fields"]
+                if is_new:
+                    fields.append(item)
+                else:
+                    fields[services.find_index(fields, item["key"])] = item
+
+            if _apply(mutate, _("field '%(field)s' of form '%(form)s'", field=item["key"], form=form_key)):
+                return redirect(url_for("admin.config.form_detail", form_key=form_key))
+    types = [rt for p in d["portals"] for rt in p["request_types"] if rt["form"] == form_key]
+    choice_fields = [f for f in form["fields"] if f["type"] in ("select", "multiselect", "checkbox")
+                     and f["key"] != item.get("key")]
+    return _render("admin/config/field.html", d=d, form=form, item=item, is_new=is_new, types=types,
+                   choice_fields=choice_fields)
+
+
+@bp.post("/forms/<form_key>/fields/<field_key>/delete")
+def field_delete(form_key, field_key):
+    def mutate(d):
+        form = require(find(d["forms"], form_key), form_key)
+        require(find(form["fields"], field_key), field_key)
+        form["fields"] = [f for f in form["fields"] if f["key"] != field_key]
+
+    if not _apply(mutate, _("deleted field '%(field)s' of form '%(form)s'", field=field_key, form=form_key)):
+        for problem in _problems():
+            flash(problem.text, "error")
+    return redirect(url_for("admin.config.form_detail", form_key=form_key))
+
+
+# --- statuses ------------------------------------------------------------------------------------
+
+@bp.get("/statuses")
+def statuses():
+    d = services.current_definition(g.tenant.slug)
+    return render_template("admin/config/statuses.html", d=d)
+
+
+@bp.post("/statuses/move")
+def move_status():
+    return _moved(lambda d: d["statuses"], "key", _("order of the statuses"), "admin.config.statuses")
+
+
+@bp.route("/statuses/new", methods=["GET", "POST"])
+@bp.route("/statuses/<status_key>", methods=["GET", "POST"])
+def status_edit(status_key=None):
+    d = services.current_definition(g.tenant.slug)
+    is_new = status_key is None
+    item = {"key": "", "name": {}, "customer_name": {}, "category": "open", "color": "#6c757d", "notify": True} \
+        if is_new else (find(d["statuses"], status_key) or abort(404))
+    if request.method == "POST":
+        name = _localized("name")
+        customer_name = _localized("customer_name") or dict(name)
+        item = dict(item, name=name, customer_name=customer_name, category=request.form.get("category", "open"),
+                    color=(request.form.get("color") or "#6c757d").strip(), notify=request.form.get("notify") == "1")
+        try:
+            if is_new:
+                item["key"] = _new_key()
+        except ConsoleError as error:
+            g.console_problems = error.problems
+        else:
+            def mutate(d):
+                if is_new:
+                    d["statuses"].append(item)
+                else:
+                    d["statuses"][services.find_index(d["statuses"], item["key"])] = item
+
+            if _apply(mutate, _("status '%(key)s'", key=item["key"])):
+                return redirect(url_for("admin.config.statuses"))
+    return _render("admin/config/status.html", d=d, item=item, is_new=is_new)
+
+
+@bp.post("/statuses/<status_key>/delete")
+def status_delete(status_key):
+    if _apply(lambda d: services.delete_status(d, status_key), _("deleted status '%(key)s'", key=status_key)):
+        return redirect(url_for("admin.config.statuses"))
+    d = services.current_definition(g.tenant.slug)
+    item = find(d["statuses"], status_key) or abort(404)
+    return _render("admin/config/status.html", d=d, item=item, is_new=False)
+
+
+# --- workflows and transitions -------------------------------------------------------------------
+
+@bp.get("/workflows")
+def workflows():
+    d = services.current_definition(g.tenant.slug)
+    return render_template("admin/config/workflows.html", d=d, statuses={s["key"]: s for s in d["statuses"]})
+
+
+@bp.post("/workflows/<workflow_key>/initial")
+def workflow_initial(workflow_key):
+    initial = request.form.get("initial_status", "")
+
+    def mutate(d):
+        require(find(d["workflows"], workflow_key), workflow_key)["initial_status"] = initial
+
+    if not _apply(mutate, _("initial status of workflow '%(key)s'", key=workflow_key)):
+        for problem in _problems():
+            flash(problem.text, "error")
+    return redirect(url_for("admin.config.workflows"))
+
+
+@bp.post("/workflows/<workflow_key>/move")
+def move_transition(workflow_key):
+    return _moved(lambda d: require(find(d["workflows"], workflow_key), workflow_key)["transitions"], "key",
+                  _("order of the transitions of workflow '%(key)s'", key=workflow_key), "admin.config.workflows")
+
+
+def _requirable_fields(d, workflow_key: str) -> list[dict]:
+    forms = {rt["form"] for p in d["portals"] for rt in p["request_types"] if rt["workflow"] == workflow_key}
+    seen: dict[str, dict] = {}
+    for form in d["forms"]:
+        if form["key"] in forms:
+            for f in form["fields"]:
+                if f["key"] not in ("summary", "description", "attachments") and f["type"] != "files":
+                    seen.setdefault(f["key"], f)
+    return list(seen.values())
+
+
+@bp.route("/workflows/<workflow_key>/transitions/new", methods=["GET", "POST"])
+@bp.route("/workflows/<workflow_key>/transitions/<transition_key>", methods=["GET", "POST"])
+def transition_edit(workflow_key, transition_key=None):
+    d = services.current_definition(g.tenant.slug)
+    workflow = find(d["workflows"], workflow_key) or abort(404)
+    is_new = transition_key is None
+    item = {"key": "", "name": {}, "from": [], "to": "", "actors": ["agent"], "requires": []} if is_new \
+        else (find(workflow["transitions"], transition_key) or abort(404))
+    if request.method == "POST":
+        item = dict(item, name=_localized("name"), to=request.form.get("to", ""),
+                    actors=request.form.getlist("actors"), requires=request.form.getlist("requires"))
+        item["from"] = [] if request.form.get("from_any") == "1" else request.form.getlist("from")
+        try:
+            if is_new:
+                item["key"] = _new_key()
+            if not item["actors"]:
+                _fail(_("Choose who may take this step (customer, agent or system)."))
+        except ConsoleError as error:
+            g.console_problems = error.problems
+        else:
+            def mutate(d):
+                transitions = require(find(d["workflows"], workflow_key), workflow_key)["transitions"]
+                if is_new:
+                    transitions.append(item)
+                else:
+                    transitions[services.find_index(transitions, item["key"])] = item
+
+            if _apply(mutate, _("transition '%(key)s' of workflow '%(workflow)s'", key=item["key"],
+                                workflow=workflow_key)):
+                return redirect(url_for("admin.config.workflows"))
+    return _render("admin/config/transition.html", d=d, workflow=workflow, item=item, is_new=is_new,
+                   requirable=_requirable_fields(d, workflow_key))
+
+
+@bp.post("/workflows/<workflow_key>/transitions/<transition_key>/delete")
+def transition_delete(workflow_key, transition_key):
+    def mutate(d):
+        workflow = require(find(d["workflows"], workflow_key), workflow_key)
+        require(find(workflow["transitions"], transition_key), transition_key)
+        workflow["transitions"] = [t for t in workflow["transitions"] if t["key"] != transition_key]
+
+    if not _apply(mutate, _("deleted transition '%(key)s' of workflow '%(workflow)s'", key=transition_key,
+                            workflow=workflow_key)):
+        for problem in _problems():
+            flash(problem.text, "error")
+    return redirect(url_for("admin.config.workflows"))
+
+
+# --- automation rules ----------------------------------------------------------------------------
+
+@bp.get("/rules")
+def rules():
+    d = services.current_definition(g.tenant.slug)
+    return render_template("admin/config/rules.html", d=d, statuses={s["key"]: s for s in d["statuses"]})
+
+
+def _rule_actions(rule: dict) -> dict:
+    out = {"transition_to": "", "comment": {}, "notify": "", "survey": False}
+    for action in rule.get("actions", []):
+        if "transition_to" in action:
+            out["transition_to"] = action["transition_to"]
+        elif "comment" in action:
+            out["comment"] = action["comment"]
+        elif "notify" in action:
+            out["notify"] = action["notify"]
+        elif "survey" in action:
+            out["survey"] = True
+    return out
+
+
+@bp.route("/rules/new", methods=["GET", "POST"])
+@bp.route("/rules/<rule_key>", methods=["GET", "POST"])
+def rule_edit(rule_key=None):
+    d = services.current_definition(g.tenant.slug)
+    is_new = rule_key is None
+    item = {"key": "", "name": {}, "trigger": "status_age", "enabled": True,
+            "conditions": {"status": [], "after": "P7D", "clock": "calendar"}, "actions": []} if is_new \
+        else (find(d["rules"], rule_key) or abort(404))
+    if request.method == "POST":
+        trigger = request.form.get("trigger", "status_age")
+        conditions = dict(item.get("conditions") or {})
+        conditions["status"] = request.form.getlist("status")
+        if not conditions["status"]:
+            conditions.pop("status")
+        for name in ("after", "clock"):
+            value = (request.form.get(name) or "").strip()
+            if value and trigger == "status_age":
+                conditions[name] = value.upper() if name == "after" else value
+            else:
+                conditions.pop(name, None)
+        actions = []
+        if request.form.get("transition_to"):
+            actions.append({"transition_to": request.form["transition_to"]})
+        comment = _localized("comment")
+        if comment:
+            actions.append({"comment": comment})
+        if request.form.get("notify"):
+            actions.append({"notify": request.form["notify"]})
+        if request.form.get("survey") == "1":
+            actions.append({"survey": "satisfaction"})
+        item = dict(item, name=_localized("name"), trigger=trigger, enabled=request.form.get("enabled") == "1",
+                    conditions=conditions, actions=actions)
+        try:
+            if is_new:
+                item["key"] = _new_key()
+            if not actions:
+                _fail(_("Choose at least one action (move to a status, comment, notify or survey)."))
+        except ConsoleError as error:
+            g.console_problems = error.problems
+        else:
+            def mutate(d):
+                if is_new:
+                    d["rules"].append(item)
+                else:
+                    d["rules"][services.find_index(d["rules"], item["key"])] = item
+
+            if _apply(mutate, _("rule '%(key)s'", key=item["key"])):
+                return redirect(url_for("admin.config.rules"))
+    return _render("admin/config/rule.html", d=d, item=item, is_new=is_new, actions=_rule_actions(item),
+                   has_business_hours=bool(d["settings"].get("business_hours")))
+
+
+@bp.post("/rules/<rule_key>/delete")
+def rule_delete(rule_key):
+    def mutate(d):
+        require(find(d["rules"], rule_key), rule_key)
+        d["rules"] = [r for r in d["rules"] if r["key"] != rule_key]
+
+    if not _apply(mutate, _("deleted rule '%(key)s'", key=rule_key)):
+        for problem in _problems():
+            flash(problem.text, "error")
+    return redirect(url_for("admin.config.rules"))
+
+
+# --- settings: notifications, e-mail channel, general, languages ----------------------------------
+
+def _text_fields(d) -> list[str]:
+    return sorted({f["key"] for form in d["forms"] for f in form["fields"] if f["type"] in ("text", "textarea", "email")})
+
+
+def _int_or_none(name: str, label: str):
+    raw = (request.form.get(name) or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        _fail(_("%(label)s: please enter a whole number.", label=label))
+    return int(raw)
+
+
+def _set_or_pop(mapping: dict, key: str, value) -> None:
+    if value is None or value == "":
+        mapping.pop(key, None)
+    else:
+        mapping[key] = value
+
+
+@bp.route("/notifications", methods=["GET", "POST"])
+def notifications():
+    d = services.current_definition(g.tenant.slug)
+    values = dict(d["settings"].get("notifications", {}))
+    if request.method == "POST":
+        try:
+            values = dict(values)
+            _set_or_pop(values, "batch_seconds", _int_or_none("batch_seconds", _("Batch window")))
+            _set_or_pop(values, "cc_field", request.form.get("cc_field") or None)
+            _set_or_pop(values, "cc_from", request.form.get("cc_from") or None)
+            _set_or_pop(values, "agents", request.form.get("agents") or None)
+            values["on_created"] = request.form.get("on_created") == "1"
+            if values["on_created"]:
+                values.pop("on_created")
+        except ConsoleError as error:
+            g.console_problems = error.problems
+        else:
+            def mutate(d):
+                _set_or_pop(d["settings"], "notifications", values or None)
+
+            if _apply(mutate, _("notification settings")):
+                return redirect(url_for("admin.config.notifications"))
+    return _render("admin/config/notifications.html", d=d, values=values, text_fields=_text_fields(d))
+
+
+@bp.route("/email", methods=["GET", "POST"])
+def email_channel():
+    d = services.current_definition(g.tenant.slug)
+    settings = dict(d["settings"])
+    if request.method == "POST":
+        try:
+            _set_or_pop(settings, "support_email", (request.form.get("support_email") or "").strip() or None)
+            _set_or_pop(settings, "email_request_type", request.form.get("email_request_type") or None)
+            _set_or_pop(settings, "unknown_sender", request.form.get("unknown_sender") or None)
+            _set_or_pop(settings, "subject_tag", (request.form.get("subject_tag") or "").strip() or None)
+            _set_or_pop(settings, "email_rate_per_hour", _int_or_none("email_rate_per_hour", _("E-mails per sender per hour")))
+            _set_or_pop(settings, "max_email_mb", _int_or_none("max_email_mb", _("Largest e-mail (MB)")))
+        except ConsoleError as error:
+            g.console_problems = error.problems
+        else:
+            def mutate(d):
+                d["settings"] = settings
+
+            if _apply(mutate, _("e-mail channel")):
+                return redirect(url_for("admin.config.email_channel"))
+    from app.mailin.models import Mailbox
+    from app.extensions import db
+    from sqlalchemy import select
+
+    mailboxes = db.session.scalars(select(Mailbox).order_by(Mailbox.id)).all()
+    return _render("admin/config/email.html", d=d, settings=settings, mailboxes=mailboxes)
+
+
+@bp.route("/general", methods=["GET", "POST"])
+def general():
+    d = services.current_definition(g.tenant.slug)
+    values = {"name": d["name"], "registration": d["registration"], "timezone": d["timezone"],
+              "languages": list(d["languages"]), "default_language": d["default_language"]}
+    if request.method == "POST":
+        from app.tenancy.definition import SUPPORTED_LANGUAGES
+
+        values = {"name": (request.form.get("name") or "").strip(), "registration": request.form.get("registration", ""),
+                  "timezone": (request.form.get("timezone") or "").strip(),
+                  "languages": [lang for lang in SUPPORTED_LANGUAGES if lang in request.form.getlist("languages")],
+                  "default_language": request.form.get("default_language", "")}
+        added = [lang for lang in values["languages"] if lang not in d["languages"]]
+
+        def mutate(d):
+            if not values["languages"]:
+                _fail(_("Enable at least one language."))
+            if values["default_language"] not in values["languages"]:
+                _fail(_("The default language must be one of the enabled languages."))
+            d["name"], d["registration"], d["timezone"] = values["name"], values["registration"], values["timezone"]
+            if values["languages"] != list(d["languages"]) or values["default_language"] != d["default_language"]:
+                services.relocalize(d, values["languages"], d["default_language"])
+            d["languages"], d["default_language"] = values["languages"], values["default_language"]
+
+        if _apply(mutate, _("name, registration and languages")):
+            if added:
+                flash(_("Texts in the newly enabled language(s) %(languages)s start as a copy of the default "
+                        "language: translate them on the configuration pages.", languages=", ".join(added)), "warning")
+            return redirect(url_for("admin.config.general"))
+    from app.tenancy.definition import SUPPORTED_LANGUAGES
+    from app.templating import LANGUAGE_NAMES
+
+    return _render("admin/config/general.html", d=d, values=values, supported=SUPPORTED_LANGUAGES,
+                   language_names=LANGUAGE_NAMES)
+
+
+# --- UI strings and branding ---------------------------------------------------------------------
+
+@bp.route("/strings", methods=["GET", "POST"])
+def strings():
+    d = services.current_definition(g.tenant.slug)
+    entry = {"language": g.tenant.default_locale, "msgid": "", "text": ""}
+    if request.method == "POST":
+        entry = {"language": request.form.get("language", ""), "msgid": request.form.get("msgid", "").strip(),
+                 "text": request.form.get("text", "").strip()}
+        delete = request.form.get("delete") == "1"
+
+        def mutate(d):
+            if not entry["msgid"]:
+                _fail(_("Enter the English text of the catalog to override."))
+            texts = d["strings"].setdefault(entry["language"], {})
+            if delete:
+                texts.pop(entry["msgid"], None)
+            elif not entry["text"]:
+                _fail(_("Enter the tenant's wording."))
+            else:
+                texts[entry["msgid"]] = entry["text"]
+            if not texts:
+                d["strings"].pop(entry["language"])
+
+        if _apply(mutate, _("UI string override %(language)s: %(msgid)s", language=entry["language"],
+                            msgid=entry["msgid"][:80])):
+            return redirect(url_for("admin.config.strings"))
+    return _render("admin/config/strings.html", d=d, entry=entry)
+
+
+MIN_CONTRAST = 4.5
+
+
+@bp.route("/branding", methods=["GET", "POST"])
+def branding():
+    d = services.current_definition(g.tenant.slug)
+    values = dict(d["branding"])
+    if request.method == "POST":
+        values = dict(values)
+        tagline = _localized("tagline")
+        _set_or_pop(values, "tagline", tagline or None)
+        problems = []
+        for name, label in (("primary_color", _("Main colour")), ("accent_color", _("Accent colour"))):
+            color = (request.form.get(name) or "").strip().lower()
+            _set_or_pop(values, name, color or None)
+            if color and re.match(r"^#[0-9a-f]{6}$", color):
+                ratio = services.contrast_with_white(color)
+                if ratio < MIN_CONTRAST:
+                    problems.append(Problem(_(
+                        "%(label)s %(color)s is too light for white text on it: its contrast is %(ratio)s:1, "
+                        "at least 4.5:1 is needed. Choose a darker colour.", label=label, color=color,
+                        ratio=f"{ratio:.2f}"), name))
+        if problems:
+            g.console_problems = problems
+        else:
+            def mutate(d):
+                d["branding"] = values
+
+            if _apply(mutate, _("branding")):
+                return redirect(url_for("admin.config.branding"))
+    return _render("admin/config/branding.html", d=d, values=values)
+
+
+# --- export, import ------------------------------------------------------------------------------
+
+@bp.get("/export.zip")
+def export_zip():
+    slug = g.tenant.slug
+    return Response(services.export_zip(slug), mimetype="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="{slug}.zip"'})
+
+
+@bp.get("/export.yaml")
+def export_yaml():
+    slug = g.tenant.slug
+    return Response(services.export_yaml(slug), mimetype="application/yaml",
+                    headers={"Content-Disposition": f'attachment; filename="{slug}.yaml"'})
+
+
+@bp.route("/import", methods=["GET", "POST"])
+def import_definition():
+    import json
+
+    slug = g.tenant.slug
+    report = None
+    payload = None
+    notes: list[str] = []
+    if request.method == "POST":
+        try:
+            if request.form.get("definition"):
+                data = json.loads(request.form["definition"])
+            else:
+                upload = request.files.get("file")
+                if upload is None or not upload.filename:
+                    _fail(_("Choose a file: a zip of the tenants/ files or a single YAML file."))
+                data = services.parse_upload(upload.filename, upload.read())
+            if data.get("slug") != slug:
+                notes.append(_("The file describes '%(other)s'; it is imported as '%(slug)s'.",
+                               other=data.get("slug"), slug=slug))
+                data["slug"] = slug
+            if request.form.get("apply") == "1":
+                report = services.apply_data(data, slug=slug, actor=current_user._get_current_object(),
+                                             summary=_("imported a definition"), source="import")
+                flash(_("The definition was imported: %(count)s change(s).", count=len(report.changes))
+                      if report.changed else _("Nothing changed."), "success")
+                return redirect(url_for("admin.config.audit") if report.changed else url_for("admin.config.import_definition"))
+            report = services.apply_data(data, slug=slug, actor=None, summary="", dry_run=True, source="import")
+            payload = services.dump_json(data)
+        except ConsoleError as error:
+            g.console_problems = error.problems
+        except ValueError:
+            g.console_problems = [Problem(_("The definition could not be read."))]
+    return _render("admin/config/import.html", report=report, payload=payload, notes=notes)
+
+
+@bp.get("/audit")
+def audit():
+    raw_page = request.args.get("page") or "1"
+    page = max(int(raw_page), 1) if raw_page.isdigit() else 1
+    total, changes = services.recent_changes(limit=50, offset=(page - 1) * 50)
+    return render_template("admin/config/audit.html", changes=changes, total=total, page=page,
+                           pages=max((total + 49) // 50, 1))

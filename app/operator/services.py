@@ -1,0 +1,105 @@
+"""The operator's tenant lifecycle: onboarding (from ``_template`` or another tenant's export, the
+same loader and ``apply_definition`` as ``flask tenants sync``), counts per tenant, suspension."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.tenancy.definition import (SLUG_RE, SUPPORTED_LANGUAGES, DefinitionError, compact_definition,
+                                    read_definition_files, validate_definition)
+from app.tenancy.models import Tenant
+from app.tenancy.scoping import all_tenants
+
+
+@dataclass
+class TenantRow:
+    tenant: Tenant
+    users: int
+    requests: int
+    open_requests: int
+
+
+def tenant_rows() -> list[TenantRow]:
+    """Every tenant with its number of users, requests and open requests: one grouped query each."""
+    from app.accounts.models import User
+    from app.tickets.models import Ticket
+    from app.workflow.models import Status
+
+    with all_tenants():
+        tenants = list(db.session.scalars(select(Tenant).order_by(Tenant.slug)))
+        users = dict(db.session.execute(select(User.tenant_id, func.count()).group_by(User.tenant_id)).all())
+        requests = dict(db.session.execute(select(Ticket.tenant_id, func.count()).group_by(Ticket.tenant_id)).all())
+        open_requests = dict(db.session.execute(
+            select(Ticket.tenant_id, func.count()).join(Status, Ticket.status_id == Status.id)
+            .where(Status.category.in_(("open", "waiting"))).group_by(Ticket.tenant_id)).all())
+    return [TenantRow(t, users.get(t.id, 0), requests.get(t.id, 0), open_requests.get(t.id, 0)) for t in tenants]
+
+
+def source_definition(source: str) -> dict:
+    """The definition a new tenant starts from: a template folder of ``tenants/`` (``_template``) or
+    an existing tenant's export (``tenant:<slug>``)."""
+    from app.tenancy.services import export_definition
+
+    if source.startswith("tenant:"):
+        return compact_definition(export_definition(source.split(":", 1)[1]))
+    if not source.startswith("_") or "/" in source or ".." in source:
+        raise DefinitionError([f"unknown template '{source}'"])
+    return read_definition_files(Path(current_app.config["TENANTS_DIR"]) / source)
+
+
+def default_prefix(slug: str) -> str:
+    prefix = "".join(ch for ch in slug.upper() if ch.isalnum())[:3]
+    if not prefix or not prefix[0].isalpha():
+        prefix = ("T" + prefix)[:3]
+    return (prefix + "XX")[:max(len(prefix), 2)]
+
+
+def onboard_tenant(*, slug: str, name: str, source: str = "_template", languages: list[str] | None = None,
+                   default_language: str | None = None, admin_email: str | None = None, prefix: str | None = None,
+                   actor=None) -> Tenant:
+    """Create a tenant from a template or another tenant's export, then invite its first admin.
+
+    Raises DefinitionError (with every problem) and changes nothing when something is wrong.
+    """
+    from app.accounts.services import AccountError, invite
+    from app.admin.services import _recorder, relocalize
+    from app.tenancy.resolution import tenant_context
+    from app.tenancy.services import apply_definition
+
+    slug = (slug or "").strip().lower()
+    problems = []
+    if not SLUG_RE.match(slug):
+        problems.append(f"'{slug}' is not a valid slug: lowercase letters, digits and '-', at most 63")
+    if db.session.execute(select(Tenant.id).where(Tenant.slug == slug)).scalar_one_or_none() is not None:
+        problems.append(f"a tenant '{slug}' exists already")
+    if admin_email is not None and "@" not in admin_email:
+        problems.append(f"'{admin_email}' is not an e-mail address")
+    if problems:
+        raise DefinitionError(problems)
+    data = source_definition(source)
+    data.update(slug=slug, name=(name or "").strip() or slug.capitalize(),
+                reference_prefix=(prefix or default_prefix(slug)).upper())
+    data.get("settings", {}).pop("support_email", None)  # another tenant's address is not this one's
+    if languages:
+        languages = [lang for lang in SUPPORTED_LANGUAGES if lang in languages]
+        default_language = default_language if default_language in languages else languages[0]
+        relocalize(data, languages, data["default_language"] if data["default_language"] in data["languages"] else languages[0])
+        data["languages"], data["default_language"] = languages, default_language
+    elif default_language:
+        data["default_language"] = default_language
+    definition = validate_definition(data, source=source)
+    # Not inside all_tenants(): apply_definition scopes its queries to the new tenant itself.
+    apply_definition(definition, on_applied=_recorder(actor, f"created from {source}"))
+    tenant = db.session.execute(select(Tenant).where(Tenant.slug == slug)).scalar_one()
+    if admin_email:
+        with tenant_context(tenant.id):
+            try:
+                invite(admin_email, role="admin")
+            except AccountError as error:
+                db.session.rollback()
+                raise DefinitionError([error.message]) from None
+    return tenant
