@@ -58,7 +58,8 @@ def plain(text: str | None) -> str:
     """Markdown reduced to its words (for snippets): markup characters become spaces."""
     text = re.sub(r"!\[[^\]]*\]\([^)]*\)", " ", text or "")
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    return re.sub(r"[#*_`>|~]+", " ", text)
+    text = re.sub(r"[*`~]+", "", text)  # emphasis and code marks hug their words: drop them
+    return re.sub(r"[#>|]+", " ", text)
 
 
 def highlight(text: str, words: list[str], *, width: int = 0) -> Markup:
