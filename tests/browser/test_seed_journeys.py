@@ -151,8 +151,8 @@ def test_crmservice_severity_only_for_bugs_and_change_status_when_commenting(por
     assert _status(agent) == "Odottaa asiakkaan vastausta"
 
     page.goto(portal.url("crmservice", f"/requests/{reference}"))
-    label = page.locator("label[for=comment-transition]")
-    assert label.inner_text() == "Change status to"
+    # The seed's "Change status to", in Finnish: the status select of the comment form.
+    assert page.get_by_label("Muuta tila").get_attribute("id") == "comment-transition"
     check(page)
     page.fill("#comment-body", "Pohja on liitteenä, sarakkeet kuten ennenkin.")
     page.select_option("#comment-transition", label="Waiting respond from the CRM-team")
