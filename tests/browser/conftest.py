@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 import threading
 import warnings
 from pathlib import Path
@@ -149,11 +150,14 @@ def assert_no_horizontal_scroll(page, width: int = 360):
         page.set_viewport_size(previous)
 
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# README's screenshots are refreshed with `UPDATE_SCREENSHOTS=1 make test`; other runs write theirs to a
+# temporary folder, so that a test run never changes the checkout.
+SCREENSHOTS = (Path(__file__).resolve().parents[2] / "docs" / "screenshots" if os.environ.get("UPDATE_SCREENSHOTS")
+               else Path(tempfile.gettempdir()) / "portal-screenshots")
 
 
 def save_screenshot(page, name: str):
-    """A 1280x800 PNG of the page (the visible viewport) under docs/screenshots/ for README."""
+    """A 1280x800 PNG of the page (the visible viewport), for README (see SCREENSHOTS)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
