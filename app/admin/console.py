@@ -261,6 +261,26 @@ def request_type_delete(portal_key, type_key):
     return redirect(url_for("admin.config.request_type_edit", portal_key=portal_key, type_key=type_key))
 
 
+@bp.post("/portals/move")
+def move_portal():
+    return _moved(lambda d: d["portals"], "key", _("order of the portals"), "admin.config.request_types")
+
+
+@bp.route("/portals/<portal_key>", methods=["GET", "POST"])
+def portal_edit(portal_key):
+    d = services.current_definition(g.tenant.slug)
+    item = find(d["portals"], portal_key) or abort(404)
+    if request.method == "POST":
+        item = dict(item, name=_localized("name"), description=_localized("description"))
+
+        def mutate(d):
+            d["portals"][services.find_index(d["portals"], portal_key)] = item
+
+        if _apply(mutate, _("portal '%(key)s'", key=portal_key)):
+            return redirect(url_for("admin.config.request_types"))
+    return _render("admin/config/portal.html", d=d, item=item)
+
+
 # --- preview -------------------------------------------------------------------------------------
 
 @bp.get("/request-types/<portal_key>/<type_key>/preview")
@@ -727,6 +747,70 @@ def general():
 
     return _render("admin/config/general.html", d=d, values=values, supported=SUPPORTED_LANGUAGES,
                    language_names=LANGUAGE_NAMES)
+
+
+# --- SLA targets and the business calendar ------------------------------------------------------
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAY_LABELS = {"mon": _l("Monday"), "tue": _l("Tuesday"), "wed": _l("Wednesday"), "thu": _l("Thursday"),
+                  "fri": _l("Friday"), "sat": _l("Saturday"), "sun": _l("Sunday")}
+
+
+def _select_fields(d) -> dict[str, dict]:
+    fields: dict[str, dict] = {}
+    for form in d["forms"]:
+        for f in form["fields"]:
+            if f["type"] == "select":
+                fields.setdefault(f["key"], f)
+    return fields
+
+
+@bp.route("/sla", methods=["GET", "POST"])
+def sla():
+    d = services.current_definition(g.tenant.slug)
+    hours = dict(d["settings"].get("business_hours") or {})
+    policy = dict(d["sla"] or {})
+    select_fields = _select_fields(d)
+    if request.method == "POST":
+        if request.form.get("hours_enabled") == "1":
+            hours = {"days": [day for day in WEEKDAYS if day in request.form.getlist("days")],
+                     "start": (request.form.get("start") or "").strip(), "end": (request.form.get("end") or "").strip(),
+                     "holidays": [line.strip() for line in (request.form.get("holidays") or "").splitlines()
+                                  if line.strip()]}
+            if not hours["holidays"]:
+                hours.pop("holidays")
+        else:
+            hours = {}
+        if request.form.get("sla_enabled") == "1":
+            by = request.form.get("by") or None
+            policy = {"clock": request.form.get("clock", "calendar"),
+                      "warn_before": (request.form.get("warn_before") or "PT4H").strip().upper()}
+            targets = {}
+            for option in (select_fields.get(by, {}).get("options", []) if by else []):
+                target = {name: request.form.get(f"target.{option['key']}.{name}", "").strip().upper()
+                          for name in ("first_response", "resolution")}
+                target = {name: value for name, value in target.items() if value}
+                if target:
+                    targets[option["key"]] = target
+            if by:
+                policy["by"] = by
+            policy["targets"] = targets
+            default = {name: request.form.get(f"default.{name}", "").strip().upper()
+                       for name in ("first_response", "resolution")}
+            default = {name: value for name, value in default.items() if value}
+            if default:
+                policy["default"] = default
+        else:
+            policy = {}
+
+        def mutate(d):
+            _set_or_pop(d["settings"], "business_hours", hours or None)
+            d["sla"] = policy
+
+        if _apply(mutate, _("SLA targets and business hours")):
+            return redirect(url_for("admin.config.sla"))
+    return _render("admin/config/sla.html", d=d, hours=hours, policy=policy, select_fields=select_fields,
+                   weekdays=WEEKDAY_LABELS)
 
 
 # --- UI strings and branding ---------------------------------------------------------------------

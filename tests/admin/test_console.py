@@ -266,3 +266,40 @@ def test_notification_settings_and_ui_strings(app, client, make_tenant, make_use
     merged = yaml.safe_load(client.get(url("/export.yaml")).data)
     assert merged["settings"]["notifications"]["batch_seconds"] == 120
     assert merged["strings"]["en"]["Send request"] == "Send it to Targito"
+
+
+def test_sla_targets_and_business_hours_round_trip_and_are_validated(app, client, make_tenant, make_user, login):
+    crm = make_tenant("crmservice")
+    make_user(crm, "admin@crmservice.test", role="admin")
+    login("crmservice", "admin@crmservice.test")
+    page = portal_url("crmservice", "/admin/config/sla")
+    form = client.get(page).get_data(as_text=True)
+    assert 'name="target.severity_1.first_response" value="PT1H"' in form
+    data = {"sla_enabled": "1", "clock": "business", "by": "severity", "warn_before": "PT4H",
+            "target.severity_1.first_response": "PT2H", "target.severity_1.resolution": "PT8H"}
+    refused = client.post(page, data=data)  # the business clock needs business hours
+    assert refused.status_code == 422 and "business_hours" in refused.get_data(as_text=True)
+    data.update({"hours_enabled": "1", "days": ["mon", "tue", "wed", "thu", "fri"], "start": "08:00",
+                 "end": "16:00", "holidays": "2026-12-24\n2026-12-25"})
+    assert client.post(page, data=data).status_code == 302
+    merged = yaml.safe_load(client.get(portal_url("crmservice", "/admin/config/export.yaml")).data)
+    assert merged["sla"]["clock"] == "business" and merged["sla"]["targets"] == {
+        "severity_1": {"first_response": "PT2H", "resolution": "PT8H"}}
+    assert merged["settings"]["business_hours"]["holidays"] == ["2026-12-24", "2026-12-25"]
+
+
+def test_portals_are_renamed_and_reordered(app, client, make_tenant, make_user, login):
+    flexinform = make_tenant("flexinform")
+    make_user(flexinform, "admin@flexinform.test", role="admin")
+    login("flexinform", "admin@flexinform.test")
+    page = client.get(portal_url("flexinform", "/admin/config/request-types")).get_data(as_text=True)
+    first, second = [part.split(")</small>")[0] for part in page.split("<small>(")[1:3]]
+    client.post(portal_url("flexinform", "/admin/config/portals/move"), data={"key": second, "direction": "up"})
+    merged = yaml.safe_load(client.get(portal_url("flexinform", "/admin/config/export.yaml")).data)
+    assert [p["key"] for p in merged["portals"]][:2] == [second, first]
+    name = dict(merged["portals"][0]["name"], en="Renamed")
+    response = client.post(portal_url("flexinform", f"/admin/config/portals/{second}"),
+                           data={f"name.{lang}": text for lang, text in name.items()})
+    assert response.status_code == 302
+    merged = yaml.safe_load(client.get(portal_url("flexinform", "/admin/config/export.yaml")).data)
+    assert merged["portals"][0]["name"]["en"] == "Renamed"
