@@ -705,12 +705,69 @@ def email_channel():
 
             if _apply(mutate, _("e-mail channel")):
                 return redirect(url_for("admin.config.email_channel"))
-    from app.mailin.models import Mailbox
-    from app.extensions import db
+    return _email_page(d, settings)
+
+
+def _email_page(d, settings, mailbox_form=None):
     from sqlalchemy import select
 
+    from app.extensions import db
+    from app.mailin.models import Mailbox
+
     mailboxes = db.session.scalars(select(Mailbox).order_by(Mailbox.id)).all()
-    return _render("admin/config/email.html", d=d, settings=settings, mailboxes=mailboxes)
+    return _render("admin/config/email.html", d=d, settings=settings, mailboxes=mailboxes,
+                   mailbox_form=mailbox_form or {})
+
+
+@bp.post("/email/mailboxes")
+def mailbox():
+    """Add or update the IMAP mailbox polled for this portal, or only test the connection first.
+
+    The password is stored encrypted and never shown again; a test never stores anything."""
+    from app.mailin.services import MailboxConnectionError, set_mailbox, test_mailbox_connection
+
+    form = {key: (request.form.get(key) or "").strip() for key in
+            ("host", "port", "security", "username", "folder", "processed_folder")}
+    form["verify_certificate"] = request.form.get("verify_certificate") == "1"
+    password = request.form.get("password") or ""
+    d = services.current_definition(g.tenant.slug)
+
+    def again(problem: Problem | None = None):
+        if problem is not None:
+            g.console_problems = [problem]
+        return _email_page(d, dict(d["settings"]), form)
+
+    port = int(form["port"]) if form["port"].isdigit() else None
+    if form["port"] and port is None:
+        return again(Problem(_("The port must be a number."), "port"))
+    if not password:
+        return again(Problem(_("Please enter the mailbox password."), "password"))
+    try:
+        count = test_mailbox_connection(host=form["host"], port=port, security=form["security"] or "ssl",
+                                        username=form["username"], password=password,
+                                        folder=form["folder"] or "INBOX",
+                                        verify_certificate=form["verify_certificate"])
+    except MailboxConnectionError as error:
+        return again(Problem(error.message))
+    if request.form.get("action") == "test":
+        flash(_("The connection works: %(count)d message(s) in %(folder)s.", count=count,
+                folder=form["folder"] or "INBOX"), "success")
+        return again()
+    set_mailbox(host=form["host"], port=port, security=form["security"] or "ssl", username=form["username"],
+                password=password, folder=form["folder"] or "INBOX", processed_folder=form["processed_folder"] or None,
+                verify_certificate=form["verify_certificate"])
+    flash(_("The mailbox %(user)s at %(host)s is polled every minute.", user=form["username"], host=form["host"]),
+          "success")
+    return redirect(url_for("admin.config.email_channel"))
+
+
+@bp.post("/email/mailboxes/<int:mailbox_id>/remove")
+def remove_mailbox(mailbox_id):
+    from app.mailin.services import remove_mailbox as remove
+
+    remove(mailbox_id)
+    flash(_("The mailbox is no longer polled; its password is deleted."), "success")
+    return redirect(url_for("admin.config.email_channel"))
 
 
 @bp.route("/general", methods=["GET", "POST"])

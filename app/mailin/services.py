@@ -21,6 +21,7 @@ Every outcome is logged (tenant, row id, outcome, reason, request), never a mess
 from __future__ import annotations
 
 import hashlib
+import imaplib
 import io
 import logging
 import re
@@ -554,3 +555,55 @@ def set_mailbox(*, host: str, username: str, password: str, port: int | None = N
     mailbox.password_encrypted = encrypt_password(password)
     db.session.commit()
     return mailbox
+
+
+class MailboxConnectionError(Exception):
+    """The mailbox could not be reached or refused the login; ``message`` says why, for the admin."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def test_mailbox_connection(*, host: str, port: int | None, security: str, username: str, password: str,
+                            folder: str = "INBOX", verify_certificate: bool = True) -> int:
+    """Connect, log in and open the folder as the poller would; the number of messages in it.
+
+    Raises MailboxConnectionError with a translated reason; never stores anything."""
+    from flask_babel import gettext as _
+
+    from app.mailin.jobs import _connect, _quoted
+    from app.mailin.models import Mailbox
+
+    if security not in SECURITY_MODES or not host or not username:
+        raise MailboxConnectionError(_("Please give the server, the security and the user name."))
+    probe = Mailbox(host=host, port=port or (993 if security == "ssl" else 143), security=security,
+                    username=username, folder=folder or "INBOX", verify_certificate=verify_certificate)
+    try:
+        connection = _connect(probe)
+    except (OSError, imaplib.IMAP4.error) as exc:
+        raise MailboxConnectionError(_("The server %(host)s:%(port)s could not be reached: %(reason)s",
+                                       host=probe.host, port=probe.port, reason=str(exc)[:200])) from None
+    try:
+        try:
+            connection.login(username, password)
+        except imaplib.IMAP4.error:
+            raise MailboxConnectionError(_("The server refused the user name or the password.")) from None
+        status, data = connection.select(_quoted(probe.folder), readonly=True)
+        if status != "OK":
+            raise MailboxConnectionError(_("The folder %(folder)s does not exist on the server.", folder=probe.folder))
+        return int((data or [b"0"])[0] or 0)
+    finally:
+        try:
+            connection.logout()
+        except (OSError, imaplib.IMAP4.error):
+            pass
+
+
+def remove_mailbox(mailbox_id: int) -> None:
+    from app.mailin.models import Mailbox
+
+    mailbox = db.session.get(Mailbox, mailbox_id)
+    if mailbox is not None:
+        db.session.delete(mailbox)
+        db.session.commit()
