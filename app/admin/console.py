@@ -933,6 +933,25 @@ def branding():
     return _render("admin/config/branding.html", d=d, values=values)
 
 
+@bp.post("/branding/logo")
+def logo():
+    """Upload (or remove) the logo shown in the portal's header and e-mails' header."""
+    from app.tenancy.services import LogoError, remove_logo, set_logo
+
+    if request.form.get("remove") == "1":
+        remove_logo(g.tenant.id)
+        flash(_("The logo is removed; the header shows the portal's name."), "success")
+        return redirect(url_for("admin.config.branding"))
+    try:
+        set_logo(g.tenant.id, request.files.get("logo"))
+    except LogoError as error:
+        g.console_problems = [Problem(error.message, "logo")]
+        d = services.current_definition(g.tenant.slug)
+        return _render("admin/config/branding.html", d=d, values=dict(d["branding"]))
+    flash(_("The new logo is in the header."), "success")
+    return redirect(url_for("admin.config.branding"))
+
+
 # --- export, import ------------------------------------------------------------------------------
 
 @bp.get("/export.zip")

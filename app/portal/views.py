@@ -1,7 +1,8 @@
 """The customer portal's home page and language switcher, on ``<tenant>.<PORTAL_DOMAIN>``."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, redirect, render_template, request, send_from_directory, session, url_for
+from flask import (Blueprint, abort, current_app, g, redirect, render_template, request, send_file,
+                   send_from_directory, session, url_for)
 from flask_login import current_user
 
 from app.catalog.services import portal_catalog
@@ -16,6 +17,21 @@ static_bp = Blueprint("tenant_static", __name__, subdomain="<tenant>")
 @bp.get("/")
 def home():
     return render_template("portal/home.html", portals=portal_catalog(g.tenant))
+
+
+@bp.get("/branding/logo/<version>")
+def logo(version):
+    """The tenant's logo; the URL changes with every upload, so browsers may keep it for long."""
+    from app.storage import StorageError, get_storage
+
+    key = g.tenant.logo_key
+    if not key or key.rsplit("/", 1)[1] != version or not key.startswith(f"{g.tenant.id}/"):
+        abort(404)
+    try:
+        stream = get_storage().open(key)
+    except StorageError:
+        abort(404)
+    return send_file(stream, mimetype="image/png", max_age=30 * 86400)
 
 
 @bp.post("/language")

@@ -28,6 +28,9 @@ class Tenant(db.Model):
     reference_prefix: Mapped[str] = mapped_column(String(10))
     branding: Mapped[dict] = mapped_column(JSON, default=dict)
     settings: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The logo uploaded in the admin console (a storage key under the tenant's prefix). Not part of
+    # the definition: a file is no configuration text and a key never travels to another tenant.
+    logo_key: Mapped[str | None] = mapped_column(String(300))
     # Bumped on every configuration change; configuration caches are keyed by it.
     config_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

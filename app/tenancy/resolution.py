@@ -36,6 +36,7 @@ class TenantContext:
     branding: dict = field(default_factory=dict)
     settings: dict = field(default_factory=dict)
     string_overrides: dict = field(default_factory=dict)  # {locale: {msgid: msgstr}}
+    logo_key: str | None = None
 
     @property
     def is_active(self) -> bool:
@@ -61,7 +62,7 @@ def load_tenant_context(slug: str) -> TenantContext | None:
         default_locale=tenant.default_locale, locales=tuple(tenant.locales), timezone=tenant.timezone,
         registration_mode=tenant.registration_mode, reference_prefix=tenant.reference_prefix,
         config_version=tenant.config_version, branding=dict(tenant.branding or {}),
-        settings=dict(tenant.settings or {}), string_overrides=overrides,
+        settings=dict(tenant.settings or {}), string_overrides=overrides, logo_key=tenant.logo_key,
     )
 
 

@@ -393,3 +393,79 @@ def set_tenant_status(slug: str, status: str) -> Tenant:
     db.session.commit()
     invalidate_tenant_cache(slug)
     return tenant
+
+
+# --- the logo (branding) ------------------------------------------------------------------------
+
+LOGO_MAX_BYTES = 2 * 1024 * 1024
+LOGO_BOX = (480, 160)  # the header shows it at most 48 px high; twice that for sharp screens
+
+
+class LogoError(ValueError):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def set_logo(tenant_id: int, upload) -> str:
+    """Check (a PNG, JPEG or WebP picture, at most 2 MB), scale down and store the tenant's logo;
+    the old file is removed. Returns the new storage key. SVG is refused: it can carry scripts."""
+    import io
+
+    from flask_babel import gettext as _
+    from PIL import Image, UnidentifiedImageError
+
+    from app.storage import StorageError, get_storage, make_key
+
+    data = upload.read(LOGO_MAX_BYTES + 1) if upload else b""
+    if not data:
+        raise LogoError(_("Please choose a picture file."))
+    if len(data) > LOGO_MAX_BYTES:
+        raise LogoError(_("The picture is too large (at most %(size)s MB).", size=LOGO_MAX_BYTES // (1024 * 1024)))
+    try:
+        image = Image.open(io.BytesIO(data))
+        if image.format not in ("PNG", "JPEG", "WEBP"):
+            raise LogoError(_("Please upload the logo as a PNG, JPEG or WebP picture."))
+        image.thumbnail(LOGO_BOX)
+        image = image.convert("RGBA")
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+        raise LogoError(_("Please upload the logo as a PNG, JPEG or WebP picture.")) from None
+    out = io.BytesIO()
+    image.save(out, "PNG", optimize=True)
+    out.seek(0)
+    tenant = db.session.get(Tenant, tenant_id)
+    key = make_key(tenant.id, "branding", "logo")
+    storage = get_storage()
+    try:
+        storage.put(key, out, "image/png")
+    except StorageError:
+        raise LogoError(_("The picture could not be saved just now. Please try again later.")) from None
+    old, tenant.logo_key = tenant.logo_key, key
+    tenant.config_version += 1
+    db.session.commit()
+    _forget_logo(old)
+    from app.tenancy.resolution import invalidate_tenant_cache
+
+    invalidate_tenant_cache(tenant.slug)
+    return key
+
+
+def remove_logo(tenant_id: int) -> None:
+    tenant = db.session.get(Tenant, tenant_id)
+    old, tenant.logo_key = tenant.logo_key, None
+    tenant.config_version += 1
+    db.session.commit()
+    _forget_logo(old)
+    from app.tenancy.resolution import invalidate_tenant_cache
+
+    invalidate_tenant_cache(tenant.slug)
+
+
+def _forget_logo(key: str | None) -> None:
+    from app.storage import StorageError, get_storage
+
+    if key:
+        try:
+            get_storage().delete(key)
+        except StorageError:
+            pass  # an orphan file is harmless; the tenant no longer points at it
