@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import force_locale, gettext as _, lazy_gettext as _l
+from flask_babel import force_locale, gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
@@ -750,8 +750,9 @@ def mailbox():
     except MailboxConnectionError as error:
         return again(Problem(error.message))
     if request.form.get("action") == "test":
-        flash(_("The connection works: %(count)d message(s) in %(folder)s.", count=count,
-                folder=form["folder"] or "INBOX"), "success")
+        flash(ngettext("The connection works: %(num)d message in %(folder)s.",
+                       "The connection works: %(num)d messages in %(folder)s.", count,
+                       folder=form["folder"] or "INBOX"), "success")
         return again()
     set_mailbox(host=form["host"], port=port, security=form["security"] or "ssl", username=form["username"],
                 password=password, folder=form["folder"] or "INBOX", processed_folder=form["processed_folder"] or None,
@@ -935,7 +936,7 @@ def branding():
 
 @bp.post("/branding/logo")
 def logo():
-    """Upload (or remove) the logo shown in the portal's header and e-mails' header."""
+    """Upload (or remove) the logo shown in the portal's header."""
     from app.tenancy.services import LogoError, remove_logo, set_logo
 
     if request.form.get("remove") == "1":
