@@ -7,7 +7,6 @@ translated message; nothing is changed when one is raised.
 from __future__ import annotations
 
 import io
-from zoneinfo import available_timezones
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -19,6 +18,7 @@ from app.accounts import ratelimit, tokens
 from app.accounts.models import ROLE_CUSTOMER, ROLES, Membership, Operator, Organization, User
 from app.db_types import utcnow
 from app.extensions import db, login_manager
+from app.i18n.timezones import TIMEZONES
 from app.notifications.services import queue_email
 
 _hasher = PasswordHasher()
@@ -30,7 +30,6 @@ MAX_FAILURES_PER_ACCOUNT = 5
 MAX_ATTEMPTS_PER_IP = 30
 AVATAR_MAX_BYTES = 2 * 1024 * 1024
 AVATAR_SIZE = 256
-TIMEZONES = sorted(tz for tz in available_timezones() if "/" in tz and not tz.startswith(("Etc/", "SystemV/")))
 
 
 class AccountError(Exception):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 from flask_login import current_user, login_required, logout_user
 from wtforms.fields.choices import SelectChoice
 
@@ -12,6 +12,7 @@ from app.accounts.forms import (AvatarForm, ChangePasswordForm, ForgotPasswordFo
 from app.accounts.models import User
 from app.accounts.policy import can_see_avatar
 from app.extensions import db
+from app.i18n.timezones import timezone_choices
 from app.templating import LANGUAGE_NAMES
 
 bp = Blueprint("accounts", __name__, subdomain="<tenant>")
@@ -123,7 +124,7 @@ def set_password(token):
 def _profile_form(prefill: bool) -> ProfileForm:
     form = ProfileForm()
     form.locale.choices = [SelectChoice(code, LANGUAGE_NAMES[code]) for code in g.tenant.locales]
-    form.timezone.choices = [SelectChoice(tz, tz.replace("_", " ")) for tz in ["UTC", *services.TIMEZONES]]
+    form.timezone.choices = [SelectChoice(tz, name) for tz, name in timezone_choices(str(get_locale()))]
     if prefill:
         form.name.data = current_user.name
         form.locale.data = current_user.locale or g.tenant.default_locale
