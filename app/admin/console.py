@@ -266,6 +266,37 @@ def move_portal():
     return _moved(lambda d: d["portals"], "key", _("order of the portals"), "admin.config.request_types")
 
 
+@bp.route("/portals/new", methods=["GET", "POST"])
+def portal_new():
+    """A new portal (service project) with its first request type: a portal is never empty."""
+    d = services.current_definition(g.tenant.slug)
+    item = {"key": "", "name": {}, "description": {}}
+    first = _blank_request_type(d)
+    if request.method == "POST":
+        item = dict(item, name=_localized("name"), description=_localized("description"))
+        first = dict(first, name=_localized("type_name"), form=request.form.get("form", ""),
+                     workflow=request.form.get("workflow", ""))
+        try:
+            item["key"] = _new_key()
+            first["key"] = _new_key("type_key")
+            if find(d["portals"], item["key"]):
+                _fail(_("There is already a portal with the key %(key)s.", key=item["key"]))
+        except ConsoleError as error:
+            g.console_problems = error.problems
+        else:
+            def mutate(d):
+                entry = dict(first)
+                if entry["form"] == "__new__":
+                    form_key = entry["key"] if not find(d["forms"], entry["key"]) else f"{entry['key']}-form"
+                    d["forms"].append({"key": form_key, "fields": _base_fields(d, entry["workflow"])})
+                    entry["form"] = form_key
+                d["portals"].append(dict(item, request_types=[entry]))
+
+            if _apply(mutate, _("portal '%(key)s'", key=item["key"])):
+                return redirect(url_for("admin.config.request_types"))
+    return _render("admin/config/portal_new.html", d=d, item=item, first=first)
+
+
 @bp.route("/portals/<portal_key>", methods=["GET", "POST"])
 def portal_edit(portal_key):
     d = services.current_definition(g.tenant.slug)

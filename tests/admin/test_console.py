@@ -303,3 +303,24 @@ def test_portals_are_renamed_and_reordered(app, client, make_tenant, make_user, 
     assert response.status_code == 302
     merged = yaml.safe_load(client.get(portal_url("flexinform", "/admin/config/export.yaml")).data)
     assert merged["portals"][0]["name"]["en"] == "Renamed"
+
+
+def test_a_new_portal_with_its_first_request_type_is_served_at_once(app, client, make_tenant, make_user, login):
+    _setup(make_tenant, make_user, login)
+    data = {"key": "vyvoj", "name.cs": "Vývojový portál", "name.en": "Development portal",
+            "type_key": "napad", "type_name.cs": "Nápad", "type_name.en": "Idea", "form": "__new__",
+            "workflow": "support"}
+    missing = client.post(url("/portals/new"), data={**data, "name.en": ""})
+    assert missing.status_code == 422 and _version(app) == _version(app)
+    response = client.post(url("/portals/new"), data=data)
+    assert response.status_code == 302
+    client.post(portal_url("targito", "/logout"))
+    login("targito", CUSTOMER)
+    home = client.get(portal_url("targito")).get_data(as_text=True)
+    assert "Vývojový portál" in home and "Nápad" in home
+    assert client.get(portal_url("targito", "/portals/vyvoj/napad/new")).status_code == 200
+    # The same key again is refused, naming it.
+    client.post(portal_url("targito", "/logout"))
+    login("targito", ADMIN)
+    again = client.post(url("/portals/new"), data=data)
+    assert again.status_code == 422 and "vyvoj" in again.get_data(as_text=True)
