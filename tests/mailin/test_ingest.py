@@ -5,6 +5,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 import pytest
+from markupsafe import escape
 from sqlalchemy import select
 
 from app.extensions import db
@@ -13,7 +14,7 @@ from app.notifications.models import OutboxMessage
 from app.tenancy.scoping import tenant_scope
 from app.tickets.models import Attachment, Participant, Ticket, TicketEvent
 from app.workflow.models import Status
-from tests.conftest import portal_url
+from tests.conftest import portal_url, translated
 from tests.mailin.conftest import (SUPPORT, comments_of, inbound_rows, new_message, quoted_reply, reply_message,
                                    text_of)
 from tests.tickets.test_conversation import as_, status_of
@@ -203,7 +204,10 @@ def test_a_bounce_of_our_notification_is_shown_on_the_request_and_fails_the_outb
     assert kinds[-1] == "email_bounced" and len(outbox()) == before  # nobody answers a bounce
     as_(client, login, "targito", "agent")
     page = client.get(portal_url("targito", f"/requests/{ref}")).get_data(as_text=True)
-    assert "customer@example.com bounced" in page
+    with app.app_context(), tenant_scope(tenant.id):
+        subject = db.session.get(OutboxMessage, outbox_id).subject
+    assert str(escape(translated(app, "cs", "the e-mail “%(subject)s” to %(recipient)s bounced", subject=subject,
+                                 recipient="customer@example.com"))) in page
 
 
 def test_a_sender_over_the_rate_limit_is_stored_and_not_answered(app, make_tenant, make_user, ingest_raw, outbox):

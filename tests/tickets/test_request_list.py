@@ -128,9 +128,12 @@ def test_the_list_needs_the_same_number_of_queries_for_3_or_60_requests(app, cli
 def test_the_portal_home_searches_the_requests_i_can_see(client, crm, login):
     login("crmservice", "paakayttaja@asiakas.fi")
     home = client.get(portal_url("crmservice")).get_data(as_text=True)
-    assert 'role="search"' in home and 'action="/requests"' in home
-    found = client.get(portal_url("crmservice", "/requests?status=all&scope=all&q=virhe")).get_data(as_text=True)
+    # One search box (the help center's) over the articles and the requests this person may see.
+    assert 'role="search"' in home and 'action="/help/search"' in home
+    found = client.get(portal_url("crmservice", "/help/search?q=virhe")).get_data(as_text=True)
     assert _references(found) == ["CRM-3"]
+    listed = client.get(portal_url("crmservice", "/requests?status=all&scope=all&q=virhe")).get_data(as_text=True)
+    assert _references(listed) == ["CRM-3"]
 
 
 def test_flexinform_list_filters_by_product_portal(app, client, make_tenant, make_user, login):
