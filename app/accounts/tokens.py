@@ -37,8 +37,14 @@ def make_token(purpose: str, user) -> str:
 
 def read_token(purpose: str, token: str, tenant_id: int) -> dict:
     """The token's payload if it is genuine, unexpired and for this tenant; else TokenError."""
+    return load_tenant_payload(_serializer(purpose), token, MAX_AGE[purpose], tenant_id)
+
+
+def load_tenant_payload(serializer: URLSafeTimedSerializer, token: str, max_age: int, tenant_id: int) -> dict:
+    """A signed payload naming its tenant (``t``): genuine, unexpired and this tenant's, else TokenError.
+    Shared by every signed link (accounts, notification e-mails)."""
     try:
-        data = _serializer(purpose).loads(token, max_age=MAX_AGE[purpose])
+        data = serializer.loads(token, max_age=max_age)
     except SignatureExpired:
         raise TokenError(expired=True) from None
     except BadSignature:

@@ -10,7 +10,9 @@ import hashlib
 import hmac
 
 from flask import current_app, url_for
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import URLSafeTimedSerializer
+
+from app.accounts.tokens import TokenError, load_tenant_payload
 
 VIEW = "view"
 UNSUBSCRIBE = "unsubscribe"
@@ -18,10 +20,8 @@ RATE = "rate"
 MAX_AGE = {VIEW: 90 * 86400, UNSUBSCRIBE: 180 * 86400, RATE: 30 * 86400}
 
 
-class LinkError(Exception):
-    def __init__(self, expired: bool):
-        super().__init__("expired" if expired else "invalid")
-        self.expired = expired
+# A link that is not genuine, not for this tenant or expired (``expired`` says which).
+LinkError = TokenError
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
@@ -33,15 +33,7 @@ def make_link_token(purpose: str, *, tenant_id: int, ticket_id: int, user_id: in
 
 
 def read_link_token(purpose: str, token: str, tenant_id: int) -> dict:
-    try:
-        data = _serializer(purpose).loads(token, max_age=MAX_AGE[purpose])
-    except SignatureExpired:
-        raise LinkError(expired=True) from None
-    except BadSignature:
-        raise LinkError(expired=False) from None
-    if not isinstance(data, dict) or data.get("t") != tenant_id:
-        raise LinkError(expired=False)
-    return data
+    return load_tenant_payload(_serializer(purpose), token, MAX_AGE[purpose], tenant_id)
 
 
 def email_links(ticket, *, user_id: int | None, address: str) -> dict[str, str]:
