@@ -71,6 +71,22 @@ def filesize(size: int) -> str:
     return f"{format_decimal(round(size / (1024 * 1024), 1))} MB"
 
 
+def brand_palette(color: str | None) -> dict | None:
+    """The tenant's main colour as the CSS variables the Bootstrap theme in portal.css reads.
+
+    ``dark`` (hover and pressed states) is the colour mixed 15 % towards black; the admin console
+    only accepts main colours that keep white text readable, so the darker shade does too.
+    """
+    if not color or len(color) != 7 or not color.startswith("#"):
+        return None
+    try:
+        rgb = [int(color[i:i + 2], 16) for i in (1, 3, 5)]
+    except ValueError:
+        return None
+    dark = "#" + "".join(f"{round(c * 0.85):02x}" for c in rgb)
+    return {"color": color, "rgb": ", ".join(str(c) for c in rgb), "dark": dark}
+
+
 def init_app(app) -> None:
     app.jinja_env.filters["localized"] = localized
     app.jinja_env.filters["user_text"] = user_text
@@ -87,5 +103,6 @@ def init_app(app) -> None:
             "current_locale": str(get_locale()),
             "languages": [(code, LANGUAGE_NAMES[code]) for code in available_languages()],
             "branding": (tenant.branding if tenant else {}) or {},
+            "brand": brand_palette(((tenant.branding if tenant else {}) or {}).get("primary_color")),
             "platform_name": _l("Support portals"),
         }

@@ -22,7 +22,7 @@ def test_the_logo_is_scaled_stored_and_shown_in_the_header_of_this_tenant_only(
                            content_type="multipart/form-data")
     assert response.status_code == 302
     home = client.get(portal_url("targito")).get_data(as_text=True)
-    src = home.split('class="brand"', 1)[1].split('src="', 1)[1].split('"', 1)[0]
+    src = home.split('class="navbar-brand brand"', 1)[1].split('src="', 1)[1].split('"', 1)[0]
     assert 'alt="Targito"' in home
     picture = client.get(portal_url("targito", src))
     assert picture.status_code == 200 and picture.mimetype == "image/png"

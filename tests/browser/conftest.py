@@ -202,7 +202,7 @@ class Portal:
             page.goto(self.url(slug, "/login"))
             page.fill("#email", email)
             page.fill("#password", password)
-            page.click("main form button.primary")
+            page.click("main form button.btn-primary")
             assert page.locator("form[action='/logout']").count() == 1, f"{email} could not log in at {slug}"
             self._states[key] = page.context.storage_state()
             return page

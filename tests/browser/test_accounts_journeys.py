@@ -25,13 +25,13 @@ def test_flexinform_registration_verification_and_profile(page, live_server):
     page.fill("#email", "anna.browser@example.com")
     page.fill("#password", "rovid")
     page.fill("#confirm", "rovid")
-    page.click("form button.primary")
+    page.click("form button.btn-primary")
     # The error is shown next to the field, and what was typed is kept.
     assert page.locator("#password-error").is_visible()
     assert page.locator("#name").input_value() == "Kiss Anna"
     page.fill("#password", "hosszu-jelszo-1")
     page.fill("#confirm", "hosszu-jelszo-1")
-    page.click("form button.primary")
+    page.click("form button.btn-primary")
     assert "anna.browser@example.com" in page.content()
     link = _last_link(live_server, "anna.browser@example.com")
     assert link.startswith(live_server.url("flexinform", "/verify/"))
@@ -39,12 +39,12 @@ def test_flexinform_registration_verification_and_profile(page, live_server):
     assert page.locator(".alert-success").is_visible()
     page.fill("#email", "anna.browser@example.com")
     page.fill("#password", "hosszu-jelszo-1")
-    page.click("form button.primary")
+    page.click("form button.btn-primary")
     page.goto(live_server.url("flexinform", "/profile"))
     page.fill("#name", "Kiss Anna Mária")
     page.select_option("#locale", "en")
     page.select_option("#timezone", "Europe/Budapest")
-    page.click("form[action='/profile'] button.primary")
+    page.click("form[action='/profile'] button.btn-primary")
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.locator("#name").input_value() == "Kiss Anna Mária"
 
@@ -66,5 +66,5 @@ def test_targito_invitation_sets_a_password_and_logs_in(page, live_server):
     assert page.locator("#name").input_value() == "Petr Svoboda"
     page.fill("#password", "dlouhe-heslo-123")
     page.fill("#confirm", "dlouhe-heslo-123")
-    page.click("form button.primary")
+    page.click("form button.btn-primary")
     assert page.get_by_text("Petr Svoboda").first.is_visible()

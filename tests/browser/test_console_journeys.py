@@ -44,7 +44,7 @@ def _audit_count(live_server, slug: str) -> int:
 
 def _submit(page, has: str):
     """Click the primary button of the form holding ``has`` (a selector)."""
-    page.locator("main form", has=page.locator(has)).locator("button.primary").click()
+    page.locator("main form", has=page.locator(has)).locator("button.btn-primary").click()
 
 
 def _saved(page):
@@ -66,7 +66,7 @@ def test_targito_admin_configures_a_request_type_a_status_and_a_time_rule(portal
     check(admin)
     admin.goto(portal.url("targito", "/admin/config/request-types"))
     check(admin)
-    admin.locator("a.button[href$='/admin/config/request-types/new?portal=support']").click()
+    admin.locator("a.btn[href$='/admin/config/request-types/new?portal=support']").click()
     check(admin)
     admin.fill("#in-key", type_key)
     admin.fill("#name-cs", type_cs)
@@ -78,7 +78,7 @@ def test_targito_admin_configures_a_request_type_a_status_and_a_time_rule(portal
     _saved(admin)
     check(admin)
 
-    admin.locator(f"a.button[href$='/admin/config/forms/{type_key}/fields/new']").click()
+    admin.locator(f"a.btn[href$='/admin/config/forms/{type_key}/fields/new']").click()
     check(admin)
     admin.fill("#in-key", "impact")
     admin.select_option("#in-type", "select")
@@ -94,7 +94,7 @@ def test_targito_admin_configures_a_request_type_a_status_and_a_time_rule(portal
     _saved(admin)
     check(admin)
 
-    admin.locator(f"a.button[href$='/admin/config/forms/{type_key}/fields/new']").click()
+    admin.locator(f"a.btn[href$='/admin/config/forms/{type_key}/fields/new']").click()
     admin.fill("#in-key", "affected_users")
     admin.select_option("#in-type", "text")
     admin.fill("#label-cs", "Kolik uživatelů")
@@ -114,7 +114,7 @@ def test_targito_admin_configures_a_request_type_a_status_and_a_time_rule(portal
     version = _config_version(live, "targito")
     admin.goto(portal.url("targito", "/admin/config/statuses"))
     check(admin)
-    admin.locator("a.button[href$='/admin/config/statuses/new']").click()
+    admin.locator("a.btn[href$='/admin/config/statuses/new']").click()
     check(admin)
     admin.fill("#in-key", status_key)
     admin.fill("#name-cs", "Pozastaveno")
@@ -142,7 +142,7 @@ def test_targito_admin_configures_a_request_type_a_status_and_a_time_rule(portal
     assert admin.locator("code", has_text=re.compile(f"^{status_key}$")).count() == 0
 
     # The status, now with both names (customers see the seed's "V řešení"), and a time rule on it.
-    admin.locator("a.button[href$='/admin/config/statuses/new']").click()
+    admin.locator("a.btn[href$='/admin/config/statuses/new']").click()
     admin.fill("#in-key", status_key)
     admin.fill("#name-cs", "Pozastaveno")
     admin.fill("#name-en", "On hold")
@@ -156,7 +156,7 @@ def test_targito_admin_configures_a_request_type_a_status_and_a_time_rule(portal
 
     admin.goto(portal.url("targito", "/admin/config/rules"))
     check(admin)
-    admin.locator("a.button[href$='/admin/config/rules/new']").click()
+    admin.locator("a.btn[href$='/admin/config/rules/new']").click()
     check(admin)
     admin.fill("#in-key", rule_key)
     admin.fill("#name-cs", "Hotovo po 14 dnech")
@@ -206,7 +206,7 @@ def test_targito_admin_configures_a_request_type_a_status_and_a_time_rule(portal
     customer.fill("#field_summary", "Nelze se přihlásit")
     customer.fill("#field_description", "Od rána se nikdo z oddělení nepřihlásí.")
     customer.fill("#field_affected_users", "12")
-    customer.click("form.request-form button.primary")
+    customer.click("form.request-form button.btn-primary")
     assert re.search(r"/requests/[A-Za-z]+-?\d+", customer.url), customer.url
     assert customer.get_by_text("Více uživatelů").first.is_visible()
     assert customer.get_by_text("12", exact=True).first.is_visible()
@@ -250,12 +250,12 @@ def test_operator_onboards_suspends_and_resumes_a_tenant(portal, check):
     check(page)
     page.fill("#email", "operator@portal.test")
     page.fill("#password", DEMO_PASSWORD)
-    page.click("main form button.primary")
+    page.click("main form button.btn-primary")
     assert page.locator("form[action='/logout']").count() == 1
     assert page.locator("table.tenants").is_visible()
     check(page)
 
-    page.locator("a.button[href$='/tenants/new']").click()
+    page.locator("a.btn[href$='/tenants/new']").click()
     check(page)
     page.fill("#slug", slug)
     page.fill("#name", name)
@@ -264,7 +264,7 @@ def test_operator_onboards_suspends_and_resumes_a_tenant(portal, check):
     page.check("#lang-en")
     page.select_option("#default_language", "cs")
     page.fill("#admin_email", email)
-    page.click("main form button.primary")
+    page.click("main form button.btn-primary")
     assert page.locator("#form-errors").count() == 0, page.locator("#form-errors").inner_text()
     assert page.locator(".alert-success").is_visible()
     row = page.locator("table.tenants tr", has=page.get_by_text(name, exact=True))

@@ -31,7 +31,7 @@ def _login(page, live_server, slug, local, password):
     page.goto(live_server.url(slug, "/login"))
     page.fill("#email", f"{local}@{slug}.example")
     page.fill("#password", password)
-    page.click("form button.primary")
+    page.click("form button.btn-primary")
 
 
 def test_crmservice_severity_appears_only_for_bugs(page, live_server, people):
@@ -44,7 +44,7 @@ def test_crmservice_severity_appears_only_for_bugs(page, live_server, people):
     page.fill("#field_description", "**Virhe** raportissa")
     page.select_option("#field_severity", "severity_2")
     page.select_option("#field_priority", "high")
-    page.click("form.request-form button.primary")
+    page.click("form.request-form button.btn-primary")
     assert "/requests/CRM-" in page.url
     assert page.locator(".user-text strong").first.inner_text() == "Virhe"
     assert page.get_by_text("Severity 2 – High").is_visible()
@@ -56,7 +56,7 @@ def test_targito_agent_resolves_and_customer_approves(page, live_server, people)
     page.fill("#field_summary", "Export kontaktů padá")
     page.fill("#field_description", "Chyba 500 při exportu")
     page.select_option("#field_priority", "high")
-    page.click("form.request-form button.primary")
+    page.click("form.request-form button.btn-primary")
     reference = page.url.rsplit("/", 1)[-1]
     assert page.locator(".status").first.inner_text() == "Otevřeno"
     page.click("form[action='/logout'] button")

@@ -39,7 +39,7 @@ def test_flexinform_registration_to_confirmed_request(portal, check):
     page.fill("#email", "eszter.journey@example.hu")
     page.fill("#password", "eleg-hosszu-jelszo")
     page.fill("#confirm", "eleg-hosszu-jelszo")
-    page.click("main form button.primary")
+    page.click("main form button.btn-primary")
     assert "eszter.journey@example.hu" in page.locator("main").inner_text()
     check(page)
     (message,) = outbox_messages(portal.live_server, "eszter.journey@example.hu")
@@ -50,14 +50,14 @@ def test_flexinform_registration_to_confirmed_request(portal, check):
     check(page)
     page.fill("#email", "eszter.journey@example.hu")
     page.fill("#password", "eleg-hosszu-jelszo")
-    page.click("main form button.primary")
+    page.click("main form button.btn-primary")
     assert page.locator("form[action='/logout']").count() == 1
 
     # The TAO "Hiba" form: sent empty, every required field says so, linked to the field.
     page.goto(portal.url("flexinform", "/portals/tao/hiba/new"))
     check(page)
     save_screenshot(page, "flexinform-request-form")
-    page.click("form.request-form button.primary")
+    page.click("form.request-form button.btn-primary")
     alert = page.locator("[role=alert]")
     assert alert.is_visible()
     for key in ("sportszervezet", "ugyiratszam", "summary", "evad", "reszleg", "description"):
@@ -72,7 +72,7 @@ def test_flexinform_registration_to_confirmed_request(portal, check):
     page.select_option("#field_evad", "2026-27")
     page.select_option("#field_reszleg", "utanpotlas")
     page.fill("#field_description", "Mentéskor „Váratlan hiba” üzenet jelenik meg.")
-    page.click("form.request-form button.primary")
+    page.click("form.request-form button.btn-primary")
     reference = _reference(page)
     assert _status(page) == "Nyitott"
     assert page.get_by_text("Debreceni Vasutas SC").is_visible()
@@ -98,7 +98,7 @@ def test_flexinform_registration_to_confirmed_request(portal, check):
     assert page.get_by_text("Kérjük, küldje el a hibaüzenet képernyőképét.").is_visible()
     check(page)
     page.fill("#comment-body", "A hiba a 3. tételnél jelentkezik, a képernyőképet csatoltam.")
-    page.click("#comment-form button.primary")
+    page.click("#comment-form button.btn-primary")
     assert _status(page) == "Folyamatban"
 
     # The agent resolves; the customer confirms: Kész is final.
@@ -137,7 +137,7 @@ def test_crmservice_severity_only_for_bugs_and_change_status_when_commenting(por
     page.fill("#field_summary", "Uusi raporttipohja laskutukseen")
     page.fill("#field_description", "Tarvitsemme kuukausiraportin uudella pohjalla.")
     page.select_option("#field_priority", "medium")
-    page.click("form.request-form button.primary")
+    page.click("form.request-form button.btn-primary")
     reference = _reference(page)
     assert page.get_by_text("Severity 10 – Not in SLA").is_visible()
     check(page)
@@ -156,7 +156,7 @@ def test_crmservice_severity_only_for_bugs_and_change_status_when_commenting(por
     check(page)
     page.fill("#comment-body", "Pohja on liitteenä, sarakkeet kuten ennenkin.")
     page.select_option("#comment-transition", label="Waiting respond from the CRM-team")
-    page.click("#comment-form button.primary")
+    page.click("#comment-form button.btn-primary")
     assert _status(page) == "Waiting respond from the CRM-team"
     assert page.get_by_text("Pohja on liitteenä, sarakkeet kuten ennenkin.").is_visible()
     check(page)
@@ -182,7 +182,7 @@ def test_festum_cc_answer_and_reopening_by_email_reply(portal, check):
     page.fill("#field_summary", "Laskutusajo keskeytyy")
     page.select_option("#field_severity", "vakava")
     page.fill("#field_description", "Kuukauden laskutusajo pysähtyy virheeseen 42.")
-    page.click("form.request-form button.primary")
+    page.click("form.request-form button.btn-primary")
     reference = _reference(page)
     assert page.get_by_text("kopio.journey@example.fi").first.is_visible()
     check(page)
@@ -191,7 +191,7 @@ def test_festum_cc_answer_and_reopening_by_email_reply(portal, check):
     agent.goto(portal.url("festum", f"/requests/{reference}"))
     check(agent)
     agent.fill("#comment-body", "Korjasimme laskutusajon, se on nyt ajettu loppuun.")
-    agent.click("#comment-form button.primary")
+    agent.click("#comment-form button.btn-primary")
     agent.get_by_role("button", name="Merkitse valmiiksi").click()
     assert _status(agent) == "Valmis"
 
@@ -240,7 +240,7 @@ def test_targito_priority_information_rejection_and_approval(portal, check):
     page.fill("#field_summary", "Kampaň se neodeslala")
     page.fill("#field_description", "Naplánovaná kampaň zůstala ve stavu Připraveno.")
     page.select_option("#field_priority", "high")
-    page.click("form.request-form button.primary")
+    page.click("form.request-form button.btn-primary")
     reference = _reference(page)
     assert _status(page) == "Otevřeno"
     check(page)
@@ -261,7 +261,7 @@ def test_targito_priority_information_rejection_and_approval(portal, check):
     assert page.get_by_text("Pošlete prosím ID kampaně").first.is_visible()
     check(page)
     page.fill("#comment-body", "ID kampaně 4711, odeslání v 9:00.")
-    page.click("#comment-form button.primary")
+    page.click("#comment-form button.btn-primary")
 
     agent.goto(portal.url("targito", f"/requests/{reference}"))
     if agent.get_by_role("button", name="Vrátit klientské podpoře").count():
@@ -327,7 +327,7 @@ def test_exea_sharing_with_the_organization_close_and_reopen(portal, check):
     page.fill("#field_description", "Prosimy o odnowienie certyfikatu dla portal.pcl.example.")
     page.fill("#field_phone", "+48 58 555 01 23")
     page.select_option("#share_with", "private")
-    page.click("form.request-form button.primary")
+    page.click("form.request-form button.btn-primary")
     reference = _reference(page)
     check(page)
 
@@ -348,7 +348,7 @@ def test_exea_sharing_with_the_organization_close_and_reopen(portal, check):
     save_screenshot(agent, "exea-agent-queue")
     agent.goto(portal.url("exea", f"/requests/{reference}"))
     agent.fill("#comment-body", "Certyfikat odnowiony, ważny do przyszłego roku.")
-    agent.click("#comment-form button.primary")
+    agent.click("#comment-form button.btn-primary")
     agent.get_by_role("button", name="Rozwiąż").click()
     assert _status(agent) == "Rozwiązane"
 

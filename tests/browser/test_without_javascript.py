@@ -18,7 +18,7 @@ def _no_js_page(portal, slug, email):
     page.goto(portal.url(slug, "/login"))
     page.fill("#email", email)
     page.fill("#password", "demo-password")
-    page.click("main form button.primary")
+    page.click("main form button.btn-primary")
     assert page.locator("form[action='/logout']").count() == 1
     return page
 
@@ -32,7 +32,7 @@ def test_targito_request_answer_and_progress_without_javascript(portal):
     customer.fill("#field_description", "Export kontaktů se zastaví.")
     if customer.locator("#field_priority").count():
         customer.select_option("#field_priority", index=1)
-    customer.click("form.request-form button.primary")
+    customer.click("form.request-form button.btn-primary")
     match = re.search(r"/requests/(TAR-\d+)", customer.url)
     assert match, customer.url
     reference = match.group(1)

@@ -23,7 +23,7 @@
         (data.articles || []).forEach(function (a) {
           var li = document.createElement("li"), button = document.createElement("button");
           button.type = "button";
-          button.className = "link-button dark";
+          button.className = "btn btn-link p-0 align-baseline";
           button.textContent = a.title;
           button.addEventListener("click", function () { insert(a.markdown); });
           li.appendChild(button);

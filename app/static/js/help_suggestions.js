@@ -15,7 +15,7 @@
       li.appendChild(link);
       if (a.snippet_html) {
         var p = document.createElement("p");
-        p.className = "help";
+        p.className = "form-text";
         p.innerHTML = a.snippet_html;
         li.appendChild(p);
       }
