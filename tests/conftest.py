@@ -153,6 +153,8 @@ def _config(url: str, **extra) -> dict:
         "TENANT_CACHE_SECONDS": 0,
         "WTF_CSRF_ENABLED": False,
         "TENANTS_DIR": str(TENANTS_DIR),
+        # Command output in English whatever the machine's locale; tests of other languages set it.
+        "PORTAL_CLI_LANGUAGE": "en",
     }
     config.update(extra)
     return config
@@ -279,6 +281,18 @@ def translated(app, lang: str, msgid: str, **variables) -> str:
         text = gettext(msgid, **variables)
     if lang != "en":
         assert text != (msgid % variables if variables else msgid), f"no {lang} translation of {msgid!r}"
+    return text
+
+
+def translated_plural(app, lang: str, singular: str, plural: str, num: int, **variables) -> str:
+    """The catalog's ``ngettext`` form of a message for ``num`` in ``lang``; fails if it has none."""
+    from flask_babel import force_locale, ngettext
+
+    with app.test_request_context("/"), force_locale(lang):
+        text = ngettext(singular, plural, num, **variables)
+    if lang != "en":
+        english = (singular if num == 1 else plural) % {"num": num, **variables}
+        assert text != english, f"no {lang} translation of {singular!r}"
     return text
 
 

@@ -19,6 +19,7 @@ from app.admin import services
 from app.admin.services import ConsoleError, Problem, find, require
 from app.catalog.forms import build_request_form, form_name, prefill
 from app.catalog.services import find_request_type, form_fields
+from app.tenancy.changes import describe_change
 from app.tenancy.definition import FIELD_DEFAULTS
 
 bp = Blueprint("config", __name__, url_prefix="/config")
@@ -47,7 +48,7 @@ def _console_globals():
     tenant = g.get("tenant")  # None on an error page (the 404 handler forgets the tenant)
     return {"tenant_languages": list(tenant.locales) if tenant else [], "field_type_labels": FIELD_TYPE_LABELS,
             "category_labels": CATEGORY_LABELS, "actor_labels": ACTOR_LABELS, "trigger_labels": TRIGGER_LABELS,
-            "notify_labels": NOTIFY_LABELS, "text_of": _text_of}
+            "notify_labels": NOTIFY_LABELS, "text_of": _text_of, "change_text": describe_change}
 
 
 def _text_of(texts) -> str:

@@ -14,7 +14,9 @@ from app.tenancy.scoping import TenantScoped
 class ConfigChange(TenantScoped, db.Model):
     """One applied change of the tenant's definition (console edit, import, onboarding).
 
-    ``changes`` is the SyncReport's list of lines ("created status 'x'", "updated field ...").
+    ``changes`` is the SyncReport's list of change entries (``app.tenancy.changes``: data such as
+    ``{"action": "created", "kind": "status", "key": "x"}``, worded in the reader's language when
+    shown); rows written before that format hold English lines, shown as they are.
     """
 
     __tablename__ = "config_changes"

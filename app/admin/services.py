@@ -25,6 +25,7 @@ from app.admin.models import ConfigChange
 from app.extensions import db
 from app.tenancy.definition import (FILES, LOCALIZED_KEYS, DefinitionError, compact_definition,
                                     dump_definition_files, read_definition_files, validate_definition)
+from app.tenancy.changes import CREATED, change_entry
 from app.tenancy.scoping import tenant_scope
 from app.tenancy.services import SyncReport, apply_definition, export_definition
 
@@ -131,7 +132,7 @@ def _recorder(actor, summary: str):
             db.session.add(ConfigChange(
                 tenant_id=tenant.id, actor_id=actor.id if isinstance(actor, User) else None,
                 actor_name=actor_name(actor)[:320], summary=summary[:500],
-                changes=list(report.changes) or ["created the tenant"]))
+                changes=list(report.changes) or [change_entry(CREATED, "tenant", tenant.slug)]))
             db.session.flush()
 
     return record

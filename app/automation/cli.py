@@ -6,9 +6,11 @@ import sys
 from datetime import datetime, timezone
 
 import click
-from flask.cli import AppGroup
+from flask_babel import gettext as _, ngettext
 
-automation_cli = AppGroup("automation", help="Time rules: auto-close and other status-age rules.")
+from app.i18n.cli import OperatorGroup
+
+automation_cli = OperatorGroup("automation", help="Time rules: auto-close and other status-age rules.")
 
 
 def _parse_now(value: str | None) -> datetime | None:
@@ -24,15 +26,32 @@ def _parse_now(value: str | None) -> datetime | None:
 @click.option("--tenant", "slug", metavar="SLUG", help="Only this tenant.")
 def sweep_command(now_text, slug):
     """Apply every due time rule (idempotent: a second run changes nothing) and print what it did."""
-    from app.automation.sweep import describe, run_time_rules
+    from app.automation.sweep import run_time_rules
 
     try:
         now = _parse_now(now_text)
     except ValueError:
-        click.echo(f"error: --now {now_text!r} is not an ISO date and time", err=True)
+        click.echo(_("error: %(problem)s", problem=_("--now '%(value)s' is not an ISO date and time",
+                                                     value=now_text)), err=True)
         sys.exit(2)
     runs = run_time_rules(now, tenant_slug=slug)
-    for line in describe(runs):
-        click.echo(line)
+    for run in runs:
+        click.echo(_describe(run))
     total = sum(r.count for r in runs)
-    click.echo(f"{total} request(s) changed" + (f" as of {now.isoformat()}" if now else ""))
+    if now:
+        click.echo(ngettext("%(num)d request changed as of %(moment)s", "%(num)d requests changed as of %(moment)s",
+                            total, moment=now.isoformat()))
+    else:
+        click.echo(ngettext("%(num)d request changed", "%(num)d requests changed", total))
+
+
+def _describe(run, limit: int = 20) -> str:
+    """What one rule did, with the first references (``sweep.describe`` is the log's English)."""
+    references = ", ".join(run.references[:limit]) + (" …" if len(run.references) > limit else "")
+    if run.target:
+        return ngettext("%(tenant)s: %(rule)s: %(num)d request → %(status)s: %(references)s",
+                        "%(tenant)s: %(rule)s: %(num)d requests → %(status)s: %(references)s", run.count,
+                        tenant=run.tenant, rule=run.rule, status=run.target, references=references)
+    return ngettext("%(tenant)s: %(rule)s: fired for %(num)d request: %(references)s",
+                    "%(tenant)s: %(rule)s: fired for %(num)d requests: %(references)s", run.count,
+                    tenant=run.tenant, rule=run.rule, references=references)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import gettext as _
+
 from app.automation.calendar import parse_duration
 
 
@@ -20,11 +22,11 @@ def check_automation(data: dict, problems) -> None:
         _check_duration(conditions["after"], conditions.get("clock", "calendar"), bool(hours), path + ["after"],
                         problems)
         if conditions.get("clock") == "business" and not hours:
-            problems.add(path + ["clock"], "the business clock needs settings.business_hours in tenant.yaml")
+            problems.add(path + ["clock"], _("the business clock needs settings.business_hours in tenant.yaml"))
     _check_sla(data, bool(hours), problems)
     for index, queue in enumerate(data.get("queues", [])):
         if queue.get("filters", {}).get("sla") and not data.get("sla"):
-            problems.add(["queues", index, "filters", "sla"], "the sla filter needs SLA targets (sla.yaml)")
+            problems.add(["queues", index, "filters", "sla"], _("the sla filter needs SLA targets (sla.yaml)"))
 
 
 def _check_business_hours(hours, problems) -> None:
@@ -32,27 +34,28 @@ def _check_business_hours(hours, problems) -> None:
         return
     path = ["settings", "business_hours"]
     if hours.get("start", "08:00") >= hours.get("end", "16:00"):
-        problems.add(path, f"start {hours.get('start', '08:00')} must be before end {hours.get('end', '16:00')}")
+        problems.add(path, _("start %(start)s must be before end %(end)s", start=hours.get("start", "08:00"),
+                             end=hours.get("end", "16:00")))
     for name in ("start", "end"):
         value = hours.get(name)
         if value is not None and not (value[:2].isdigit() and int(value[:2]) < 24 and int(value[3:]) < 60):
-            problems.add(path + [name], f"'{value}' is not a time of day (HH:MM)")
+            problems.add(path + [name], _("'%(value)s' is not a time of day (HH:MM)", value=value))
     for index, text in enumerate(hours.get("holidays", [])):
         try:
             date.fromisoformat(text)
         except ValueError:
-            problems.add(path + ["holidays", index], f"'{text}' is not a date (YYYY-MM-DD)")
+            problems.add(path + ["holidays", index], _("'%(value)s' is not a date (YYYY-MM-DD)", value=text))
 
 
 def _check_duration(text: str, clock: str, has_hours: bool, path: list, problems) -> None:
     try:
         duration = parse_duration(text)
     except ValueError:
-        problems.add(path, f"'{text}' is not an ISO 8601 duration")
+        problems.add(path, _("'%(value)s' is not an ISO 8601 duration", value=text))
         return
     if clock == "business" and duration.has_months:
-        problems.add(path, f"'{text}': months and years cannot be counted in business hours; use days (working "
-                           "days) or hours")
+        problems.add(path, _("'%(value)s': months and years cannot be counted in business hours; use days "
+                             "(working days) or hours", value=text))
 
 
 def _check_sla(data: dict, has_hours: bool, problems) -> None:
@@ -61,22 +64,24 @@ def _check_sla(data: dict, has_hours: bool, problems) -> None:
         return
     clock = sla.get("clock", "calendar")
     if clock == "business" and not has_hours:
-        problems.add(["sla", "clock"], "the business clock needs settings.business_hours in tenant.yaml")
+        problems.add(["sla", "clock"], _("the business clock needs settings.business_hours in tenant.yaml"))
     field = sla.get("by")
     options: set | None = None
     if field is not None:
         found = [f for form in data.get("forms", []) for f in form["fields"] if f["key"] == field]
         if not found:
-            problems.add(["sla", "by"], f"no form has a field '{field}'")
+            problems.add(["sla", "by"], _("no form has a field '%(key)s'", key=field))
         elif any(f["type"] != "select" for f in found):
-            problems.add(["sla", "by"], f"field '{field}' is not a choice (select) field")
+            problems.add(["sla", "by"], _("field '%(key)s' is not a choice (select) field", key=field))
         else:
             options = {o["key"] for f in found for o in f.get("options", [])}
     if sla.get("targets") and field is None:
-        problems.add(["sla", "targets"], "targets per option need 'by' (the field whose option picks the target)")
+        problems.add(["sla", "targets"], _("targets per option need 'by' (the field whose option picks the "
+                                           "target)"))
     for key, target in (sla.get("targets") or {}).items():
         if options is not None and key not in options:
-            problems.add(["sla", "targets", key], f"'{key}' is not an option of '{field}'")
+            problems.add(["sla", "targets", key], _("'%(value)s' is not an option of '%(field)s'", value=key,
+                                                    field=field))
         for name, text in target.items():
             _check_duration(text, clock, has_hours, ["sla", "targets", key, name], problems)
     for name, text in (sla.get("default") or {}).items():

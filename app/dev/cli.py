@@ -10,25 +10,26 @@ from pathlib import Path
 import click
 import yaml
 from flask import current_app
-from flask.cli import AppGroup
+from flask_babel import gettext as _, ngettext
 from sqlalchemy import select
 
 from app.accounts.models import Operator, User
 from app.accounts.services import add_membership, create_user, get_or_create_organization, hash_password
 from app.extensions import db
+from app.i18n.cli import OperatorGroup
 from app.tenancy.scoping import all_tenants, tenant_scope
 from app.tenancy.services import list_tenants
 
 DEMO_PASSWORD = "demo-password"
 DEMO_USERS = (("customer", "customer"), ("orgadmin", "customer"), ("agent", "agent"), ("admin", "admin"))
 
-demo_cli = AppGroup("demo", help="Demo data for development (never in production).")
-dev_cli = AppGroup("dev", help="Run the whole platform locally.")
+demo_cli = OperatorGroup("demo", help="Demo data for development (never in production).")
+dev_cli = OperatorGroup("dev", help="Run the whole platform locally.")
 
 
 def _refuse_outside_development() -> None:
     if current_app.config["ENV"] not in ("development", "testing"):
-        raise click.ClickException("demo data is only for development (PORTAL_ENV=development)")
+        raise click.ClickException(_("demo data is only for development (PORTAL_ENV=development)"))
 
 
 @demo_cli.command("seed")
@@ -60,15 +61,21 @@ def seed_command():
 
             articles = seed_demo_articles(tenant, users["agent"], demo.get("articles", []))
             index_missing_tickets()  # requests raised before the help center existed
-        click.echo(f"{tenant.slug}: demo users " + ", ".join(f"{u}@{tenant.slug}.test" for u, _ in DEMO_USERS)
-                   + (f"; {created} sample requests" if created else "") + (f"; {articles} help articles" if articles else ""))
+        parts = [_("%(slug)s: demo users %(users)s", slug=tenant.slug,
+                   users=", ".join(f"{local}@{tenant.slug}.test" for local, _role in DEMO_USERS))]
+        if created:
+            parts.append(ngettext("%(num)d sample request", "%(num)d sample requests", created))
+        if articles:
+            parts.append(ngettext("%(num)d help article", "%(num)d help articles", articles))
+        click.echo("; ".join(parts))
     with all_tenants():
         operator = db.session.execute(select(Operator).where(Operator.email == "operator@portal.test")).scalar_one_or_none()
         if operator is None:
             db.session.add(Operator(email="operator@portal.test", name="Platform operator",
                                     password_hash=hash_password(DEMO_PASSWORD)))
             db.session.commit()
-    click.echo(f"platform: operator@portal.test; every demo password is '{DEMO_PASSWORD}'")
+    click.echo(_("platform: %(email)s; every demo password is '%(password)s'", email="operator@portal.test",
+                 password=DEMO_PASSWORD))
 
 
 def _seed_requests(tenant, users: dict, items: list) -> int:
@@ -175,14 +182,16 @@ def serve_command(host, port):
         env=env, cwd=str(Path(current_app.root_path).parent),
     )
     click.echo(f"Redis: {url}")
-    click.echo(f"RQ worker with scheduler: pid {worker.pid}; periodic jobs (rq cron): pid {scheduler.pid}")
-    click.echo("Portals:")
+    click.echo(_("RQ worker with scheduler: pid %(worker)s; periodic jobs (rq cron): pid %(scheduler)s",
+                 worker=worker.pid, scheduler=scheduler.pid))
+    click.echo(_("Portals:"))
     scheme = current_app.config["PREFERRED_URL_SCHEME"]
     with all_tenants():
         for tenant in list_tenants():
             click.echo(f"  {tenant.name:<14} {scheme}://{tenant.slug}.{domain}/")
-    click.echo(f"Platform:  {scheme}://{domain}/   health: {scheme}://{domain}/healthz")
-    click.echo(f"Outbox:    {current_app.config['MAIL_URL']}")
+    click.echo(_("Platform: %(url)s   health: %(health)s", url=f"{scheme}://{domain}/",
+                 health=f"{scheme}://{domain}/healthz"))
+    click.echo(_("Outbox: %(url)s", url=current_app.config["MAIL_URL"]))
     try:
         from werkzeug.serving import run_simple
 

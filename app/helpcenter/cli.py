@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import click
-from flask.cli import AppGroup
+from flask_babel import ngettext
 
+from app.i18n.cli import OperatorGroup
 from app.tenancy.scoping import tenant_scope
 from app.tenancy.services import list_tenants
 
-helpcenter_cli = AppGroup("helpcenter", help="Help center: articles and search.")
+helpcenter_cli = OperatorGroup("helpcenter", help="Help center: articles and search.")
 
 
 @helpcenter_cli.command("reindex")
@@ -20,4 +21,5 @@ def reindex_command(slug):
         if slug and tenant.slug != slug:
             continue
         with tenant_scope(tenant.id):
-            click.echo(f"{tenant.slug}: {reindex_all()} documents")
+            count = reindex_all()
+            click.echo(ngettext("%(slug)s: %(num)d document", "%(slug)s: %(num)d documents", count, slug=tenant.slug))

@@ -7,12 +7,28 @@ from __future__ import annotations
 import sys
 
 import click
-from flask.cli import AppGroup
+from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from sqlalchemy import select
 
 from app.extensions import db
+from app.i18n.cli import OperatorGroup
+from app.mailin import models as m
 
-mail_cli = AppGroup("mail", help="Inbound e-mail: ingest a message, manage and poll IMAP mailboxes.")
+mail_cli = OperatorGroup("mail", help="Inbound e-mail: ingest a message, manage and poll IMAP mailboxes.")
+
+# What became of a message, in the operator's words (the stored outcome is the code).
+OUTCOME_WORDS = {
+    m.RECEIVED: _l("received, not processed yet"), m.COMMENT: _l("added as a comment"),
+    m.CREATED: _l("created a request"), m.REJECTED: _l("rejected"),
+    m.IGNORED_AUTO_REPLY: _l("ignored (an automatic reply)"), m.BOUNCE: _l("a bounce"),
+    m.MALFORMED: _l("malformed, kept for an agent"), m.RATE_LIMITED: _l("refused (too many messages)"),
+    m.TOO_LARGE: _l("refused (too large)"), m.FAILED: _l("failed, kept for an agent"),
+}
+
+
+def _error(problem: str, code: int):
+    click.echo(_("error: %(problem)s", problem=problem), err=True)
+    sys.exit(code)
 
 
 def _tenant_or_exit(slug: str):
@@ -20,8 +36,7 @@ def _tenant_or_exit(slug: str):
 
     tenant = db.session.execute(select(Tenant).where(Tenant.slug == slug)).scalar_one_or_none()
     if tenant is None:
-        click.echo(f"error: no tenant {slug!r}", err=True)
-        sys.exit(2)
+        _error(_("no tenant '%(slug)s'", slug=slug), 2)
     return tenant
 
 
@@ -37,9 +52,9 @@ def ingest_command(slug, recipient, source):
     raw = source.read()
     try:
         inbound = ingest(raw, tenant.id, source="cli", envelope_to=(recipient,) if recipient else ())
-    except IngestError as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(75)  # EX_TEMPFAIL: a mail transfer agent keeps the message and retries
+    except IngestError:
+        # EX_TEMPFAIL: a mail transfer agent keeps the message and retries.
+        _error(_("the message could not be stored; it can be delivered again later"), 75)
     from app.tenancy.scoping import tenant_scope
     from app.tickets.models import Ticket
 
@@ -48,14 +63,16 @@ def ingest_command(slug, recipient, source):
         with tenant_scope(tenant.id):
             reference = db.session.execute(select(Ticket.reference).where(Ticket.id == inbound.ticket_id)
                                            ).scalar_one_or_none()
-    outcome = f"duplicate of message {inbound.id} ({inbound.outcome})" if inbound.duplicate else inbound.outcome
-    parts = [f"message {inbound.id}: {outcome}"]
+    outcome = str(OUTCOME_WORDS.get(inbound.outcome, inbound.outcome))
+    if inbound.duplicate:
+        outcome = _("duplicate of message %(id)s (%(outcome)s)", id=inbound.id, outcome=outcome)
+    parts = [_("message %(id)s: %(outcome)s", id=inbound.id, outcome=outcome)]
     if reference:
-        parts.append(f"request {reference}")
+        parts.append(_("request %(reference)s", reference=reference))
     if inbound.comment_id:
-        parts.append(f"comment {inbound.comment_id}")
+        parts.append(_("comment %(id)s", id=inbound.comment_id))
     if inbound.reason:
-        parts.append(inbound.reason)
+        parts.append(inbound.reason)  # stored with the message, in the intake log's words
     click.echo(" · ".join(parts))
 
 
@@ -85,7 +102,8 @@ def mailbox_set(slug, host, port, security, username, password, folder, processe
         mailbox = set_mailbox(host=host, port=port, security=security, username=username, password=password,
                               folder=folder, processed_folder=processed_folder,
                               verify_certificate=not no_verify_certificate)
-        click.echo(f"mailbox {mailbox.id}: {username}@{host}:{mailbox.port} ({security}) {folder}")
+        click.echo(_("mailbox %(id)s: %(address)s (%(security)s), folder %(folder)s", id=mailbox.id,
+                     address=f"{username}@{host}:{mailbox.port}", security=security, folder=folder))
 
 
 @mailbox_cli.command("list")
@@ -99,10 +117,15 @@ def mailbox_list():
         rows = db.session.execute(select(Mailbox, Tenant.slug).join(Tenant, Tenant.id == Mailbox.tenant_id)
                                   .order_by(Tenant.slug, Mailbox.id)).all()
     for mailbox, slug in rows:
-        state = "disabled" if not mailbox.enabled else ("failing: " + (mailbox.last_error or "") if mailbox.failing
-                                                         else "ok")
+        if not mailbox.enabled:
+            state = _("disabled")
+        elif mailbox.failing:
+            state = _("failing: %(error)s", error=mailbox.last_error or "")
+        else:
+            state = _("ok")
+        last_poll = _("last poll %(when)s", when=mailbox.last_polled_at or "—")
         click.echo(f"{mailbox.id:<4} {slug:<14} {mailbox.username}@{mailbox.host}:{mailbox.port} "
-                   f"{mailbox.security:<8} {mailbox.folder:<10} last poll {mailbox.last_polled_at or '—'} · {state}")
+                   f"{mailbox.security:<8} {mailbox.folder:<10} {last_poll} · {state}")
 
 
 @mailbox_cli.command("remove")
@@ -117,11 +140,10 @@ def mailbox_remove(slug, mailbox_id):
     with tenant_scope(tenant.id):
         mailbox = db.session.get(Mailbox, mailbox_id)
         if mailbox is None:
-            click.echo(f"error: no mailbox {mailbox_id} at {slug}", err=True)
-            sys.exit(2)
+            _error(_("no mailbox %(id)s at %(slug)s", id=mailbox_id, slug=slug), 2)
         db.session.delete(mailbox)
         db.session.commit()
-    click.echo(f"mailbox {mailbox_id} removed")
+    click.echo(_("mailbox %(id)s removed", id=mailbox_id))
 
 
 @mail_cli.command("poll")
@@ -136,4 +158,16 @@ def poll_command(slug):
     with tenant_scope(tenant.id):
         ids = db.session.scalars(select(Mailbox.id).where(Mailbox.enabled.is_(True)).order_by(Mailbox.id)).all()
         for mailbox_id in ids:
-            click.echo(f"mailbox {mailbox_id}: {poll_mailbox(mailbox_id)}")
+            click.echo(_("mailbox %(id)s: %(result)s", id=mailbox_id, result=_poll_words(poll_mailbox(mailbox_id))))
+
+
+def _poll_words(result: dict) -> str:
+    """``poll_mailbox``'s counts in words: "2 messages stored, 1 duplicate, 0 left for the next poll"."""
+    if result.get("skipped"):
+        return _("skipped (disabled)")
+    parts = [ngettext("%(num)d message stored", "%(num)d messages stored", result.get("stored", 0)),
+             ngettext("%(num)d duplicate", "%(num)d duplicates", result.get("duplicates", 0)),
+             ngettext("%(num)d left for the next poll", "%(num)d left for the next poll", result.get("left", 0))]
+    if result.get("error"):
+        parts.append(_("failed: %(error)s", error=result["error"]))
+    return ", ".join(parts)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -47,7 +48,7 @@ def source_definition(source: str) -> dict:
     if source.startswith("tenant:"):
         return compact_definition(export_definition(source.split(":", 1)[1]))
     if not source.startswith("_") or "/" in source or ".." in source:
-        raise DefinitionError([f"unknown template '{source}'"])
+        raise DefinitionError([_("unknown template '%(source)s'", source=source)])
     return read_definition_files(Path(current_app.config["TENANTS_DIR"]) / source)
 
 
@@ -73,11 +74,11 @@ def onboard_tenant(*, slug: str, name: str, source: str = "_template", languages
     slug = (slug or "").strip().lower()
     problems = []
     if not SLUG_RE.match(slug):
-        problems.append(f"'{slug}' is not a valid slug: lowercase letters, digits and '-', at most 63")
+        problems.append(_("'%(slug)s' is not a valid slug: lowercase letters, digits and '-', at most 63", slug=slug))
     if db.session.execute(select(Tenant.id).where(Tenant.slug == slug)).scalar_one_or_none() is not None:
-        problems.append(f"a tenant '{slug}' exists already")
+        problems.append(_("a tenant '%(slug)s' exists already", slug=slug))
     if admin_email is not None and "@" not in admin_email:
-        problems.append(f"'{admin_email}' is not an e-mail address")
+        problems.append(_("'%(email)s' is not an e-mail address", email=admin_email))
     if problems:
         raise DefinitionError(problems)
     data = source_definition(source)

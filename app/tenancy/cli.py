@@ -9,21 +9,27 @@ from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask_babel import gettext as _, ngettext
 
+from app.i18n.cli import OperatorGroup
+from app.tenancy.changes import describe_change
 from app.tenancy.definition import SLUG_RE, DefinitionError, dump_definition_files
 from app.tenancy import services
 
-tenants_cli = AppGroup("tenants", help="List, sync, create, export and suspend tenants.")
+tenants_cli = OperatorGroup("tenants", help="List, sync, create, export and suspend tenants.")
 
 
 def _tenants_dir() -> Path:
     return Path(current_app.config["TENANTS_DIR"])
 
 
-def _fail(error: DefinitionError) -> None:
+def _echo_problems(error: DefinitionError) -> None:
     for problem in error.problems:
-        click.echo(f"error: {problem}", err=True)
+        click.echo(_("error: %(problem)s", problem=problem), err=True)
+
+
+def _fail(error: DefinitionError) -> None:
+    _echo_problems(error)
     sys.exit(1)
 
 
@@ -37,7 +43,7 @@ def list_command():
     """List every tenant with its status, languages and address."""
     rows = services.list_tenants()
     if not rows:
-        click.echo("no tenants; run `flask --app wsgi tenants sync`")
+        click.echo(_("no tenants; run %(command)s", command="`flask --app wsgi tenants sync`"))
         return
     for tenant in rows:
         click.echo(f"{tenant.slug:<16} {tenant.status:<10} {tenant.name:<24} "
@@ -59,17 +65,25 @@ def sync_command(slug, dry_run):
         try:
             report = services.sync_tenant_folder(folder, dry_run=dry_run)
         except DefinitionError as error:
-            for problem in error.problems:
-                click.echo(f"error: {problem}", err=True)
+            _echo_problems(error)
             failed = True
             continue
-        verb = "would change" if dry_run else ("created" if report.created else "updated")
         if not report.changed:
-            click.echo(f"{report.slug}: up to date")
+            click.echo(_("%(slug)s: up to date", slug=report.slug))
+            continue
+        count = len(report.changes)
+        if dry_run:
+            line = ngettext("%(slug)s: would change (%(num)d change)", "%(slug)s: would change (%(num)d changes)",
+                            count, slug=report.slug)
+        elif report.created:
+            line = ngettext("%(slug)s: created (%(num)d change)", "%(slug)s: created (%(num)d changes)",
+                            count, slug=report.slug)
         else:
-            click.echo(f"{report.slug}: {verb} ({len(report.changes)} change(s))")
-            for line in report.changes:
-                click.echo(f"  - {line}")
+            line = ngettext("%(slug)s: updated (%(num)d change)", "%(slug)s: updated (%(num)d changes)",
+                            count, slug=report.slug)
+        click.echo(line)
+        for entry in report.changes:
+            click.echo(f"  - {describe_change(entry)}")
     if failed:
         sys.exit(1)
 
@@ -88,7 +102,8 @@ def create_command(slug, template, name, prefix, languages, default_language, ad
     from app.operator.services import onboard_tenant
 
     if not SLUG_RE.match(slug):
-        _fail(DefinitionError([f"'{slug}' is not a valid slug: lowercase letters, digits and '-', at most 63"]))
+        _fail(DefinitionError([_("'%(slug)s' is not a valid slug: lowercase letters, digits and '-', at most 63",
+                                 slug=slug)]))
     source = f"tenant:{from_tenant}" if from_tenant else template
     try:
         tenant = onboard_tenant(slug=slug, name=name or slug.capitalize(), source=source, prefix=prefix,
@@ -96,9 +111,10 @@ def create_command(slug, template, name, prefix, languages, default_language, ad
                                 default_language=default_language, admin_email=admin_email, actor="cli")
     except DefinitionError as error:
         _fail(error)
-    click.echo(f"{tenant.slug}: created from {from_tenant or template}; portal at {_tenant_url(tenant.slug)}")
+    click.echo(_("%(slug)s: created from %(source)s; portal at %(url)s", slug=tenant.slug,
+                 source=from_tenant or template, url=_tenant_url(tenant.slug)))
     if admin_email:
-        click.echo(f"{tenant.slug}: invitation sent to {admin_email}")
+        click.echo(_("%(slug)s: invitation sent to %(email)s", slug=tenant.slug, email=admin_email))
 
 
 @tenants_cli.command("export")
@@ -119,7 +135,7 @@ def export_command(slug, out):
     out.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
         (out / name).write_text(text, encoding="utf-8")
-        click.echo(f"wrote {out / name}")
+        click.echo(_("wrote %(path)s", path=out / name))
 
 
 def _set_status(slug: str, status: str) -> None:
@@ -127,7 +143,7 @@ def _set_status(slug: str, status: str) -> None:
         services.set_tenant_status(slug, status)
     except DefinitionError as error:
         _fail(error)
-    click.echo(f"{slug}: {status}")
+    click.echo(_("%(slug)s: suspended", slug=slug) if status == "suspended" else _("%(slug)s: active", slug=slug))
 
 
 @tenants_cli.command("suspend")

@@ -13,6 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+from flask_babel import gettext as _, ngettext
 from jsonschema import Draft202012Validator
 
 SUPPORTED_LANGUAGES = ("hu", "fi", "cs", "pl", "en")
@@ -56,6 +57,77 @@ def _path_str(parts) -> str:
     return out or "(top level)"
 
 
+def _shown(value) -> str:
+    """A value as a problem quotes it: short, and in the YAML author's terms."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (dict, list)):
+        text = json.dumps(value, ensure_ascii=False)
+        return text if len(text) <= 60 else text[:57] + "..."
+    return f"'{value}'" if isinstance(value, str) else str(value)
+
+
+def _type_words(types) -> str:
+    words = {"object": _("a mapping of keys"), "array": _("a list"), "string": _("text"),
+             "integer": _("a whole number"), "number": _("a number"), "boolean": _("true or false"),
+             "null": _("empty")}
+    types = [types] if isinstance(types, str) else list(types)
+    return " / ".join(words.get(t, t) for t in types)
+
+
+def schema_message(error) -> str:
+    """A jsonschema error in the reader's language, by its keyword; the library's (English) message
+    only for keywords the schema does not use."""
+    keyword, expected, value = error.validator, error.validator_value, error.instance
+    if keyword == "required":
+        missing = [name for name in expected if isinstance(value, dict) and name not in value]
+        name = next((n for n in missing if error.message.startswith(repr(n))), missing[0] if missing else "")
+        return _("the key '%(key)s' is missing", key=name)
+    if keyword == "type":
+        return _("must be %(type)s, not %(value)s", type=_type_words(expected), value=_shown(value))
+    if keyword == "enum":
+        return _("%(value)s is not one of %(allowed)s", value=_shown(value),
+                 allowed=", ".join(_shown(v) for v in expected))
+    if keyword == "const":
+        return _("must be %(value)s", value=_shown(expected))
+    if keyword == "additionalProperties" and isinstance(value, dict):
+        known = error.schema.get("properties", {})
+        patterns = error.schema.get("patternProperties", {})
+        extra = [k for k in value if k not in known and not any(re.search(p, k) for p in patterns)]
+        return ngettext("unknown key %(keys)s", "unknown keys %(keys)s", len(extra),
+                        keys=", ".join(f"'{k}'" for k in extra))
+    if keyword == "pattern":
+        return _("%(value)s does not match the expected form (%(pattern)s)", value=_shown(value), pattern=expected)
+    if keyword == "minLength":
+        return (_("must not be empty") if expected == 1 else
+                ngettext("must be at least %(num)d character long", "must be at least %(num)d characters long",
+                         expected))
+    if keyword == "maxLength":
+        return ngettext("must be at most %(num)d character long", "must be at most %(num)d characters long",
+                        expected)
+    if keyword == "minItems":
+        return (_("must not be empty") if expected == 1 else
+                ngettext("needs at least %(num)d item", "needs at least %(num)d items", expected))
+    if keyword == "maxItems":
+        return ngettext("takes at most %(num)d item", "takes at most %(num)d items", expected)
+    if keyword == "minProperties":
+        return (_("must not be empty") if expected == 1 else
+                ngettext("needs at least %(num)d key", "needs at least %(num)d keys", expected))
+    if keyword == "maxProperties":
+        return ngettext("takes at most %(num)d key", "takes at most %(num)d keys", expected)
+    if keyword == "uniqueItems":
+        return _("lists the same item more than once")
+    if keyword == "minimum":
+        return _("%(value)s is less than the minimum of %(limit)s", value=_shown(value), limit=expected)
+    if keyword == "maximum":
+        return _("%(value)s is more than the maximum of %(limit)s", value=_shown(value), limit=expected)
+    if keyword in ("oneOf", "anyOf") and error.context:
+        return _("%(value)s is not valid here: it matches none of the allowed forms", value=_shown(value))
+    return error.message
+
+
 class _Problems:
     def __init__(self, source: str):
         self.source = source.rstrip("/")
@@ -71,28 +143,29 @@ def read_definition_files(folder: Path) -> dict:
     """Read and merge the YAML files of a tenant folder (no validation beyond YAML syntax)."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise DefinitionError([f"{folder}: no such tenant folder"])
+        raise DefinitionError([f"{folder}: " + _("no such tenant folder")])
     merged: dict = {}
     problems = []
     for name, keys in FILES.items():
         path = folder / name
         if not path.exists():
             if name in REQUIRED_FILES:
-                problems.append(f"{path}: file is missing")
+                problems.append(f"{path}: " + _("file is missing"))
             continue
         try:
             content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
-            problems.append(f"{path}: not valid YAML: {exc}")
+            problems.append(f"{path}: " + _("not valid YAML: %(error)s", error=exc))
             continue
         if not isinstance(content, dict):
-            problems.append(f"{path}: must be a mapping of keys")
+            problems.append(f"{path}: " + _("must be a mapping of keys"))
             continue
         for key, value in content.items():
             if key not in keys:
                 expected = KEY_TO_FILE.get(key)
-                hint = f" (it belongs in {expected})" if expected else ""
-                problems.append(f"{path}: {key}: unknown key here{hint}")
+                message = (_("unknown key here (it belongs in %(file)s)", file=expected) if expected
+                           else _("unknown key here"))
+                problems.append(f"{path}: {key}: {message}")
                 continue
             merged[key] = value
     if problems:
@@ -112,7 +185,7 @@ def validate_definition(data: dict, *, source: str = "definition", expected_slug
     """Validate a merged definition mapping; return it normalized (defaults filled in)."""
     problems = _Problems(source)
     for error in sorted(_validator().iter_errors(data), key=lambda e: list(e.absolute_path)):
-        problems.add(list(error.absolute_path), error.message)
+        problems.add(list(error.absolute_path), schema_message(error))
     if problems.items:
         raise DefinitionError(problems.items)
     _check_semantics(data, problems, expected_slug)
@@ -121,12 +194,12 @@ def validate_definition(data: dict, *, source: str = "definition", expected_slug
     return normalize_definition(data)
 
 
-def _check_unique(items: list, path: list, what: str, problems: _Problems) -> dict:
+def _check_unique(items: list, path: list, problems: _Problems) -> dict:
     seen: dict = {}
     for index, item in enumerate(items):
         key = item["key"]
         if key in seen:
-            problems.add(path + [index, "key"], f"duplicate {what} key '{key}'")
+            problems.add(path + [index, "key"], _("the key '%(key)s' is used more than once", key=key))
         seen[key] = item
     return seen
 
@@ -139,9 +212,13 @@ def _check_localized(node, path: list, languages: list[str], problems: _Problems
                 missing = [lang for lang in languages if lang not in value]
                 extra = [lang for lang in value if lang not in languages]
                 if missing:
-                    problems.add(path + [key], f"missing language(s) {', '.join(missing)}")
+                    problems.add(path + [key], ngettext("missing language %(languages)s",
+                                                        "missing languages %(languages)s", len(missing),
+                                                        languages=", ".join(missing)))
                 if extra:
-                    problems.add(path + [key], f"language(s) {', '.join(extra)} not enabled for this tenant")
+                    problems.add(path + [key], ngettext("language %(languages)s is not enabled for this tenant",
+                                                        "languages %(languages)s are not enabled for this tenant",
+                                                        len(extra), languages=", ".join(extra)))
             else:
                 _check_localized(value, path + [key], languages, problems)
     elif isinstance(node, list):
@@ -152,63 +229,66 @@ def _check_localized(node, path: list, languages: list[str], problems: _Problems
 def _check_semantics(data: dict, problems: _Problems, expected_slug: str | None) -> None:
     languages = data["languages"]
     if expected_slug is not None and data["slug"] != expected_slug:
-        problems.add(["slug"], f"'{data['slug']}' must equal the folder name '{expected_slug}'")
+        problems.add(["slug"], _("'%(slug)s' must equal the folder name '%(folder)s'", slug=data["slug"],
+                                 folder=expected_slug))
     if data["default_language"] not in languages:
-        problems.add(["default_language"], f"'{data['default_language']}' is not one of languages {languages}")
+        problems.add(["default_language"], _("'%(language)s' is not one of the languages (%(languages)s)",
+                                             language=data["default_language"], languages=", ".join(languages)))
     if "timezone" in data:
         try:
             ZoneInfo(data["timezone"])
         except (ZoneInfoNotFoundError, ValueError):
-            problems.add(["timezone"], f"unknown time zone '{data['timezone']}'")
+            problems.add(["timezone"], _("unknown time zone '%(timezone)s'", timezone=data["timezone"]))
     _check_localized(data, [], languages, problems)
 
-    statuses = _check_unique(data["statuses"], ["statuses"], "status", problems)
-    workflows = _check_unique(data["workflows"], ["workflows"], "workflow", problems)
-    forms = _check_unique(data["forms"], ["forms"], "form", problems)
-    _check_unique(data["portals"], ["portals"], "portal", problems)
-    _check_unique(data.get("rules", []), ["rules"], "rule", problems)
+    statuses = _check_unique(data["statuses"], ["statuses"], problems)
+    workflows = _check_unique(data["workflows"], ["workflows"], problems)
+    forms = _check_unique(data["forms"], ["forms"], problems)
+    _check_unique(data["portals"], ["portals"], problems)
+    _check_unique(data.get("rules", []), ["rules"], problems)
 
     for w_index, workflow in enumerate(data["workflows"]):
         wpath = ["workflows", w_index]
         if workflow["initial_status"] not in statuses:
-            problems.add(wpath + ["initial_status"], f"unknown status '{workflow['initial_status']}'")
-        _check_unique(workflow["transitions"], wpath + ["transitions"], "transition", problems)
+            problems.add(wpath + ["initial_status"], _("unknown status '%(key)s'", key=workflow["initial_status"]))
+        _check_unique(workflow["transitions"], wpath + ["transitions"], problems)
         for t_index, transition in enumerate(workflow["transitions"]):
             tpath = wpath + ["transitions", t_index]
             sources = transition.get("from")
             for source_key in ([sources] if isinstance(sources, str) else sources or []):
                 if source_key not in statuses:
-                    problems.add(tpath + ["from"], f"unknown status '{source_key}'")
+                    problems.add(tpath + ["from"], _("unknown status '%(key)s'", key=source_key))
                 elif statuses[source_key]["category"] == "closed":
-                    problems.add(tpath + ["from"], f"status '{source_key}' is final (closed) and cannot be left")
+                    problems.add(tpath + ["from"], _("status '%(key)s' is final (closed) and cannot be left",
+                                                     key=source_key))
             if transition["to"] not in statuses:
-                problems.add(tpath + ["to"], f"unknown status '{transition['to']}'")
+                problems.add(tpath + ["to"], _("unknown status '%(key)s'", key=transition["to"]))
 
     # Which request types use which form (for request_type conditions).
     types_by_form: dict[str, set] = {}
     for p_index, portal in enumerate(data["portals"]):
         ppath = ["portals", p_index]
-        _check_unique(portal["request_types"], ppath + ["request_types"], "request type", problems)
+        _check_unique(portal["request_types"], ppath + ["request_types"], problems)
         for r_index, request_type in enumerate(portal["request_types"]):
             rpath = ppath + ["request_types", r_index]
             if request_type["form"] not in forms:
-                problems.add(rpath + ["form"], f"unknown form '{request_type['form']}'")
+                problems.add(rpath + ["form"], _("unknown form '%(key)s'", key=request_type["form"]))
             if request_type["workflow"] not in workflows:
-                problems.add(rpath + ["workflow"], f"unknown workflow '{request_type['workflow']}'")
+                problems.add(rpath + ["workflow"], _("unknown workflow '%(key)s'", key=request_type["workflow"]))
             types_by_form.setdefault(request_type["form"], set()).add(request_type["key"])
 
     for f_index, form in enumerate(data["forms"]):
         fpath = ["forms", f_index]
-        fields = _check_unique(form["fields"], fpath + ["fields"], "field", problems)
+        fields = _check_unique(form["fields"], fpath + ["fields"], problems)
         summary = fields.get("summary")
         if summary is None:
-            problems.add(fpath + ["fields"], "a form needs a field with key 'summary' (the request's title)")
+            problems.add(fpath + ["fields"], _("a form needs a field with key 'summary' (the request's title)"))
         elif summary["type"] != "text" or not summary.get("required"):
-            problems.add(fpath + ["fields"], "the 'summary' field must be of type text and required")
+            problems.add(fpath + ["fields"], _("the 'summary' field must be of type text and required"))
         if "description" in fields and fields["description"]["type"] != "textarea":
-            problems.add(fpath + ["fields"], "the 'description' field must be of type textarea")
+            problems.add(fpath + ["fields"], _("the 'description' field must be of type textarea"))
         if "attachments" in fields and fields["attachments"]["type"] != "files":
-            problems.add(fpath + ["fields"], "the 'attachments' field must be of type files")
+            problems.add(fpath + ["fields"], _("the 'attachments' field must be of type files"))
         for i, fdef in enumerate(form["fields"]):
             _check_field(fdef, fpath + ["fields", i], fields, types_by_form.get(form["key"], set()), problems)
 
@@ -218,13 +298,13 @@ def _check_semantics(data: dict, problems: _Problems, expected_slug: str | None)
         status_keys = conditions.get("status", [])
         for key in [status_keys] if isinstance(status_keys, str) else status_keys:
             if key not in statuses:
-                problems.add(rpath + ["conditions", "status"], f"unknown status '{key}'")
+                problems.add(rpath + ["conditions", "status"], _("unknown status '%(key)s'", key=key))
         if rule["trigger"] == "status_age" and not ("status" in conditions and "after" in conditions):
-            problems.add(rpath + ["conditions"], "a status_age rule needs 'status' and 'after'")
+            problems.add(rpath + ["conditions"], _("a status_age rule needs 'status' and 'after'"))
         for a_index, action in enumerate(rule["actions"]):
             target = action.get("transition_to")
             if target is not None and target not in statuses:
-                problems.add(rpath + ["actions", a_index, "transition_to"], f"unknown status '{target}'")
+                problems.add(rpath + ["actions", a_index, "transition_to"], _("unknown status '%(key)s'", key=target))
 
     _check_transition_requirements(data, forms, problems)
     _check_queues(data, statuses, problems)
@@ -235,18 +315,20 @@ def _check_semantics(data: dict, problems: _Problems, expected_slug: str | None)
     all_field_keys = {f["key"] for form in data["forms"] for f in form["fields"]}
     for i, key in enumerate(data.get("settings", {}).get("editable_after_creation", [])):
         if key not in all_field_keys:
-            problems.add(["settings", "editable_after_creation", i], f"no form has a field '{key}'")
+            problems.add(["settings", "editable_after_creation", i], _("no form has a field '%(key)s'", key=key))
     forward_status = data.get("settings", {}).get("forward_status")
     if forward_status is not None and forward_status not in statuses:
-        problems.add(["settings", "forward_status"], f"unknown status '{forward_status}'")
+        problems.add(["settings", "forward_status"], _("unknown status '%(key)s'", key=forward_status))
     cc_field = data.get("settings", {}).get("notifications", {}).get("cc_field")
     text_keys = {f["key"] for form in data["forms"] for f in form["fields"] if f["type"] in ("text", "textarea", "email")}
     if cc_field is not None and cc_field not in text_keys:
-        problems.add(["settings", "notifications", "cc_field"], f"no form has a text field '{cc_field}'")
+        problems.add(["settings", "notifications", "cc_field"], _("no form has a text field '%(key)s'", key=cc_field))
 
     for lang in data.get("strings", {}):
         if lang not in languages:
-            problems.add(["strings", lang], f"language '{lang}' is not enabled for this tenant")
+            problems.add(["strings", lang], ngettext("language %(languages)s is not enabled for this tenant",
+                                                     "languages %(languages)s are not enabled for this tenant", 1,
+                                                     languages=lang))
 
 
 def _check_transition_requirements(data: dict, forms: dict, problems: _Problems) -> None:
@@ -265,23 +347,24 @@ def _check_transition_requirements(data: dict, forms: dict, problems: _Problems)
                 path = ["workflows", w_index, "transitions", t_index, "requires", r_index]
                 messages: list[str] = []
                 if key not in all_field_keys:
-                    messages.append(f"no form has a field '{key}'")
+                    messages.append(_("no form has a field '%(key)s'", key=key))
                 for portal_key, request_type in types_by_workflow.get(workflow["key"], []):
                     form = forms.get(request_type["form"])
                     fdef = next((f for f in form["fields"] if f["key"] == key), None) if form else None
                     if form is None or key not in all_field_keys:
                         continue
                     if fdef is None:
-                        messages.append(f"field '{key}' is not in form '{request_type['form']}' of request type "
-                                        f"'{portal_key}/{request_type['key']}'")
+                        messages.append(_("field '%(key)s' is not in form '%(form)s' of request type "
+                                          "'%(request_type)s'", key=key, form=request_type["form"],
+                                          request_type=f"{portal_key}/{request_type['key']}"))
                     elif key in ("description", "attachments") or fdef["type"] == "files":
-                        messages.append(f"field '{key}' cannot be required by a transition (only fields stored "
-                                        "as the request's values)")
+                        messages.append(_("field '%(key)s' cannot be required by a transition (only fields stored "
+                                          "as the request's values)", key=key))
                     elif "fixed_value" in fdef:
-                        messages.append(f"field '{key}' has a fixed value and cannot be filled in")
+                        messages.append(_("field '%(key)s' has a fixed value and cannot be filled in", key=key))
                     elif "customer" in transition["actors"] and fdef.get("editable_by") == "agent":
-                        messages.append(f"field '{key}' is set by support (editable_by: agent), so a customer "
-                                        "transition cannot require it")
+                        messages.append(_("field '%(key)s' is set by support (editable_by: agent), so a customer "
+                                          "transition cannot require it", key=key))
                 for message in dict.fromkeys(messages):
                     problems.add(path, message)
 
@@ -289,7 +372,7 @@ def _check_transition_requirements(data: dict, forms: dict, problems: _Problems)
 def _check_queues(data: dict, statuses: dict, problems: _Problems) -> None:
     """Agent queues filter by known statuses, portals, request types and choice-field options."""
     queues = data.get("queues", [])
-    _check_unique(queues, ["queues"], "queue", problems)
+    _check_unique(queues, ["queues"], problems)
     portals = {p["key"]: {rt["key"] for rt in p["request_types"]} for p in data["portals"]}
     choice_options: dict[str, set] = {}
     for form in data["forms"]:
@@ -301,10 +384,10 @@ def _check_queues(data: dict, statuses: dict, problems: _Problems) -> None:
         filters = queue.get("filters", {})
         for i, key in enumerate(filters.get("statuses", [])):
             if key not in statuses:
-                problems.add(path + ["statuses", i], f"unknown status '{key}'")
+                problems.add(path + ["statuses", i], _("unknown status '%(key)s'", key=key))
         portal = filters.get("portal")
         if portal is not None and portal not in portals:
-            problems.add(path + ["portal"], f"unknown portal '{portal}'")
+            problems.add(path + ["portal"], _("unknown portal '%(key)s'", key=portal))
         for i, ref in enumerate(filters.get("request_types", [])):
             portal_key, _sep, type_key = ref.rpartition("/")
             if portal_key:
@@ -312,51 +395,56 @@ def _check_queues(data: dict, statuses: dict, problems: _Problems) -> None:
             else:
                 known = any(type_key in types for key, types in portals.items() if portal in (None, key))
             if not known:
-                problems.add(path + ["request_types", i], f"unknown request type '{ref}'")
+                problems.add(path + ["request_types", i], _("unknown request type '%(key)s'", key=ref))
         for key, values in filters.get("fields", {}).items():
             if key not in choice_options:
-                problems.add(path + ["fields", key], f"no form has a choice (select) field '{key}'")
+                problems.add(path + ["fields", key], _("no form has a choice (select) field '%(key)s'", key=key))
                 continue
             for i, value in enumerate(values):
                 if value not in choice_options[key]:
-                    problems.add(path + ["fields", key, i], f"'{value}' is not an option of '{key}'")
+                    problems.add(path + ["fields", key, i], _("'%(value)s' is not an option of '%(field)s'",
+                                                              value=value, field=key))
 
 
 def _check_field(fdef: dict, path: list, fields: dict, form_types: set, problems: _Problems) -> None:
     choice = fdef["type"] in ("select", "multiselect")
     options = fdef.get("options", [])
     if choice and not options:
-        problems.add(path + ["options"], f"a {fdef['type']} field needs options")
+        problems.add(path + ["options"], _("a field of type %(type)s needs options", type=fdef["type"]))
     if not choice and options:
-        problems.add(path + ["options"], f"a {fdef['type']} field takes no options")
-    option_keys = set(_check_unique(options, path + ["options"], "option", problems)) if options else set()
+        problems.add(path + ["options"], _("a field of type %(type)s takes no options", type=fdef["type"]))
+    option_keys = set(_check_unique(options, path + ["options"], problems)) if options else set()
     for name in ("value_when_hidden", "default", "fixed_value"):
         if name in fdef and choice:
             values = fdef[name] if isinstance(fdef[name], list) else [fdef[name]]
             for value in values:
                 if value not in option_keys:
-                    problems.add(path + [name], f"'{value}' is not an option of this field")
+                    problems.add(path + [name], _("'%(value)s' is not an option of this field", value=value))
     condition = fdef.get("visible_when")
     if condition:
         if "field" in condition:
             other = fields.get(condition["field"])
             if other is None or other is fdef:
-                problems.add(path + ["visible_when", "field"], f"unknown field '{condition['field']}' in this form")
+                problems.add(path + ["visible_when", "field"], _("unknown field '%(key)s' in this form",
+                                                                 key=condition["field"]))
             elif other["type"] not in ("select", "multiselect", "checkbox"):
-                problems.add(path + ["visible_when", "field"], f"field '{condition['field']}' is not a choice field")
+                problems.add(path + ["visible_when", "field"], _("field '%(key)s' is not a choice field",
+                                                                 key=condition["field"]))
             else:
                 known = {o["key"] for o in other.get("options", [])} if other["type"] != "checkbox" else {"true", "false"}
                 for value in condition["in"]:
                     if value not in known:
-                        problems.add(path + ["visible_when", "in"], f"'{value}' is not an option of '{condition['field']}'")
+                        problems.add(path + ["visible_when", "in"], _("'%(value)s' is not an option of '%(field)s'",
+                                                                      value=value, field=condition["field"]))
         else:
             for key in condition["request_type"]:
                 if key not in form_types:
-                    problems.add(path + ["visible_when", "request_type"], f"no request type '{key}' uses this form")
+                    problems.add(path + ["visible_when", "request_type"], _("no request type '%(key)s' uses this form",
+                                                                            key=key))
         if fdef.get("required") and "value_when_hidden" not in fdef:
             pass  # a hidden required field is simply not required while hidden
     elif "value_when_hidden" in fdef:
-        problems.add(path + ["value_when_hidden"], "only a field with visible_when can have value_when_hidden")
+        problems.add(path + ["value_when_hidden"], _("only a field with visible_when can have value_when_hidden"))
 
 
 # An agent queue's filters (the request list's vocabulary); "any" assignee means no filter.

@@ -8,12 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app.agent.models import Queue
 from app.automation.models import AutomationRule
 from app.catalog.models import Field, Form, Portal, RequestType
 from app.extensions import db
+from app.tenancy.changes import CREATED, DELETED, UPDATED, change_entry
 from app.tenancy.definition import DefinitionError, load_definition, normalize_definition
 from app.tenancy.models import TENANT_ACTIVE, TENANT_SUSPENDED, StringOverride, Tenant
 from app.tenancy.resolution import invalidate_tenant_cache
@@ -25,34 +27,41 @@ from app.workflow.models import Status, Transition, Workflow
 
 @dataclass
 class SyncReport:
+    """What applying a definition changed: ``changes`` are entries of ``app.tenancy.changes``
+    (data, worded by ``describe_change`` in the reader's language)."""
+
     slug: str
     created: bool = False
-    changes: list[str] = field(default_factory=list)
+    changes: list[dict] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
         return self.created or bool(self.changes)
 
 
-def _assign(obj, report: SyncReport, what: str, /, **values) -> None:
-    """Set attributes that differ; record one change line per object."""
+def _assign(obj, report: SyncReport, kind: str, key: str, /, **values) -> None:
+    """Set attributes that differ; record one change entry per object."""
     is_new = obj in db.session.new
     changed = [name for name, value in values.items() if getattr(obj, name) != value]
     for name in changed:
         setattr(obj, name, values[name])
     if is_new:
-        report.changes.append(f"created {what}")
+        report.changes.append(change_entry(CREATED, kind, key))
     elif changed:
-        report.changes.append(f"updated {what} ({', '.join(changed)})")
+        report.changes.append(change_entry(UPDATED, kind, key, fields=changed))
 
 
-def _upsert(model, existing: dict, key: str, report: SyncReport, what: str, /, **values):
+def _deleted(report: SyncReport, kind: str, key: str | None = None, **extra) -> None:
+    report.changes.append(change_entry(DELETED, kind, key, **extra))
+
+
+def _upsert(model, existing: dict, key: str, report: SyncReport, kind: str, /, **values):
     obj = existing.get(key)
     if obj is None:
         obj = model(key=key)
         db.session.add(obj)
         existing[key] = obj
-    _assign(obj, report, what, **values)
+    _assign(obj, report, kind, key, **values)
     return obj
 
 
@@ -79,7 +88,7 @@ def apply_definition(definition: dict, *, dry_run: bool = False, on_applied=None
             db.session.add(tenant)
             report.created = True
         _assign(
-            tenant, report, f"tenant '{d['slug']}'",
+            tenant, report, "tenant", d["slug"],
             name=d["name"], default_locale=d["default_language"], locales=list(d["languages"]),
             timezone=d["timezone"], registration_mode=d["registration"],
             reference_prefix=d["reference_prefix"], branding=d["branding"], settings=d["settings"],
@@ -114,7 +123,7 @@ def _sync_configuration(d: dict, report: SyncReport, problems: list[str]) -> Non
     wanted = set()
     for position, s in enumerate(d["statuses"]):
         wanted.add(s["key"])
-        _upsert(Status, statuses, s["key"], report, f"status '{s['key']}'", name=s["name"],
+        _upsert(Status, statuses, s["key"], report, "status", name=s["name"],
                 customer_name=s["customer_name"], category=s["category"], color=s["color"], notify=s["notify"],
                 position=position)
     session.flush()
@@ -122,7 +131,7 @@ def _sync_configuration(d: dict, report: SyncReport, problems: list[str]) -> Non
     # Workflows and transitions.
     workflows = {w.key: w for w in session.scalars(select(Workflow))}
     for w in d["workflows"]:
-        workflow = _upsert(Workflow, workflows, w["key"], report, f"workflow '{w['key']}'", name=w["name"],
+        workflow = _upsert(Workflow, workflows, w["key"], report, "workflow", name=w["name"],
                            initial_status_id=statuses[w["initial_status"]].id)
         session.flush()
         existing = {t.key: t for t in workflow.transitions}
@@ -138,20 +147,20 @@ def _sync_configuration(d: dict, report: SyncReport, problems: list[str]) -> Non
                     obj = Transition(key=key, workflow=workflow)
                     session.add(obj)
                     existing[key] = obj
-                _assign(obj, report, f"transition '{w['key']}/{key}'", name=t["name"],
+                _assign(obj, report, "transition", f"{w['key']}/{key}", name=t["name"],
                         from_status_id=statuses[source].id if source else None,
                         to_status_id=statuses[t["to"]].id, actors=list(t["actors"]),
                         requires=list(t["requires"]), position=position)
         for key, obj in existing.items():
             if key not in keep:
                 session.delete(obj)
-                report.changes.append(f"deleted transition '{w['key']}/{key}'")
+                _deleted(report, "transition", f"{w['key']}/{key}")
     session.flush()
 
     # Forms and fields.
     forms = {f.key: f for f in session.scalars(select(Form))}
     for f in d["forms"]:
-        form = _upsert(Form, forms, f["key"], report, f"form '{f['key']}'")
+        form = _upsert(Form, forms, f["key"], report, "form")
         session.flush()
         existing = {x.key: x for x in form.fields}
         keep = set()
@@ -161,7 +170,7 @@ def _sync_configuration(d: dict, report: SyncReport, problems: list[str]) -> Non
             if obj is None:
                 obj = Field(key=fd["key"], form=form)
                 session.add(obj)
-            _assign(obj, report, f"field '{f['key']}/{fd['key']}'", type=fd["type"], label=fd["label"],
+            _assign(obj, report, "field", f"{f['key']}/{fd['key']}", type=fd["type"], label=fd["label"],
                     help=fd["help"], required=fd["required"], options=fd["options"],
                     visible_when=fd["visible_when"], value_when_hidden=fd["value_when_hidden"],
                     default=fd["default"], fixed_value=fd["fixed_value"], editable_by=fd["editable_by"],
@@ -170,10 +179,10 @@ def _sync_configuration(d: dict, report: SyncReport, problems: list[str]) -> Non
             if key in keep:
                 continue
             used = select(func.count()).select_from(TicketFieldValue).where(TicketFieldValue.field_id == obj.id)
-            if not _refuse_if_used(used, f"field '{f['key']}/{key}' was removed but requests have values "
-                                         "for it; keep it in the definition", problems):
+            if not _refuse_if_used(used, _("field '%(key)s' was removed but requests have values for it; keep "
+                                           "it in the definition", key=f"{f['key']}/{key}"), problems):
                 session.delete(obj)
-                report.changes.append(f"deleted field '{f['key']}/{key}'")
+                _deleted(report, "field", f"{f['key']}/{key}")
     session.flush()
 
     # Portals and request types.
@@ -181,7 +190,7 @@ def _sync_configuration(d: dict, report: SyncReport, problems: list[str]) -> Non
     all_types = list(session.scalars(select(RequestType)))
     keep_types = set()
     for position, p in enumerate(d["portals"]):
-        portal = _upsert(Portal, portals, p["key"], report, f"portal '{p['key']}'", name=p["name"],
+        portal = _upsert(Portal, portals, p["key"], report, "portal", name=p["name"],
                          description=p["description"], position=position)
         session.flush()
         existing = {rt.key: rt for rt in all_types if rt.portal_id == portal.id}
@@ -190,7 +199,7 @@ def _sync_configuration(d: dict, report: SyncReport, problems: list[str]) -> Non
             if obj is None:
                 obj = RequestType(key=rt["key"], portal_id=portal.id)
                 session.add(obj)
-            _assign(obj, report, f"request type '{p['key']}/{rt['key']}'", name=rt["name"],
+            _assign(obj, report, "request_type", f"{p['key']}/{rt['key']}", name=rt["name"],
                     description=rt["description"], icon=rt["icon"], position=rt_position,
                     form_id=forms[rt["form"]].id, workflow_id=workflows[rt["workflow"]].id)
             session.flush()
@@ -199,49 +208,49 @@ def _sync_configuration(d: dict, report: SyncReport, problems: list[str]) -> Non
         if obj.id in keep_types:
             continue
         used = select(func.count()).select_from(Ticket).where(Ticket.request_type_id == obj.id)
-        if not _refuse_if_used(used, f"request type '{obj.key}' was removed but requests use it; keep it "
-                                     "in the definition", problems):
+        if not _refuse_if_used(used, _("request type '%(key)s' was removed but requests use it; keep it in "
+                                       "the definition", key=obj.key), problems):
             session.delete(obj)
-            report.changes.append(f"deleted request type '{obj.key}'")
+            _deleted(report, "request_type", obj.key)
     session.flush()
     wanted_portals = {p["key"] for p in d["portals"]}
     for key, obj in portals.items():
         if key not in wanted_portals:
             used = select(func.count()).select_from(Ticket).where(Ticket.portal_id == obj.id)
-            if not _refuse_if_used(used, f"portal '{key}' was removed but requests belong to it; keep it "
-                                         "in the definition", problems):
+            if not _refuse_if_used(used, _("portal '%(key)s' was removed but requests belong to it; keep it "
+                                           "in the definition", key=key), problems):
                 session.delete(obj)
-                report.changes.append(f"deleted portal '{key}'")
+                _deleted(report, "portal", key)
     wanted_forms = {f["key"] for f in d["forms"]}
     for key, obj in forms.items():
         if key not in wanted_forms:
             session.delete(obj)
-            report.changes.append(f"deleted form '{key}'")
+            _deleted(report, "form", key)
     wanted_workflows = {w["key"] for w in d["workflows"]}
     for key, obj in workflows.items():
         if key not in wanted_workflows:
             session.delete(obj)
-            report.changes.append(f"deleted workflow '{key}'")
+            _deleted(report, "workflow", key)
     session.flush()
     for key, obj in statuses.items():
         if key in wanted:
             continue
         used = select(func.count()).select_from(Ticket).where(Ticket.status_id == obj.id)
-        if not _refuse_if_used(used, f"status '{key}' was removed but requests are in it; move them to "
-                                     "another status first or keep it in the definition", problems):
+        if not _refuse_if_used(used, _("status '%(key)s' was removed but requests are in it; move them to "
+                                       "another status first or keep it in the definition", key=key), problems):
             session.delete(obj)
-            report.changes.append(f"deleted status '{key}'")
+            _deleted(report, "status", key)
 
     # Automation rules.
     rules = {r.key: r for r in session.scalars(select(AutomationRule))}
     for position, r in enumerate(d["rules"]):
-        _upsert(AutomationRule, rules, r["key"], report, f"rule '{r['key']}'", name=r.get("name", {}),
+        _upsert(AutomationRule, rules, r["key"], report, "rule", name=r.get("name", {}),
                 trigger=r["trigger"], conditions=r["conditions"], actions=r["actions"],
                 enabled=r["enabled"], position=position)
     for key, obj in rules.items():
         if key not in {r["key"] for r in d["rules"]}:
             session.delete(obj)
-            report.changes.append(f"deleted rule '{key}'")
+            _deleted(report, "rule", key)
 
     # SLA targets (one row per tenant; no request refers to it: the due moments are on the requests).
     from app.automation.models import SlaPolicy
@@ -249,23 +258,23 @@ def _sync_configuration(d: dict, report: SyncReport, problems: list[str]) -> Non
     policy = session.execute(select(SlaPolicy)).scalar_one_or_none()
     if d["sla"] and policy is None:
         session.add(SlaPolicy(definition=d["sla"]))
-        report.changes.append("created SLA targets")
+        report.changes.append(change_entry(CREATED, "sla"))
     elif d["sla"] and policy.definition != d["sla"]:
         policy.definition = d["sla"]
-        report.changes.append("updated SLA targets")
+        report.changes.append(change_entry(UPDATED, "sla"))
     elif not d["sla"] and policy is not None:
         session.delete(policy)
-        report.changes.append("deleted SLA targets")
+        _deleted(report, "sla")
 
     # Agent queues (no request refers to one: removed from the files, removed here).
     queues = {q.key: q for q in session.scalars(select(Queue))}
     for position, q in enumerate(d["queues"]):
-        _upsert(Queue, queues, q["key"], report, f"queue '{q['key']}'", name=q["name"], filters=q["filters"],
+        _upsert(Queue, queues, q["key"], report, "queue", name=q["name"], filters=q["filters"],
                 position=position)
     for key, obj in queues.items():
         if key not in {q["key"] for q in d["queues"]}:
             session.delete(obj)
-            report.changes.append(f"deleted queue '{key}'")
+            _deleted(report, "queue", key)
 
     # UI string overrides.
     overrides = {(o.locale, o.msgid): o for o in session.scalars(select(StringOverride))}
@@ -274,14 +283,14 @@ def _sync_configuration(d: dict, report: SyncReport, problems: list[str]) -> Non
         obj = overrides.get((lang, msgid))
         if obj is None:
             session.add(StringOverride(locale=lang, msgid=msgid, msgstr=text))
-            report.changes.append(f"created string override {lang}:{msgid!r}")
+            report.changes.append(change_entry(CREATED, "string_override", msgid, language=lang))
         elif obj.msgstr != text:
             obj.msgstr = text
-            report.changes.append(f"updated string override {lang}:{msgid!r}")
+            report.changes.append(change_entry(UPDATED, "string_override", msgid, language=lang))
     for key, obj in overrides.items():
         if key not in wanted_overrides:
             session.delete(obj)
-            report.changes.append(f"deleted string override {key[0]}:{key[1]!r}")
+            _deleted(report, "string_override", key[1], language=key[0])
 
 
 def sync_tenant_folder(folder: Path, *, dry_run: bool = False) -> SyncReport:
@@ -294,7 +303,7 @@ def create_tenant_from_template(template_folder: Path, slug: str, name: str, pre
 
     existing = db.session.execute(select(Tenant.id).where(Tenant.slug == slug)).scalar_one_or_none()
     if existing is not None:
-        raise DefinitionError([f"a tenant '{slug}' exists already"])
+        raise DefinitionError([_("a tenant '%(slug)s' exists already", slug=slug)])
     data = read_definition_files(template_folder)
     data["slug"] = slug
     data["name"] = name
@@ -309,7 +318,7 @@ def export_definition(slug: str) -> dict:
     """The tenant's configuration from the database, in the normalized definition format."""
     tenant = db.session.execute(select(Tenant).where(Tenant.slug == slug)).scalar_one_or_none()
     if tenant is None:
-        raise DefinitionError([f"no tenant '{slug}'"])
+        raise DefinitionError([_("no tenant '%(slug)s'", slug=slug)])
     with tenant_scope(tenant.id):
         statuses = list(db.session.scalars(select(Status).order_by(Status.position)))
         status_key = {s.id: s.key for s in statuses}
@@ -388,7 +397,7 @@ def set_tenant_status(slug: str, status: str) -> Tenant:
         raise ValueError(status)
     tenant = db.session.execute(select(Tenant).where(Tenant.slug == slug)).scalar_one_or_none()
     if tenant is None:
-        raise DefinitionError([f"no tenant '{slug}'"])
+        raise DefinitionError([_("no tenant '%(slug)s'", slug=slug)])
     tenant.status = status
     db.session.commit()
     invalidate_tenant_cache(slug)
@@ -412,7 +421,6 @@ def set_logo(tenant_id: int, upload) -> str:
     the old file is removed. Returns the new storage key. SVG is refused: it can carry scripts."""
     import io
 
-    from flask_babel import gettext as _
     from PIL import Image, UnidentifiedImageError
 
     from app.storage import StorageError, get_storage, make_key

@@ -11,6 +11,7 @@ from app.notifications.models import Notification
 from app.tenancy.scoping import all_tenants, tenant_scope
 from app.tickets.models import Comment, Ticket, TicketEvent
 from tests.automation.conftest import later, ticket_state
+from tests.conftest import translated, translated_plural
 from tests.notifications.test_request_notifications import deliver
 
 
@@ -160,15 +161,34 @@ def test_the_operator_command_sweeps_as_of_a_moment(app, make_request):
     tenant, ref = make_request("exea", status="resolved")
     runner = app.test_cli_runner()
     result = runner.invoke(args=["automation", "sweep", "--now", later(hours=1).isoformat()])
-    assert result.exit_code == 0 and "0 request(s) changed" in result.output
+    assert result.exit_code == 0 and "0 requests changed" in result.output
     moment = later(hours=73).strftime("%Y-%m-%dT%H:%M")
     result = runner.invoke(args=["automation", "sweep", "--now", moment, "--tenant", "exea"])
     assert result.exit_code == 0, result.output
-    assert f"exea: close_resolved_after_72h: 1 request(s) → closed: {ref}" in result.output
-    assert "1 request(s) changed" in result.output
+    assert f"exea: close_resolved_after_72h: 1 request → closed: {ref}" in result.output
+    assert "1 request changed" in result.output
     assert ticket_state(app, tenant, ref)[0] == "closed"
     result = runner.invoke(args=["automation", "sweep", "--now", "next tuesday"])
     assert result.exit_code == 2 and "not an ISO date" in result.output
+
+
+def test_the_sweep_reports_to_the_operator_in_their_language(app, make_request):
+    """A Czech operator sweeping the Polish tenant's requests reads Czech (with its plural forms)."""
+    tenant, ref = make_request("exea", status="resolved")
+    app.config["PORTAL_CLI_LANGUAGE"] = "cs"
+    moment = later(hours=73).strftime("%Y-%m-%dT%H:%M")
+    result = app.test_cli_runner().invoke(args=["automation", "sweep", "--now", moment, "--tenant", "exea"])
+    assert result.exit_code == 0, result.output
+    assert translated_plural(app, "cs", "%(tenant)s: %(rule)s: %(num)d request → %(status)s: %(references)s",
+                             "%(tenant)s: %(rule)s: %(num)d requests → %(status)s: %(references)s", 1,
+                             tenant="exea", rule="close_resolved_after_72h", status="closed",
+                             references=ref) in result.output
+    assert translated_plural(app, "cs", "%(num)d request changed as of %(moment)s",
+                             "%(num)d requests changed as of %(moment)s", 1, moment=f"{moment}:00+00:00") in result.output
+    wrong = app.test_cli_runner().invoke(args=["automation", "sweep", "--now", "next tuesday"])
+    assert wrong.exit_code == 2
+    assert translated(app, "cs", "error: %(problem)s", problem=translated(
+        app, "cs", "--now '%(value)s' is not an ISO date and time", value="next tuesday")) in wrong.output
 
 
 def test_a_rule_without_a_status_change_fires_once_per_stay(app, make_request):
@@ -176,10 +196,10 @@ def test_a_rule_without_a_status_change_fires_once_per_stay(app, make_request):
 
     tenant, ref = make_request("exea", status="waiting_for_customer")
     with app.app_context(), tenant_scope(tenant.id):
-        db.session.add(AutomationRule(key="remind", name={"pl": "Przypomnienie", "en": "Reminder"},
+        db.session.add(AutomationRule(key="remind", name={"cs": "Przypomnienie", "en": "Reminder"},
                                       trigger="status_age", conditions={"status": ["waiting_for_customer"],
                                                                         "after": "P3D", "clock": "calendar"},
-                                      actions=[{"comment": {"pl": "Czekamy na odpowiedź.", "en": "We wait."}}]))
+                                      actions=[{"comment": {"cs": "Czekamy na odpowiedź.", "en": "We wait."}}]))
         db.session.commit()
     [run] = sweep(app, later(days=4))
     assert run.rule == "remind" and run.target is None

@@ -307,6 +307,21 @@ def test_the_cli_ingests_a_file_or_standard_input(app, notified, tmp_path):
     assert runner.invoke(args=["mail", "ingest", "--tenant", "nosuch", str(path)]).exit_code == 2
 
 
+def test_the_cli_tells_the_operator_in_their_language_not_the_tenants(app, notified, tmp_path):
+    tenant, ref, mail = notified("targito")  # a Czech tenant
+    path = tmp_path / "reply.eml"
+    path.write_bytes(reply_message(mail, sender="customer@example.com", body="Z příkazové řádky.").as_bytes())
+    app.config["PORTAL_CLI_LANGUAGE"] = "hu"
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["mail", "ingest", "--tenant", "targito", str(path)])
+    assert result.exit_code == 0, result.output
+    assert translated(app, "hu", "added as a comment") in result.output
+    assert translated(app, "hu", "request %(reference)s", reference=ref) in result.output
+    unknown = runner.invoke(args=["mail", "ingest", "--tenant", "nosuch", str(path)])
+    assert unknown.exit_code == 2 and translated(app, "hu", "error: %(problem)s", problem=translated(
+        app, "hu", "no tenant '%(slug)s'", slug="nosuch")) in unknown.output
+
+
 def test_the_mail_gate_accepts_raw_messages_only_with_its_token(app, client, notified):
     tenant, ref, mail = notified("targito")
     app.config["MAILGATE_TOKEN"] = "s3cret-token"

@@ -7,6 +7,7 @@ import yaml
 from sqlalchemy import select
 
 from app.extensions import db
+from app.tenancy.changes import describe_change
 from app.tenancy.definition import DefinitionError, dump_definition_files, load_definition, normalize_definition
 from app.tenancy.models import Tenant
 from app.tenancy.scoping import tenant_scope
@@ -72,7 +73,7 @@ def test_error_names_the_file_and_key_of_an_unknown_form(broken):
 
 def test_error_names_a_missing_translation(broken):
     folder = broken("workflow.yaml", lambda d: d["statuses"][0]["name"].pop("en"))
-    assert "workflow.yaml: statuses[0].name: missing language(s) en" in _problems(folder)
+    assert "workflow.yaml: statuses[0].name: missing language en" in _problems(folder)
 
 
 def test_error_for_a_transition_to_a_missing_status(broken):
@@ -129,7 +130,8 @@ def test_a_changed_name_is_applied_and_bumps_the_configuration_version(app):
         version = db.session.execute(select(Tenant.config_version)).scalar_one()
         definition["statuses"][0]["name"]["pl"] = "Przyjęte"
         report = apply_definition(definition)
-        assert report.changes == [f"updated status '{definition['statuses'][0]['key']}' (name)"]
+        assert [describe_change(c) for c in report.changes] == [
+            f"updated status '{definition['statuses'][0]['key']}' (name)"]
         assert db.session.execute(select(Tenant.config_version)).scalar_one() == version + 1
 
 
@@ -201,7 +203,7 @@ def test_errors_for_a_queue_naming_unknown_statuses_fields_options_or_request_ty
 
 def test_error_for_a_queue_name_without_every_language(broken):
     folder = broken("queues.yaml", lambda d: d["queues"][1]["name"].pop("cs"))
-    assert "queues.yaml: queues[1].name: missing language(s) cs" in _problems(folder)
+    assert "queues.yaml: queues[1].name: missing language cs" in _problems(folder)
 
 
 def test_error_for_a_transition_requiring_a_field_that_is_not_on_every_form(tmp_path):
@@ -242,7 +244,7 @@ def test_queues_are_synced_and_a_removed_queue_is_removed(app):
         changed = normalize_definition(definition)
         changed["queues"] = [q for q in changed["queues"] if q["key"] != "mine"]
         report = apply_definition(changed)
-        assert "deleted queue 'mine'" in report.changes
+        assert "deleted queue 'mine'" in [describe_change(c) for c in report.changes]
         with tenant_scope(tenant.id):
             assert "mine" not in db.session.scalars(select(Queue.key)).all()
         assert export_definition("targito")["queues"] == changed["queues"]

@@ -1,0 +1,55 @@
+"""The language of the ``flask`` commands: the operator's, never a tenant's.
+
+A command often works inside a tenant (``g.tenant`` set), where ``select_locale`` would pick the
+tenant's default language; what the command tells the operator is in the operator's language:
+``PORTAL_CLI_LANGUAGE`` if set, else the POSIX locale (``LANGUAGE``, ``LC_ALL``, ``LC_MESSAGES``,
+``LANG``), else English, among the five UI languages. E-mails a command causes are still written
+in their recipient's language (they force it themselves).
+"""
+from __future__ import annotations
+
+import functools
+
+from babel.core import default_locale
+from flask import current_app
+from flask.cli import AppGroup
+from flask_babel import force_locale
+
+from app.i18n import LANGUAGES
+
+
+def _ui_language(value: str | None) -> str | None:
+    """'hu_HU.UTF-8', 'cs-CZ', 'pl' → the UI language it names, or None."""
+    if not value:
+        return None
+    language = value.split(".")[0].split("@")[0].replace("-", "_").split("_")[0].lower()
+    return language if language in LANGUAGES else None
+
+
+def cli_locale() -> str:
+    """The operator's language for command output."""
+    return (_ui_language(current_app.config.get("PORTAL_CLI_LANGUAGE"))
+            or _ui_language(default_locale("LC_MESSAGES"))
+            or "en")
+
+
+def in_operator_language(command):
+    """Run a command's body under ``force_locale(cli_locale())``."""
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        with force_locale(cli_locale()):
+            return command(*args, **kwargs)
+
+    return run
+
+
+class OperatorGroup(AppGroup):
+    """A ``flask`` command group whose commands (and subgroups) speak the operator's language."""
+
+    def command(self, *args, **kwargs):
+        register = super().command(*args, **kwargs)
+        return lambda command: register(in_operator_language(command))
+
+    def group(self, *args, **kwargs):
+        kwargs.setdefault("cls", OperatorGroup)
+        return super().group(*args, **kwargs)
