@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from app.automation.models import AutomationRule
 from app.extensions import db
+from app.notifications.planning import also_notify
 from app.workflow.models import Status
 
 
@@ -23,6 +24,9 @@ def apply_event_rules(ticket, trigger: str) -> list[str]:
         wanted = (rule.conditions or {}).get("status") or []
         if wanted and ticket.status.key not in wanted:
             continue
+        notify = [action["notify"] for action in rule.actions or [] if action.get("notify")]
+        if notify:
+            also_notify(db.session, ticket, notify)
         for action in rule.actions or []:
             target_key = action.get("transition_to")
             if target_key:

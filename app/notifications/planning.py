@@ -36,6 +36,7 @@ from app.tenancy.scoping import tenant_scope
 _EVENTS_KEY = "ticket_events_to_notify"
 _SCHEDULE_KEY = "notification_batches_to_schedule"
 _MUTED_KEY = "notifications_muted"
+_EXTRA_KEY = "ticket_event_extra_audience"
 DEFAULT_BATCH_SECONDS = 60
 STAFF_ROLES = ("agent", "admin")
 
@@ -55,6 +56,17 @@ def note_event(session: Session, ticket_event) -> None:
     if session.info.get(_MUTED_KEY):
         return
     session.info.setdefault(_EVENTS_KEY, []).append(ticket_event)
+
+
+def also_notify(session: Session, ticket, who: list[str]) -> None:
+    """An automation rule's ``notify`` action: the people named (``agents``, ``requester``,
+    ``watchers``) hear of what happens to the request in this transaction (the comment and the
+    status change that set the rule off), even where those events alone would not reach them."""
+    if session.info.get(_MUTED_KEY) or not who:
+        return
+    if ticket.id is None:
+        session.flush()
+    session.info.setdefault(_EXTRA_KEY, {}).setdefault(ticket.id, set()).update(who)
 
 
 @contextmanager
@@ -227,6 +239,16 @@ def recipients_of(ticket_event, people: _Recipients, session: Session,
             for user in people.watchers:
                 if user.is_staff:
                     add(user, "agent")
+    for who in sorted(session.info.get(_EXTRA_KEY, {}).get(ticket.id, ())):
+        if who == "agents" and (kind in AGENT_EVENTS or customer_kind):
+            assignee = next((u for u in people.staff if u.id == ticket.assignee_id), None)
+            for user in [assignee] if assignee else people.staff:
+                add(user, "agent")
+        elif who == "requester" and customer_kind and ticket.requester.active:
+            add(ticket.requester, "agent" if ticket.requester.is_staff else "customer")
+        elif who == "watchers" and customer_kind:
+            for user in people.watchers:
+                add(user, "agent" if user.is_staff else "customer")
     return chosen
 
 
@@ -263,9 +285,13 @@ def plan_notifications(session: Session, events: list) -> None:
 def _plan_before_commit(session: Session) -> None:
     events = session.info.pop(_EVENTS_KEY, None)
     if not events:
+        session.info.pop(_EXTRA_KEY, None)
         return
     session.flush()
-    plan_notifications(session, events)
+    try:
+        plan_notifications(session, events)
+    finally:
+        session.info.pop(_EXTRA_KEY, None)
 
 
 @event.listens_for(Session, "after_commit")
@@ -281,4 +307,5 @@ def _schedule_after_commit(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget_after_rollback(session: Session) -> None:
     session.info.pop(_EVENTS_KEY, None)
+    session.info.pop(_EXTRA_KEY, None)
     session.info.pop(_SCHEDULE_KEY, None)

@@ -497,3 +497,39 @@ def test_targito_customer_is_asked_to_approve_although_the_status_name_stays_v_r
     assert len(mails_to(smtp, "customer@example.com")) == 2
     assert "V řešení → V řešení" not in text and "V řešení" in text
     assert "Schválit" in text and "Odmítnout" in text  # what the customer can do now
+
+
+def test_an_event_rules_notify_action_reaches_agents_the_change_alone_would_not(
+        app, client, request_at, login, smtp, make_user):
+    """CRM-service's rule "notify the CRM team when a ticket waits for its response": with the tenant
+    telling only assignees of customers' messages, an unassigned ticket handed back to the CRM
+    team still reaches every agent, while a plain comment reaches none."""
+    from app.tenancy.models import Tenant
+
+    app.config["MAIL_URL"] = smtp.url
+    tenant, ref = request_at("crmservice")
+    make_user(tenant, "second@example.com", role="agent", name="Toinen Tiina")
+    with app.app_context(), tenant_scope(tenant.id):
+        row = db.session.get(Tenant, tenant.id)
+        settings = dict(row.settings or {})
+        settings["notifications"] = {**settings.get("notifications", {}), "agents": "assignee"}
+        row.settings = settings
+        db.session.commit()
+    deliver(app)
+    smtp.messages.clear()
+
+    as_(client, login, "crmservice", "agent")
+    act(client, "crmservice", ref, step(app, tenant, ref, "start"))
+    act(client, "crmservice", ref, step(app, tenant, ref, "ask_customer"), body="Mikä versio?")
+    as_(client, login, "crmservice", "customer")
+    client.post(portal_url("crmservice", f"/requests/{ref}/comments"), data={"body": "Hetki, tarkistan."})
+    deliver(app, later(5))
+    assert mails_to(smtp, "agent@example.com") == [] and mails_to(smtp, "second@example.com") == []
+
+    assert act(client, "crmservice", ref, step(app, tenant, ref, "to_crm_team"),
+               body="Versio 4.2, olkaa hyvä.").status_code == 302
+    assert status_of(app, tenant, ref) == "waiting_crm"
+    deliver(app, later(10))
+    for address in ("agent@example.com", "second@example.com"):
+        mails = mails_to(smtp, address)
+        assert len(mails) == 1 and "Versio 4.2" in text_of(mails[0]), address
