@@ -4,6 +4,7 @@ agent asks for information, the customer answers and sees the request move on.""
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -19,7 +20,7 @@ def _no_js_page(portal, slug, email):
     page.fill("#email", email)
     page.fill("#password", "demo-password")
     page.click("main form button.btn-primary")
-    assert page.locator("form[action='/logout']").count() == 1
+    expect(page.locator("form[action='/logout']")).to_have_count(1)
     return page
 
 
