@@ -108,7 +108,8 @@ class RequestError(Exception):
         self.field = field
 
 
-def _attachment_limits(tenant) -> tuple[int, int]:
+def attachment_limits(tenant) -> tuple[int, int]:
+    """The tenant's limits for attached files: bytes per file and files per upload."""
     settings = tenant.settings or {}
     return (int(settings.get("max_attachment_mb", DEFAULT_MAX_ATTACHMENT_MB)) * 1024 * 1024,
             int(settings.get("max_attachments", DEFAULT_MAX_ATTACHMENTS)))
@@ -119,7 +120,7 @@ def check_uploads(tenant, uploads) -> list:
     from flask_babel import gettext as _
 
     files = [f for f in uploads or [] if getattr(f, "filename", "")]
-    max_bytes, max_count = _attachment_limits(tenant)
+    max_bytes, max_count = attachment_limits(tenant)
     if len(files) > max_count:
         raise RequestError(_("You can attach at most %(count)d files at once.", count=max_count), "attachments")
     for upload in files:

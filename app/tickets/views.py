@@ -27,6 +27,18 @@ from app.workflow.services import TransitionError, actor_kind, available_transit
 bp = Blueprint("tickets", __name__, subdomain="<tenant>")
 
 
+@bp.context_processor
+def _upload_limits():
+    """The tenant's attachment limits, for the pages' immediate check of chosen files
+    (macros/file_drop.html); the server checks every file again when the form is sent."""
+    def upload_limits() -> dict:
+        max_bytes, max_files = services.attachment_limits(g.tenant)
+        return {"max_bytes": max_bytes, "max_mb": max_bytes // (1024 * 1024), "max_files": max_files,
+                "blocked_extensions": sorted(services.BLOCKED_EXTENSIONS)}
+
+    return {"upload_limits": upload_limits}
+
+
 def _organizations_of(user) -> list[Organization]:
     return db.session.scalars(
         select(Organization).join(Membership, Membership.organization_id == Organization.id)
