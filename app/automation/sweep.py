@@ -30,8 +30,9 @@
      (``app.automation.sla.on_status_change``) and written with one executemany UPDATE.
 
 Per request, the work is a few dictionaries in Python; per batch, a constant number of
-statements. Chained ``status_entered`` rules that *transition* again are not run by the sweep
-(the rule's own move does not trigger further moves, as with ``move_to_status``).
+statements. The target status's ``status_entered`` rules add their surveys and ``notify``
+audiences; those that would *transition* again are not run by the sweep (a rule's own move does
+not trigger further moves, as with ``move_to_status``).
 """
 from __future__ import annotations
 
@@ -104,15 +105,19 @@ class _TenantSweep:
                                                                        User.active.is_(True)).order_by(User.id)))
         return self._staff
 
+    def _entered_rules(self, status_key: str) -> list:
+        """The ``status_entered`` rules of ``status_key``."""
+        return [rule for rule in self.rules if rule.trigger == "status_entered"
+                and (not (rule.conditions or {}).get("status") or status_key in rule.conditions["status"])]
+
     def _entered_surveys(self, status_key: str) -> list[str]:
         """``status_entered`` rules with a survey for ``status_key`` (Exea's satisfaction survey)."""
-        out = []
-        for rule in self.rules:
-            wanted = (rule.conditions or {}).get("status") or []
-            if rule.trigger == "status_entered" and (not wanted or status_key in wanted) \
-                    and any(a.get("survey") == "satisfaction" for a in rule.actions or []):
-                out.append(rule.key)
-        return out
+        return [rule.key for rule in self._entered_rules(status_key)
+                if any(a.get("survey") == "satisfaction" for a in rule.actions or [])]
+
+    def _entered_notify(self, status_key: str) -> list[str]:
+        """Whom the ``status_entered`` rules of ``status_key`` tell (CRM-service's team)."""
+        return [a["notify"] for rule in self._entered_rules(status_key) for a in rule.actions or [] if a.get("notify")]
 
     def run(self) -> list[RuleRun]:
         runs = []
@@ -246,6 +251,8 @@ class _TenantSweep:
         if target is not None:
             surveys += self._entered_surveys(target.key)
         notify = [a["notify"] for a in rule.actions or [] if a.get("notify")]
+        if target is not None:
+            notify += [who for who in self._entered_notify(target.key) if who not in notify]
 
         comment_ids: dict[int, int] = {}
         comments: dict[int, SimpleNamespace] = {}

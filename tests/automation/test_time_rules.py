@@ -206,3 +206,26 @@ def test_a_rule_without_a_status_change_fires_once_per_stay(app, make_request):
     assert sweep(app, later(days=5)) == []
     assert ticket_state(app, tenant, ref)[0] == "waiting_for_customer"
     assert len(events_of(app, tenant, ref, "commented")) == 1
+
+
+def test_a_time_rules_move_tells_whom_the_target_statuss_entered_rules_name(app, make_request):
+    """CRM-service tells its team when a ticket waits for it (a ``status_entered`` rule with
+    ``notify: agents``); a time rule moving an unassigned ticket there tells the team too, although
+    the system's own changes otherwise reach only an assignee."""
+    from app.automation.models import AutomationRule
+
+    tenant, ref = make_request("crmservice", status="waiting_customer")
+    with app.app_context(), tenant_scope(tenant.id):
+        db.session.add(AutomationRule(key="no_answer", name={"fi": "Ei vastausta", "en": "No answer"},
+                                      trigger="status_age", conditions={"status": ["waiting_customer"],
+                                                                        "after": "P7D", "clock": "calendar"},
+                                      actions=[{"transition_to": "waiting_crm"}], position=99))
+        db.session.commit()
+        ticket_id = db.session.execute(select(Ticket.id).where(Ticket.reference == ref)).scalar_one()
+        before = set(db.session.scalars(select(Notification.id).where(Notification.ticket_id == ticket_id)))
+    [run] = sweep(app, later(days=8))
+    assert run.rule == "no_answer" and run.target == "waiting_crm"
+    with app.app_context(), tenant_scope(tenant.id):
+        new = db.session.execute(select(Notification.recipient, Notification.audience)
+                                 .where(Notification.ticket_id == ticket_id, Notification.id.not_in(before))).all()
+    assert ("agent@example.com", "agent") in set(new)
