@@ -1,4 +1,5 @@
-"""``flask --app wsgi mail ingest --tenant SLUG FILE|-``, and the IMAP mailboxes of tenants.
+"""``flask --app wsgi mail ingest --tenant SLUG FILE|-``, ``mail reprocess --tenant SLUG [ID ...]``, and the
+IMAP mailboxes of tenants.
 
 Operator tools: they name the tenant explicitly.
 """
@@ -55,6 +56,43 @@ def ingest_command(slug, recipient, source):
     except IngestError:
         # EX_TEMPFAIL: a mail transfer agent keeps the message and retries.
         _error(_("the message could not be stored; it can be delivered again later"), 75)
+    click.echo(_describe(inbound, tenant))
+
+
+@mail_cli.command("reprocess")
+@click.option("--tenant", "slug", required=True, help="The tenant's slug.")
+@click.argument("ids", nargs=-1, type=int)
+def reprocess_command(slug, ids):
+    """Process again the tenant's stored messages whose processing failed (or all of IDS)."""
+    from app.mailin.services import IngestError, reprocess, retryable_messages
+
+    tenant = _tenant_or_exit(slug)
+    waiting = retryable_messages(tenant.id, list(ids) or None)
+    if ids:
+        for missing in sorted(set(ids) - set(waiting)):
+            click.echo(_("message %(id)s: nothing to retry (no such message, or it was processed)", id=missing),
+                       err=True)
+    if not waiting:
+        click.echo(_("no failed messages to process again"))
+        return
+    failed = 0
+    for inbound_id in waiting:
+        try:
+            inbound = reprocess(inbound_id, tenant.id)
+        except IngestError:
+            failed += 1
+            click.echo(_("message %(id)s: the original could not be read; try again later", id=inbound_id), err=True)
+            continue
+        if inbound is None:
+            continue  # taken up meanwhile by another run
+        failed += inbound.outcome == m.FAILED
+        click.echo(_describe(inbound, tenant))
+    if failed:
+        sys.exit(1)
+
+
+def _describe(inbound, tenant) -> str:
+    """One line for the operator: what became of the message, its request and comment."""
     from app.tenancy.scoping import tenant_scope
     from app.tickets.models import Ticket
 
@@ -73,7 +111,7 @@ def ingest_command(slug, recipient, source):
         parts.append(_("comment %(id)s", id=inbound.comment_id))
     if inbound.reason:
         parts.append(inbound.reason)  # stored with the message, in the intake log's words
-    click.echo(" · ".join(parts))
+    return " · ".join(parts)
 
 
 @mail_cli.group("mailbox")

@@ -30,7 +30,7 @@ from datetime import timedelta
 from flask import current_app, g, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import FileStorage
 
@@ -104,6 +104,16 @@ def _ingest(raw: bytes, tenant, source: str, envelope_to: tuple[str, ...]) -> In
         log.error("inbound mail of tenant %s not stored (database: %s)", tenant.id, type(exc).__name__)
         raise IngestError("the message could not be stored") from exc
 
+    inbound = _process_and_record(inbound, parsed, tenant, too_large=too_large, envelope_to=envelope_to)
+    log.info("inbound mail %s of tenant %s (%s, %d bytes): %s%s%s", inbound.id, tenant.id, source, inbound.size,
+             inbound.outcome, f" ({inbound.reason})" if inbound.reason else "",
+             f", request {inbound.ticket_id}" if inbound.ticket_id else "")
+    return inbound
+
+
+def _process_and_record(inbound: InboundMessage, parsed: ParsedMessage, tenant, *, too_large: bool,
+                        envelope_to: tuple[str, ...]) -> InboundMessage:
+    """Process a stored message in its own transaction; an unexpected error leaves it ``failed``."""
     inbound_id = inbound.id
     try:
         _process(inbound, parsed, tenant, too_large=too_large, envelope_to=envelope_to)
@@ -114,10 +124,49 @@ def _ingest(raw: bytes, tenant, source: str, envelope_to: tuple[str, ...]) -> In
         inbound = db.session.get(InboundMessage, inbound_id)
         inbound.outcome, inbound.reason = m.FAILED, f"unexpected error: {type(exc).__name__}"[:500]
         db.session.commit()
-    log.info("inbound mail %s of tenant %s (%s, %d bytes): %s%s%s", inbound.id, tenant.id, source, inbound.size,
-             inbound.outcome, f" ({inbound.reason})" if inbound.reason else "",
-             f", request {inbound.ticket_id}" if inbound.ticket_id else "")
     return inbound
+
+
+# Messages whose processing failed, or was cut off (a crash between storing and processing), and
+# which ``reprocess`` may take up again; a message still ``received`` this recently may be in flight.
+RETRYABLE = (m.FAILED, m.RECEIVED)
+IN_FLIGHT = timedelta(minutes=5)
+
+
+def retryable_messages(tenant_id: int, ids: list[int] | None = None) -> list[int]:
+    """Ids of the tenant's stored messages that ``reprocess`` would take up, oldest first."""
+    with tenant_context(tenant_id):
+        query = select(InboundMessage.id).where(
+            or_(InboundMessage.outcome == m.FAILED,
+                and_(InboundMessage.outcome == m.RECEIVED, InboundMessage.received_at < utcnow() - IN_FLIGHT)))
+        if ids:
+            query = query.where(InboundMessage.id.in_(ids))
+        return list(db.session.scalars(query.order_by(InboundMessage.id)))
+
+
+def reprocess(inbound_id: int, tenant_id: int) -> InboundMessage | None:
+    """Process a stored message again from its raw original (after the cause of a failure was
+    fixed); ``None`` when the tenant has no such message waiting to be retried. The envelope
+    recipient is not stored, so routing relies on the message's own headers."""
+    from app.storage import get_storage
+
+    with tenant_context(tenant_id) as tenant:
+        inbound = db.session.get(InboundMessage, inbound_id)
+        if inbound is None or inbound.outcome not in RETRYABLE or not inbound.raw_key:
+            return None
+        try:
+            stream = get_storage().open(inbound.raw_key)
+            try:
+                raw = stream.read()
+            finally:
+                stream.close()
+        except Exception as exc:  # the storage is down, or the original is gone
+            log.error("inbound mail %s of tenant %s: original not readable (%s)", inbound_id, tenant.id, exc)
+            raise IngestError("the original could not be read") from exc
+        inbound = _process_and_record(inbound, parse_message(raw), tenant, too_large=False, envelope_to=())
+        log.info("inbound mail %s of tenant %s reprocessed: %s%s", inbound.id, tenant.id, inbound.outcome,
+                 f" ({inbound.reason})" if inbound.reason else "")
+        return inbound
 
 
 def _stored(message_id: str) -> InboundMessage | None:

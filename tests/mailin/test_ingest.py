@@ -339,3 +339,51 @@ def test_the_mail_gate_accepts_raw_messages_only_with_its_token(app, client, not
     assert comments_of(app, tenant, ref)[-1][1] == "Přes bránu."
     assert client.post(portal_url(None, "/mailgate/nosuch"), data=raw,
                        headers={"Authorization": "Bearer s3cret-token"}).status_code == 404
+
+
+def test_a_message_whose_processing_failed_is_processed_again_by_the_operator(app, notified, tmp_path,
+                                                                               monkeypatch):
+    """A fault while processing keeps the message as ``failed``; once it is fixed, ``mail reprocess``
+    turns it into the comment it should have been, once."""
+    import app.mailin.services as services
+
+    tenant, ref, mail = notified("targito")
+    path = tmp_path / "reply.eml"
+    path.write_bytes(reply_message(mail, sender="customer@example.com", body="Posílám znovu.").as_bytes())
+    runner = app.test_cli_runner()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in the intake")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(services, "_comment", broken)
+        first = runner.invoke(args=["mail", "ingest", "--tenant", "targito", str(path)])
+    assert "failed" in first.output, first.output
+    assert "Posílám znovu." not in [body for _who, body, _channel in comments_of(app, tenant, ref)]
+
+    result = runner.invoke(args=["mail", "reprocess", "--tenant", "targito"])
+    assert result.exit_code == 0, result.output
+    assert "added as a comment" in result.output and ref in result.output
+    assert [body for _who, body, _channel in comments_of(app, tenant, ref)].count("Posílám znovu.") == 1
+    again = runner.invoke(args=["mail", "reprocess", "--tenant", "targito"])
+    assert again.exit_code == 0 and "no failed messages" in again.output
+    assert [body for _who, body, _channel in comments_of(app, tenant, ref)].count("Posílám znovu.") == 1
+
+
+def test_agents_open_the_email_a_request_was_created_from(app, client, login, make_tenant, make_user, ingest_raw):
+    tenant = make_tenant("exea")
+    make_user(tenant, "customer@example.com", name="Jan Kowalski", locale="pl")
+    make_user(tenant, "agent@example.com", role="agent", name="Agent")
+    message = new_message(sender="Jan Kowalski <customer@example.com>", to=SUPPORT["exea"],
+                          subject="Serwer nie odpowiada", body="Dzień dobry,\n\nserwer nie odpowiada.\n\nJan")
+    result = ingest_raw(tenant, message)
+    with app.app_context(), tenant_scope(tenant.id):
+        reference = db.session.get(Ticket, result["ticket_id"]).reference
+    link = f"/requests/{reference}/original"
+    as_(client, login, "exea", "agent")
+    assert link in client.get(portal_url("exea", f"/requests/{reference}")).get_data(as_text=True)
+    response = client.get(portal_url("exea", link))
+    assert response.status_code == 200 and response.get_data() == message.as_bytes()
+    as_(client, login, "exea", "customer")
+    assert link not in client.get(portal_url("exea", f"/requests/{reference}")).get_data(as_text=True)
+    assert client.get(portal_url("exea", link)).status_code == 404
