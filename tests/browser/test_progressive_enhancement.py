@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import assert_no_horizontal_scroll
 from tests.conftest import translated
 
 pytestmark = pytest.mark.browser
@@ -53,14 +54,13 @@ def _zone(page, input_selector):
 
 @pytest.fixture
 def check(assert_accessible):
-    """axe-core finds nothing on the page, and what the enhancements add fits a 360 px wide phone.
-
-    (The whole page's sideways scroll is checked by the journeys' `check`; here only the added parts,
-    so that these tests follow the enhancements, not the layout around them.)"""
+    """axe-core finds nothing on the page, the page does not scroll sideways at 360 px, and what
+    the enhancements add (drop zones with their file lists, the live count) fits that width."""
 
     def run(page):
         page.wait_for_load_state()
         assert_accessible(page)
+        assert_no_horizontal_scroll(page)
         previous = page.viewport_size
         page.set_viewport_size({"width": 360, "height": 740})
         try:
