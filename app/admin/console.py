@@ -17,6 +17,7 @@ from werkzeug.datastructures import MultiDict
 from app.accounts.policy import is_tenant_admin
 from app.admin import services
 from app.admin.services import ConsoleError, Problem, find, require
+from app.admin.summaries import describe_summary, summary_of
 from app.catalog.forms import build_request_form, form_name, prefill
 from app.catalog.services import find_request_type, form_fields
 from app.tenancy.changes import describe_change
@@ -48,7 +49,8 @@ def _console_globals():
     tenant = g.get("tenant")  # None on an error page (the 404 handler forgets the tenant)
     return {"tenant_languages": list(tenant.locales) if tenant else [], "field_type_labels": FIELD_TYPE_LABELS,
             "category_labels": CATEGORY_LABELS, "actor_labels": ACTOR_LABELS, "trigger_labels": TRIGGER_LABELS,
-            "notify_labels": NOTIFY_LABELS, "text_of": _text_of, "change_text": describe_change}
+            "notify_labels": NOTIFY_LABELS, "text_of": _text_of, "change_text": describe_change,
+            "summary_text": describe_summary}
 
 
 def _text_of(texts) -> str:
@@ -60,15 +62,16 @@ def _text_of(texts) -> str:
 
 # --- plumbing ------------------------------------------------------------------------------------
 
-def _apply(mutate, summary: str) -> bool:
-    """Apply a change; flash the outcome. Returns False (and stores the problems) on error."""
+def _apply(mutate, summary: dict) -> bool:
+    """Apply a change (``summary``: ``summary_of(...)``, stored as data); flash the outcome in the
+    admin's language. Returns False (and stores the problems) on error."""
     try:
         report = services.change(g.tenant.slug, mutate, actor=current_user._get_current_object(), summary=summary)
     except ConsoleError as error:
         g.console_problems = error.problems
         return False
     if report.changed:
-        flash(_("Saved: %(summary)s.", summary=summary), "success")
+        flash(_("Saved: %(summary)s.", summary=describe_summary(summary)), "success")
     else:
         flash(_("Nothing changed."), "info")
     return True
@@ -132,7 +135,7 @@ def _redirect_back(default: str, **values):
     return redirect(url_for(default, **values))
 
 
-def _moved(items_of, key_name: str, summary: str, endpoint: str, **values):
+def _moved(items_of, key_name: str, summary: dict, endpoint: str, **values):
     direction = request.form.get("direction")
     key = request.form.get(key_name, "")
 
@@ -166,7 +169,7 @@ def request_types():
 def move_request_type():
     portal_key = request.form.get("portal", "")
     return _moved(lambda d: require(find(d["portals"], portal_key), portal_key)["request_types"], "key",
-                  _("order of the request types"), "admin.config.request_types")
+                  summary_of("request_type_order"), "admin.config.request_types")
 
 
 def _blank_request_type(d) -> dict:
@@ -237,7 +240,7 @@ def request_type_edit(portal_key=None, type_key=None):
                     d["settings"].pop("email_request_type", None)
                 item["form"] = entry["form"]
 
-            if _apply(mutate, _("request type '%(key)s'", key=key)):
+            if _apply(mutate, summary_of("request_type", key=key)):
                 if request.form.get("then") == "fields":
                     return redirect(url_for("admin.config.form_detail", form_key=item["form"]))
                 return redirect(url_for("admin.config.request_type_edit", portal_key=target_portal, type_key=key))
@@ -255,7 +258,7 @@ def request_type_delete(portal_key, type_key):
         if d["settings"].get("email_request_type") == f"{portal_key}/{type_key}":
             d["settings"].pop("email_request_type")
 
-    if _apply(mutate, _("deleted request type '%(key)s'", key=type_key)):
+    if _apply(mutate, summary_of("request_type_deleted", key=type_key)):
         return redirect(url_for("admin.config.request_types"))
     for problem in _problems():
         flash(problem.text, "error")
@@ -264,7 +267,7 @@ def request_type_delete(portal_key, type_key):
 
 @bp.post("/portals/move")
 def move_portal():
-    return _moved(lambda d: d["portals"], "key", _("order of the portals"), "admin.config.request_types")
+    return _moved(lambda d: d["portals"], "key", summary_of("portal_order"), "admin.config.request_types")
 
 
 @bp.route("/portals/new", methods=["GET", "POST"])
@@ -293,7 +296,7 @@ def portal_new():
                     entry["form"] = form_key
                 d["portals"].append(dict(item, request_types=[entry]))
 
-            if _apply(mutate, _("portal '%(key)s'", key=item["key"])):
+            if _apply(mutate, summary_of("portal", key=item["key"])):
                 return redirect(url_for("admin.config.request_types"))
     return _render("admin/config/portal_new.html", d=d, item=item, first=first)
 
@@ -308,7 +311,7 @@ def portal_edit(portal_key):
         def mutate(d):
             d["portals"][services.find_index(d["portals"], portal_key)] = item
 
-        if _apply(mutate, _("portal '%(key)s'", key=portal_key)):
+        if _apply(mutate, summary_of("portal", key=portal_key)):
             return redirect(url_for("admin.config.request_types"))
     return _render("admin/config/portal.html", d=d, item=item)
 
@@ -360,7 +363,7 @@ def form_detail(form_key):
 @bp.post("/forms/<form_key>/move")
 def move_field(form_key):
     return _moved(lambda d: require(find(d["forms"], form_key), form_key)["fields"], "key",
-                  _("order of the fields of form '%(key)s'", key=form_key), "admin.config.form_detail",
+                  summary_of("field_order", key=form_key), "admin.config.form_detail",
                   form_key=form_key)
 
 
@@ -425,7 +428,7 @@ def field_edit(form_key, field_key=None):
                 else:
                     fields[services.find_index(fields, item["key"])] = item
 
-            if _apply(mutate, _("field '%(field)s' of form '%(form)s'", field=item["key"], form=form_key)):
+            if _apply(mutate, summary_of("field", field=item["key"], form=form_key)):
                 return redirect(url_for("admin.config.form_detail", form_key=form_key))
     types = [rt for p in d["portals"] for rt in p["request_types"] if rt["form"] == form_key]
     choice_fields = [f for f in form["fields"] if f["type"] in ("select", "multiselect", "checkbox")
@@ -441,7 +444,7 @@ def field_delete(form_key, field_key):
         require(find(form["fields"], field_key), field_key)
         form["fields"] = [f for f in form["fields"] if f["key"] != field_key]
 
-    if not _apply(mutate, _("deleted field '%(field)s' of form '%(form)s'", field=field_key, form=form_key)):
+    if not _apply(mutate, summary_of("field_deleted", field=field_key, form=form_key)):
         for problem in _problems():
             flash(problem.text, "error")
     return redirect(url_for("admin.config.form_detail", form_key=form_key))
@@ -457,7 +460,7 @@ def statuses():
 
 @bp.post("/statuses/move")
 def move_status():
-    return _moved(lambda d: d["statuses"], "key", _("order of the statuses"), "admin.config.statuses")
+    return _moved(lambda d: d["statuses"], "key", summary_of("status_order"), "admin.config.statuses")
 
 
 @bp.route("/statuses/new", methods=["GET", "POST"])
@@ -484,14 +487,14 @@ def status_edit(status_key=None):
                 else:
                     d["statuses"][services.find_index(d["statuses"], item["key"])] = item
 
-            if _apply(mutate, _("status '%(key)s'", key=item["key"])):
+            if _apply(mutate, summary_of("status", key=item["key"])):
                 return redirect(url_for("admin.config.statuses"))
     return _render("admin/config/status.html", d=d, item=item, is_new=is_new)
 
 
 @bp.post("/statuses/<status_key>/delete")
 def status_delete(status_key):
-    if _apply(lambda d: services.delete_status(d, status_key), _("deleted status '%(key)s'", key=status_key)):
+    if _apply(lambda d: services.delete_status(d, status_key), summary_of("status_deleted", key=status_key)):
         return redirect(url_for("admin.config.statuses"))
     d = services.current_definition(g.tenant.slug)
     item = find(d["statuses"], status_key) or abort(404)
@@ -513,7 +516,7 @@ def workflow_initial(workflow_key):
     def mutate(d):
         require(find(d["workflows"], workflow_key), workflow_key)["initial_status"] = initial
 
-    if not _apply(mutate, _("initial status of workflow '%(key)s'", key=workflow_key)):
+    if not _apply(mutate, summary_of("workflow_initial_status", key=workflow_key)):
         for problem in _problems():
             flash(problem.text, "error")
     return redirect(url_for("admin.config.workflows"))
@@ -522,7 +525,7 @@ def workflow_initial(workflow_key):
 @bp.post("/workflows/<workflow_key>/move")
 def move_transition(workflow_key):
     return _moved(lambda d: require(find(d["workflows"], workflow_key), workflow_key)["transitions"], "key",
-                  _("order of the transitions of workflow '%(key)s'", key=workflow_key), "admin.config.workflows")
+                  summary_of("transition_order", key=workflow_key), "admin.config.workflows")
 
 
 def _requirable_fields(d, workflow_key: str) -> list[dict]:
@@ -563,8 +566,7 @@ def transition_edit(workflow_key, transition_key=None):
                 else:
                     transitions[services.find_index(transitions, item["key"])] = item
 
-            if _apply(mutate, _("transition '%(key)s' of workflow '%(workflow)s'", key=item["key"],
-                                workflow=workflow_key)):
+            if _apply(mutate, summary_of("transition", key=item["key"], workflow=workflow_key)):
                 return redirect(url_for("admin.config.workflows"))
     return _render("admin/config/transition.html", d=d, workflow=workflow, item=item, is_new=is_new,
                    requirable=_requirable_fields(d, workflow_key))
@@ -577,8 +579,7 @@ def transition_delete(workflow_key, transition_key):
         require(find(workflow["transitions"], transition_key), transition_key)
         workflow["transitions"] = [t for t in workflow["transitions"] if t["key"] != transition_key]
 
-    if not _apply(mutate, _("deleted transition '%(key)s' of workflow '%(workflow)s'", key=transition_key,
-                            workflow=workflow_key)):
+    if not _apply(mutate, summary_of("transition_deleted", key=transition_key, workflow=workflow_key)):
         for problem in _problems():
             flash(problem.text, "error")
     return redirect(url_for("admin.config.workflows"))
@@ -652,7 +653,7 @@ def rule_edit(rule_key=None):
                 else:
                     d["rules"][services.find_index(d["rules"], item["key"])] = item
 
-            if _apply(mutate, _("rule '%(key)s'", key=item["key"])):
+            if _apply(mutate, summary_of("rule", key=item["key"])):
                 return redirect(url_for("admin.config.rules"))
     return _render("admin/config/rule.html", d=d, item=item, is_new=is_new, actions=_rule_actions(item),
                    has_business_hours=bool(d["settings"].get("business_hours")))
@@ -664,7 +665,7 @@ def rule_delete(rule_key):
         require(find(d["rules"], rule_key), rule_key)
         d["rules"] = [r for r in d["rules"] if r["key"] != rule_key]
 
-    if not _apply(mutate, _("deleted rule '%(key)s'", key=rule_key)):
+    if not _apply(mutate, summary_of("rule_deleted", key=rule_key)):
         for problem in _problems():
             flash(problem.text, "error")
     return redirect(url_for("admin.config.rules"))
@@ -712,7 +713,7 @@ def notifications():
             def mutate(d):
                 _set_or_pop(d["settings"], "notifications", values or None)
 
-            if _apply(mutate, _("notification settings")):
+            if _apply(mutate, summary_of("notifications")):
                 return redirect(url_for("admin.config.notifications"))
     return _render("admin/config/notifications.html", d=d, values=values, text_fields=_text_fields(d))
 
@@ -735,7 +736,7 @@ def email_channel():
             def mutate(d):
                 d["settings"] = settings
 
-            if _apply(mutate, _("e-mail channel")):
+            if _apply(mutate, summary_of("email_channel")):
                 return redirect(url_for("admin.config.email_channel"))
     return _email_page(d, settings)
 
@@ -827,7 +828,7 @@ def general():
                 services.relocalize(d, values["languages"], d["default_language"])
             d["languages"], d["default_language"] = values["languages"], values["default_language"]
 
-        if _apply(mutate, _("name, registration and languages")):
+        if _apply(mutate, summary_of("general")):
             if added:
                 flash(_("Texts in the newly enabled language(s) %(languages)s start as a copy of the default "
                         "language: translate them on the configuration pages.", languages=", ".join(added)), "warning")
@@ -897,7 +898,7 @@ def sla():
             _set_or_pop(d["settings"], "business_hours", hours or None)
             d["sla"] = policy
 
-        if _apply(mutate, _("SLA targets and business hours")):
+        if _apply(mutate, summary_of("sla")):
             return redirect(url_for("admin.config.sla"))
     return _render("admin/config/sla.html", d=d, hours=hours, policy=policy, select_fields=select_fields,
                    weekdays=WEEKDAY_LABELS)
@@ -927,8 +928,8 @@ def strings():
             if not texts:
                 d["strings"].pop(entry["language"])
 
-        if _apply(mutate, _("UI string override %(language)s: %(msgid)s", language=entry["language"],
-                            msgid=entry["msgid"][:80])):
+        if _apply(mutate, summary_of("string_override", language=entry["language"],
+                                        msgid=entry["msgid"][:80])):
             return redirect(url_for("admin.config.strings"))
     return _render("admin/config/strings.html", d=d, entry=entry)
 
@@ -961,7 +962,7 @@ def branding():
             def mutate(d):
                 d["branding"] = values
 
-            if _apply(mutate, _("branding")):
+            if _apply(mutate, summary_of("branding")):
                 return redirect(url_for("admin.config.branding"))
     return _render("admin/config/branding.html", d=d, values=values)
 
@@ -1024,11 +1025,11 @@ def import_definition():
                 data["slug"] = slug
             if request.form.get("apply") == "1":
                 report = services.apply_data(data, slug=slug, actor=current_user._get_current_object(),
-                                             summary=_("imported a definition"), source="import")
+                                             summary=summary_of("import"), source="import")
                 flash(_("The definition was imported: %(count)s change(s).", count=len(report.changes))
                       if report.changed else _("Nothing changed."), "success")
                 return redirect(url_for("admin.config.audit") if report.changed else url_for("admin.config.import_definition"))
-            report = services.apply_data(data, slug=slug, actor=None, summary="", dry_run=True, source="import")
+            report = services.apply_data(data, slug=slug, actor=None, summary=None, dry_run=True, source="import")
             payload = services.dump_json(data)
         except ConsoleError as error:
             g.console_problems = error.problems

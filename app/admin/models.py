@@ -17,6 +17,10 @@ class ConfigChange(TenantScoped, db.Model):
     ``changes`` is the SyncReport's list of change entries (``app.tenancy.changes``: data such as
     ``{"action": "created", "kind": "status", "key": "x"}``, worded in the reader's language when
     shown); rows written before that format hold English lines, shown as they are.
+
+    ``summary`` says what the change was about, also as data (``app.admin.summaries``:
+    ``{"what": "status", "key": "x"}``, worded in the reader's language); rows written before that
+    format hold a JSON string, the text as its writer read it, shown as it is.
     """
 
     __tablename__ = "config_changes"
@@ -26,6 +30,6 @@ class ConfigChange(TenantScoped, db.Model):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # Who, as shown in the log: a tenant admin's e-mail, "operator <e-mail>" or "cli".
     actor_name: Mapped[str] = mapped_column(String(320), default="")
-    summary: Mapped[str] = mapped_column(String(500))
+    summary: Mapped[dict | str] = mapped_column(JSON)
     changes: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

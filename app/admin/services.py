@@ -122,7 +122,8 @@ def actor_name(actor) -> str:
     return actor.email
 
 
-def _recorder(actor, summary: str):
+def _recorder(actor, summary: dict):
+    """Record an applied change; ``summary`` is data (``app.admin.summaries.summary_of``), worded when shown."""
     from app.accounts.models import User
 
     def record(tenant, report: SyncReport) -> None:
@@ -131,7 +132,7 @@ def _recorder(actor, summary: str):
         with tenant_scope(tenant.id):
             db.session.add(ConfigChange(
                 tenant_id=tenant.id, actor_id=actor.id if isinstance(actor, User) else None,
-                actor_name=actor_name(actor)[:320], summary=summary[:500],
+                actor_name=actor_name(actor)[:320], summary=summary,
                 changes=list(report.changes) or [change_entry(CREATED, "tenant", tenant.slug)]))
             db.session.flush()
 
@@ -143,7 +144,7 @@ def current_definition(slug: str) -> dict:
     return export_definition(slug)
 
 
-def apply_data(data: dict, *, slug: str, actor, summary: str, dry_run: bool = False,
+def apply_data(data: dict, *, slug: str, actor, summary: dict | None, dry_run: bool = False,
                source: str = "console") -> SyncReport:
     """Validate a definition mapping and apply it (or dry-run it); ConsoleError on any problem."""
     try:
@@ -153,7 +154,7 @@ def apply_data(data: dict, *, slug: str, actor, summary: str, dry_run: bool = Fa
         raise ConsoleError(readable_problems(error, data)) from None
 
 
-def change(slug: str, mutate: Callable[[dict], object], *, actor, summary: str) -> SyncReport:
+def change(slug: str, mutate: Callable[[dict], object], *, actor, summary: dict) -> SyncReport:
     """Load the definition, let ``mutate`` change it (it may raise ConsoleError), validate, apply."""
     definition = current_definition(slug)
     mutate(definition)

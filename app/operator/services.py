@@ -68,6 +68,7 @@ def onboard_tenant(*, slug: str, name: str, source: str = "_template", languages
     """
     from app.accounts.services import AccountError, invite
     from app.admin.services import _recorder, relocalize
+    from app.admin.summaries import summary_of
     from app.tenancy.resolution import tenant_context
     from app.tenancy.services import apply_definition
 
@@ -94,7 +95,7 @@ def onboard_tenant(*, slug: str, name: str, source: str = "_template", languages
         data["default_language"] = default_language
     definition = validate_definition(data, source=source)
     # Not inside all_tenants(): apply_definition scopes its queries to the new tenant itself.
-    apply_definition(definition, on_applied=_recorder(actor, f"created from {source}"))
+    apply_definition(definition, on_applied=_recorder(actor, summary_of("onboarded", source=source)))
     tenant = db.session.execute(select(Tenant).where(Tenant.slug == slug)).scalar_one()
     if admin_email:
         with tenant_context(tenant.id):
