@@ -9,8 +9,8 @@ in their recipient's language (they force it themselves).
 from __future__ import annotations
 
 import functools
+import os
 
-from babel.core import default_locale
 from flask import current_app
 from flask.cli import AppGroup
 from flask_babel import force_locale
@@ -26,11 +26,23 @@ def _ui_language(value: str | None) -> str | None:
     return language if language in LANGUAGES else None
 
 
+def _posix_language() -> str | None:
+    """The messages language of the POSIX locale, as gettext reads it: ``LANGUAGE`` (a list), then
+    the first of ``LC_ALL``, ``LC_MESSAGES``, ``LANG`` that is set. ``LC_CTYPE`` is not a language:
+    Python itself sets it to C.UTF-8 when the named locale is not installed (PEP 538), which
+    Babel's ``default_locale`` would then take for English."""
+    for item in (os.environ.get("LANGUAGE") or "").split(":"):
+        if _ui_language(item):
+            return _ui_language(item)
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        if os.environ.get(name):
+            return _ui_language(os.environ[name])
+    return None
+
+
 def cli_locale() -> str:
     """The operator's language for command output."""
-    return (_ui_language(current_app.config.get("PORTAL_CLI_LANGUAGE"))
-            or _ui_language(default_locale("LC_MESSAGES"))
-            or "en")
+    return _ui_language(current_app.config.get("PORTAL_CLI_LANGUAGE")) or _posix_language() or "en"
 
 
 def in_operator_language(command):

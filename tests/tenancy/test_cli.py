@@ -137,6 +137,9 @@ def test_the_commands_speak_the_configured_operator_language(app):
     ({"LANG": "en_US.UTF-8", "LC_ALL": "fi_FI.UTF-8"}, "fi"),  # LC_ALL wins, as for every program
     ({"LANG": "de_DE.UTF-8"}, "en"),  # not a UI language: English
     ({"LANG": "C.UTF-8"}, "en"),
+    # Python sets LC_CTYPE=C.UTF-8 when hu_HU is not installed (PEP 538); that names no language.
+    ({"LANG": "hu_HU.UTF-8", "LC_CTYPE": "C.UTF-8"}, "hu"),
+    ({"LANGUAGE": "pl:en", "LANG": "cs_CZ.UTF-8"}, "pl"),
 ])
 def test_without_a_setting_the_operators_posix_locale_chooses_the_language(app, env, lang):
     app.config["PORTAL_CLI_LANGUAGE"] = None
