@@ -6,6 +6,7 @@ Plain HTML forms, no JavaScript needed: lists are ordered with up/down buttons.
 """
 from __future__ import annotations
 
+import json
 import re
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
@@ -503,10 +504,79 @@ def status_delete(status_key):
 
 # --- workflows and transitions -------------------------------------------------------------------
 
+def _workflow_users(d, workflow_key: str) -> list[tuple[dict, dict]]:
+    """(portal, request type) pairs whose requests follow the workflow."""
+    return [(p, rt) for p in d["portals"] for rt in p["request_types"] if rt["workflow"] == workflow_key]
+
+
 @bp.get("/workflows")
 def workflows():
     d = services.current_definition(g.tenant.slug)
-    return render_template("admin/config/workflows.html", d=d, statuses={s["key"]: s for s in d["statuses"]})
+    used_by = {w["key"]: _workflow_users(d, w["key"]) for w in d["workflows"]}
+    return render_template("admin/config/workflows.html", d=d, statuses={s["key"]: s for s in d["statuses"]},
+                           used_by=used_by)
+
+
+@bp.route("/workflows/new", methods=["GET", "POST"])
+@bp.route("/workflows/<workflow_key>", methods=["GET", "POST"])
+def workflow_edit(workflow_key=None):
+    """A new workflow (optionally with a copy of another one's steps), or an existing one's name and
+    initial status; its steps are edited on the Workflows page."""
+    d = services.current_definition(g.tenant.slug)
+    is_new = workflow_key is None
+    item = {"key": "", "name": {}, "initial_status": d["workflows"][0]["initial_status"], "transitions": []} \
+        if is_new else (find(d["workflows"], workflow_key) or abort(404))
+    copy_from = request.form.get("copy_from", "") if request.method == "POST" else request.args.get("copy_from", "")
+    if request.method == "POST":
+        item = dict(item, name=_localized("name"), initial_status=request.form.get("initial_status", ""))
+        try:
+            if is_new:
+                item["key"] = _new_key()
+                if find(d["workflows"], item["key"]):
+                    _fail(_("There is already a workflow with the key %(key)s.", key=item["key"]))
+                if copy_from:
+                    source = require(find(d["workflows"], copy_from), copy_from)
+                    item["transitions"] = json.loads(json.dumps(source["transitions"]))
+        except ConsoleError as error:
+            g.console_problems = error.problems
+        else:
+            def mutate(d):
+                if is_new:
+                    d["workflows"].append(item)
+                else:
+                    d["workflows"][services.find_index(d["workflows"], item["key"])] = item
+
+            if _apply(mutate, summary_of("workflow", key=item["key"])):
+                return redirect(url_for("admin.config.workflows"))
+    return _workflow_page(d, item, is_new, copy_from)
+
+
+def _workflow_page(d, item: dict, is_new: bool, copy_from: str = ""):
+    status_choices = [(s["key"], _text_of(s["name"])) for s in d["statuses"]]
+    copy_choices = [(w["key"], _("a copy of the steps of %(workflow)s", workflow=f"{_text_of(w['name'])} ({w['key']})"))
+                    for w in d["workflows"]]
+    return _render("admin/config/workflow.html", d=d, item=item, is_new=is_new, copy_from=copy_from,
+                   status_choices=status_choices, copy_choices=copy_choices,
+                   used_by=[] if is_new else _workflow_users(d, item["key"]))
+
+
+@bp.post("/workflows/<workflow_key>/delete")
+def workflow_delete(workflow_key):
+    def mutate(d):
+        require(find(d["workflows"], workflow_key), workflow_key)
+        users = _workflow_users(d, workflow_key)
+        if users:
+            _fail(ngettext("Request type %(types)s follows workflow '%(key)s': choose another workflow for it first.",
+                           "Request types %(types)s follow workflow '%(key)s': choose another workflow for them "
+                           "first.", len(users), key=workflow_key,
+                           types=", ".join(f"{_text_of(rt['name'])} ({p['key']}/{rt['key']})" for p, rt in users)))
+        d["workflows"] = [w for w in d["workflows"] if w["key"] != workflow_key]
+
+    if _apply(mutate, summary_of("workflow_deleted", key=workflow_key)):
+        return redirect(url_for("admin.config.workflows"))
+    d = services.current_definition(g.tenant.slug)
+    item = find(d["workflows"], workflow_key) or abort(404)
+    return _workflow_page(d, item, False)
 
 
 @bp.post("/workflows/<workflow_key>/initial")
@@ -583,6 +653,234 @@ def transition_delete(workflow_key, transition_key):
         for problem in _problems():
             flash(problem.text, "error")
     return redirect(url_for("admin.config.workflows"))
+
+
+# --- agent queues --------------------------------------------------------------------------------
+
+QUEUE_STATUS_LABELS = {"open": _l("Open and waiting"), "waiting": _l("Waiting"), "resolved": _l("Resolved"),
+                       "closed": _l("Closed"), "all": _l("All")}
+ASSIGNEE_LABELS = {"any": _l("Anyone or nobody"), "me": _l("The agent looking at the queue"),
+                   "none": _l("Nobody (unassigned)")}
+SORT_LABELS = {"updated": _l("Updated"), "created": _l("Created"), "reference": _l("Reference"),
+               "summary": _l("Summary"), "status": _l("Status"), "portal": _l("Portal"), "requester": _l("Requester")}
+SORT_ORDER_LABELS = {"asc": _l("ascending"), "desc": _l("descending")}
+SLA_FILTER_LABELS = {"breaching": _l("Due soon or breached"), "breached": _l("Breached")}
+
+
+def _queue_choice_fields(d) -> list[dict]:
+    """The select fields a queue can filter by: one per key, with the options of every form that has it
+    (the validator accepts an option of any of them)."""
+    fields: dict[str, dict] = {}
+    for form in d["forms"]:
+        for f in form["fields"]:
+            if f["type"] != "select":
+                continue
+            entry = fields.setdefault(f["key"], {"key": f["key"], "label": f["label"], "options": []})
+            known = {o["key"] for o in entry["options"]}
+            entry["options"] += [o for o in f.get("options", []) if o["key"] not in known]
+    return list(fields.values())
+
+
+def _type_refs(d, ref: str, portal: str | None) -> set[str]:
+    """The ``portal/type`` references a queue's request type reference stands for."""
+    portal_key, _sep, type_key = ref.rpartition("/")
+    if portal_key:
+        return {ref}
+    return {f"{p['key']}/{type_key}" for p in d["portals"] if portal in (None, p["key"])
+            and any(rt["key"] == type_key for rt in p["request_types"])}
+
+
+def _queue_type_refs(d, original: list[str], checked: list[str], portal: str | None) -> list[str]:
+    """The request types ticked on the form, written as the definition had them: a bare type key whose
+    request types are all still ticked stays a bare key; others are ``portal/type``."""
+    remaining = list(dict.fromkeys(checked))
+    out = []
+    for ref in original:
+        expanded = _type_refs(d, ref, portal)
+        if "/" not in ref and expanded and expanded <= set(remaining):
+            out.append(ref)
+            remaining = [r for r in remaining if r not in expanded]
+        elif ref in remaining:
+            out.append(ref)
+            remaining.remove(ref)
+    return out + remaining
+
+
+def _blank_queue() -> dict:
+    from app.tenancy.definition import QUEUE_FILTER_DEFAULTS
+
+    return {"key": "", "name": {}, "filters": json.loads(json.dumps(QUEUE_FILTER_DEFAULTS))}
+
+
+def _queue_from_request(d, item: dict) -> dict:
+    filters = dict(item["filters"])
+    portal = request.form.get("portal") or None
+    fields = {}
+    posted = [name[len("fields."):] for name in request.form if name.startswith("fields.")]
+    for key in [f["key"] for f in _queue_choice_fields(d)] + posted:
+        values = [v for v in request.form.getlist(f"fields.{key}") if v]
+        if values and key not in fields:
+            fields[key] = values
+    sort_by = request.form.get("sort") or "updated"
+    filters.update(
+        status=request.form.get("status") or "open", statuses=request.form.getlist("statuses"),
+        assignee=request.form.get("assignee") or "any", portal=portal,
+        request_types=_queue_type_refs(d, item["filters"].get("request_types") or [],
+                                       request.form.getlist("request_types"), portal),
+        fields=fields, sort=("-" if request.form.get("sort_order") == "desc" else "") + sort_by)
+    _set_or_pop(filters, "sla", request.form.get("sla") or None)
+    return dict(item, name=_localized("name"), filters=filters)
+
+
+def _queue_hidden_statuses(d, filters: dict) -> list[str]:
+    """Chosen statuses that the queue's status group leaves out (such a queue never shows them)."""
+    from app.tickets.listing import STATUS_GROUPS
+
+    group = STATUS_GROUPS.get(filters.get("status") or "open")
+    if group is None:
+        return []
+    categories = {s["key"]: s["category"] for s in d["statuses"]}
+    return [key for key in filters.get("statuses") or [] if key in categories and categories[key] not in group]
+
+
+def _preset_queues(tenant) -> list[dict]:
+    """The presets agents see while the tenant has no queues, as queues of its own (names in each of
+    its languages)."""
+    from app.agent.services import DEFAULT_QUEUES
+
+    queues = []
+    for preset in DEFAULT_QUEUES:
+        name = {}
+        for lang in tenant.locales:
+            with force_locale(lang):
+                name[lang] = str(preset.name)
+        queues.append({"key": preset.key, "name": name, "filters": dict(preset.filters)})
+    return queues
+
+
+def _queue_shows(d, filters: dict) -> dict:
+    """What a queue shows, in the admin's words, for the list: status, assignee, other filters, order."""
+    statuses = {s["key"]: s for s in d["statuses"]}
+    status = str(QUEUE_STATUS_LABELS.get(filters.get("status") or "open", filters.get("status")))
+    chosen = [_text_of(statuses[k]["name"]) if k in statuses else k for k in filters.get("statuses") or []]
+    other = []
+    portal = find(d["portals"], filters.get("portal") or "")
+    if portal:
+        other.append(f"{_('Portal')}: {_text_of(portal['name'])}")
+    names = {}
+    for p in d["portals"]:
+        for rt in p["request_types"]:
+            names[f"{p['key']}/{rt['key']}"] = _text_of(rt["name"])
+            names.setdefault(rt["key"], _text_of(rt["name"]))
+    if filters.get("request_types"):
+        other.append(f"{_('Request types')}: " + ", ".join(names.get(r, r) for r in filters["request_types"]))
+    choice = {f["key"]: f for f in _queue_choice_fields(d)}
+    for key, values in (filters.get("fields") or {}).items():
+        field = choice.get(key)
+        labels = {o["key"]: _text_of(o["label"]) for o in field["options"]} if field else {}
+        other.append(f"{_text_of(field['label']) if field else key}: " + ", ".join(labels.get(v, v) for v in values))
+    if filters.get("sla"):
+        other.append(f"{_('SLA')}: {SLA_FILTER_LABELS.get(filters['sla'], filters['sla'])}")
+    sort = filters.get("sort") or "-updated"
+    order = SORT_ORDER_LABELS["desc" if sort.startswith("-") else "asc"]
+    return {"status": "; ".join([status] + chosen), "other": other,
+            "assignee": str(ASSIGNEE_LABELS.get(filters.get("assignee") or "any")),
+            "sort": f"{SORT_LABELS.get(sort.lstrip('-'), sort)}, {order}"}
+
+
+@bp.get("/queues")
+def queues():
+    from app.agent.services import DEFAULT_QUEUES
+
+    d = services.current_definition(g.tenant.slug)
+    return render_template("admin/config/queues.html", d=d, presets=DEFAULT_QUEUES,
+                           shows=lambda filters: _queue_shows(d, filters))
+
+
+def _queue_labels() -> dict:
+    return {"queue_status_labels": QUEUE_STATUS_LABELS, "assignee_labels": ASSIGNEE_LABELS,
+            "sort_labels": SORT_LABELS, "sort_order_labels": SORT_ORDER_LABELS, "sla_filter_labels": SLA_FILTER_LABELS}
+
+
+@bp.post("/queues/move")
+def move_queue():
+    return _moved(lambda d: d["queues"], "key", summary_of("queue_order"), "admin.config.queues")
+
+
+@bp.post("/queues/presets")
+def queue_presets():
+    def mutate(d):
+        if d["queues"]:
+            _fail(_("This portal already has queues of its own."))
+        d["queues"] = _preset_queues(g.tenant)
+
+    if not _apply(mutate, summary_of("queue_presets")):
+        for problem in _problems():
+            flash(problem.text, "error")
+    return redirect(url_for("admin.config.queues"))
+
+
+@bp.route("/queues/new", methods=["GET", "POST"])
+@bp.route("/queues/<queue_key>", methods=["GET", "POST"])
+def queue_edit(queue_key=None):
+    d = services.current_definition(g.tenant.slug)
+    is_new = queue_key is None
+    item = _blank_queue() if is_new else (find(d["queues"], queue_key) or abort(404))
+    if request.method == "POST":
+        item = _queue_from_request(d, item)
+        try:
+            if is_new:
+                item["key"] = _new_key()
+                if find(d["queues"], item["key"]):
+                    _fail(_("There is already a queue with the key %(key)s.", key=item["key"]))
+        except ConsoleError as error:
+            g.console_problems = error.problems
+        else:
+            had_own = bool(d["queues"])
+
+            def mutate(d):
+                if is_new:
+                    d["queues"].append(item)
+                else:
+                    d["queues"][services.find_index(d["queues"], item["key"])] = item
+
+            if _apply(mutate, summary_of("queue", key=item["key"])):
+                hidden = _queue_hidden_statuses(d, item["filters"])
+                if hidden:
+                    flash(_("The queue never shows requests in %(statuses)s: they are not in its status group "
+                            "%(group)s.", statuses=", ".join(_text_of(find(d["statuses"], k)["name"]) for k in hidden),
+                            group=QUEUE_STATUS_LABELS[item["filters"]["status"]]), "warning")
+                if not had_own:
+                    flash(_("Agents now see this portal's own queues instead of the presets."), "info")
+                return redirect(url_for("admin.config.queues"))
+    types = [(f"{p['key']}/{rt['key']}", f"{_text_of(p['name'])} › {_text_of(rt['name'])}")
+             for p in d["portals"] for rt in p["request_types"]]
+    ticked = set()
+    for ref in item["filters"].get("request_types") or []:
+        ticked |= _type_refs(d, ref, item["filters"].get("portal")) or {ref}
+    known = {ref for ref, _label in types}
+    types += [(ref, ref) for ref in sorted(ticked - known)]  # unknown ones, to untick
+    portal_choices = [("", _("All portals"))] + [(p["key"], _text_of(p["name"])) for p in d["portals"]]
+    return _render("admin/config/queue.html", d=d, item=item, is_new=is_new, types=types, ticked_types=ticked,
+                   portal_choices=portal_choices, choice_fields=_queue_choice_fields(d), has_sla=bool(d["sla"]),
+                   **_queue_labels())
+
+
+@bp.post("/queues/<queue_key>/delete")
+def queue_delete(queue_key):
+    left: list[dict] = []
+
+    def mutate(d):
+        require(find(d["queues"], queue_key), queue_key)
+        d["queues"] = [q for q in d["queues"] if q["key"] != queue_key]
+        left[:] = d["queues"]
+
+    if not _apply(mutate, summary_of("queue_deleted", key=queue_key)):
+        for problem in _problems():
+            flash(problem.text, "error")
+    elif not left:
+        flash(_("The portal has no queues of its own any more: agents see the presets."), "info")
+    return redirect(url_for("admin.config.queues"))
 
 
 # --- automation rules ----------------------------------------------------------------------------

@@ -238,6 +238,33 @@ def test_targito_admin_configures_a_request_type_a_status_and_a_time_rule(portal
     assert _config_version(live, "targito") == version
 
 
+def test_targito_admin_opens_the_queues_and_the_new_workflow_form(portal, check):
+    """The Queues page, a queue's form (with a refused save) and the new-workflow form; nothing is saved."""
+    live = portal.live_server
+    version = _config_version(live, "targito")
+    admin = portal.page_as("targito", "admin")
+    admin.goto(portal.url("targito", "/admin/config/queues"))
+    assert admin.locator("a[aria-current=page][href$='/admin/config/queues']").count() == 1
+    assert admin.locator("code", has_text=re.compile("^waiting_for_pm$")).count() == 1
+    check(admin)
+    admin.locator("a[href$='/admin/config/queues/waiting_for_pm']").click()
+    assert admin.locator("#qs-waiting_for_pm").is_checked()
+    check(admin)
+    admin.fill("#name-en", "")
+    _submit(admin, "#in-status")
+    errors = admin.locator("#form-errors")
+    assert errors.is_visible() and re.search(r"\ben\b", errors.inner_text()), errors.inner_text()
+    check(admin)
+    admin.goto(portal.url("targito", "/admin/config/queues/new"))
+    check(admin)
+    admin.goto(portal.url("targito", "/admin/config/workflows"))
+    check(admin)
+    admin.locator("a.btn[href$='/admin/config/workflows/new']").click()
+    admin.select_option("#in-copy_from", "support")
+    check(admin)
+    assert _config_version(live, "targito") == version
+
+
 def test_operator_onboards_suspends_and_resumes_a_tenant(portal, check):
     live = portal.live_server
     suffix = uuid.uuid4().hex[:6]
