@@ -25,7 +25,7 @@ from app.admin.models import ConfigChange
 from app.extensions import db
 from app.tenancy.definition import (FILES, LOCALIZED_KEYS, DefinitionError, compact_definition,
                                     dump_definition_files, read_definition_files, validate_definition)
-from app.tenancy.changes import CREATED, change_entry
+from app.tenancy.changes import CREATED, attribute_word, change_entry
 from app.tenancy.scoping import tenant_scope
 from app.tenancy.services import SyncReport, apply_definition, export_definition
 
@@ -89,17 +89,17 @@ def readable_problem(problem: str, data: dict | None) -> Problem:
                         "transitions", "rules", "queues"):
                 collection = name
                 continue
-            parts.append(name)
+            parts.append(attribute_word(name))
         else:
             position = int(index)
             item = node[position] if isinstance(node, list) and position < len(node) else None
             label = _item_label(collection, item) if collection else None
             if label:
                 parts.append(label)
-            elif parts and parts[-1] == attribute:
-                parts[-1] = f"{attribute} {position + 1}"
+            elif parts and parts[-1] == attribute_word(attribute):
+                parts[-1] = f"{attribute_word(attribute)} {position + 1}"
             else:
-                parts.append(f"{collection or attribute} {position + 1}")
+                parts.append(f"{attribute_word(collection or attribute)} {position + 1}")
             node, collection = item, None
     return Problem(f"{' › '.join(parts)}: {message}" if parts else message, attribute)
 

@@ -81,7 +81,16 @@ _FIELD_WORDS = {
     "filters": _l("filters"), "default_locale": _l("default language"), "locales": _l("languages"),
     "timezone": _l("time zone"), "registration_mode": _l("registration"),
     "reference_prefix": _l("reference prefix"), "branding": _l("branding"), "settings": _l("settings"),
+    # further attributes that problems' key paths name (queues, conditions, time rules)
+    "key": _l("key"), "status": _l("status"), "statuses": _l("statuses"), "field": _l("field"),
+    "in": _l("values"), "assignee": _l("assignee"), "sort": _l("sort order"), "after": _l("waiting time"),
+    "portal": _l("portal"), "request_types": _l("request types"),
 }
+
+
+def attribute_word(name: str) -> str:
+    """A definition attribute in the current locale's words (e.g. for a problem's key path)."""
+    return str(_FIELD_WORDS.get(name, name))
 
 
 def describe_change(entry) -> str:

@@ -162,6 +162,8 @@ def test_invalid_queues_are_refused_in_the_admins_language_and_change_nothing(ap
     text = missing_language.get_data(as_text=True)
     assert str(escape(translated_plural(app, "cs", "missing language %(languages)s", "missing languages %(languages)s",
                                         1, languages="en"))) in text
+    # The problem's place is named in the admin's words too: "queue 'my_pm' › name", in Czech.
+    assert str(escape(translated(app, "cs", "queue '%(key)s'", key="my_pm") + " › " + translated(app, "cs", "name"))) in text
     # The form keeps what was typed and ticked.
     assert 'value="Moje u PM"' in text
     assert re.search(r'value="waiting_for_pm"\s+checked', text)
