@@ -4,16 +4,16 @@ import io
 import zipfile
 
 import yaml
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.admin.models import ConfigChange
 from app.automation.models import AutomationRule
 from app.extensions import db
-from app.tenancy.models import Tenant
 from app.tenancy.scoping import tenant_scope
 from app.workflow.models import Status
 from markupsafe import escape
 
+from tests.admin.conftest import config_version as _version, row_count as _count
 from tests.conftest import portal_url, translated, translated_plural
 
 ADMIN = "admin@targito.test"
@@ -33,14 +33,6 @@ def _setup(make_tenant, make_user, login, role="admin"):
     return targito
 
 
-def _version(app):
-    with app.app_context():
-        return db.session.execute(select(Tenant.config_version).where(Tenant.slug == "targito")).scalar_one()
-
-
-def _count(app, tenant, model):
-    with app.app_context(), tenant_scope(tenant.id):
-        return db.session.execute(select(func.count()).select_from(model)).scalar_one()
 
 
 def test_only_tenant_admins_see_the_console(client, make_tenant, make_user, login):

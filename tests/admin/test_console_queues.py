@@ -8,19 +8,19 @@ from html.parser import HTMLParser
 import pytest
 import yaml
 from markupsafe import escape
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.accounts.models import User
 from app.admin.models import ConfigChange
 from app.agent.models import Queue
 from app.catalog.models import RequestType
 from app.extensions import db
-from app.tenancy.models import Tenant
 from app.tenancy.resolution import get_tenant_context
 from app.tenancy.scoping import tenant_scope
 from app.tickets.models import Ticket
 from app.tickets.services import raise_request
 from app.workflow.models import Status
+from tests.admin.conftest import config_version as _version, row_count as _count
 from tests.conftest import DEMO_TENANTS, portal_url, translated, translated_plural
 
 ADMIN, AGENT, OTHER_AGENT, CUSTOMER = ("admin@targito.test", "agent@targito.test", "kolega@targito.test",
@@ -41,14 +41,6 @@ def targito(make_tenant, make_user):
     return tenant
 
 
-def _version(app, slug="targito"):
-    with app.app_context():
-        return db.session.execute(select(Tenant.config_version).where(Tenant.slug == slug)).scalar_one()
-
-
-def _count(app, tenant, model):
-    with app.app_context(), tenant_scope(tenant.id):
-        return db.session.execute(select(func.count()).select_from(model)).scalar_one()
 
 
 def _raise(app, tenant, slug, summaries):

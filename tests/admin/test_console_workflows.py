@@ -5,14 +5,14 @@ import re
 import pytest
 import yaml
 from markupsafe import escape
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.admin.models import ConfigChange
 from app.extensions import db
-from app.tenancy.models import Tenant
 from app.tenancy.scoping import tenant_scope
 from app.tickets.models import Ticket
 from app.workflow.models import Workflow
+from tests.admin.conftest import config_version as _version, row_count as _count
 from tests.conftest import DEMO_TENANTS, portal_url, translated, translated_plural
 
 ADMIN, AGENT, CUSTOMER = "admin@targito.test", "agent@targito.test", "zakaznik@firma.cz"
@@ -33,14 +33,6 @@ def targito(make_tenant, make_user):
     return tenant
 
 
-def _version(app):
-    with app.app_context():
-        return db.session.execute(select(Tenant.config_version).where(Tenant.slug == "targito")).scalar_one()
-
-
-def _count(app, tenant, model):
-    with app.app_context(), tenant_scope(tenant.id):
-        return db.session.execute(select(func.count()).select_from(model)).scalar_one()
 
 
 def _exported(client):
