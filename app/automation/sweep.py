@@ -349,21 +349,12 @@ class _TenantSweep:
     def _add_notified(chosen: dict, notify: list[str], people) -> None:
         """The rule's ``notify`` action: these people hear of it even where the change alone would
         not reach them (an agent keeps the agent's version)."""
-        def add(user, audience):
+        from app.notifications.planning import rule_audience
+
+        for user, audience in rule_audience(notify, people):
             address = user.email.lower()
             if chosen.get(address, (None, ""))[1] != "agent":
                 chosen[address] = (user, audience)
-
-        for who in notify:
-            if who == "requester" and people.ticket.requester.active:
-                add(people.ticket.requester, "agent" if people.ticket.requester.is_staff else "customer")
-            elif who == "watchers":
-                for user in people.watchers:
-                    add(user, "agent" if user.is_staff else "customer")
-            elif who == "agents":
-                assignee = next((u for u in people.staff if u.id == people.ticket.assignee_id), None)
-                for user in [assignee] if assignee else people.staff:
-                    add(user, "agent")
 
 
 def describe(runs: list[RuleRun], limit: int = 20) -> list[str]:

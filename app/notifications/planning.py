@@ -239,17 +239,28 @@ def recipients_of(ticket_event, people: _Recipients, session: Session,
             for user in people.watchers:
                 if user.is_staff:
                     add(user, "agent")
-    for who in sorted(session.info.get(_EXTRA_KEY, {}).get(ticket.id, ())):
-        if who == "agents" and (kind in AGENT_EVENTS or customer_kind):
+    extra = sorted(session.info.get(_EXTRA_KEY, {}).get(ticket.id, ()))
+    if extra and (kind in AGENT_EVENTS or customer_kind):
+        for user, audience in rule_audience(extra, people, customers=customer_kind):
+            add(user, audience)
+    return chosen
+
+
+def rule_audience(who, people, *, customers: bool = True):
+    """(user, audience) of the people an automation rule's ``notify`` action names: ``agents``
+    (the assignee, else every agent), ``requester``, ``watchers`` (the last two only for what
+    customers may hear of). ``people`` is a ``_Recipients`` (or the sweep's preloaded twin)."""
+    ticket = people.ticket
+    for name in who:
+        if name == "agents":
             assignee = next((u for u in people.staff if u.id == ticket.assignee_id), None)
             for user in [assignee] if assignee else people.staff:
-                add(user, "agent")
-        elif who == "requester" and customer_kind and ticket.requester.active:
-            add(ticket.requester, "agent" if ticket.requester.is_staff else "customer")
-        elif who == "watchers" and customer_kind:
+                yield user, "agent"
+        elif name == "requester" and customers and ticket.requester.active:
+            yield ticket.requester, "agent" if ticket.requester.is_staff else "customer"
+        elif name == "watchers" and customers:
             for user in people.watchers:
-                add(user, "agent" if user.is_staff else "customer")
-    return chosen
+                yield user, "agent" if user.is_staff else "customer"
 
 
 def plan_notifications(session: Session, events: list) -> None:
