@@ -172,15 +172,35 @@ def serve_command(host, port):
     if port is None:
         port = int(domain.rsplit(":", 1)[1]) if ":" in domain else 80
     env = dict(os.environ, REDIS_URL=url)
+    # A plain `kill` (SIGTERM) must stop the worker and rq cron too, as Ctrl-C does: without this
+    # handler Python dies without running the `finally` below, and the two keep running on their own.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     worker = subprocess.Popen(
         [str(Path(sys.executable).parent / "rq"), "worker", "--with-scheduler", "--job-class", "app.jobs.AppJob",
          "--url", url, current_app.config["RQ_QUEUE"]],
         env=env, cwd=str(Path(current_app.root_path).parent),
     )
-    scheduler = subprocess.Popen(
-        [str(Path(sys.executable).parent / "rq"), "cron", "app.jobs.schedule", "--url", url],
-        env=env, cwd=str(Path(current_app.root_path).parent),
-    )
+    scheduler = None
+    try:
+        scheduler = subprocess.Popen(
+            [str(Path(sys.executable).parent / "rq"), "cron", "app.jobs.schedule", "--url", url],
+            env=env, cwd=str(Path(current_app.root_path).parent),
+        )
+        _serve(host, port, url, domain, worker, scheduler)
+    finally:
+        for process in (worker, scheduler):
+            if process is not None:
+                process.send_signal(signal.SIGTERM)
+        for process in (worker, scheduler):
+            try:
+                if process is not None:
+                    process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _serve(host, port, url, domain, worker, scheduler) -> None:
+    """Tell what runs where, then serve the portal until stopped."""
     click.echo(f"Redis: {url}")
     click.echo(_("RQ worker with scheduler: pid %(worker)s; periodic jobs (rq cron): pid %(scheduler)s",
                  worker=worker.pid, scheduler=scheduler.pid))
@@ -192,15 +212,6 @@ def serve_command(host, port):
     click.echo(_("Platform: %(url)s   health: %(health)s", url=f"{scheme}://{domain}/",
                  health=f"{scheme}://{domain}/healthz"))
     click.echo(_("Outbox: %(url)s", url=current_app.config["MAIL_URL"]))
-    try:
-        from werkzeug.serving import run_simple
+    from werkzeug.serving import run_simple
 
-        run_simple(host, port, current_app._get_current_object(), threaded=True)
-    finally:
-        for process in (worker, scheduler):
-            process.send_signal(signal.SIGTERM)
-        for process in (worker, scheduler):
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    run_simple(host, port, current_app._get_current_object(), threaded=True)
