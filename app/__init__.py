@@ -103,6 +103,7 @@ def _import_models() -> None:
     import app.notifications.models  # noqa: F401
     import app.notifications.services  # noqa: F401  (after-commit enqueue of e-mails)
     import app.notifications.planning  # noqa: F401  (notifications planned before each commit)
+    import app.security.models  # noqa: F401
     import app.tenancy.models  # noqa: F401
     import app.tickets.models  # noqa: F401
     import app.workflow.models  # noqa: F401

@@ -44,6 +44,10 @@ def load_settings(instance_path: str, overrides: dict | None = None) -> dict:
         # The language of `flask` command output (hu, fi, cs, pl, en); unset: the operator's POSIX
         # locale (LC_ALL / LC_MESSAGES / LANG), else English. Never the tenant's language.
         "PORTAL_CLI_LANGUAGE": _env("PORTAL_CLI_LANGUAGE"),
+        # argon2id cost: argon2-cffi's defaults (RFC 9106 low-memory) unless told otherwise; the test
+        # suite lowers it, since its thousands of logins test behaviour, not the hash's strength.
+        "PASSWORD_HASH_TIME_COST": int(_env("PASSWORD_HASH_TIME_COST", "3")),
+        "PASSWORD_HASH_MEMORY_KIB": int(_env("PASSWORD_HASH_MEMORY_KIB", "65536")),
     }
     settings.update(overrides)
 

@@ -26,6 +26,10 @@ ROOT = Path(__file__).resolve().parents[1]
 TENANTS_DIR = ROOT / "tenants"
 DEMO_TENANTS = ("flexinform", "crmservice", "festum", "targito", "exea")
 TEST_DOMAIN = "portal.test"
+# A cheap argon2id cost for the whole suite, servers started as subprocesses included: the tests
+# check who may log in, not the hash's strength (production keeps argon2-cffi's defaults).
+os.environ.setdefault("PASSWORD_HASH_TIME_COST", "1")
+os.environ.setdefault("PASSWORD_HASH_MEMORY_KIB", "1024")
 
 
 # --- services -------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import io
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import g, session, url_for
+from flask import current_app, g, has_app_context, session, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -21,8 +21,36 @@ from app.extensions import db, login_manager
 from app.i18n.timezones import TIMEZONES
 from app.notifications.services import queue_email
 
-_hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("timing-equalizer")
+_hashers: dict[tuple[int, int], PasswordHasher] = {}
+
+
+def _hasher() -> PasswordHasher:
+    """argon2id with the configured cost (``PASSWORD_HASH_TIME_COST`` / ``_MEMORY_KIB``).
+
+    Production keeps argon2-cffi's defaults (RFC 9106's low-memory profile); the test suite sets a
+    cheap cost so that thousands of logins do not dominate its run time. A hash made with other
+    parameters still verifies, since a hash carries its own.
+    """
+    config = current_app.config if has_app_context() else {}
+    key = (int(config.get("PASSWORD_HASH_TIME_COST", 3)), int(config.get("PASSWORD_HASH_MEMORY_KIB", 65536)))
+    hasher = _hashers.get(key)
+    if hasher is None:
+        hasher = _hashers[key] = PasswordHasher(time_cost=key[0], memory_cost=key[1])
+    return hasher
+
+
+_dummy_hashes: dict[int, str] = {}
+
+
+def _dummy_hash() -> str:
+    """A hash to verify against when no account matches, so that both take the same time."""
+    hasher = _hasher()
+    ident = id(hasher)
+    if ident not in _dummy_hashes:
+        _dummy_hashes[ident] = hasher.hash("timing-equalizer")
+    return _dummy_hashes[ident]
+
+
 SESSION_TENANT_KEY = "tenant_id"
 MIN_PASSWORD_LENGTH = 10
 LOGIN_WINDOW = 15 * 60
@@ -44,14 +72,14 @@ class AccountError(Exception):
 # --- passwords ------------------------------------------------------------------------------
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     if not password_hash:
         return False
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -296,7 +324,7 @@ def _throttled_login(scope: str, email: str, password: str, ip: str, find):
                              minutes=LOGIN_WINDOW // 60))
     account = find(normalize_email(email))
     if account is None:
-        verify_password(_DUMMY_HASH, password)  # the same time whether or not the account exists
+        verify_password(_dummy_hash(), password)  # the same time whether or not the account exists
         ok = False
     else:
         ok = verify_password(account.password_hash, password) and account.active

@@ -1,0 +1,43 @@
+"""Writing and reading the security event trail."""
+from __future__ import annotations
+
+from flask import has_request_context, request
+from sqlalchemy import select
+
+from app.extensions import db
+from app.security.events import KINDS
+from app.security.models import SecurityEvent
+
+
+def record_event(kind: str, *, tenant_id: int | None, actor=None, subject=None, email: str = "",
+                 ip: str | None = None, **params) -> SecurityEvent:
+    """Add one event to the session (the boundary commits it with the change it describes).
+
+    ``actor`` is whoever acted (a ``User`` or an ``Operator``), ``subject`` the user concerned.
+    ``params`` are values, never sentences: they are worded when the trail is read. A failed
+    sign-in changes nothing else, so its caller commits right after recording it.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown security event kind {kind!r}")
+    from app.accounts.models import Operator
+
+    event = SecurityEvent(
+        tenant_id=tenant_id,
+        kind=kind,
+        actor_user_id=getattr(actor, "id", None) if actor is not None and not isinstance(actor, Operator) else None,
+        actor_operator_id=actor.id if isinstance(actor, Operator) else None,
+        subject_user_id=getattr(subject, "id", None),
+        email=(email or getattr(subject, "email", "") or "")[:320],
+        ip=(ip if ip is not None else (request.remote_addr if has_request_context() else "")) or "",
+        params={key: value for key, value in params.items() if value is not None},
+    )
+    db.session.add(event)
+    return event
+
+
+def events_for_tenant(tenant_id: int, *, limit: int = 200, before_id: int | None = None) -> list[SecurityEvent]:
+    """The newest events of one tenant first, keyset-paginated by id."""
+    query = select(SecurityEvent).where(SecurityEvent.tenant_id == tenant_id)
+    if before_id is not None:
+        query = query.where(SecurityEvent.id < before_id)
+    return list(db.session.execute(query.order_by(SecurityEvent.id.desc()).limit(limit)).scalars())
