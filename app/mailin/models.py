@@ -21,8 +21,19 @@ MALFORMED = "malformed"  # kept for an agent to look at
 RATE_LIMITED = "rate_limited"
 TOO_LARGE = "too_large"
 FAILED = "failed"  # an unexpected error while processing; kept for an agent to look at
+# A reply that claims a request but whose sender could not be confirmed (``hold_reason`` says why):
+# shown to the request's agents, who add it (``comment``) or set it aside (``discarded``, still stored).
+HELD = "held"
+DISCARDED = "discarded"
 OUTCOMES = (RECEIVED, COMMENT, CREATED, REJECTED, IGNORED_AUTO_REPLY, BOUNCE, MALFORMED, RATE_LIMITED, TOO_LARGE,
-            FAILED)
+            FAILED, HELD, DISCARDED)
+
+# Why a reply was held (``InboundMessage.hold_reason``): codes, worded for agents where they are shown.
+HOLD_NOT_PARTICIPANT = "not_participant"  # the sender takes no part in the request (or has no account)
+HOLD_OTHER_RECIPIENT = "other_recipient"  # a reply address we gave someone else (a forwarded e-mail)
+HOLD_SUBJECT_TAG = "subject_tag"  # only the subject names the request
+HOLD_UNCONFIRMED_THREAD = "unconfirmed_thread"  # the threading headers name no e-mail we sent to the sender
+HOLD_REASONS = (HOLD_NOT_PARTICIPANT, HOLD_OTHER_RECIPIENT, HOLD_SUBJECT_TAG, HOLD_UNCONFIRMED_THREAD)
 # Not stored: a message seen before is returned as the row that first stored it, marked ``duplicate``.
 DUPLICATE = "duplicate"
 
@@ -51,6 +62,10 @@ class InboundMessage(TenantScoped, db.Model):
     reason: Mapped[str | None] = mapped_column(String(500))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
     comment_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="SET NULL"))
+    # For a held reply: why (one of ``HOLD_REASONS``); kept after an agent's review, with who and when.
+    hold_reason: Mapped[str | None] = mapped_column(String(40))
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # Set (not stored) when ``ingest`` met this message a second time.
     duplicate = False
