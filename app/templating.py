@@ -88,6 +88,9 @@ def brand_palette(color: str | None) -> dict | None:
 
 
 def init_app(app) -> None:
+    from app.i18n.babel import install_escaping_gettext
+
+    install_escaping_gettext(app)
     app.jinja_env.filters["localized"] = localized
     app.jinja_env.filters["user_text"] = user_text
     app.jinja_env.filters["field_value"] = field_value

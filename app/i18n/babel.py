@@ -42,3 +42,33 @@ class TenantBabel(Babel):
     @cached_property
     def domain_instance(self):
         return TenantDomain(domain=self.domain)
+
+
+def install_escaping_gettext(app) -> None:
+    """Make ``_()``/``ngettext()`` in templates return escaped text, not markup.
+
+    Jinja's newstyle gettext wraps whatever the catalog returns in ``Markup``, so a translation or a
+    tenant admin's override containing ``<script>`` would be rendered as HTML (stored XSS). Here the
+    translated text is escaped first when the template autoescapes (HTML pages and HTML e-mails);
+    ``%(name)s`` values are then escaped by ``Markup``'s ``%``. Plain-text templates (``.txt``) get
+    the text unchanged. Consequence: msgids never carry markup; templates compose it around them.
+    """
+    from flask_babel import get_translations
+    from jinja2 import pass_context
+    from markupsafe import escape
+
+    def escaped(translate):
+        @pass_context
+        def call(context, *args):
+            text = translate(*args)
+            return escape(text) if context.eval_ctx.autoescape else text
+
+        return call
+
+    app.jinja_env.install_gettext_callables(
+        gettext=escaped(lambda s: get_translations().ugettext(s)),
+        ngettext=escaped(lambda s, p, n: get_translations().ungettext(s, p, n)),
+        pgettext=escaped(lambda c, s: get_translations().upgettext(c, s)),
+        npgettext=escaped(lambda c, s, p, n: get_translations().unpgettext(c, s, p, n)),
+        newstyle=True,
+    )
