@@ -35,3 +35,22 @@ def can_raise_requests(user) -> bool:
     if not getattr(user, "is_authenticated", False) or not getattr(user, "active", False):
         return False
     return is_staff(user) or user.email_verified_at is not None
+
+
+# Who may reach each route of this module (audiences: app/security/access.py; checked for every
+# actor by tests/security/test_route_matrix.py).
+ROUTE_ACCESS: dict[str, str] = {
+    "accounts.login": "PUBLIC",
+    "accounts.logout": "PUBLIC",
+    "accounts.register": "PUBLIC",
+    "accounts.forgot_password": "PUBLIC",
+    "accounts.verify_email": "SIGNED",
+    "accounts.reset_password": "SIGNED",
+    "accounts.set_password": "SIGNED",
+    "accounts.resend_verification": "USER",
+    "accounts.profile": "USER",
+    "accounts.upload_avatar": "USER",
+    "accounts.change_password": "USER",
+    # Shown on the person's own profile page only; staff administer the accounts.
+    "accounts.avatar": "OWN",
+}

@@ -49,3 +49,21 @@ def can_read(user, article: Article) -> bool:
     if clause is true():
         return True
     return db.session.execute(select(Article.id).where(Article.id == article.id, clause)).first() is not None
+
+
+# Who may reach each route of this module (audiences: app/security/access.py; checked for every
+# actor by tests/security/test_route_matrix.py).
+ROUTE_ACCESS: dict[str, str] = {
+    "helpcenter.index": "PUBLIC",
+    "helpcenter.search_page": "PUBLIC",
+    "helpcenter.suggest": "PUBLIC",
+    "helpcenter.article": "ARTICLE_READER",
+    "helpcenter.article_file": "ARTICLE_READER",
+    "helpcenter.manage": "STAFF",
+    "helpcenter.new": "STAFF",
+    "helpcenter.edit": "STAFF",
+    "helpcenter.set_status": "STAFF",
+    "helpcenter.history": "STAFF",
+    "helpcenter.restore": "STAFF",
+    "helpcenter.from_request": "REQUEST_STAFF",
+}

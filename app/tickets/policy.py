@@ -91,3 +91,24 @@ def visible_tickets_clause(user):
         Ticket.id.in_(select(TicketOrganization.ticket_id).where(TicketOrganization.organization_id.in_(my_orgs))),
         Ticket.requester_id.in_(select(Membership.user_id).where(Membership.organization_id.in_(my_admin_orgs))),
     ))
+
+
+# Who may reach each route of this module (audiences: app/security/access.py; checked for every
+# actor by tests/security/test_route_matrix.py).
+ROUTE_ACCESS: dict[str, str] = {
+    "tickets.index": "USER",
+    "tickets.new_request": "USER",
+    "tickets.detail": "REQUEST_VIEWER",
+    "tickets.comment": "REQUEST_VIEWER",
+    "tickets.watch": "REQUEST_VIEWER",
+    "tickets.download": "REQUEST_VIEWER",
+    "tickets.add_participant": "REQUEST_SHARER",
+    "tickets.remove_participant": "REQUEST_SHARER",
+    "tickets.share_organization": "REQUEST_SHARER",
+    "tickets.update_details": "REQUEST_EDITOR",
+    "tickets.transition": "REQUEST_EDITOR",
+    "tickets.assign": "REQUEST_STAFF",
+    "tickets.link": "REQUEST_STAFF",
+    "tickets.change_type": "REQUEST_STAFF",
+    "tickets.forward": "REQUEST_STAFF",
+}
