@@ -1,5 +1,5 @@
-"""Where the links of notification e-mails land: view the request, stop notifications (one click,
-no login), and rate the request (Exea's satisfaction survey). Pages are in the recipient's language."""
+"""Where the links of notification e-mails land: view the request, stop notifications (no login;
+opening a link only asks, a button acts), and rate the request (Exea's satisfaction survey). Pages are in the recipient's language."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
@@ -39,15 +39,21 @@ def view(token):
 
 
 @bp.route("/<token>/unsubscribe", methods=["GET", "POST"])
-@csrf.exempt  # RFC 8058: the mail client POSTs "List-Unsubscribe=One-Click" without a form of ours
+@csrf.exempt  # RFC 8058: the mail client POSTs "List-Unsubscribe=One-Click" without a form of ours;
+# the signed token is the authority (it is read and verified before anything changes).
 def unsubscribe(token):
+    """GET asks (mail scanners open links); POST stops the notifications: our button, or the
+    mail client's RFC 8058 one-click POST, which gets an empty 204."""
     from app.notifications.services import stop_notifications
 
     data, ticket, user = _read(links.UNSUBSCRIBE, token)
     if data is None:
         return ticket, 400
+    if request.method == "GET":
+        with force_locale(recipient_locale(user)):
+            return render_template("notifications/unsubscribe.html", ticket=ticket, token=token, user=user)
     stop_notifications(ticket, user, data["a"])
-    if request.method == "POST" and request.form.get("List-Unsubscribe") == "One-Click":
+    if request.form.get("List-Unsubscribe") == "One-Click":
         return "", 204
     with force_locale(recipient_locale(user)):
         return render_template("notifications/unsubscribed.html", ticket=ticket, token=token, user=user)
@@ -69,7 +75,8 @@ def resubscribe(token):
 
 @bp.route("/<token>/rate", methods=["GET", "POST"])
 def rate(token):
-    """GET with ``score`` records the rating clicked in the e-mail; the page then offers a comment."""
+    """GET (the 1–5 link clicked in the e-mail) shows that score preselected and records nothing,
+    since mail scanners open links; the POST of the form records the rating and the comment."""
     from app.automation.models import SatisfactionRating
     from app.automation.services import rate_ticket
 
@@ -79,18 +86,20 @@ def rate(token):
     if user is None or user.id != ticket.requester_id:
         abort(404)
     raw = request.values.get("score", "")
+    valid = raw in ("1", "2", "3", "4", "5")
     error = None
     thanks = False
-    if raw:
-        if raw in ("1", "2", "3", "4", "5"):
-            rate_ticket(ticket, user, int(raw), request.form.get("comment") if request.method == "POST" else None)
-            thanks = request.method == "POST"
+    if request.method == "POST":
+        if valid:
+            rate_ticket(ticket, user, int(raw), request.form.get("comment"))
+            thanks = True
         else:
             error = _("Please choose a rating from 1 to 5.")
-    elif request.method == "POST":
+    elif raw and not valid:
         error = _("Please choose a rating from 1 to 5.")
     rating = db.session.execute(select(SatisfactionRating).where(
         SatisfactionRating.ticket_id == ticket.id, SatisfactionRating.user_id == user.id)).scalar_one_or_none()
+    chosen = int(raw) if valid else (rating.score if rating else None)
     with force_locale(recipient_locale(user)):
         return render_template("notifications/rate.html", ticket=ticket, token=token, rating=rating, error=error,
-                               thanks=thanks), 400 if error else 200
+                               thanks=thanks, chosen=chosen), 400 if error else 200
