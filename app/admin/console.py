@@ -1302,8 +1302,6 @@ def export_yaml():
 
 @bp.route("/import", methods=["GET", "POST"])
 def import_definition():
-    import json
-
     slug = g.tenant.slug
     report = None
     payload = None
@@ -1311,12 +1309,12 @@ def import_definition():
     if request.method == "POST":
         try:
             if request.form.get("definition"):
-                data = json.loads(request.form["definition"])
+                data = services.parse_payload(request.form["definition"])
             else:
                 upload = request.files.get("file")
                 if upload is None or not upload.filename:
                     _fail(_("Choose a file: a zip of the tenants/ files or a single YAML file."))
-                data = services.parse_upload(upload.filename, upload.read())
+                data = services.parse_upload(upload.filename, services.read_upload(upload.stream))
             if data.get("slug") != slug:
                 notes.append(_("The file describes '%(other)s'; it is imported as '%(slug)s'.",
                                other=data.get("slug"), slug=slug))

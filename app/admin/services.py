@@ -23,13 +23,16 @@ from sqlalchemy import func, select
 
 from app.admin.models import ConfigChange
 from app.extensions import db
-from app.tenancy.definition import (FILES, LOCALIZED_KEYS, DefinitionError, compact_definition,
-                                    dump_definition_files, read_definition_files, validate_definition)
+from app.tenancy.definition import (FILES, LOCALIZED_KEYS, MAX_DEPTH, DefinitionError, UnsafeYAMLError,
+                                    compact_definition, dump_definition_files, dump_yaml, load_yaml,
+                                    nesting_exceeds, read_definition_files, validate_definition)
 from app.tenancy.changes import CREATED, attribute_word, change_entry
 from app.tenancy.scoping import tenant_scope
 from app.tenancy.services import SyncReport, apply_definition, export_definition
 
-MAX_IMPORT_BYTES = 5 * 1024 * 1024
+# An import is a few dozen kilobytes; anything above this is refused before it is read any further.
+MAX_IMPORT_BYTES = 1024 * 1024
+MAX_IMPORT_WORDS = "1 MiB"
 
 
 @dataclass(frozen=True)
@@ -268,14 +271,30 @@ def export_zip(slug: str) -> bytes:
 def export_yaml(slug: str) -> str:
     """The whole definition as one YAML mapping (importable as it is)."""
     compact = compact_definition(current_definition(slug))
-    return yaml.safe_dump(compact, allow_unicode=True, sort_keys=False, width=100)
+    return dump_yaml(compact)
+
+
+def _too_large() -> ConsoleError:
+    return ConsoleError([Problem(_("The file is too large (at most %(size)s).", size=MAX_IMPORT_WORDS))])
+
+
+def read_upload(stream) -> bytes:
+    """At most MAX_IMPORT_BYTES of an uploaded file; ConsoleError (not a full read) if it is larger."""
+    content = stream.read(MAX_IMPORT_BYTES + 1)
+    if len(content) > MAX_IMPORT_BYTES:
+        raise _too_large()
+    return content
+
+
+def _not_a_mapping() -> ConsoleError:
+    return ConsoleError([Problem(_("The file must contain a mapping of keys (a tenant definition)."))])
 
 
 def parse_upload(filename: str, content: bytes) -> dict:
     """A definition from an uploaded zip of the tenants/<slug>/ files or a single merged YAML,
     read with the loader of ``flask tenants sync``. ConsoleError if it cannot be read."""
     if len(content) > MAX_IMPORT_BYTES:
-        raise ConsoleError([Problem(_("The file is too large (at most 5 MB)."))])
+        raise _too_large()
     if content[:2] == b"PK" or filename.lower().endswith(".zip"):
         try:
             archive = zipfile.ZipFile(io.BytesIO(content))
@@ -296,12 +315,36 @@ def parse_upload(filename: str, content: bytes) -> dict:
             except DefinitionError as error:
                 raise ConsoleError([Problem(p.replace(folder + "/", "")) for p in error.problems]) from None
     try:
-        data = yaml.safe_load(content.decode("utf-8"))
+        data = load_yaml(content.decode("utf-8"))
+    except UnsafeYAMLError as exc:
+        raise ConsoleError([Problem(exc.message)]) from None
     except (UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ConsoleError([Problem(_("The file is not valid YAML: %(error)s", error=str(exc)))]) from None
     if not isinstance(data, dict):
-        raise ConsoleError([Problem(_("The file must contain a mapping of keys (a tenant definition)."))])
+        raise _not_a_mapping()
     return data
+
+
+def parse_payload(text: str) -> dict:
+    """The definition carried by the import page's confirmation form (JSON we wrote, but sent back by
+    the browser, so read as untrusted). ConsoleError if it is not a sensible mapping."""
+    if len(text) > MAX_IMPORT_BYTES:
+        raise _too_large()
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise _too_deep() from None
+    except ValueError:
+        raise ConsoleError([Problem(_("The definition could not be read."))]) from None
+    if not isinstance(data, dict):
+        raise _not_a_mapping()
+    if nesting_exceeds(data):
+        raise _too_deep()
+    return data
+
+
+def _too_deep() -> ConsoleError:
+    return ConsoleError([Problem(_("The file is nested too deeply (more than %(limit)s levels).", limit=MAX_DEPTH))])
 
 
 def dump_json(data: dict) -> str:

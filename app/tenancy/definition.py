@@ -45,6 +45,80 @@ class DefinitionError(Exception):
         return "\n".join(self.problems)
 
 
+# --- reading YAML safely -----------------------------------------------------------------------------
+# A tenant definition is plain data: no anchors or aliases (an "alias bomb" of a few hundred bytes
+# expands to billions of nodes once validated or copied), a bounded depth and a bounded size.
+MAX_DEPTH = 50
+MAX_NODES = 200_000
+
+
+class UnsafeYAMLError(yaml.YAMLError):
+    """The document is refused before it is built; ``message`` says why, in the reader's language."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def _too_deep_message() -> str:
+    return _("The file is nested too deeply (more than %(limit)s levels).", limit=MAX_DEPTH)
+
+
+class _DefinitionLoader(yaml.SafeLoader):
+    """SafeLoader that refuses anchors and aliases and caps the nesting depth and the number of nodes
+    while composing, i.e. before any object is built."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth = 0
+        self._nodes = 0
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise UnsafeYAMLError(_("The file uses YAML anchors or aliases (& and *), which are not accepted; "
+                                    "write each value out."))
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise UnsafeYAMLError(_("The file has too many values (more than %(limit)s).", limit=MAX_NODES))
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise UnsafeYAMLError(_too_deep_message())
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+class _DefinitionDumper(yaml.SafeDumper):
+    """Writes every value out (never an anchor), so that what we export our loader reads back."""
+
+    def ignore_aliases(self, data) -> bool:
+        return True
+
+
+def load_yaml(text: str):
+    """Parse one YAML document of a tenant definition. Raises UnsafeYAMLError (a translated reason)
+    or yaml.YAMLError (a syntax error)."""
+    return yaml.load(text, Loader=_DefinitionLoader)  # noqa: S506 (a SafeLoader subclass)
+
+
+def dump_yaml(data) -> str:
+    return yaml.dump(data, Dumper=_DefinitionDumper, allow_unicode=True, sort_keys=False, width=100)
+
+
+def nesting_exceeds(data, limit: int = MAX_DEPTH) -> bool:
+    """Whether ``data`` (from JSON, say) is nested deeper than ``limit``; iterative, so any depth is safe."""
+    stack = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            if depth > limit:
+                return True
+            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return False
+
+
 @lru_cache(maxsize=1)
 def _validator() -> Draft202012Validator:
     return Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
@@ -153,7 +227,10 @@ def read_definition_files(folder: Path) -> dict:
                 problems.append(f"{path}: " + _("file is missing"))
             continue
         try:
-            content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            content = load_yaml(path.read_text(encoding="utf-8")) or {}
+        except UnsafeYAMLError as exc:
+            problems.append(f"{path}: " + exc.message)
+            continue
         except yaml.YAMLError as exc:
             problems.append(f"{path}: " + _("not valid YAML: %(error)s", error=exc))
             continue
@@ -560,7 +637,7 @@ def dump_definition_files(data: dict) -> dict[str, str]:
         part = {key: compact[key] for key in keys if key in compact}
         if not part:
             continue
-        files[name] = yaml.safe_dump(part, allow_unicode=True, sort_keys=False, width=100)
+        files[name] = dump_yaml(part)
     return files
 
 
