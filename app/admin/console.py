@@ -1286,17 +1286,31 @@ def logo():
 
 # --- export, import ------------------------------------------------------------------------------
 
+def _record_export(file_format: str) -> None:
+    """The whole configuration leaving the portal (mailbox addresses, rules) is a security event."""
+    from app.extensions import db
+    from app.security.events import CONFIG_EXPORTED
+    from app.security.services import record_event
+
+    record_event(CONFIG_EXPORTED, tenant_id=g.tenant.id, actor=current_user._get_current_object(), format=file_format)
+    db.session.commit()
+
+
 @bp.get("/export.zip")
 def export_zip():
     slug = g.tenant.slug
-    return Response(services.export_zip(slug), mimetype="application/zip",
+    body = services.export_zip(slug)
+    _record_export("zip")
+    return Response(body, mimetype="application/zip",
                     headers={"Content-Disposition": f'attachment; filename="{slug}.zip"'})
 
 
 @bp.get("/export.yaml")
 def export_yaml():
     slug = g.tenant.slug
-    return Response(services.export_yaml(slug), mimetype="application/yaml",
+    body = services.export_yaml(slug)
+    _record_export("yaml")
+    return Response(body, mimetype="application/yaml",
                     headers={"Content-Disposition": f'attachment; filename="{slug}.yaml"'})
 
 
@@ -1322,6 +1336,7 @@ def import_definition():
             if request.form.get("apply") == "1":
                 report = services.apply_data(data, slug=slug, actor=current_user._get_current_object(),
                                              summary=summary_of("import"), source="import")
+                _record_import(len(report.changes))
                 flash(_("The definition was imported: %(count)s change(s).", count=len(report.changes))
                       if report.changed else _("Nothing changed."), "success")
                 return redirect(url_for("admin.config.audit") if report.changed else url_for("admin.config.import_definition"))
@@ -1332,6 +1347,16 @@ def import_definition():
         except ValueError:
             g.console_problems = [Problem(_("The definition could not be read."))]
     return _render("admin/config/import.html", report=report, payload=payload, notes=notes)
+
+
+def _record_import(changes: int) -> None:
+    """An applied import (never the dry run) is a security event, whether or not it changed anything."""
+    from app.extensions import db
+    from app.security.events import CONFIG_IMPORTED
+    from app.security.services import record_event
+
+    record_event(CONFIG_IMPORTED, tenant_id=g.tenant.id, actor=current_user._get_current_object(), changes=changes)
+    db.session.commit()
 
 
 @bp.get("/audit")

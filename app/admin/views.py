@@ -240,3 +240,8 @@ def help_center():
 from app.admin.console import bp as _console_bp  # noqa: E402
 
 bp.register_blueprint(_console_bp)
+
+# The security trail (tenant admins only): app/admin/security.py, under /admin/security.
+from app.admin.security import bp as _security_bp  # noqa: E402
+
+bp.register_blueprint(_security_bp)

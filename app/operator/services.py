@@ -105,3 +105,22 @@ def onboard_tenant(*, slug: str, name: str, source: str = "_template", languages
                 db.session.rollback()
                 raise DefinitionError([error.message]) from None
     return tenant
+
+
+def change_tenant_status(slug: str, status: str, *, actor) -> Tenant:
+    """Suspend or resume a vendor's portal (``active`` / ``suspended``), its data kept.
+
+    The change goes on the vendor's own security trail, the operator as its actor, so the vendor's
+    admins can see who closed their portal and when. Setting the status it has already records nothing.
+    DefinitionError for an unknown slug.
+    """
+    from app.security.events import TENANT_RESUMED, TENANT_SUSPENDED
+    from app.security.services import record_event
+    from app.tenancy import models
+    from app.tenancy.services import set_tenant_status
+
+    tenant = db.session.execute(select(Tenant).where(Tenant.slug == slug)).scalar_one_or_none()
+    if tenant is not None and status in (models.TENANT_ACTIVE, models.TENANT_SUSPENDED) and tenant.status != status:
+        record_event(TENANT_SUSPENDED if status == models.TENANT_SUSPENDED else TENANT_RESUMED, tenant_id=tenant.id,
+                     actor=actor)
+    return set_tenant_status(slug, status)  # commits the event with the change

@@ -12,9 +12,9 @@ from app.accounts import services
 from app.accounts.forms import LoginForm, show_error
 from app.accounts.models import Operator
 from app.i18n.selection import SESSION_KEY, available_languages
-from app.operator.services import onboard_tenant, tenant_rows
+from app.operator.services import change_tenant_status, onboard_tenant, tenant_rows
 from app.tenancy.definition import DefinitionError
-from app.tenancy.services import list_tenants, set_tenant_status
+from app.tenancy.services import list_tenants
 
 bp = Blueprint("operator", __name__)
 
@@ -89,7 +89,7 @@ def tenant_status(slug):
     if status not in ("active", "suspended"):
         abort(400)
     try:
-        tenant = set_tenant_status(slug, status)
+        tenant = change_tenant_status(slug, status, actor=current_user._get_current_object())
     except DefinitionError:
         abort(404)
     flash(_("%(name)s is suspended: its portal says so, and its data is kept.", name=tenant.name)

@@ -52,13 +52,26 @@ SENTENCES = {
 
 KINDS = tuple(SENTENCES)
 
+# Params whose values are keys, worded for the reader: a role is stored as ``agent`` and read as the
+# people admin names it (the same msgids as ``app.admin.views.ROLE_LABELS``, so the same translations).
+ROLE_NAMES = {"customer": _l("Customer"), "agent": _l("Agent"), "admin": _l("Tenant admin")}
+WORDED_PARAMS = {"role": ROLE_NAMES, "old_role": ROLE_NAMES, "new_role": ROLE_NAMES}
+
+
+def word_param(name: str, value):
+    """A param's value as the reader reads it: known keys (roles) in the current locale, others as stored."""
+    labels = WORDED_PARAMS.get(name)
+    if labels is not None and isinstance(value, str) and value in labels:
+        return str(labels[value])
+    return value
+
 
 def describe_event(kind: str, email: str = "", params: dict | None = None) -> str:
     """The event as one sentence in the current locale."""
     sentence = SENTENCES.get(kind)
     if sentence is None:
         return kind
-    values = {"email": email, **(params or {})}
+    values = {"email": email, **{name: word_param(name, value) for name, value in (params or {}).items()}}
     try:
         return str(sentence) % values
     except (KeyError, TypeError, ValueError):

@@ -1,8 +1,10 @@
 """Writing and reading the security event trail."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from flask import has_request_context, request
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from app.extensions import db
 from app.security.events import KINDS
@@ -35,9 +37,37 @@ def record_event(kind: str, *, tenant_id: int | None, actor=None, subject=None, 
     return event
 
 
-def events_for_tenant(tenant_id: int, *, limit: int = 200, before_id: int | None = None) -> list[SecurityEvent]:
-    """The newest events of one tenant first, keyset-paginated by id."""
+def events_for_tenant(tenant_id: int, *, limit: int = 200, before_id: int | None = None, kind: str | None = None,
+                      email: str | None = None) -> list[SecurityEvent]:
+    """The newest events of one tenant first, keyset-paginated by id.
+
+    ``kind`` keeps one kind; ``email`` (part of an address, any case) keeps the events that name
+    it, or whose actor or subject account has it (a sign-in names its account only by id).
+    """
+    from app.accounts.models import User
+
     query = select(SecurityEvent).where(SecurityEvent.tenant_id == tenant_id)
     if before_id is not None:
         query = query.where(SecurityEvent.id < before_id)
+    if kind:
+        query = query.where(SecurityEvent.kind == kind)
+    needle = (email or "").strip().lower()
+    if needle:
+        accounts = select(User.id).where(User.tenant_id == tenant_id,
+                                         func.lower(User.email).contains(needle, autoescape=True))
+        query = query.where(or_(func.lower(SecurityEvent.email).contains(needle, autoescape=True),
+                                SecurityEvent.actor_user_id.in_(accounts), SecurityEvent.subject_user_id.in_(accounts)))
     return list(db.session.execute(query.order_by(SecurityEvent.id.desc()).limit(limit)).scalars())
+
+
+def iter_events_for_tenant(tenant_id: int, *, kind: str | None = None, email: str | None = None,
+                           batch: int = 500) -> Iterator[SecurityEvent]:
+    """Every matching event of one tenant, newest first, read in keyset batches (the CSV export:
+    one bounded query at a time however long the trail)."""
+    before_id = None
+    while True:
+        events = events_for_tenant(tenant_id, limit=batch, before_id=before_id, kind=kind, email=email)
+        yield from events
+        if len(events) < batch:
+            return
+        before_id = events[-1].id
