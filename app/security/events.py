@@ -66,11 +66,28 @@ def word_param(name: str, value):
     return value
 
 
+# Kinds whose sentence depends on one param's value (a key), so each variant stays a whole sentence
+# for translators; an unknown value falls back to the kind's sentence in SENTENCES.
+SENTENCE_VARIANTS = {
+    MEMBERSHIP_CHANGED: ("change", {
+        "added": _l("Added to %(organization)s as a member"),
+        "added_as_admin": _l("Added to %(organization)s as an organization admin"),
+        "made_admin": _l("Made an organization admin of %(organization)s"),
+        "made_member": _l("No longer an organization admin of %(organization)s, still a member"),
+        "removed": _l("Removed from %(organization)s"),
+    }),
+}
+
+
 def describe_event(kind: str, email: str = "", params: dict | None = None) -> str:
     """The event as one sentence in the current locale."""
     sentence = SENTENCES.get(kind)
     if sentence is None:
         return kind
+    if kind in SENTENCE_VARIANTS:
+        name, variants = SENTENCE_VARIANTS[kind]
+        value = (params or {}).get(name)
+        sentence = variants.get(value, sentence) if isinstance(value, str) else sentence
     values = {"email": email, **{name: word_param(name, value) for name, value in (params or {}).items()}}
     try:
         return str(sentence) % values
