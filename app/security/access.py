@@ -124,7 +124,8 @@ def expected(audience_key: str, actor: str, method: str, *, foreign: bool = Fals
         return frozenset({UNAUTHORIZED})
     who = effective_actor(actor, audience.host)
     if audience.signed:
-        return frozenset({BAD_REQUEST, NOT_FOUND}) if foreign else frozenset({OK})
+        # A good link may end on the login page (an address confirmed: "now log in").
+        return frozenset({BAD_REQUEST, NOT_FOUND}) if foreign else frozenset({OK, LOGIN})
     if audience.allows(who, method):
         return frozenset({NOT_FOUND}) if foreign else frozenset({OK, BAD_REQUEST})
     if who == ANONYMOUS:
