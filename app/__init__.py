@@ -41,6 +41,9 @@ def create_app(config: dict | None = None) -> Flask:
     from app import templating
 
     templating.init_app(app)
+    from app.security import headers
+
+    headers.init_app(app)
 
     from app.accounts.views import bp as accounts_bp
     from app.admin.views import bp as admin_bp

@@ -41,6 +41,9 @@ def load_settings(instance_path: str, overrides: dict | None = None) -> dict:
         "RQ_IS_ASYNC": True,
         # Bearer token of POST /mailgate/<slug> (raw inbound e-mail from an MTA or a webhook); unset: refused.
         "MAILGATE_TOKEN": _env("MAILGATE_TOKEN"),
+        # The largest request body in bytes (all files of one form together); larger ones get a 413
+        # page before anything is read. Tenants' per-file limits (max_attachment_mb) stay below it.
+        "MAX_CONTENT_LENGTH": int(_env("MAX_CONTENT_LENGTH", str(50 * 1024 * 1024))),
         # The language of `flask` command output (hu, fi, cs, pl, en); unset: the operator's POSIX
         # locale (LC_ALL / LC_MESSAGES / LANG), else English. Never the tenant's language.
         "PORTAL_CLI_LANGUAGE": _env("PORTAL_CLI_LANGUAGE"),

@@ -16,6 +16,12 @@ def init_app(app) -> None:
         g.pop("tenant", None)
         return render_template("errors/400.html"), 400
 
+    @app.errorhandler(413)
+    def too_large(error):
+        # Werkzeug refuses the body from its Content-Length, before a view or the CSRF check reads it.
+        limit = app.config.get("MAX_CONTENT_LENGTH") or 0
+        return render_template("errors/413.html", limit_mb=max(1, limit // (1024 * 1024))), 413
+
     @app.errorhandler(500)
     def server_error(error):
         return render_template("errors/500.html"), 500

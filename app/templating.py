@@ -1,6 +1,8 @@
 """Template helpers shared by every module: localized names, branding, language names."""
 from __future__ import annotations
 
+import re
+
 import nh3
 from flask import g
 from markdown_it import MarkdownIt
@@ -87,6 +89,32 @@ def brand_palette(color: str | None) -> dict | None:
     return {"color": color, "rgb": ", ".join(str(c) for c in rgb), "dark": dark}
 
 
+_CSS_COLOR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
+_CSS_IDENT = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def css_color(value: str | None, default: str = "#6c757d") -> str:
+    """A ``#rgb``/``#rrggbb`` colour safe to write into a ``<style>`` block; anything else (a typo
+    echoed back by a form, an attempt at CSS injection) becomes ``default``."""
+    return value if isinstance(value, str) and _CSS_COLOR.fullmatch(value) else default
+
+
+def status_color_rules(statuses) -> str:
+    """CSS giving each status its colour: ``.status-color-<key> { --status-color: … }``.
+
+    Pages put it in a nonce'd ``<style>`` (the CSP forbids ``style=`` attributes); it lists every
+    status given, so rows swapped in by the live filters find their colour too. Accepts models or
+    the console's definition dicts.
+    """
+    rules = []
+    for status in statuses:
+        key = status["key"] if isinstance(status, dict) else status.key
+        color = status.get("color") if isinstance(status, dict) else status.color
+        if isinstance(key, str) and _CSS_IDENT.fullmatch(key):
+            rules.append(f".status-color-{key} {{ --status-color: {css_color(color)}; }}")
+    return "\n".join(rules)
+
+
 def init_app(app) -> None:
     from app.i18n.babel import install_escaping_gettext
 
@@ -95,6 +123,8 @@ def init_app(app) -> None:
     app.jinja_env.filters["user_text"] = user_text
     app.jinja_env.filters["field_value"] = field_value
     app.jinja_env.filters["filesize"] = filesize
+    app.jinja_env.filters["css_color"] = css_color
+    app.jinja_env.globals["status_color_rules"] = status_color_rules
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

@@ -119,12 +119,14 @@ def check_uploads(tenant, uploads) -> list:
     """The files to store, or RequestError if any breaks the tenant's limits (nothing is stored then)."""
     from flask_babel import gettext as _
 
+    from app.storage.files import safe_filename
+
     files = [f for f in uploads or [] if getattr(f, "filename", "")]
     max_bytes, max_count = attachment_limits(tenant)
     if len(files) > max_count:
         raise RequestError(_("You can attach at most %(count)d files at once.", count=max_count), "attachments")
     for upload in files:
-        name = upload.filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+        name = safe_filename(upload.filename)
         extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
         if extension in BLOCKED_EXTENSIONS:
             raise RequestError(_("Files of type .%(extension)s cannot be attached for safety reasons.",
@@ -141,19 +143,24 @@ def check_uploads(tenant, uploads) -> list:
 
 
 def store_attachments(ticket: Ticket, files, *, uploaded_by: User | None, comment_id: int | None = None) -> list:
-    """Upload to storage first, then record the rows; on failure remove what was uploaded."""
+    """Upload to storage first, then record the rows; on failure remove what was uploaded.
+
+    The stored name is normalised (``safe_filename``) and the content type is read from the bytes
+    (``sniff_content_type``): the client's name and claimed type are not trusted."""
     from flask_babel import gettext as _
 
     from app.storage import StorageError, get_storage, make_key
+    from app.storage.files import SNIFF_BYTES, safe_filename, sniff_content_type
     from app.tickets.models import Attachment
 
     storage = get_storage()
     stored = []
     try:
         for upload in files:
-            name = upload.filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1][:255]
+            name = safe_filename(upload.filename)
             key = make_key(ticket.tenant_id, ticket.id)
-            content_type = upload.mimetype or "application/octet-stream"
+            upload.stream.seek(0)
+            content_type = sniff_content_type(upload.stream.read(SNIFF_BYTES), name)
             upload.stream.seek(0, 2)
             size = upload.stream.tell()
             upload.stream.seek(0)

@@ -15,6 +15,7 @@ from app.catalog.forms import build_request_form, form_name, prefill, stored_val
 from app.catalog.services import filterable_fields, find_request_type, form_fields, portal_catalog, request_type_by_id
 from app.extensions import db
 from app.templating import localized
+from app.security.params import int_arg
 from app.tickets import services
 from app.tickets.forms import PRIVATE, add_request_options
 from app.tickets.listing import SCOPES, RequestFilters, list_requests
@@ -191,7 +192,7 @@ def detail(reference):
 @login_required
 def comment(reference):
     ticket = _ticket_or_404(reference, "comment")
-    transition_id = request.form.get("transition", type=int)
+    transition_id = int_arg(request.form.get("transition"))
     if transition_id and not ({"close", "reopen", "approve"} & allowed_actions(current_user, ticket)):
         transition_id = None
     try:
@@ -248,6 +249,7 @@ def watch(reference):
 @login_required
 def download(reference, attachment_id):
     from app.storage import StorageError, get_storage
+    from app.storage.files import safe_filename
 
     ticket = _ticket_or_404(reference, "see_attachments")
     attachment = db.session.get(Attachment, attachment_id)
@@ -257,8 +259,13 @@ def download(reference, attachment_id):
         stream = get_storage().open(attachment.storage_key)
     except StorageError:
         abort(503)
-    return send_file(stream, mimetype=attachment.content_type, as_attachment=True,
-                     download_name=attachment.filename, max_age=0)
+    # Always a download (never rendered as a page of the portal, whatever the type), with the
+    # type read from the bytes at upload; the sandbox policy stops anything active even if opened.
+    response = send_file(stream, mimetype=attachment.content_type or "application/octet-stream",
+                         as_attachment=True, download_name=safe_filename(attachment.filename), max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
 
 
 @bp.post("/requests/<reference>/participants")
@@ -301,7 +308,7 @@ def remove_participant(reference, user_id):
 def share_organization(reference):
     ticket = _ticket_or_404(reference, "share")
     return _act(reference, lambda: services.set_organization_sharing(
-        ticket, current_user._get_current_object(), request.form.get("organization", type=int) or 0,
+        ticket, current_user._get_current_object(), int_arg(request.form.get("organization"), 0),
         request.form.get("share") == "1"), anchor="#sharing")
 
 
@@ -394,7 +401,7 @@ def _act(reference: str, change, success=None, anchor: str = ""):
 def assign(reference):
     ticket = _staff_ticket_or_404(reference)
     raw = request.form.get("assignee", "")
-    assignee_id = current_user.id if raw == "me" else (int(raw) if raw.isdigit() else None)
+    assignee_id = current_user.id if raw == "me" else int_arg(raw)
     return _act(reference, lambda: services.assign_ticket(ticket, current_user._get_current_object(), assignee_id))
 
 
@@ -417,4 +424,4 @@ def change_type(reference):
     if ticket.status.is_final:
         abort(404)
     return _act(reference, lambda: services.change_request_type(
-        ticket, current_user._get_current_object(), request.form.get("request_type", type=int) or 0))
+        ticket, current_user._get_current_object(), int_arg(request.form.get("request_type"), 0)))
