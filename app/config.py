@@ -51,6 +51,10 @@ def load_settings(instance_path: str, overrides: dict | None = None) -> dict:
         # suite lowers it, since its thousands of logins test behaviour, not the hash's strength.
         "PASSWORD_HASH_TIME_COST": int(_env("PASSWORD_HASH_TIME_COST", "3")),
         "PASSWORD_HASH_MEMORY_KIB": int(_env("PASSWORD_HASH_MEMORY_KIB", "65536")),
+        # A login ends after this many minutes without a request, and this many hours after it
+        # began however active it is (ASVS 3.3.2, level 2: 30 minutes idle, 12 hours).
+        "SESSION_IDLE_MINUTES": int(_env("SESSION_IDLE_MINUTES", "30")),
+        "SESSION_MAX_HOURS": int(_env("SESSION_MAX_HOURS", "12")),
     }
     settings.update(overrides)
 
@@ -76,6 +80,9 @@ def load_settings(instance_path: str, overrides: dict | None = None) -> dict:
     settings["SESSION_COOKIE_SECURE"] = settings["PREFERRED_URL_SCHEME"] == "https"
     settings["REMEMBER_COOKIE_DOMAIN"] = None
     settings["REMEMBER_COOKIE_HTTPONLY"] = True
+    # No "keep me logged in" is offered; should Flask-Login ever write its cookie, it is as guarded.
+    settings["REMEMBER_COOKIE_SAMESITE"] = "Lax"
+    settings["REMEMBER_COOKIE_SECURE"] = settings["PREFERRED_URL_SCHEME"] == "https"
 
     settings["BABEL_DEFAULT_LOCALE"] = "en"
     settings["BABEL_TRANSLATION_DIRECTORIES"] = str(PROJECT_ROOT / "translations")

@@ -19,7 +19,7 @@ LooksLikeEmail = Regexp(r"^[^@\s]+@[^@\s]+$", message=_l("Please enter a valid e
 class LoginForm(FlaskForm):
     email = EmailField(_l("E-mail address"), filters=[_strip], validators=[DataRequired(), LooksLikeEmail, Length(max=320)])
     password = PasswordField(_l("Password"), validators=[DataRequired()])
-    remember = BooleanField(_l("Keep me logged in on this device"))
+    # No "keep me logged in": see accounts.services.start_session.
 
 
 class RegisterForm(FlaskForm):

@@ -1,7 +1,7 @@
 """Who may do what with accounts: one place, used by every view."""
 from __future__ import annotations
 
-from app.accounts.models import ROLE_ADMIN, ROLE_AGENT
+from app.accounts.models import ROLE_ADMIN, ROLE_AGENT, ROLE_CUSTOMER
 
 
 def is_staff(user) -> bool:
@@ -17,13 +17,26 @@ def can_invite(user) -> bool:
     return is_staff(user)
 
 
+def can_invite_as(user, role: str, *, org_admin: bool = False) -> bool:
+    """Agents invite customers as plain members only; staff and organization admins are given their
+    powers by a tenant admin (an agent must not be able to mint an admin, or an organization admin
+    who then sees every request of that organization)."""
+    if is_tenant_admin(user):
+        return True
+    return is_staff(user) and role == ROLE_CUSTOMER and not org_admin
+
+
 def can_manage_users(user) -> bool:
-    """Roles, deactivation, e-mail changes, organizations: tenant admins (agents may change e-mails)."""
+    """Roles, deactivation, e-mail changes, organizations and their members: tenant admins only.
+
+    An agent who could change another person's address (or role) could take over that account,
+    a tenant admin's included, with a password reset sent to the new address."""
     return is_tenant_admin(user)
 
 
 def can_change_email(user) -> bool:
-    return is_staff(user)
+    """A tenant admin asks for anyone's address to change; the new address must still confirm it."""
+    return is_tenant_admin(user)
 
 
 def can_see_avatar(viewer, user) -> bool:
@@ -51,6 +64,8 @@ ROUTE_ACCESS: dict[str, str] = {
     "accounts.profile": "USER",
     "accounts.upload_avatar": "USER",
     "accounts.change_password": "USER",
+    # The link e-mailed to a new address: shows the change, and a POST confirms it.
+    "accounts.confirm_email_change": "SIGNED",
     # Shown on the person's own profile page only; staff administer the accounts.
     "accounts.avatar": "OWN",
 }

@@ -7,6 +7,7 @@ translated message; nothing is changed when one is raised.
 from __future__ import annotations
 
 import io
+import time
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -16,10 +17,13 @@ from sqlalchemy import func, select
 
 from app.accounts import ratelimit, tokens
 from app.accounts.models import ROLE_CUSTOMER, ROLES, Membership, Operator, Organization, User
+from app.accounts.policy import can_change_email, can_invite_as, can_manage_users
 from app.db_types import utcnow
 from app.extensions import db, login_manager
 from app.i18n.timezones import TIMEZONES
 from app.notifications.services import queue_email
+from app.security import events
+from app.security.services import record_event
 
 _hashers: dict[tuple[int, int], PasswordHasher] = {}
 
@@ -52,6 +56,12 @@ def _dummy_hash() -> str:
 
 
 SESSION_TENANT_KEY = "tenant_id"
+# The account's ``session_version`` when the session began (bumping it ends the session), and when
+# the session began and was last used (epoch seconds), for the absolute and idle timeouts.
+SESSION_VERSION_KEY = "session_version"
+SESSION_STARTED_KEY = "session_started"
+SESSION_SEEN_KEY = "session_seen"
+SEEN_GRANULARITY = 60  # seconds: the last-used time is rewritten at most once a minute
 MIN_PASSWORD_LENGTH = 10
 LOGIN_WINDOW = 15 * 60
 MAX_FAILURES_PER_ACCOUNT = 5
@@ -127,7 +137,9 @@ def get_or_create_organization(name: str) -> Organization:
     return org
 
 
-def create_organization(name: str) -> Organization:
+def create_organization(name: str, *, by: User) -> Organization:
+    """A tenant admin creates a customer organization."""
+    _require_manager(by)
     name = (name or "").strip()
     if not name:
         raise AccountError(_("Please enter a name."), "name")
@@ -191,6 +203,9 @@ def register(email: str, name: str, password: str, confirm: str, *, locale: str 
     if not name.strip():
         raise AccountError(_("Please enter your name."), "name")
     validate_new_password(password, confirm, email)
+    # Hash before looking the address up: the slow hash is paid whether or not the account exists,
+    # so that the answer's timing does not tell (ASVS 2.2.x / user enumeration).
+    password_hash = hash_password(password)
     existing = find_user(email)
     if existing is not None:
         queue_email(kind="already_registered", to=existing.email, user=existing,
@@ -199,7 +214,8 @@ def register(email: str, name: str, password: str, confirm: str, *, locale: str 
                     link=_link("accounts.forgot_password"))
         db.session.commit()
         return
-    user = create_user(email, name=name, password=password, locale=locale)
+    user = create_user(email, name=name, locale=locale)
+    user.password_hash = password_hash
     db.session.flush()
     send_verification(user)
     db.session.commit()
@@ -235,6 +251,10 @@ def invite(email: str, *, name: str = "", role: str = ROLE_CUSTOMER, organizatio
         raise AccountError(_("Please enter a valid e-mail address."), "email")
     if role not in ROLES:
         raise AccountError(_("Please choose a role."), "role")
+    # ``invited_by`` is None for the platform (onboarding a tenant's first admin) and the CLI.
+    if invited_by is not None and not can_invite_as(invited_by, role, org_admin=org_admin):
+        raise AccountError(_("Agents may invite customers only. Ask a tenant admin to invite staff or "
+                             "organization admins."), "role")
     user = find_user(email)
     if user is not None and user.has_password:
         raise AccountError(_("%(email)s already has access to this portal.", email=email), "email")
@@ -242,12 +262,15 @@ def invite(email: str, *, name: str = "", role: str = ROLE_CUSTOMER, organizatio
         user = create_user(email, name=name, role=role, locale=g.tenant.default_locale)
         db.session.flush()
     else:
+        if user.role != role and invited_by is not None and not can_manage_users(invited_by):
+            raise AccountError(_("Only a tenant admin can change the role of %(email)s.", email=email), "role")
         user.role = role
         user.name = name.strip() or user.name
     user.invited_at = utcnow()
     if organization is not None:
         add_membership(user, organization, is_admin=org_admin)
     send_set_password(user, reason="invitation")
+    record_event(events.USER_INVITED, tenant_id=user.tenant_id, actor=invited_by, subject=user, role=role)
     db.session.commit()
     return user
 
@@ -284,6 +307,10 @@ def set_password_from_link(token: str, password: str, confirm: str, *, purpose: 
         user.name = name.strip()
     user.password_hash = hash_password(password)
     user.email_verified_at = user.email_verified_at or utcnow()  # the link came by e-mail
+    end_sessions(user)  # whoever was logged in with the old password is not any more
+    record_event(events.PASSWORD_RESET, tenant_id=user.tenant_id, actor=user, subject=user)
+    if purpose == tokens.RESET_PASSWORD:  # an invitation's first password needs no notice
+        _send_password_changed(user)
     db.session.commit()
     ratelimit.reset(_account_key(user.email))
     return user
@@ -350,9 +377,14 @@ def authenticate_operator(email: str, password: str, ip: str) -> Operator:
         lambda address: db.session.execute(select(Operator).where(Operator.email == address)).scalar_one_or_none(),
     )
 
+def start_session(account: User | Operator) -> None:
+    """Log in a tenant user (or, on the bare domain, an operator) with a fresh session.
 
-def start_session(account, *, remember: bool) -> None:
-    """Log in a tenant user (or, on the bare domain, an operator) with a fresh session."""
+    The session records the account's ``session_version`` and when it began; ``load_user`` refuses
+    it once the version moves on or a timeout passes. There is no "keep me logged in" cookie: at
+    ASVS level 2 a login must end after 12 hours or 30 minutes idle anyway, which is exactly what
+    such a cookie would get around (and a copy of it would outlive every logout).
+    """
     from flask_login import login_user
 
     language = session.get("lang")
@@ -362,15 +394,49 @@ def start_session(account, *, remember: bool) -> None:
     tenant = g.get("tenant")
     if tenant is not None:
         session[SESSION_TENANT_KEY] = tenant.id
-    login_user(account, remember=remember)
+    session[SESSION_VERSION_KEY] = account.session_version
+    session[SESSION_STARTED_KEY] = session[SESSION_SEEN_KEY] = _now()
+    login_user(account, remember=False)
+
+
+def end_sessions(account: User | Operator) -> None:
+    """End every session of the account made so far (on every device, copied cookies included) by
+    moving its ``session_version`` on. The caller commits."""
+    account.session_version = (account.session_version or 1) + 1
+
+
+def log_out(account) -> None:
+    """Log out: this session and every other one of the account end (a copied cookie too)."""
+    from flask_login import logout_user
+
+    if getattr(account, "is_authenticated", False):
+        end_sessions(account)
+        is_operator = isinstance(account, Operator)
+        record_event(events.LOGOUT, tenant_id=None if is_operator else account.tenant_id, actor=account,
+                     subject=None if is_operator else account, email=account.email)
+        db.session.commit()
+    logout_user()
+    _forget_login()
 
 
 def change_password(user: User, current: str, new: str, confirm: str) -> None:
+    """Change one's own password: other sessions end, this one goes on, and the address is told."""
     if not verify_password(user.password_hash, current):
         raise AccountError(_("The current password is not correct."), "current")
     validate_new_password(new, confirm, user.email)
     user.password_hash = hash_password(new)
+    end_sessions(user)
+    session[SESSION_VERSION_KEY] = user.session_version  # this session is the one that stays
+    record_event(events.PASSWORD_CHANGED, tenant_id=user.tenant_id, actor=user, subject=user)
+    _send_password_changed(user)
     db.session.commit()
+
+
+def _send_password_changed(user: User) -> None:
+    """Tell the account's address that its password changed ("if this was not you...")."""
+    queue_email(kind="password_changed", to=user.email, user=user, template="accounts/email/password_changed",
+                idempotency_key=f"password-changed:{user.id}:{user.session_version}",
+                link=_link("accounts.forgot_password"))
 
 
 # --- profile --------------------------------------------------------------------------------
@@ -431,33 +497,132 @@ def set_avatar(user: User, upload) -> None:
 
 # --- administration -------------------------------------------------------------------------
 
+def _require_manager(by) -> None:
+    """Roles, addresses, (de)activation and organizations are the tenant admins' (policy.py)."""
+    if not can_manage_users(by):
+        raise AccountError(_("Only tenant admins can do this."))
+
+
 def change_role(user: User, role: str, *, by: User) -> None:
+    """A tenant admin gives another role; the person's sessions end (their powers changed)."""
+    _require_manager(by)
     if role not in ROLES:
         raise AccountError(_("Please choose a role."), "role")
     if user.id == by.id and role != user.role:
         raise AccountError(_("You cannot change your own role."), "role")
-    user.role = role
+    if role == user.role:
+        return
+    old_role, user.role = user.role, role
+    end_sessions(user)
+    record_event(events.ROLE_CHANGED, tenant_id=user.tenant_id, actor=by, subject=user, old_role=old_role,
+                 new_role=role)
     db.session.commit()
 
 
 def set_active(user: User, active: bool, *, by: User) -> None:
+    """Deactivate (the person's sessions end) or reactivate (they log in again) an account."""
+    _require_manager(by)
     if user.id == by.id and not active:
         raise AccountError(_("You cannot deactivate your own account."))
+    if user.active == active:
+        return
     user.active = active
+    end_sessions(user)
+    record_event(events.USER_REACTIVATED if active else events.USER_DEACTIVATED, tenant_id=user.tenant_id,
+                 actor=by, subject=user)
     db.session.commit()
 
 
-def change_email(user: User, new_email: str) -> None:
-    """Changing the login and notification address is an agent/admin action (the seeds' support)."""
+def request_email_change(user: User, new_email: str, *, by: User) -> bool:
+    """Ask for a person's login and notification address to change (a tenant admin, for support).
+
+    Nothing changes yet: the new address gets a confirmation link and the current one a notice, so
+    that nobody can move an account to an address they do not hold, nor unnoticed. False if the
+    address is the same.
+    """
+    if not can_change_email(by):
+        raise AccountError(_("Only tenant admins can change e-mail addresses."), "email")
     new_email = normalize_email(new_email)
-    if "@" not in new_email or len(new_email) > 320:
+    if "@" not in new_email or len(new_email) > 320 or " " in new_email:
         raise AccountError(_("Please enter a valid e-mail address."), "email")
     if new_email == user.email:
-        return
+        return False
     if find_user(new_email) is not None:
         raise AccountError(_("Another account already uses %(email)s.", email=new_email), "email")
+    token = tokens.make_token(tokens.CHANGE_EMAIL, user, n=new_email)
+    queue_email(kind="email_change_confirm", to=new_email, user=user, template="accounts/email/email_change_confirm",
+                idempotency_key=f"email-change:{user.id}:{token[-16:]}", new_email=new_email,
+                link=_link("accounts.confirm_email_change", token=token))
+    queue_email(kind="email_change_requested", to=user.email, user=user,
+                template="accounts/email/email_change_requested",
+                idempotency_key=f"email-change-notice:{user.id}:{token[-16:]}", new_email=new_email)
+    record_event(events.EMAIL_CHANGE_REQUESTED, tenant_id=user.tenant_id, actor=by, subject=user,
+                 new_email=new_email)
+    db.session.commit()
+    return True
+
+
+def email_change_for_link(token: str) -> tuple[User, str]:
+    """The person and the new address of a confirmation link, if it is still good; else AccountError."""
+    try:
+        data = tokens.read_token(tokens.CHANGE_EMAIL, token, g.tenant.id)
+    except tokens.TokenError as error:
+        raise AccountError(_("This confirmation link has expired. Ask for the change again.") if error.expired
+                           else _("This link is not valid or has already been used.")) from None
+    user = db.session.get(User, data["u"])
+    if not tokens.token_matches_user(data, user) or not user.active or not isinstance(data.get("n"), str):
+        raise AccountError(_("This link is not valid or has already been used."))
+    return user, data["n"]
+
+
+def confirm_email_change(token: str) -> User:
+    """The new address confirmed the change: it becomes the login, the old address is told, and the
+    person's sessions end (they log in with the new address)."""
+    user, new_email = email_change_for_link(token)
+    if find_user(new_email) is not None:
+        raise AccountError(_("Another account already uses %(email)s.", email=new_email))
+    old_email = user.email
     user.email = new_email
-    user.email_verified_at = utcnow()  # vouched for by support
+    user.email_verified_at = utcnow()  # the link reached the new address
+    end_sessions(user)
+    queue_email(kind="email_changed", to=old_email, user=user, template="accounts/email/email_changed",
+                idempotency_key=f"email-changed:{user.id}:{user.session_version}", old_email=old_email,
+                new_email=new_email)
+    record_event(events.EMAIL_CHANGED, tenant_id=user.tenant_id, actor=user, subject=user, email=old_email,
+                 old_email=old_email, new_email=new_email)
+    db.session.commit()
+    return user
+
+
+def set_membership(user: User, organization: Organization, *, is_admin: bool, by: User) -> None:
+    """A tenant admin adds a member, or makes one organization admin or plain member again."""
+    _require_manager(by)
+    existing = db.session.execute(
+        select(Membership).where(Membership.user_id == user.id, Membership.organization_id == organization.id)
+    ).scalar_one_or_none()
+    if existing is None:
+        change = "added_as_admin" if is_admin else "added"
+    elif existing.is_admin != is_admin:
+        change = "made_admin" if is_admin else "made_member"
+    else:
+        return
+    add_membership(user, organization, is_admin=is_admin)
+    record_event(events.MEMBERSHIP_CHANGED, tenant_id=user.tenant_id, actor=by, subject=user,
+                 organization=organization.name, change=change)
+    db.session.commit()
+
+
+def end_membership(user: User, organization: Organization, *, by: User) -> None:
+    """A tenant admin takes someone out of an organization."""
+    _require_manager(by)
+    membership = db.session.execute(
+        select(Membership).where(Membership.user_id == user.id, Membership.organization_id == organization.id)
+    ).scalar_one_or_none()
+    if membership is None:
+        return
+    db.session.delete(membership)
+    record_event(events.MEMBERSHIP_CHANGED, tenant_id=user.tenant_id, actor=by, subject=user,
+                 organization=organization.name, change="removed")
     db.session.commit()
 
 
@@ -476,11 +641,42 @@ def load_user(user_id: str):
     if kind == "operator":
         if tenant is not None:
             return None
-        operator = db.session.get(Operator, ident)
-        return operator if operator is not None and operator.active else None
-    if kind != "user" or tenant is None or session.get(SESSION_TENANT_KEY) != tenant.id:
+        account = db.session.get(Operator, ident)
+    elif kind == "user" and tenant is not None and session.get(SESSION_TENANT_KEY) == tenant.id:
+        account = db.session.get(User, ident)
+        if account is not None and account.tenant_id != tenant.id:
+            return None
+    else:
         return None
-    user = db.session.get(User, ident)
-    if user is None or user.tenant_id != tenant.id or not user.active:
+    if account is None or not account.active or not _session_is_current(account):
+        _forget_login()
         return None
-    return user
+    return account
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+def _session_is_current(account) -> bool:
+    """The session was made for the account's current ``session_version`` and has neither been idle
+    longer than ``SESSION_IDLE_MINUTES`` nor lasted longer than ``SESSION_MAX_HOURS``."""
+    version, started, seen = (session.get(SESSION_VERSION_KEY), session.get(SESSION_STARTED_KEY),
+                              session.get(SESSION_SEEN_KEY))
+    if version != account.session_version or not isinstance(started, int) or not isinstance(seen, int):
+        return False
+    now = _now()
+    config = current_app.config
+    if (now - seen > int(config.get("SESSION_IDLE_MINUTES", 30)) * 60
+            or now - started > int(config.get("SESSION_MAX_HOURS", 12)) * 3600):
+        return False
+    if now - seen >= SEEN_GRANULARITY:
+        session[SESSION_SEEN_KEY] = now
+    return True
+
+
+def _forget_login() -> None:
+    """Drop a refused or ended login from the session (the language and the rest stay)."""
+    for key in ("_user_id", "_fresh", "_id", SESSION_TENANT_KEY, SESSION_VERSION_KEY, SESSION_STARTED_KEY,
+                SESSION_SEEN_KEY):
+        session.pop(key, None)

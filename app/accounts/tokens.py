@@ -1,4 +1,4 @@
-"""Signed, expiring links for e-mail verification, invitations and password resets.
+"""Signed, expiring links for e-mail verification, invitations, password resets and e-mail changes.
 
 A token names the tenant and the user and carries a fingerprint of the current password hash, so
 that a reset or invitation link stops working once it has been used to set a password.
@@ -13,8 +13,12 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 VERIFY_EMAIL = "verify-email"
 SET_PASSWORD = "set-password"  # invitations and accounts created from e-mail or phone
 RESET_PASSWORD = "reset-password"
+# Sent to the new address of an e-mail change; carries that address (``n``). It dies once the
+# address (or the password) changes, like the others.
+CHANGE_EMAIL = "change-email"
 
-MAX_AGE = {VERIFY_EMAIL: 48 * 3600, SET_PASSWORD: 7 * 24 * 3600, RESET_PASSWORD: 2 * 3600}
+MAX_AGE = {VERIFY_EMAIL: 48 * 3600, SET_PASSWORD: 7 * 24 * 3600, RESET_PASSWORD: 2 * 3600,
+           CHANGE_EMAIL: 48 * 3600}
 
 
 class TokenError(Exception):
@@ -31,8 +35,10 @@ def _fingerprint(user) -> str:
     return hashlib.sha256((user.password_hash or "-").encode()).hexdigest()[:16]
 
 
-def make_token(purpose: str, user) -> str:
-    return _serializer(purpose).dumps({"t": user.tenant_id, "u": user.id, "e": user.email, "p": _fingerprint(user)})
+def make_token(purpose: str, user, **extra) -> str:
+    """``extra``: more payload under short keys of one letter (``n``: the new address)."""
+    return _serializer(purpose).dumps({**extra, "t": user.tenant_id, "u": user.id, "e": user.email,
+                                       "p": _fingerprint(user)})
 
 
 def read_token(purpose: str, token: str, tenant_id: int) -> dict:

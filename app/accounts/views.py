@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale, gettext as _
-from flask_login import current_user, login_required, logout_user
+from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from app.accounts import services, tokens
@@ -35,14 +35,14 @@ def login():
         except services.AccountError as error:
             show_error(form, error)
         else:
-            services.start_session(user, remember=form.remember.data)
+            services.start_session(user)
             return redirect(_safe_next(request.args.get("next"), url_for("portal.home")))
     return render_template("accounts/login.html", form=form), 200 if not form.errors else 422
 
 
 @bp.post("/logout")
 def logout():
-    logout_user()
+    services.log_out(current_user)
     flash(_("You have been logged out."), "success")
     return redirect(url_for("portal.home"))
 
@@ -61,6 +61,22 @@ def register():
         else:
             return render_template("accounts/check_mailbox.html", email=form.email.data)
     return render_template("accounts/register.html", form=form), 200 if not form.errors else 422
+
+
+@bp.route("/email/confirm/<token>", methods=["GET", "POST"])
+def confirm_email_change(token):
+    """The link sent to a new address: GET shows the change (mail scanners open links), POST makes it."""
+    try:
+        if request.method == "POST":
+            services.confirm_email_change(token)
+        else:
+            user, new_email = services.email_change_for_link(token)
+    except services.AccountError as error:
+        return render_template("accounts/link_problem.html", message=error.message), 400
+    if request.method == "POST":
+        flash(_("Your e-mail address is changed. Log in with the new address."), "success")
+        return redirect(url_for("portal.home") if current_user.is_authenticated else url_for("accounts.login"))
+    return render_template("accounts/confirm_email_change.html", user=user, new_email=new_email)
 
 
 @bp.get("/verify/<token>")
@@ -105,7 +121,7 @@ def _password_link(token: str, purpose: str, template: str, form_class):
         except services.AccountError as error:
             show_error(form, error)
         else:
-            services.start_session(user, remember=False)
+            services.start_session(user)
             flash(_("Your password is set. Welcome!"), "success")
             return redirect(url_for("portal.home"))
     return render_template(template, form=form, user=user), 200 if not form.errors else 422

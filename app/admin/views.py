@@ -1,4 +1,5 @@
-"""Tenant admin area: people and organizations (agents may invite and change e-mail addresses)."""
+"""Tenant admin area: people and organizations. Agents see people and invite customers; only tenant
+admins change roles, e-mail addresses, access and organizations (app.accounts.policy)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
@@ -10,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from app.accounts import services
 from app.accounts.forms import InviteForm, MemberForm, OrganizationForm, UserEditForm, show_error
 from app.accounts.models import ROLE_ADMIN, ROLE_AGENT, ROLE_CUSTOMER, Membership, Organization, User
-from app.accounts.policy import can_change_email, can_invite, can_manage_users, is_staff
+from app.accounts.policy import can_change_email, can_invite, can_invite_as, can_manage_users, is_staff
 from app.extensions import db
 
 bp = Blueprint("admin", __name__, subdomain="<tenant>", url_prefix="/admin")
@@ -75,13 +76,19 @@ def invite():
     form.role.choices = (_role_choices() if can_manage_users(current_user)
                          else [SelectChoice(ROLE_CUSTOMER, str(ROLE_LABELS[ROLE_CUSTOMER]))])
     form.organization.choices = _organization_choices()
+    if not can_invite_as(current_user, ROLE_CUSTOMER, org_admin=True):
+        del form.org_admin  # agents invite plain members only
     if request.method == "GET":
         form.role.data = ROLE_CUSTOMER
+    if request.method == "POST":
+        _require(can_invite_as(current_user, request.form.get("role") or ROLE_CUSTOMER,
+                               org_admin=bool(request.form.get("org_admin"))))
     if form.validate_on_submit():
         organization = db.session.get(Organization, int(form.organization.data)) if form.organization.data else None
         try:
             user = services.invite(form.email.data, name=form.name.data or "", role=form.role.data,
-                                   organization=organization, org_admin=form.org_admin.data, invited_by=current_user)
+                                   organization=organization, org_admin="org_admin" in form and form.org_admin.data,
+                                   invited_by=current_user)
         except services.AccountError as error:
             show_error(form, error)
         else:
@@ -93,17 +100,20 @@ def invite():
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 def user_detail(user_id):
     user = db.session.get(User, user_id) or abort(404)
+    if request.method == "POST":
+        _require(can_manage_users(current_user))  # agents see people; tenant admins change them
     form = UserEditForm()
     form.role.choices = _role_choices()
     if request.method == "GET":
         form.name.data, form.email.data, form.role.data = user.name, user.email, user.role
     if form.validate_on_submit():
+        email_requested = False
         try:
             if form.email.data.strip().lower() != user.email:
                 _require(can_change_email(current_user))
-                services.change_email(user, form.email.data)
+                # Only asked for: the new address confirms it, the current one is told.
+                email_requested = services.request_email_change(user, form.email.data, by=current_user)
             if form.role.data != user.role:
-                _require(can_manage_users(current_user))
                 services.change_role(user, form.role.data, by=current_user)
             if (form.name.data or "").strip() != user.name:
                 user.name = (form.name.data or "").strip()
@@ -112,7 +122,12 @@ def user_detail(user_id):
             db.session.rollback()
             show_error(form, error)
         else:
-            flash(_("Saved."), "success")
+            if email_requested:
+                flash(_("We have sent a confirmation link to %(email)s. The address changes once that link is "
+                        "opened, and %(old)s has been told about the request.",
+                        email=services.normalize_email(form.email.data), old=user.email), "success")
+            else:
+                flash(_("Saved."), "success")
             return redirect(url_for("admin.user_detail", user_id=user.id))
     memberships = db.session.execute(
         select(Membership, Organization).join(Organization, Membership.organization_id == Organization.id)
@@ -152,11 +167,12 @@ def resend_invitation(user_id):
 
 @bp.route("/organizations", methods=["GET", "POST"])
 def organizations():
+    if request.method == "POST":
+        _require(can_manage_users(current_user))
     form = OrganizationForm()
     if form.validate_on_submit():
-        _require(can_manage_users(current_user))
         try:
-            org = services.create_organization(form.name.data)
+            org = services.create_organization(form.name.data, by=current_user)
         except services.AccountError as error:
             show_error(form, error)
         else:
@@ -172,15 +188,15 @@ def organizations():
 @bp.route("/organizations/<int:org_id>", methods=["GET", "POST"])
 def organization_detail(org_id):
     org = db.session.get(Organization, org_id) or abort(404)
+    if request.method == "POST":
+        _require(can_manage_users(current_user))
     form = MemberForm()
     if form.validate_on_submit():
-        _require(can_manage_users(current_user))
         user = services.find_user(form.email.data)
         if user is None:
             form.email.errors.append(_("No account uses %(email)s. Invite the person first.", email=form.email.data))
         else:
-            services.add_membership(user, org, is_admin=form.is_admin.data)
-            db.session.commit()
+            services.set_membership(user, org, is_admin=form.is_admin.data, by=current_user)
             flash(_("%(email)s is now a member of %(name)s.", email=user.email, name=org.name), "success")
             return redirect(url_for("admin.organization_detail", org_id=org.id))
     members = db.session.execute(
@@ -198,14 +214,13 @@ def update_member(org_id, user_id):
     user = db.session.get(User, user_id) or abort(404)
     action = request.form.get("action")
     if action == "remove":
-        services.remove_membership(user, org)
+        services.end_membership(user, org, by=current_user)
         flash(_("%(email)s is no longer a member of %(name)s.", email=user.email, name=org.name), "success")
     elif action in ("make_admin", "make_member"):
-        services.add_membership(user, org, is_admin=action == "make_admin")
+        services.set_membership(user, org, is_admin=action == "make_admin", by=current_user)
         flash(_("Saved."), "success")
     else:
         abort(400)
-    db.session.commit()
     return redirect(url_for("admin.organization_detail", org_id=org.id))
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, logout_user
+from flask_login import current_user
 
 from app.accounts import services
 from app.accounts.forms import LoginForm, show_error
@@ -106,14 +106,14 @@ def login():
         except services.AccountError as error:
             show_error(form, error)
         else:
-            services.start_session(operator, remember=form.remember.data)
+            services.start_session(operator)
             return redirect(url_for("operator.home"))
     return render_template("operator/login.html", form=form), 200 if not form.errors else 422
 
 
 @bp.post("/logout")
 def logout():
-    logout_user()
+    services.log_out(current_user)
     return redirect(url_for("operator.home"))
 
 

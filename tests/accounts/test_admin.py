@@ -4,7 +4,7 @@ from sqlalchemy import select
 from app.accounts.models import Membership, Organization, User
 from app.extensions import db
 from app.tenancy.scoping import tenant_scope
-from tests.conftest import portal_url
+from tests.conftest import link_in, portal_url
 
 
 def _user(app, tenant, email):
@@ -23,7 +23,7 @@ def test_anonymous_visitors_are_sent_to_login(client, make_tenant):
     assert "/login" in client.get(portal_url("crmservice", "/admin/users")).headers["Location"]
 
 
-def test_admin_changes_role_email_and_deactivates(app, client, make_tenant, make_user, login):
+def test_admin_changes_role_email_and_deactivates(app, client, make_tenant, make_user, login, outbox):
     crm = make_tenant("crmservice")
     make_user(crm, "admin@crmservice.test", role="admin")
     user_id = make_user(crm, "matti@asiakas.fi", name="Matti")
@@ -33,6 +33,10 @@ def test_admin_changes_role_email_and_deactivates(app, client, make_tenant, make
     response = client.post(portal_url("crmservice", f"/admin/users/{user_id}"),
                            data={"name": "Matti M.", "email": "matti.m@asiakas.fi", "role": "agent"})
     assert response.status_code == 302
+    # The new address takes over once it confirms the change (the link went there).
+    [link] = [link_in(text) for to, _s, text, _h, kind in outbox()
+              if kind == "email_change_confirm" and to == "matti.m@asiakas.fi"]
+    assert client.post(link).status_code == 302
     user = _user(app, crm, "matti.m@asiakas.fi")
     assert user.role == "agent" and user.name == "Matti M." and user.is_verified
     client.post(portal_url("crmservice", f"/admin/users/{user_id}/active"), data={"active": "0"})
