@@ -40,7 +40,10 @@ def can_change_email(user) -> bool:
 
 
 def can_see_avatar(viewer, user) -> bool:
-    return bool(getattr(viewer, "is_authenticated", False)) and getattr(viewer, "tenant_id", None) == user.tenant_id
+    """The person themselves (their profile page shows it) and the tenant's staff; no other customer."""
+    if not getattr(viewer, "is_authenticated", False) or getattr(viewer, "tenant_id", None) != user.tenant_id:
+        return False
+    return viewer.id == user.id or is_staff(viewer)
 
 
 def can_raise_requests(user) -> bool:

@@ -231,3 +231,24 @@ def test_an_email_change_to_an_address_taken_meanwhile_is_refused(app, client, c
     make_user(crm, "matti@uusi.fi")
     assert client.post(link).status_code == 400
     assert _user(app, crm, "matti@asiakas.fi") is not None
+
+
+def test_a_profile_picture_is_for_its_owner_and_staff_only(app, client, crm, login, make_user):
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (300, 300), (10, 120, 200)).save(buffer, "PNG")
+    buffer.seek(0)
+    matti = _user(app, crm, "matti@asiakas.fi")
+    make_user(crm, "liisa@asiakas.fi")
+    login("crmservice", "matti@asiakas.fi")
+    assert client.post(portal_url("crmservice", "/profile/avatar"), data={"avatar": (buffer, "me.png")},
+                       content_type="multipart/form-data").status_code == 302
+    url = portal_url("crmservice", f"/people/{matti.id}/avatar")
+    assert client.get(url).status_code == 200
+    for email, status in (("liisa@asiakas.fi", 404), ("agent@crmservice.test", 200)):
+        client.post(portal_url("crmservice", "/logout"))
+        login("crmservice", email)
+        assert client.get(url).status_code == status, email
