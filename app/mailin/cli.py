@@ -24,6 +24,7 @@ OUTCOME_WORDS = {
     m.IGNORED_AUTO_REPLY: _l("ignored (an automatic reply)"), m.BOUNCE: _l("a bounce"),
     m.MALFORMED: _l("malformed, kept for an agent"), m.RATE_LIMITED: _l("refused (too many messages)"),
     m.TOO_LARGE: _l("refused (too large)"), m.FAILED: _l("failed, kept for an agent"),
+    m.HELD: _l("held for an agent: the sender could not be confirmed"), m.DISCARDED: _l("discarded by an agent"),
 }
 
 

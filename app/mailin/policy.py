@@ -7,4 +7,8 @@ ROUTE_ACCESS: dict[str, str] = {
     "mailgate.mailgate": "MAILGATE",
     "mailin.request_original": "REQUEST_STAFF",
     "mailin.comment_original": "REQUEST_STAFF",
+    # E-mails held for review (their senders could not be confirmed): the request's staff read and decide.
+    "mailin.held_original": "REQUEST_STAFF",
+    "mailin.accept_held": "REQUEST_STAFF",
+    "mailin.discard_held": "REQUEST_STAFF",
 }

@@ -239,6 +239,9 @@ def _process(inbound: InboundMessage, parsed: ParsedMessage, tenant, *, too_larg
     ticket, routed_by = route(parsed, tenant, envelope_to)
     note = None
     if ticket is not None:
+        hold_reason = confirm_sender(parsed, tenant, ticket, routed_by, sender)
+        if hold_reason is not None:
+            return _hold(inbound, parsed, tenant, ticket, sender, routed_by, hold_reason, answerable)
         if sender is not None and can(sender, "comment", ticket):
             return _comment(inbound, parsed, tenant, ticket, sender, routed_by, answerable)
         note = f"sender may not comment on {ticket.reference} (routed by {routed_by})"
@@ -247,25 +250,117 @@ def _process(inbound: InboundMessage, parsed: ParsedMessage, tenant, *, too_larg
 
 # --- routing ----------------------------------------------------------------------------------------
 
+# How a message found its request (``routed_by``, also written in the intake log).
+BY_SIGNED_ADDRESS = "reply address signed for the sender"
+BY_REQUEST_ADDRESS = "reply address of the request"  # the older per-request signature
+BY_OTHER_RECIPIENTS_ADDRESS = "reply address of another recipient"
+BY_THREADING = "threading headers"
+BY_SUBJECT_TAG = "subject tag"
+
+
 def route(parsed: ParsedMessage, tenant, envelope_to: tuple[str, ...] = ()) -> tuple[Ticket | None, str | None]:
     """The request a message is about, and which key found it: the reply address, the threading
-    headers, or the subject tag. Only keys of this tenant count."""
-    from app.notifications.links import ticket_id_from_reply_address
-
+    headers, or the subject tag. Only keys of this tenant count. Finding the request says nothing
+    about who wrote: ``confirm_sender`` decides that."""
     for address in [*envelope_to, *parsed.to, *parsed.cc]:
-        ticket_id = ticket_id_from_reply_address(address, tenant.id)
-        if ticket_id is not None:
-            ticket = db.session.get(Ticket, ticket_id)
-            if ticket is not None:
-                return ticket, "reply address"
+        found = _ticket_of_reply_address(address, parsed.from_address or "", tenant)
+        if found[0] is not None:
+            return found
     for message_id in [*parsed.in_reply_to, *reversed(parsed.references)]:
         ticket = _ticket_of_message_id(message_id, tenant)
         if ticket is not None:
-            return ticket, "threading headers"
+            return ticket, BY_THREADING
     ticket = _ticket_of_subject(parsed.subject or "", tenant)
     if ticket is not None:
-        return ticket, "subject tag"
+        return ticket, BY_SUBJECT_TAG
     return None, None
+
+
+def _ticket_of_reply_address(address: str, sender: str, tenant) -> tuple[Ticket | None, str | None]:
+    """The request of a genuine reply address of this tenant, and whom its signature names: the
+    sender, the request alone (e-mails sent before signatures named their recipient), or someone
+    else we wrote to about the request (a forwarded e-mail). A forged signature finds nothing."""
+    from app.notifications.links import reply_address_claim, reply_signature_is_for
+    from app.notifications.models import OutboxMessage
+
+    claim = reply_address_claim(address)
+    if claim is None:
+        return None, None
+    ticket_id, signature = claim
+    ticket = db.session.get(Ticket, ticket_id)
+    if ticket is None:
+        return None, None
+    if sender and reply_signature_is_for(signature, tenant.id, ticket_id, sender):
+        return ticket, BY_SIGNED_ADDRESS
+    if reply_signature_is_for(signature, tenant.id, ticket_id):
+        return ticket, BY_REQUEST_ADDRESS
+    recipients = db.session.scalars(select(OutboxMessage.recipient).where(OutboxMessage.ticket_id == ticket_id)
+                                    .distinct()).all()
+    if any(reply_signature_is_for(signature, tenant.id, ticket_id, recipient) for recipient in recipients):
+        return ticket, BY_OTHER_RECIPIENTS_ADDRESS
+    return None, None
+
+
+def confirm_sender(parsed: ParsedMessage, tenant, ticket: Ticket, routed_by: str, sender: User | None) -> str | None:
+    """``None`` when the message may be taken as written by its From address; otherwise why it must be
+    held for an agent (one of ``m.HOLD_REASONS``).
+
+    Anyone can write any From address and copy a subject tag, so the sender is confirmed only by the
+    reply address we signed for that address, or by taking part in the request (requester, shared
+    with, watcher, CC, staff) together with a reply address of the request or the threading headers
+    of an e-mail we sent to that very address about it."""
+    address = (parsed.from_address or "").lower()
+    if routed_by == BY_SIGNED_ADDRESS:
+        return None
+    if not takes_part(ticket, sender, address, tenant):
+        return m.HOLD_NOT_PARTICIPANT
+    if routed_by == BY_REQUEST_ADDRESS or _names_our_email_to(parsed, tenant, ticket, address):
+        return None
+    if routed_by == BY_OTHER_RECIPIENTS_ADDRESS:
+        return m.HOLD_OTHER_RECIPIENT
+    return m.HOLD_SUBJECT_TAG if routed_by == BY_SUBJECT_TAG else m.HOLD_UNCONFIRMED_THREAD
+
+
+def takes_part(ticket: Ticket, user: User | None, address: str, tenant) -> bool:
+    """Does the person at ``address`` take part in the request: its staff, its requester, someone it
+    is shared with or who watches it, or an address in its CC field (where the tenant has one)?"""
+    from app.notifications.planning import cc_addresses, notification_settings
+    from app.tickets.models import Participant, TicketFieldValue, Watcher
+
+    if user is not None and user.active and user.tenant_id == ticket.tenant_id:
+        if user.is_staff or ticket.requester_id == user.id:
+            return True
+        for table in (Participant, Watcher):
+            if db.session.execute(select(table.id).where(table.ticket_id == ticket.id,
+                                                         table.user_id == user.id)).first() is not None:
+                return True
+    cc_field = notification_settings(tenant).get("cc_field")
+    if cc_field:
+        from app.catalog.models import Field
+
+        text = db.session.execute(select(TicketFieldValue.value_text).join(Field, TicketFieldValue.field_id == Field.id)
+                                  .where(TicketFieldValue.ticket_id == ticket.id, Field.key == cc_field)
+                                  ).scalar_one_or_none()
+        if address in cc_addresses(text):
+            return True
+    return False
+
+
+def _names_our_email_to(parsed: ParsedMessage, tenant, ticket: Ticket, address: str) -> bool:
+    """Do the threading headers name an e-mail we sent to ``address`` about this request?"""
+    from app.notifications.models import OutboxMessage
+
+    ids = []
+    for message_id in [*parsed.in_reply_to[:5], *parsed.references[-50:]]:
+        match = _THREAD_ID_RE.match((message_id or "").strip("<>"))
+        if (match and match.group(1).lower() == "outbox" and int(match.group(2)) == tenant.id
+                and match.group(4).lower() == _portal_host()):
+            ids.append(int(match.group(3)))
+    if not ids:
+        return False
+    return db.session.execute(select(OutboxMessage.id).where(
+        OutboxMessage.id.in_(ids), OutboxMessage.ticket_id == ticket.id,
+        func.lower(OutboxMessage.recipient) == address)).first() is not None
 
 
 def _portal_host() -> str:
@@ -429,6 +524,146 @@ def _add_cc_participants(ticket, sender, parsed, tenant) -> None:
         record_event(ticket, "participant_added", actor=sender, user_id=user.id, invited=False, channel="email")
 
 
+# --- held replies ----------------------------------------------------------------------------------
+
+GUIDANCE_WINDOW = timedelta(hours=1)
+
+
+class ReviewError(Exception):
+    """An agent's review of a held message could not be done; ``message`` says why, translated."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def _hold(inbound, parsed, tenant, ticket, sender, routed_by, reason, answerable) -> None:
+    """Keep a reply whose sender could not be confirmed for the request's agents; the security trail
+    names the address, and the sender hears (at most once an hour) that it will be reviewed."""
+    from app.security.events import INBOUND_HELD
+    from app.security.services import record_event
+
+    inbound.ticket_id, inbound.hold_reason = ticket.id, reason
+    _set(inbound, m.HELD, f"held for an agent: {reason} (routed by {routed_by})")
+    record_event(INBOUND_HELD, tenant_id=tenant.id, subject=sender, email=parsed.from_address,
+                 inbound_message_id=inbound.id, reference=ticket.reference, reason=reason)
+    if answerable and not _guided_recently(parsed.from_address):
+        _answer(inbound, parsed, "held", user=sender)
+
+
+def _guided_recently(address: str) -> bool:
+    """Has this address been told about a held message within the hour? (A flood of forged mail must
+    not turn the portal into a spam cannon aimed at whoever's address was forged.)"""
+    from app.notifications.models import OutboxMessage
+
+    return db.session.execute(select(OutboxMessage.id).where(
+        OutboxMessage.kind == "mailin_held", func.lower(OutboxMessage.recipient) == address.lower(),
+        OutboxMessage.created_at >= utcnow() - GUIDANCE_WINDOW).limit(1)).first() is not None
+
+
+def held_messages(ticket: Ticket) -> list[InboundMessage]:
+    """The request's messages waiting for an agent's review, oldest first."""
+    return list(db.session.scalars(select(InboundMessage).where(
+        InboundMessage.ticket_id == ticket.id, InboundMessage.outcome == m.HELD).order_by(InboundMessage.id)))
+
+
+def _read_original(inbound: InboundMessage) -> ParsedMessage:
+    from app.storage import StorageError, get_storage
+
+    try:
+        stream = get_storage().open(inbound.raw_key)
+        try:
+            return parse_message(stream.read())
+        finally:
+            stream.close()
+    except (StorageError, OSError) as exc:
+        log.error("inbound mail %s of tenant %s: original not readable (%s)", inbound.id, inbound.tenant_id, exc)
+        raise ReviewError(_("The original e-mail could not be read. Please try again later.")) from exc
+
+
+def held_preview(inbound: InboundMessage, tenant, limit: int = 4000) -> str:
+    """What the held message's sender wrote (without quotes), for the agent who reviews it."""
+    try:
+        text = new_text(_read_original(inbound), tenant)
+    except ReviewError:
+        return ""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def held_sender(inbound: InboundMessage, ticket: Ticket) -> User | None:
+    """The account whose comment the held message would become, if its address may comment there."""
+    from app.accounts.services import find_user
+    from app.tickets.policy import can
+
+    user = find_user(inbound.sender) if inbound.sender else None
+    return user if user is not None and user.active and can(user, "comment", ticket) else None
+
+
+def _held_on(ticket: Ticket, inbound_id: int) -> InboundMessage:
+    inbound = db.session.get(InboundMessage, inbound_id)
+    if inbound is None or inbound.ticket_id != ticket.id or inbound.hold_reason is None:
+        raise LookupError(inbound_id)
+    if inbound.outcome != m.HELD:
+        raise ReviewError(_("Another agent has already reviewed this message."))
+    return inbound
+
+
+def _claim(inbound: InboundMessage, agent: User, outcome: str) -> None:
+    """Mark a held message reviewed, once: of two agents acting at the same moment, one wins."""
+    from sqlalchemy import update
+
+    claimed = db.session.execute(update(InboundMessage).where(
+        InboundMessage.id == inbound.id, InboundMessage.outcome == m.HELD).values(
+        outcome=outcome, reviewed_by_id=agent.id, reviewed_at=utcnow()).execution_options(
+        synchronize_session=False)).rowcount
+    if not claimed:
+        db.session.rollback()
+        raise ReviewError(_("Another agent has already reviewed this message."))
+
+
+def accept_held(ticket: Ticket, inbound_id: int, agent: User, *, internal: bool) -> int:
+    """An agent adds a held message to its request: as its sender's comment (the sender must be able
+    to comment there) or as the agent's internal note. Returns the comment's id.
+
+    Raises LookupError for a message that is not held on this request, ReviewError with a reason."""
+    from app.tickets.services import RequestError, add_comment
+
+    inbound = _held_on(ticket, inbound_id)
+    author = agent
+    if not internal:
+        author = held_sender(inbound, ticket)
+        if author is None:
+            raise ReviewError(_("The sender cannot comment on this request. Add the message as an internal note, "
+                                "or share the request with them first."))
+        if ticket.status.is_final:
+            raise ReviewError(_("The request is closed. Add the message as an internal note instead."))
+    tenant = g.tenant
+    parsed = _read_original(inbound)
+    files, _skipped = _uploads(tenant, parsed)
+    inbound_id = inbound.id
+    _claim(inbound, agent, m.COMMENT)
+    try:
+        comment = add_comment(ticket, author, new_text(parsed, tenant), uploads=files, is_internal=internal,
+                              channel="email")  # commits the claim with the comment
+    except RequestError as error:
+        raise ReviewError(error.message) from None
+    inbound = db.session.get(InboundMessage, inbound_id)
+    inbound.comment_id = comment.id
+    inbound.reason = ((inbound.reason or "") + f"; accepted by agent {agent.id}")[:500]
+    db.session.commit()
+    log.info("held inbound mail %s of tenant %s accepted by agent %s as %s", inbound_id, tenant.id, agent.id,
+             "an internal note" if internal else "the sender's comment")
+    return comment.id
+
+
+def discard_held(ticket: Ticket, inbound_id: int, agent: User) -> None:
+    """An agent sets a held message aside: it stays stored (and downloadable), outside the request."""
+    inbound = _held_on(ticket, inbound_id)
+    _claim(inbound, agent, m.DISCARDED)
+    db.session.commit()
+    log.info("held inbound mail %s of tenant %s discarded by agent %s", inbound_id, inbound.tenant_id, agent.id)
+
+
 # --- new requests ----------------------------------------------------------------------------------
 
 def clean_subject(subject: str, tenant) -> str:
@@ -548,7 +783,7 @@ def _answer(inbound, parsed, kind: str, *, user: User | None = None, ticket: Tic
         headers["References"] = " ".join([*(f"<{r}>" for r in parsed.references[-5:]), own])
     if kind == "request_received" and ticket is not None:
         domain = _portal_host()
-        headers["Reply-To"] = reply_address(support_address(g.tenant), ticket)
+        headers["Reply-To"] = reply_address(support_address(g.tenant), ticket, parsed.from_address)
         headers["References"] = " ".join(filter(None, [thread_root_id(ticket, domain), own]))
     queue_email(kind=f"mailin_{kind}", to=parsed.from_address, user=user, locale=recipient_locale(user),
                 template=f"mailin/email/{kind}", idempotency_key=f"mailin:{inbound.id}:{kind}", headers=headers,

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hmac
 
-from flask import Blueprint, abort, current_app, jsonify, request, send_file
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app.extensions import csrf, db
+from app.mailin import models as m
 from app.mailin.models import InboundMessage
 from app.tickets.models import Ticket
 from app.tickets.policy import can
@@ -107,3 +110,82 @@ def request_original(reference):
     inbound = db.session.execute(select(InboundMessage).where(
         InboundMessage.ticket_id == ticket.id, InboundMessage.outcome == CREATED)).scalars().first()
     return _send_original(inbound, f"{ticket.reference}.eml")
+
+
+# --- replies held for review (their senders could not be confirmed) ------------------------------
+
+# Why a reply was held, in the agent's words (the stored reason is a code).
+HOLD_REASON_WORDS = {
+    m.HOLD_NOT_PARTICIPANT: _l("The sender takes no part in this request."),
+    m.HOLD_OTHER_RECIPIENT: _l("The sender replied through a reply address that was sent to someone else, "
+                               "for example in a forwarded e-mail."),
+    m.HOLD_SUBJECT_TAG: _l("Only the subject names this request, so the sender could not be confirmed."),
+    m.HOLD_UNCONFIRMED_THREAD: _l("The e-mail answers a message that was not sent to the sender's address."),
+}
+
+
+@bp.app_template_global("held_messages")
+def held_messages_for(ticket: Ticket) -> list[dict]:
+    """The request page's panel: held e-mails of ``ticket`` with what they say, for its agents only."""
+    from flask import g
+
+    from app.mailin.services import held_messages, held_preview, held_sender
+
+    if not current_user.is_authenticated or not current_user.is_staff or not can(current_user, "view", ticket):
+        return []
+    return [{"message": inbound, "reason": HOLD_REASON_WORDS.get(inbound.hold_reason, inbound.hold_reason),
+             "preview": held_preview(inbound, g.tenant), "sender": held_sender(inbound, ticket)}
+            for inbound in held_messages(ticket)]
+
+
+def _back_to(ticket: Ticket):
+    return redirect(url_for("tickets.detail", reference=ticket.reference, _anchor="held-messages"))
+
+
+@bp.get("/requests/<reference>/held/<int:inbound_id>/original")
+@login_required
+def held_original(reference, inbound_id):
+    """The full original of an e-mail held on the request (agents only)."""
+    ticket = _staff_ticket(reference)
+    inbound = db.session.get(InboundMessage, inbound_id)
+    if inbound is None or inbound.ticket_id != ticket.id or inbound.hold_reason is None:
+        abort(404)
+    return _send_original(inbound, f"{ticket.reference}-held-{inbound.id}.eml")
+
+
+@bp.post("/requests/<reference>/held/<int:inbound_id>/accept")
+@login_required
+def accept_held(reference, inbound_id):
+    """Add a held e-mail to the request: as its sender's comment (``as=comment``) or an internal note."""
+    from app.mailin.services import ReviewError, accept_held as accept
+
+    ticket = _staff_ticket(reference)
+    internal = request.form.get("as") != "comment"
+    try:
+        accept(ticket, inbound_id, current_user, internal=internal)
+    except LookupError:
+        abort(404)
+    except ReviewError as error:
+        flash(error.message, "error")
+    else:
+        flash(_("The e-mail was added to the request as an internal note.") if internal
+              else _("The e-mail was added to the request as its sender's comment."), "success")
+    return _back_to(ticket)
+
+
+@bp.post("/requests/<reference>/held/<int:inbound_id>/discard")
+@login_required
+def discard_held(reference, inbound_id):
+    """Set a held e-mail aside: it is not added to the request, and stays stored."""
+    from app.mailin.services import ReviewError, discard_held as discard
+
+    ticket = _staff_ticket(reference)
+    try:
+        discard(ticket, inbound_id, current_user)
+    except LookupError:
+        abort(404)
+    except ReviewError as error:
+        flash(error.message, "error")
+    else:
+        flash(_("The e-mail was discarded; it was not added to the request."), "success")
+    return _back_to(ticket)

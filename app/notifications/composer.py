@@ -132,7 +132,7 @@ def compose_update(rows):
     steps = _customer_steps(ticket, user) if audience == "customer" else []
     root = thread_root_id(ticket, domain)
     headers = {
-        "Reply-To": reply_address(support_address(tenant), ticket),
+        "Reply-To": reply_address(support_address(tenant), ticket, first.recipient),  # signed for this recipient
         "In-Reply-To": root,
         "References": root,
         "List-Id": f"{tenant.name} <{tenant.slug}.{domain}>",

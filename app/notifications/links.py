@@ -57,28 +57,53 @@ def rate_link(rate_token: str, score: int) -> str:
 
 
 # --- the reply address -----------------------------------------------------------------------------
+# ``support+r<ticket id>-<signature>@domain``. The signature is an HMAC of the tenant, the request and
+# the address the e-mail went to (16 hex digits), so a forwarded e-mail's reply address confirms only
+# its first recipient. E-mails sent before carry a signature of the request alone (12 hex digits):
+# it still routes, but confirms no sender by itself.
 
-def _reply_signature(tenant_id: int, ticket_id: int) -> str:
+def _reply_signature(tenant_id: int, ticket_id: int, recipient: str | None = None) -> str:
     key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, f"reply:{tenant_id}:{ticket_id}".encode(), hashlib.sha256).hexdigest()[:12]
+    if recipient is None:  # the older, per-request signature
+        return hmac.new(key, f"reply:{tenant_id}:{ticket_id}".encode(), hashlib.sha256).hexdigest()[:12]
+    message = f"reply-to:{tenant_id}:{ticket_id}:{recipient.strip().lower()}"
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()[:16]
 
 
-def reply_address(support_email: str, ticket) -> str:
-    """``support+r<ticket id>-<signature>@domain``: a reply to it lands on the request (plus-addressing)."""
+def reply_address(support_email: str, ticket, recipient: str | None = None) -> str:
+    """The address a reply to an e-mail about ``ticket`` goes to (plus-addressing): signed for the
+    e-mail's ``recipient``, so that only a reply from that address is taken as theirs."""
     local, _, domain = support_email.partition("@")
-    return f"{local}+r{ticket.id}-{_reply_signature(ticket.tenant_id, ticket.id)}@{domain}"
+    return f"{local}+r{ticket.id}-{_reply_signature(ticket.tenant_id, ticket.id, recipient)}@{domain}"
 
 
-def ticket_id_from_reply_address(address: str, tenant_id: int) -> int | None:
-    """The request a reply address routes to, if its signature is genuine for this tenant."""
+def reply_address_claim(address: str) -> tuple[int, str] | None:
+    """The request number and signature an address claims (not checked yet), if it is a reply address."""
     local = (address or "").split("@", 1)[0]
     if "+r" not in local:
         return None
-    tag = local.rsplit("+r", 1)[1]
-    number, _, signature = tag.partition("-")
-    if not number.isdigit() or not hmac.compare_digest(signature, _reply_signature(tenant_id, int(number))):
+    number, _, signature = local.rsplit("+r", 1)[1].partition("-")
+    if not number.isdigit() or not signature:
         return None
-    return int(number)
+    return int(number), signature.lower()
+
+
+def reply_signature_is_for(signature: str, tenant_id: int, ticket_id: int, recipient: str | None = None) -> bool:
+    """Is ``signature`` the one we gave ``recipient`` for this request (``None``: the older per-request one)?"""
+    return hmac.compare_digest(signature.encode(), _reply_signature(tenant_id, ticket_id, recipient).encode())
+
+
+def ticket_id_from_reply_address(address: str, tenant_id: int, sender: str | None = None) -> int | None:
+    """The request a reply address routes to, if its signature is genuine for this tenant: signed for
+    ``sender``, or the older per-request signature."""
+    claim = reply_address_claim(address)
+    if claim is None:
+        return None
+    ticket_id, signature = claim
+    if (sender and reply_signature_is_for(signature, tenant_id, ticket_id, sender)) or \
+            reply_signature_is_for(signature, tenant_id, ticket_id):
+        return ticket_id
+    return None
 
 
 def thread_root_id(ticket, domain: str) -> str:

@@ -631,7 +631,7 @@ def forward_summary(ticket: Ticket, by: User, email: str, note: str = "") -> Use
         TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "forwarded")).scalar_one()
     queue_email(kind="ticket_forward", to=address, user=outsider, template="tickets/email/forward",
                 idempotency_key=f"forward:{ticket.id}:{address}:{count}", ticket_id=ticket.id,
-                headers={"Reply-To": reply_address(support_address(tenant), ticket), "In-Reply-To": root,
+                headers={"Reply-To": reply_address(support_address(tenant), ticket, address), "In-Reply-To": root,
                          "References": root},
                 ticket=ticket, sender=by, note=(note or "").strip(), values=values, comments=comments,
                 tag=subject_tag(tenant, ticket))

@@ -52,7 +52,9 @@ def test_a_reply_to_a_notification_becomes_a_comment_with_only_the_new_text(app,
     assert comments_of(app, tenant, ref)[-1] == ("customer@example.com", NEW_TEXT[lang], "email")
 
 
-@pytest.mark.parametrize("keys", [("reply_address",), ("threading",), ("subject_tag",)])
+# A subject tag alone never confirms who wrote (tests/mailin/test_spoofing.py): a mail client that
+# answers to the plain support address carries the tag and the threading headers of our e-mail.
+@pytest.mark.parametrize("keys", [("reply_address",), ("threading",), ("subject_tag", "threading")])
 def test_each_routing_key_alone_finds_the_request(app, notified, ingest_raw, keys):
     tenant, ref, mail = notified("targito", locale="cs")
     reply = reply_message(mail, sender="customer@example.com", body=quoted_reply(
@@ -65,10 +67,17 @@ def test_each_routing_key_alone_finds_the_request(app, notified, ingest_raw, key
 def test_festum_threads_by_its_own_subject_tag(app, notified, ingest_raw):
     tenant, ref, mail = notified("festum", locale="fi")
     assert "[Festum #" in mail["Subject"]
-    reply = reply_message(mail, sender="customer@example.com", body="Kiitos, nyt toimii.", keys=("subject_tag",),
-                          to=SUPPORT["festum"])
+    reply = reply_message(mail, sender="customer@example.com", body="Kiitos, nyt toimii.",
+                          keys=("subject_tag", "threading"), to=SUPPORT["festum"])
     assert ingest_raw(tenant, reply)["outcome"] == "comment"
     assert comments_of(app, tenant, ref)[-1][1] == "Kiitos, nyt toimii."
+    # The tag alone still finds the request, where the reply waits for an agent (its sender unconfirmed).
+    tagged = reply_message(mail, sender="customer@example.com", body="Vain aihe.", keys=("subject_tag",),
+                           to=SUPPORT["festum"])
+    result = ingest_raw(tenant, tagged)
+    with app.app_context(), tenant_scope(tenant.id):
+        ticket_id = db.session.execute(select(Ticket.id).where(Ticket.reference == ref)).scalar_one()
+    assert result["outcome"] == "held" and result["ticket_id"] == ticket_id
 
 
 def test_a_new_email_from_a_known_contact_creates_a_request_with_its_files(app, make_tenant, make_user, ingest_raw,
@@ -263,9 +272,18 @@ def test_people_copied_on_a_reply_become_participants_at_flexinform(app, notifie
 
 
 def test_someone_who_may_not_comment_there_gets_the_tenants_rule_instead(app, notified, make_user, ingest_raw):
+    from app.notifications.links import reply_address
+
     tenant, ref, mail = notified("exea", locale="pl")
     make_user(tenant, "inny@example.com", name="Inny")
-    result = ingest_raw(tenant, reply_message(mail, sender="inny@example.com", body="Ja też mam ten problem."))
+    # Inny answers an e-mail we once sent them about the request (its reply address is signed for
+    # them), but may not comment there: the tenant's rule for new messages applies.
+    with app.app_context(), tenant_scope(tenant.id):
+        ticket = db.session.execute(select(Ticket).where(Ticket.reference == ref)).scalar_one()
+        their_address = reply_address(SUPPORT["exea"], ticket, "inny@example.com")
+    reply = reply_message(mail, sender="inny@example.com", body="Ja też mam ten problem.", keys=("subject_tag",),
+                          to=their_address)
+    result = ingest_raw(tenant, reply)
     assert result["outcome"] == "created" and "may not comment" in result["reason"]
     assert "Ja też mam ten problem." not in [c[1] for c in comments_of(app, tenant, ref)]
 
