@@ -160,7 +160,9 @@ def accept_held(reference, inbound_id):
     from app.mailin.services import ReviewError, accept_held as accept
 
     ticket = _staff_ticket(reference)
-    internal = request.form.get("as") != "comment"
+    if request.form.get("as") not in ("comment", "internal"):
+        abort(400)
+    internal = request.form.get("as") == "internal"
     try:
         accept(ticket, inbound_id, current_user, internal=internal)
     except LookupError:

@@ -62,8 +62,8 @@ def rate_link(rate_token: str, score: int) -> str:
 # its first recipient. E-mails sent before carry a signature of the request alone (12 hex digits):
 # it still routes, but confirms no sender by itself.
 
-def _reply_signature(tenant_id: int, ticket_id: int, recipient: str | None = None) -> str:
-    key = current_app.config["SECRET_KEY"].encode()
+def _reply_signature(tenant_id: int, ticket_id: int, recipient: str | None = None, secret: str | None = None) -> str:
+    key = (secret or current_app.config["SECRET_KEY"]).encode()
     if recipient is None:  # the older, per-request signature
         return hmac.new(key, f"reply:{tenant_id}:{ticket_id}".encode(), hashlib.sha256).hexdigest()[:12]
     message = f"reply-to:{tenant_id}:{ticket_id}:{recipient.strip().lower()}"
@@ -89,8 +89,13 @@ def reply_address_claim(address: str) -> tuple[int, str] | None:
 
 
 def reply_signature_is_for(signature: str, tenant_id: int, ticket_id: int, recipient: str | None = None) -> bool:
-    """Is ``signature`` the one we gave ``recipient`` for this request (``None``: the older per-request one)?"""
-    return hmac.compare_digest(signature.encode(), _reply_signature(tenant_id, ticket_id, recipient).encode())
+    """Is ``signature`` the one we gave ``recipient`` for this request (``None``: the older per-request one),
+    under the SECRET_KEY or one of its fallbacks (replies to e-mails sent before a key rotation)?"""
+    from app.config import signing_keys
+
+    return any(hmac.compare_digest(signature.encode(),
+                                   _reply_signature(tenant_id, ticket_id, recipient, secret).encode())
+               for secret in signing_keys(current_app.config))
 
 
 def ticket_id_from_reply_address(address: str, tenant_id: int, sender: str | None = None) -> int | None:

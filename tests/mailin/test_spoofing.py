@@ -228,3 +228,25 @@ def test_a_new_message_without_a_reference_still_creates_a_request(app, make_ten
     result = ingest_raw(tenant, new_message(sender="customer@example.com", to=SUPPORT["targito"],
                                             subject="Nový problém", body="Nefunguje tisk."))
     assert result["outcome"] == "created"
+
+
+def test_a_signed_reply_address_survives_a_rotation_of_the_secret_key(app, notified, ingest_raw):
+    tenant, ref, mail = notified("targito", locale="cs")
+    old = app.config["SECRET_KEY"]
+    app.config["SECRET_KEY"], app.config["SECRET_KEY_FALLBACKS"] = "a-brand-new-secret-key-after-rotation", [old]
+    reply = reply_message(mail, sender="customer@example.com", body="Po rotaci klíče.", keys=("reply_address",))
+    assert ingest_raw(tenant, reply)["outcome"] == "comment"
+    assert comments_of(app, tenant, ref)[-1] == ("customer@example.com", "Po rotaci klíče.", "email")
+
+
+def test_a_stranger_cannot_be_made_the_author_and_a_review_says_how(app, client, login, notified, ingest_raw):
+    tenant, ref, mail = notified("targito", locale="cs")
+    result = ingest_raw(tenant, _tagged("cizi@jinde.example", mail, "Kdo jsem?", to=SUPPORT["targito"]))
+    as_(client, login, "targito", "agent")
+    accept = portal_url("targito", f"/requests/{ref}/held/{result['id']}/accept")
+    assert client.post(accept).status_code == 400  # say how: as the sender's comment or as a note
+    assert client.post(accept, data={"as": "comment"}).status_code == 302  # refused: no such author here
+    assert _held_row(app, tenant, result["id"])["outcome"] == "held"
+    assert "Kdo jsem?" not in [body for _who, body, _channel in comments_of(app, tenant, ref)]
+    original = client.get(portal_url("targito", f"/requests/{ref}/held/{result['id']}/original"))
+    assert original.status_code == 200 and original.mimetype == "message/rfc822"
