@@ -29,6 +29,10 @@ extract-messages: $(VENV)/.installed
 update-messages: extract-messages
 	$(BIN)/pybabel update -i translations/messages.pot -d translations -D messages --no-fuzzy-matching --ignore-obsolete
 
+# The development posture (fixed dev secret key, demo data) only for these targets; anything else,
+# a bare `flask` or `gunicorn` included, is production unless PORTAL_ENV says otherwise.
+db demo run: export PORTAL_ENV ?= development
+
 db: setup
 	$(FLASK) db upgrade
 	$(FLASK) tenants sync

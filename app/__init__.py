@@ -15,6 +15,10 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True, subdomain_matching=True)
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(load_settings(app.instance_path, config))
+    # <int:...> in URLs stops at the database's id range: a larger id is a 404, not an overflow.
+    from app.security.params import BoundedIntegerConverter
+
+    app.url_map.converters["int"] = BoundedIntegerConverter
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("app").setLevel(logging.INFO)
 

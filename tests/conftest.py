@@ -159,6 +159,9 @@ def _config(url: str, **extra) -> dict:
         "TENANTS_DIR": str(TENANTS_DIR),
         # Command output in English whatever the machine's locale; tests of other languages set it.
         "PORTAL_CLI_LANGUAGE": "en",
+        # The IMAP test server (dovecot) and fake servers listen on loopback, which mailboxes may not
+        # reach unless the operator allows it (tests/security/test_ssrf.py checks the refusal).
+        "MAILBOX_ALLOWED_HOSTS": "127.0.0.1",
     }
     config.update(extra)
     return config

@@ -10,6 +10,8 @@ import hashlib
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from app.config import signing_keys
+
 VERIFY_EMAIL = "verify-email"
 SET_PASSWORD = "set-password"  # invitations and accounts created from e-mail or phone
 RESET_PASSWORD = "reset-password"
@@ -28,7 +30,8 @@ class TokenError(Exception):
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"accounts.{purpose}")
+    # SECRET_KEY signs; the SECRET_KEY_FALLBACKS still verify, so a key rotation keeps links working.
+    return URLSafeTimedSerializer(signing_keys(current_app.config), salt=f"accounts.{purpose}")
 
 
 def _fingerprint(user) -> str:

@@ -1045,9 +1045,11 @@ def _email_page(d, settings, mailbox_form=None):
     from app.extensions import db
     from app.mailin.models import Mailbox
 
+    from app.mailin.jobs import error_words
+
     mailboxes = db.session.scalars(select(Mailbox).order_by(Mailbox.id)).all()
     return _render("admin/config/email.html", d=d, settings=settings, mailboxes=mailboxes,
-                   mailbox_form=mailbox_form or {})
+                   mailbox_form=mailbox_form or {}, mailbox_error=error_words)
 
 
 @bp.post("/email/mailboxes")
@@ -1361,8 +1363,9 @@ def _record_import(changes: int) -> None:
 
 @bp.get("/audit")
 def audit():
-    raw_page = request.args.get("page") or "1"
-    page = max(int(raw_page), 1) if raw_page.isdigit() else 1
+    from app.security.params import page_arg
+
+    page = page_arg(request.args.get("page"))
     total, changes = services.recent_changes(limit=50, offset=(page - 1) * 50)
     return render_template("admin/config/audit.html", changes=changes, total=total, page=page,
                            pages=max((total + 49) // 50, 1))

@@ -13,6 +13,7 @@ from app.accounts.forms import InviteForm, MemberForm, OrganizationForm, UserEdi
 from app.accounts.models import ROLE_ADMIN, ROLE_AGENT, ROLE_CUSTOMER, Membership, Organization, User
 from app.accounts.policy import can_change_email, can_invite, can_invite_as, can_manage_users, is_staff
 from app.extensions import db
+from app.security.params import page_arg
 
 bp = Blueprint("admin", __name__, subdomain="<tenant>", url_prefix="/admin")
 PAGE_SIZE = 50
@@ -44,8 +45,7 @@ def _organization_choices():
 def users():
     query = (request.args.get("q") or "").strip()
     role = request.args.get("role") or ""
-    raw_page = request.args.get("page") or "1"
-    page = max(int(raw_page), 1) if raw_page.isdigit() else 1
+    page = page_arg(request.args.get("page"))
     statement = select(User)
     if query:
         like = f"%{query.lower()}%"

@@ -13,6 +13,7 @@ from app.accounts.policy import is_staff
 from app.agent.services import queue_filters, tenant_queues
 from app.catalog.services import filterable_fields, portal_catalog
 from app.extensions import db
+from app.security.params import int_arg
 from app.tickets import services
 from app.tickets.listing import RequestFilters, count_requests, list_requests
 from app.tickets.models import Ticket
@@ -60,7 +61,7 @@ def queue(key):
 @bp.post("/bulk")
 def bulk():
     """Apply one change to the selected requests (assign, change status)."""
-    ids = [int(i) for i in request.form.getlist("ticket") if i.isdigit()]
+    ids = [i for i in (int_arg(raw) for raw in request.form.getlist("ticket")) if i is not None]
     back = request.form.get("next") or url_for("agent.home")
     if not back.startswith("/") or back.startswith("//"):
         back = url_for("agent.home")
@@ -70,7 +71,7 @@ def bulk():
     tickets = db.session.scalars(select(Ticket).where(Ticket.id.in_(ids), visible_tickets_clause(current_user))).all()
     raw = request.form.get("assignee", "")
     assign = raw != ""
-    assignee_id = current_user.id if raw == "me" else (int(raw) if raw.isdigit() else None)  # "none": unassign
+    assignee_id = current_user.id if raw == "me" else int_arg(raw)  # "none": unassign
     changed, skipped = services.bulk_update(tickets, current_user._get_current_object(), assign=assign,
                                             assignee_id=assignee_id, status_key=request.form.get("status") or None)
     flash(_("Changed: %(changed)d. Not possible in their status: %(skipped)d.", changed=changed, skipped=skipped),

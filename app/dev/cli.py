@@ -171,7 +171,8 @@ def serve_command(host, port):
     domain = current_app.config["PORTAL_DOMAIN"]
     if port is None:
         port = int(domain.rsplit(":", 1)[1]) if ":" in domain else 80
-    env = dict(os.environ, REDIS_URL=url)
+    # The worker and rq cron run in the same posture (PORTAL_ENV) as this server, not the default one.
+    env = dict(os.environ, REDIS_URL=url, PORTAL_ENV=current_app.config["ENV"])
     # A plain `kill` (SIGTERM) must stop the worker and rq cron too, as Ctrl-C does: without this
     # handler Python dies without running the `finally` below, and the two keep running on their own.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))

@@ -16,6 +16,7 @@ from app.helpcenter.forms import VISIBILITY_LABELS, ArticleForm
 from app.helpcenter.models import Article, ArticleFile
 from app.helpcenter.policy import can_manage_articles, can_read, visible_articles_clause
 from app.helpcenter.search import search
+from app.security.params import int_arg
 from app.helpcenter.text import article_html, highlight, plain, terms
 from app.templating import LANGUAGE_NAMES, localized
 
@@ -71,7 +72,7 @@ def search_page():
 def suggest():
     """Articles for what a customer is typing (the new-request form); ``context=request`` records them."""
     query = (request.args.get("q") or "").strip()[:200]
-    limit = min(request.args.get("limit", 5, type=int) or 5, 10)
+    limit = min(int_arg(request.args.get("limit"), 5, minimum=1), 10)
     results = search(current_user, query, tenant_id=g.tenant.id, language=_language(),
                      default_language=g.tenant.default_locale, kinds=("article",), mode="any",
                      limit=limit) if len(query) >= 3 else []

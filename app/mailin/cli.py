@@ -148,6 +148,7 @@ def mailbox_set(slug, host, port, security, username, password, folder, processe
 @mailbox_cli.command("list")
 def mailbox_list():
     """Every tenant's mailboxes and how their last poll went (never the password)."""
+    from app.mailin.jobs import error_words
     from app.mailin.models import Mailbox
     from app.tenancy.models import Tenant
     from app.tenancy.scoping import all_tenants
@@ -159,7 +160,7 @@ def mailbox_list():
         if not mailbox.enabled:
             state = _("disabled")
         elif mailbox.failing:
-            state = _("failing: %(error)s", error=mailbox.last_error or "")
+            state = _("failing: %(error)s", error=error_words(mailbox.last_error))
         else:
             state = _("ok")
         last_poll = _("last poll %(when)s", when=mailbox.last_polled_at or "—")
@@ -185,6 +186,19 @@ def mailbox_remove(slug, mailbox_id):
     click.echo(_("mailbox %(id)s removed", id=mailbox_id))
 
 
+@mail_cli.command("rotate-key")
+def rotate_key_command():
+    """Re-encrypt every stored mailbox password with the first of MAILBOX_ENCRYPTION_KEYS."""
+    from app.mailin.services import reencrypt_mailbox_passwords
+
+    done, unreadable = reencrypt_mailbox_passwords()
+    click.echo(ngettext("%(num)d mailbox password re-encrypted", "%(num)d mailbox passwords re-encrypted", done))
+    if unreadable:
+        _error(ngettext("%(num)d mailbox password could not be decrypted with any key; enter it again in the console",
+                        "%(num)d mailbox passwords could not be decrypted with any key; enter them again in the console",
+                        unreadable), 1)
+
+
 @mail_cli.command("poll")
 @click.option("--tenant", "slug", required=True)
 def poll_command(slug):
@@ -208,5 +222,7 @@ def _poll_words(result: dict) -> str:
              ngettext("%(num)d duplicate", "%(num)d duplicates", result.get("duplicates", 0)),
              ngettext("%(num)d left for the next poll", "%(num)d left for the next poll", result.get("left", 0))]
     if result.get("error"):
-        parts.append(_("failed: %(error)s", error=result["error"]))
+        from app.mailin.jobs import error_words
+
+        parts.append(_("failed: %(error)s", error=error_words(result["error"])))
     return ", ".join(parts)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import imaplib
 import logging
-import re
 import ssl
 
 from sqlalchemy import select
@@ -34,17 +33,71 @@ def poll_mailboxes() -> int:
     return len(rows)
 
 
+# Why the last poll failed (``Mailbox.last_error``): a code, worded when shown; never the server's text.
+ERROR_ADDRESS = "address_not_allowed"
+ERROR_CONNECT = "connect_failed"
+ERROR_LOGIN = "login_refused"
+ERROR_FOLDER = "folder_missing"
+ERROR_PASSWORD = "password_unreadable"
+
+
+class MailboxError(Exception):
+    """A poll or a connection test failed; ``code`` is one of the ERROR_* codes above."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
 def _connect(mailbox: Mailbox) -> imaplib.IMAP4:
+    """Connect to the mailbox's server, once its address and port are vetted (no SSRF: see
+    app.security.net). Raises MailboxError(ERROR_ADDRESS or ERROR_CONNECT), never the server's words."""
+    from flask import current_app
+
+    from app.security.net import AddressNotAllowed, HostNotFound, connect_imap, vet_target
+
+    try:
+        target = vet_target(mailbox.host, mailbox.port, allowed=current_app.config.get("MAILBOX_ALLOWED_HOSTS", []))
+    except AddressNotAllowed:
+        raise MailboxError(ERROR_ADDRESS) from None
+    except HostNotFound:
+        raise MailboxError(ERROR_CONNECT) from None
     context = ssl.create_default_context()
     if not mailbox.verify_certificate:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-    if mailbox.security == "ssl":
-        return imaplib.IMAP4_SSL(mailbox.host, mailbox.port, ssl_context=context, timeout=TIMEOUT)
-    connection = imaplib.IMAP4(mailbox.host, mailbox.port, timeout=TIMEOUT)
-    if mailbox.security == "starttls":
-        connection.starttls(ssl_context=context)
-    return connection
+    try:
+        return connect_imap(target, security=mailbox.security, context=context, timeout=TIMEOUT)
+    except (OSError, imaplib.IMAP4.error, ValueError) as exc:
+        log.info("IMAP connection to %s:%s failed: %s", mailbox.host, mailbox.port, type(exc).__name__)
+        raise MailboxError(ERROR_CONNECT) from None
+
+
+def _select(connection: imaplib.IMAP4, folder: str, readonly: bool = False):
+    """SELECT a folder by its name as the admin wrote it (modified UTF-7 for non-ASCII names)."""
+    return connection.select(_quoted(encode_folder_name(folder)), readonly=readonly)
+
+
+def encode_folder_name(name: str) -> str:
+    """IMAP's modified UTF-7 (RFC 3501 5.1.3): "Beérkezett üzenetek" → "Be&AOk-rkezett &APw-zenetek"."""
+    import base64
+
+    out, pending = [], []
+
+    def flush():
+        if pending:
+            data = "".join(pending).encode("utf-16-be")
+            out.append("&" + base64.b64encode(data).decode().rstrip("=").replace("/", ",") + "-")
+            pending.clear()
+
+    for char in name:
+        if 0x20 <= ord(char) <= 0x7E:
+            flush()
+            out.append("&-" if char == "&" else char)
+        else:
+            pending.append(char)
+    flush()
+    return "".join(out)
 
 
 def _quoted(folder: str) -> str:
@@ -60,6 +113,8 @@ def _raw_of(fetched) -> bytes | None:
 
 def poll_mailbox(mailbox_id: int) -> dict:
     """Fetch and ingest the unseen messages of one mailbox (runs in its tenant's scope)."""
+    from cryptography.fernet import InvalidToken
+
     from app.mailin.services import IngestError, decrypt_password, ingest
 
     mailbox = db.session.get(Mailbox, mailbox_id)
@@ -68,12 +123,19 @@ def poll_mailbox(mailbox_id: int) -> dict:
     tenant_id = current_tenant_id()
     counts = {"stored": 0, "duplicates": 0, "left": 0}
     try:
+        try:
+            password = decrypt_password(mailbox.password_encrypted)
+        except InvalidToken:
+            raise MailboxError(ERROR_PASSWORD) from None
         connection = _connect(mailbox)
         try:
-            connection.login(mailbox.username, decrypt_password(mailbox.password_encrypted))
-            status, _ = connection.select(_quoted(mailbox.folder))
+            try:
+                connection.login(mailbox.username, password)
+            except imaplib.IMAP4.error:
+                raise MailboxError(ERROR_LOGIN) from None
+            status, _ = _select(connection, mailbox.folder)
             if status != "OK":
-                raise imaplib.IMAP4.error(f"cannot open folder {mailbox.folder}")
+                raise MailboxError(ERROR_FOLDER)
             status, data = connection.uid("SEARCH", None, "UNSEEN")
             uids = (data[0] or b"").split() if status == "OK" else []
             status, data = connection.capability()  # after login: servers announce MOVE, UIDPLUS only now
@@ -97,9 +159,9 @@ def poll_mailbox(mailbox_id: int) -> dict:
                 connection.logout()
             except (imaplib.IMAP4.error, OSError):
                 pass
-    except (imaplib.IMAP4.error, OSError, ValueError) as exc:
+    except (MailboxError, imaplib.IMAP4.error, OSError, ValueError) as exc:
         mailbox = db.session.get(Mailbox, mailbox_id)
-        mailbox.failing, mailbox.last_error = True, _safe_error(exc)
+        mailbox.failing, mailbox.last_error = True, exc.code if isinstance(exc, MailboxError) else ERROR_CONNECT
         mailbox.last_polled_at = utcnow()
         db.session.commit()
         log.warning("IMAP mailbox %s of tenant %s failed: %s", mailbox_id, tenant_id, mailbox.last_error)
@@ -116,7 +178,7 @@ def _mark_done(connection: imaplib.IMAP4, uid: bytes, mailbox: Mailbox, capabili
     connection.uid("STORE", uid, "+FLAGS", "(\\Seen)")
     if not mailbox.processed_folder:
         return
-    target = _quoted(mailbox.processed_folder)
+    target = _quoted(encode_folder_name(mailbox.processed_folder))
     if "MOVE" in capabilities:
         connection.uid("MOVE", uid, target)
         return
@@ -129,7 +191,17 @@ def _mark_done(connection: imaplib.IMAP4, uid: bytes, mailbox: Mailbox, capabili
             connection.expunge()
 
 
-def _safe_error(exc: Exception) -> str:
-    """The error without anything that looks like a credential."""
-    text = f"{type(exc).__name__}: {exc}"
-    return re.sub(r"(?i)(password|passwd|pass)\S*", "[…]", text)[:500]
+def error_words(code: str | None) -> str:
+    """Why a mailbox's last poll failed, in the reader's language (the stored code, worded when read;
+    anything else stored by older releases is not shown, as it may hold the server's text)."""
+    from flask_babel import gettext as _
+
+    words = {
+        ERROR_ADDRESS: _("This address is not allowed for a mailbox: it is a private or local address, or the "
+                         "port is not an IMAP port (143 or 993)."),
+        ERROR_CONNECT: _("The server could not be reached, or it did not answer as an IMAP server."),
+        ERROR_LOGIN: _("The server refused the user name or the password."),
+        ERROR_FOLDER: _("The folder does not exist on the server."),
+        ERROR_PASSWORD: _("The stored password can no longer be decrypted; please enter it again."),
+    }
+    return words.get(code or "", _("The last poll failed."))

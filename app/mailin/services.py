@@ -800,17 +800,29 @@ def _answer(inbound, parsed, kind: str, *, user: User | None = None, ticket: Tic
 SECURITY_MODES = ("ssl", "starttls", "none")
 
 
-def _fernet():
-    """Fernet with a key derived from SECRET_KEY (HKDF-SHA256, its own purpose string)."""
+def _derived_key(secret: str) -> bytes:
+    """The Fernet key of the first releases: HKDF-SHA256 of a SECRET_KEY, with its own purpose string."""
     import base64
 
-    from cryptography.fernet import Fernet
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
     key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"portal mailin mailbox password"
-               ).derive(current_app.config["SECRET_KEY"].encode())
-    return Fernet(base64.urlsafe_b64encode(key))
+               ).derive(secret.encode())
+    return base64.urlsafe_b64encode(key)
+
+
+def _fernet():
+    """MultiFernet over MAILBOX_ENCRYPTION_KEYS (the first encrypts), then the keys derived from
+    SECRET_KEY and its fallbacks: a password stored before the dedicated keys existed, or before the
+    session key was rotated, still decrypts. Without MAILBOX_ENCRYPTION_KEYS (development only, the
+    configuration refuses it in production) the key derived from SECRET_KEY encrypts."""
+    from cryptography.fernet import Fernet, MultiFernet
+
+    config = current_app.config
+    keys = [*config.get("MAILBOX_ENCRYPTION_KEYS", []),
+            *(_derived_key(secret) for secret in (config["SECRET_KEY"], *config.get("SECRET_KEY_FALLBACKS", [])))]
+    return MultiFernet([Fernet(key) for key in keys])
 
 
 def encrypt_password(password: str) -> str:
@@ -819,6 +831,28 @@ def encrypt_password(password: str) -> str:
 
 def decrypt_password(token: str) -> str:
     return _fernet().decrypt(token.encode()).decode()
+
+
+def reencrypt_mailbox_passwords() -> tuple[int, int]:
+    """Re-encrypt every tenant's stored mailbox password with the first key (after adding a new key
+    in front of MAILBOX_ENCRYPTION_KEYS, or before dropping SECRET_KEY from the fallbacks).
+    Returns (re-encrypted, unreadable): an unreadable one is left as it is, for the admin to re-enter."""
+    from cryptography.fernet import InvalidToken
+
+    from app.mailin.models import Mailbox
+    from app.tenancy.scoping import all_tenants
+
+    fernet = _fernet()
+    done = unreadable = 0
+    with all_tenants():
+        for mailbox in db.session.scalars(select(Mailbox).order_by(Mailbox.id)):
+            try:
+                mailbox.password_encrypted = fernet.rotate(mailbox.password_encrypted.encode()).decode()
+                done += 1
+            except InvalidToken:
+                unreadable += 1
+        db.session.commit()
+    return done, unreadable
 
 
 def set_mailbox(*, host: str, username: str, password: str, port: int | None = None, security: str = "ssl",
@@ -856,7 +890,7 @@ def test_mailbox_connection(*, host: str, port: int | None, security: str, usern
     Raises MailboxConnectionError with a translated reason; never stores anything."""
     from flask_babel import gettext as _
 
-    from app.mailin.jobs import _connect, _quoted
+    from app.mailin.jobs import ERROR_CONNECT, MailboxError, _connect, _select, error_words
     from app.mailin.models import Mailbox
 
     if security not in SECURITY_MODES or not host or not username:
@@ -865,18 +899,27 @@ def test_mailbox_connection(*, host: str, port: int | None, security: str, usern
                     username=username, folder=folder or "INBOX", verify_certificate=verify_certificate)
     try:
         connection = _connect(probe)
-    except (OSError, imaplib.IMAP4.error) as exc:
-        raise MailboxConnectionError(_("The server %(host)s:%(port)s could not be reached: %(reason)s",
-                                       host=probe.host, port=probe.port, reason=str(exc)[:200])) from None
+    except MailboxError as error:
+        # Fixed words: what the admin typed, never what the remote server said (its banner, its errors).
+        if error.code == ERROR_CONNECT:
+            raise MailboxConnectionError(_("The server %(host)s:%(port)s could not be reached, or it did not "
+                                           "answer as an IMAP server.", host=probe.host, port=probe.port)) from None
+        raise MailboxConnectionError(error_words(error.code)) from None
     try:
         try:
             connection.login(username, password)
         except imaplib.IMAP4.error:
             raise MailboxConnectionError(_("The server refused the user name or the password.")) from None
-        status, data = connection.select(_quoted(probe.folder), readonly=True)
+        except OSError:
+            raise MailboxConnectionError(error_words(ERROR_CONNECT)) from None
+        try:
+            status, data = _select(connection, probe.folder, readonly=True)
+        except (imaplib.IMAP4.error, OSError):
+            status, data = "NO", None
         if status != "OK":
             raise MailboxConnectionError(_("The folder %(folder)s does not exist on the server.", folder=probe.folder))
-        return int((data or [b"0"])[0] or 0)
+        count = (data or [b"0"])[0] or b"0"
+        return int(count) if count.isdigit() else 0
     finally:
         try:
             connection.logout()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import timedelta
 from email import policy as email_policy
 from email.headerregistry import HeaderRegistry, UnstructuredHeader
@@ -13,13 +14,14 @@ from sqlalchemy import select, update
 
 from app.db_types import utcnow
 from app.extensions import db
-from app.notifications.mailer import MailDeliveryError, deliver
+from app.notifications.mailer import MailDeliveryError, MessageBuildError, deliver, header_text, recipient_address
 from app.notifications.models import OUTBOX_FAILED, OUTBOX_PENDING, OUTBOX_SENDING, OUTBOX_SENT, OutboxMessage
 from app.tenancy.models import Tenant
 from app.tenancy.scoping import all_tenants, current_tenant_id
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
+_HEADER_NAME = re.compile(r"[!-9;-~]{1,76}")  # RFC 5322 2.2: printable ASCII except the colon
 STALE_SENDING = timedelta(minutes=10)
 
 
@@ -45,15 +47,19 @@ def build_email(message: OutboxMessage, tenant: Tenant) -> EmailMessage:
     domain = current_app.config["PORTAL_DOMAIN"].split(":")[0]
     sender = (tenant.settings or {}).get("support_email") or current_app.config["MAIL_FROM"].format(domain=domain)
     email = EmailMessage(policy=MAIL_POLICY)
-    email["From"] = formataddr((tenant.name, sender))
-    email["To"] = message.recipient
-    email["Subject"] = message.subject
+    # Every header built from text goes through header_text (one line): no header injection.
+    email["From"] = formataddr((header_text(tenant.name), header_text(sender)))
+    email["To"] = recipient_address(message.recipient)
+    email["Subject"] = header_text(message.subject)
     email["Date"] = format_datetime(message.created_at)
     # Stable per outbox row: a retry that does reach the recipient twice is recognised as one message.
     email["Message-ID"] = f"<outbox-{tenant.id}-{message.id}@{domain}>"
     email["Auto-Submitted"] = "auto-generated"
     for name, value in (message.headers or {}).items():
-        email[name] = value
+        name = header_text(name)
+        if not _HEADER_NAME.fullmatch(name):
+            raise MessageBuildError(f"not a valid header name: {name[:100]}")
+        email[name] = header_text(value)
     email.set_content(message.body_text)
     if message.body_html:
         email.add_alternative(message.body_html, subtype="html")
@@ -73,7 +79,13 @@ def deliver_outbox_message(message_id: int) -> str:
     message = db.session.get(OutboxMessage, message_id)
     tenant = db.session.get(Tenant, current_tenant_id())
     try:
-        deliver(build_email(message, tenant))
+        email = build_email(message, tenant)
+    except Exception as exc:  # noqa: BLE001 (building is deterministic: whatever failed, fails every time)
+        return _give_up(message, tenant, f"the message could not be built: {exc}")
+    try:
+        deliver(email)
+    except (MessageBuildError, ValueError, TypeError, UnicodeError) as exc:  # refused by the mailer, for good
+        return _give_up(message, tenant, f"the message could not be sent: {exc}")
     except MailDeliveryError as exc:
         failed = exc.permanent or message.attempts >= MAX_ATTEMPTS
         message.status = OUTBOX_FAILED if failed else OUTBOX_PENDING
@@ -90,6 +102,17 @@ def deliver_outbox_message(message_id: int) -> str:
     message.last_error = None
     db.session.commit()
     return "sent"
+
+
+def _give_up(message: OutboxMessage, tenant: Tenant, reason: str) -> str:
+    """A permanent failure: the row is marked failed with its reason (never retried), and agents see it
+    on the request's timeline."""
+    message.status = OUTBOX_FAILED
+    message.last_error = reason[:1000]
+    _record_failure(message)
+    db.session.commit()
+    log.warning("outbox message %s of tenant %s given up: %s", message.id, tenant.id, reason)
+    return "failed"
 
 
 def _record_failure(message: OutboxMessage) -> None:
@@ -111,11 +134,13 @@ def sweep_outbox(now=None) -> int:
 
     now = now or utcnow()
     with all_tenants():
+        stale = (OutboxMessage.status == OUTBOX_SENDING) & (OutboxMessage.next_attempt_at <= now - STALE_SENDING)
+        # A message whose delivery crashed the worker every time is given up, not retried forever.
         db.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.status == OUTBOX_SENDING, OutboxMessage.next_attempt_at <= now - STALE_SENDING)
-            .values(status=OUTBOX_PENDING)
+            update(OutboxMessage).where(stale, OutboxMessage.attempts >= MAX_ATTEMPTS)
+            .values(status=OUTBOX_FAILED, last_error="delivery was interrupted too many times")
         )
+        db.session.execute(update(OutboxMessage).where(stale).values(status=OUTBOX_PENDING))
         db.session.commit()
         due = db.session.execute(
             select(OutboxMessage.id, OutboxMessage.tenant_id)

@@ -13,6 +13,7 @@ from flask import current_app, url_for
 from itsdangerous import URLSafeTimedSerializer
 
 from app.accounts.tokens import TokenError, load_tenant_payload
+from app.config import signing_keys
 
 VIEW = "view"
 UNSUBSCRIBE = "unsubscribe"
@@ -25,7 +26,8 @@ LinkError = TokenError
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"notifications.{purpose}")
+    # SECRET_KEY signs; the SECRET_KEY_FALLBACKS still verify, so a key rotation keeps links working.
+    return URLSafeTimedSerializer(signing_keys(current_app.config), salt=f"notifications.{purpose}")
 
 
 def make_link_token(purpose: str, *, tenant_id: int, ticket_id: int, user_id: int | None, address: str) -> str:

@@ -7,6 +7,7 @@ connect, ``?starttls=1`` to upgrade a plain connection).
 from __future__ import annotations
 
 import mailbox
+import re
 import smtplib
 import ssl
 from email.message import EmailMessage
@@ -25,6 +26,30 @@ class MailDeliveryError(RuntimeError):
     def __init__(self, message: str, permanent: bool = False):
         super().__init__(message)
         self.permanent = permanent
+
+
+class MessageBuildError(ValueError):
+    """The message can never be sent as it stands (an impossible recipient address, say): a
+    permanent failure, recorded for agents, never retried."""
+
+
+def header_text(value) -> str:
+    """The one way a header is written from text a person typed (a summary in a subject, a name, an
+    address): on one line, without control characters, so nobody can add a header (ASVS 5.2.3)."""
+    from app.security.params import single_line
+
+    return single_line("" if value is None else str(value)).strip()
+
+
+_ADDRESS = re.compile(r"[^\s@<>,;:\"()\[\]\\]+@[^\s@<>,;:\"()\[\]\\]+\.[^\s@<>,;:\"()\[\]\\.]+")
+
+
+def recipient_address(value: str) -> str:
+    """``value`` if it is one plain address (local@domain.tld), else MessageBuildError."""
+    address = header_text(value)
+    if not _ADDRESS.fullmatch(address):
+        raise MessageBuildError(f"not a valid recipient address: {address[:200]}")
+    return address
 
 
 def deliver(message: EmailMessage, mail_url: str | None = None) -> None:

@@ -14,6 +14,7 @@ from app.accounts.models import Membership, User
 from app.catalog.models import Field, Portal
 from app.extensions import db
 from app.tickets.models import Participant, Ticket, TicketFieldValue, TicketOrganization
+from app.security.params import int_arg, page_arg
 from app.tickets.policy import visible_tickets_clause
 from app.workflow.models import Status
 
@@ -51,11 +52,11 @@ class RequestFilters:
         selected = tuple((key, tuple(v for v in args.getlist(f"f.{key}") if v)) for key in field_keys)
         assignee = args.get("assignee", "") if staff else ""
         return cls(
-            assignee=assignee if assignee in ("", "me", "none") or assignee.isdigit() else "",
+            assignee=assignee if assignee in ("", "me", "none") or int_arg(assignee) is not None else "",
             status=args.get("status") or default_status, scope=scope if scope in SCOPES else "mine",
-            request_type=int(raw_type) if raw_type.isdigit() else None, portal=args.get("portal", ""),
+            request_type=int_arg(raw_type), portal=args.get("portal", ""),
             q=(args.get("q") or "").strip()[:200], fields=tuple((k, v) for k, v in selected if v), sort=sort,
-            page=max(int(raw_page), 1) if raw_page.isdigit() else 1,
+            page=page_arg(raw_page),
         )
 
     def args(self, **changes) -> dict:

@@ -11,6 +11,7 @@ from app.accounts.models import User
 from app.catalog.models import RequestType
 from app.db_types import utcnow
 from app.extensions import db
+from app.security.params import single_line
 from app.tenancy.models import Tenant
 from app.tenancy.scoping import current_tenant_id
 from app.tickets.models import Ticket, TicketEvent, TicketSequence
@@ -69,7 +70,7 @@ def create_ticket(*, request_type: RequestType, requester: User, summary: str, d
     The caller validates the form (catalog) and commits; the reference, initial status and the
     'created' timeline event are set here, in the same transaction.
     """
-    summary = (summary or "").strip()
+    summary = single_line(summary).strip()  # one line: it becomes an e-mail subject
     if not summary:
         raise ValueError("a request needs a summary")
     tenant = db.session.get(Tenant, current_tenant_id())
@@ -423,7 +424,7 @@ def set_field_values(ticket: Ticket, by: User, values: dict) -> list[str]:
     changed = []
     for key, value in values.items():
         if key == "summary":
-            value = (value or "").strip()[:500]
+            value = single_line(value).strip()[:500]
             if value and value != ticket.summary:
                 record_event(ticket, "field_changed", actor=by, field="summary", old=ticket.summary, new=value)
                 ticket.summary = value

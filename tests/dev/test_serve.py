@@ -34,7 +34,7 @@ def test_stopping_the_dev_server_stops_its_worker_and_scheduler(tmp_path, redis_
     env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp_path / 'portal.sqlite3'}",
                REDIS_URL=redis_server.connection_url, STORAGE_URL=f"file://{tmp_path / 'storage'}",
                MAIL_URL=f"maildir://{tmp_path / 'outbox'}", PORTAL_DOMAIN=f"localhost:{port}",
-               PORTAL_CLI_LANGUAGE="en")
+               PORTAL_CLI_LANGUAGE="en", PORTAL_ENV="development")
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
     subprocess.run([*flask, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
     log = tmp_path / "serve.log"
