@@ -27,6 +27,7 @@ class _PageChecker(HTMLParser):
         self.problems: list[str] = []
         self.links: list[str] = []
         self.nonces: list[str | None] = []
+        self.sources: list[str] = []  # style sheets and scripts: 'self' only
 
     def handle_starttag(self, tag, attrs):
         names = dict(attrs)
@@ -39,6 +40,10 @@ class _PageChecker(HTMLParser):
             self.nonces.append(names.get("nonce"))
         if tag == "a" and names.get("href"):
             self.links.append(names["href"])
+        if tag == "link" and "stylesheet" in (names.get("rel") or "") and names.get("href"):
+            self.sources.append(names["href"])
+        if tag == "script" and names.get("src"):
+            self.sources.append(names["src"])
 
 
 def _check(url: str, response, *, signed_in: bool) -> list[str]:
@@ -62,6 +67,8 @@ def _check(url: str, response, *, signed_in: bool) -> list[str]:
     checker.feed(response.get_data(as_text=True))
     assert not checker.problems, (url, checker.problems)
     assert all(nonce == match.group(1) for nonce in checker.nonces), (url, checker.nonces)
+    foreign = [src for src in checker.sources if urlsplit(urljoin(url, src)).netloc != urlsplit(url).netloc]
+    assert not foreign, (url, foreign)  # another host (the bare domain's /static) is blocked by 'self'
     return checker.links
 
 
@@ -119,6 +126,15 @@ def test_anonymous_pages_and_error_pages_have_the_security_headers(app, client, 
         response = client.get(url)
         assert response.status_code == status
         _check(url, response, signed_in=False)
+    from app.tenancy.services import set_tenant_status
+
+    make_tenant("festum")
+    with app.app_context():
+        set_tenant_status("festum", "suspended")
+        db.session.commit()
+    suspended = client.get(portal_url("festum", "/"))
+    assert suspended.status_code == 503
+    _check(portal_url("festum", "/"), suspended, signed_in=False)
     static = client.get(portal_url("flexinform", "/static/css/portal.css"))
     assert static.headers["X-Content-Type-Options"] == "nosniff"
     assert "no-store" not in static.headers.get("Cache-Control", "")
