@@ -51,6 +51,7 @@ POST_DATA = {
     "notifications.rate": lambda v: {"score": "5"},
     "operator.tenant_status": lambda v: {"status": "active"},
     "tickets.watch": lambda v: {"watch": "1"},
+    "mailin.accept_held": lambda v: {"as": "internal"},
     "portal.set_language": lambda v: {"language": "fi"},
 }
 # Requests that change what later requests see run last, in this order.
