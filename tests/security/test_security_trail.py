@@ -301,3 +301,12 @@ def test_the_csv_has_keys_iso_times_and_no_formulas(app, client, make_tenant, ma
     assert json.loads(changed["params"]) == {"old_role": "agent", "new_role": "admin"}  # keys, not words
     assert [r["kind"] for r in csv.DictReader(io.StringIO(client.get(CSV_URL + "?kind=role_changed")
                                                            .get_data(as_text=True)))] == ["role_changed"]
+
+
+def test_a_hostile_address_typed_at_the_login_is_shown_as_text(app, client, make_tenant, make_user, login):
+    targito = _targito(make_tenant, make_user)
+    _record(app, targito, kinds.LOGIN_FAILED, email='"><script>alert(1)</script>@x.test', ip="203.0.113.9")
+    login("targito", ADMIN)
+    page = client.get(TRAIL).get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page
+    assert "Failed sign-in as &#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;@x.test" in page
