@@ -213,6 +213,27 @@ def test_xss_from_customers_and_agents_is_escaped_in_pages_and_emails(app, festu
         references.append(reference)
         agent.post(portal_url(SLUG, f"/requests/{reference}/comments"), data={"body": "\n\n".join(group)})
     customer.post(portal_url(SLUG, f"/requests/{references[0]}/comments"), data={"body": "\n".join(xss)})
+    # An agent's internal note, and a summary forwarded outside with the agent's note.
+    agent.post(portal_url(SLUG, f"/requests/{references[0]}/comments"), data={"body": "\n".join(xss), "internal": "1"})
+    response = agent.post(portal_url(SLUG, f"/requests/{references[0]}/forward"),
+                          data={"email": "liitto@example.test", "note": "\n".join(xss)})
+    assert response.status_code == 302
+    # Help articles written by the agent (title, category, Markdown body), read by customers.
+    slugs = []
+    for n, group in enumerate(groups(xss, chars=280)):
+        response = agent.post(portal_url(SLUG, "/help/manage/new"), data={
+            "title": " ".join(group), "category": group[0][:120], "language": "fi", "visibility": "public",
+            "portal": "", "body": "\n\n".join(group + [f"[xss{n}](javascript:alert('xss'))"]), "action": "publish"})
+        assert response.status_code == 302, response.get_data(as_text=True)[:1000]
+        article_id = response.headers["Location"].rstrip("/").rsplit("/", 1)[1]
+        pages[f"article editor {article_id}"] = _page(agent, f"/help/manage/{article_id}")
+    pages["help index"] = _page(customer, "/help/")
+    pages["help manage"] = _page(agent, "/help/manage/")
+    for link in sorted(set(re.findall(r'href="(/help/articles/[^"?#]+)"', pages["help index"]))):
+        pages[f"article {link}"] = _page(customer, link)
+        slugs.append(link)
+    assert slugs, "the published articles are not listed"
+    pages["help search"] = _page(customer, "/help/search?q=xss")
     pages["customer's list"] = _page(customer, "/requests")
     pages["agent queue"] = _page(agent, "/agent/queues/open")
     pages["admin users"] = _page(admin, "/admin/users")
