@@ -1,7 +1,8 @@
 """Attack strings from public payload lists through every text people type, and where they show up.
 
 - XSS (payloads/xss.txt) through what customers, agents and tenant admins submit -- request fields
-  and file names, comments, profile names, organization names, and the tenant's configurable
+  and file names, comments and internal notes, forwarded notes, help articles (title, category,
+  Markdown body), profile names, organization names, and the tenant's configurable
   strings (status, portal, request type, field and option names, UI-text overrides, set through the
   console's own service) -- must never appear unescaped in the pages that show them nor in the HTML
   e-mails sent about them.
@@ -175,9 +176,10 @@ def _client(app, email_address: str):
     return client
 
 
-def _raise(client, summary: str, description: str = "", files=()) -> str:
+def _raise(client, summary: str, description: str = "", files=(), **fields) -> str:
     data = {"field_summary": summary, "field_description": description, "field_severity": "normaali",
-            "field_attachments": [(io.BytesIO(content), name) for name, content in files]}
+            "field_attachments": [(io.BytesIO(content), name) for name, content in files],
+            **{f"field_{key}": value for key, value in fields.items()}}
     response = client.post(portal_url(SLUG, "/portals/asiakastuki/palvelupyynto/new"), data=data,
                            content_type="multipart/form-data")
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
@@ -209,7 +211,7 @@ def test_xss_from_customers_and_agents_is_escaped_in_pages_and_emails(app, festu
     references = []
     for group in groups(xss):
         reference = _raise(customer, " ".join(group), "\n".join(group),
-                           files=[(f"{payload}.txt", b"x") for payload in group])
+                           files=[(f"{payload}.txt", b"x") for payload in group], cc=" ".join(group)[:1000])
         references.append(reference)
         agent.post(portal_url(SLUG, f"/requests/{reference}/comments"), data={"body": "\n\n".join(group)})
     customer.post(portal_url(SLUG, f"/requests/{references[0]}/comments"), data={"body": "\n".join(xss)})
