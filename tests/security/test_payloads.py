@@ -395,6 +395,25 @@ def test_header_injection_never_adds_headers_to_emails(app, festum):
             number = re.search(r"#(\d+)", str(message["Subject"]))
             payload = sent_by_number.get(number.group(1)) if number else None
             injected.append(f"to {message['To']}, summary {payload!r}: headers {sorted(names)}")
+    # The portal's name is the From header's display name: every payload as the name, written by
+    # the worker's own e-mail writer (an e-mail it refuses to write adds no header either).
+    from types import SimpleNamespace
+
+    from app.notifications.jobs import build_email
+    from app.notifications.models import OutboxMessage
+    from app.tenancy.scoping import all_tenants
+
+    with app.app_context(), all_tenants():
+        row = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).first()
+        for payload in injections:
+            try:
+                raw = build_email(row, SimpleNamespace(id=tenant.id, name=payload, settings={})).as_bytes()
+            except (ValueError, TypeError):
+                continue
+            written = email.message_from_bytes(raw, policy=email_policy.default)
+            names = {name.lower() for name in written.keys()}
+            if names & {"bcc", "x-injected"} or list(written.keys()).count("From") > 1:
+                injected.append(f"portal name {payload!r}: headers {sorted(names)}")
     assert not injected, "E-mails with injected headers:\n" + "\n".join(injected)
     failed = [row for row in outbox_rows(app) if row.status != "sent"]
     assert not failed, f"E-mails that could not be sent: {[(r.id, r.status, r.last_error) for r in failed]}"
