@@ -30,6 +30,7 @@ def create_app(config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"),
                      render_as_batch=True, compare_type=True, render_item=render_migration_type)
     csrf.init_app(app)
+    _init_rate_limits(app)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = _l("Please log in to see this page.")
@@ -95,6 +96,30 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.cli.add_command(helpcenter_cli)
     return app
+
+
+def _init_rate_limits(app: Flask) -> None:
+    """Flask-Limiter on the app's Redis (REDIS_URL); ProxyFix when behind a proxy (PROXY_FIX_*).
+
+    Without a proxy, X-Forwarded-For is anyone's to send: it is trusted only for the configured
+    number of hops, so that rate limits count the real client and not the proxy.
+    """
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from app.extensions import limiter
+
+    hops = {name: int(app.config.get(f"PROXY_FIX_X_{name.upper()}") or 0) for name in ("for", "proto", "host")}
+    if any(hops.values()):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops["for"], x_proto=hops["proto"], x_host=hops["host"])
+    redis_url = app.config.get("REDIS_URL")
+    if redis_url and redis_url.startswith("unix://"):
+        redis_url = "redis+unix://" + redis_url[len("unix://"):]
+    # Without REDIS_URL (a development machine) the limits live in this process's memory.
+    app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url or "memory://")
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1, "socket_timeout": 1,
+                                                        "wrap_exceptions": True} if redis_url else {})
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", "portal")
+    limiter.init_app(app)
 
 
 def _import_models() -> None:

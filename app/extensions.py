@@ -1,4 +1,5 @@
 """Flask extensions, created unbound; create_app() binds them."""
+from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -28,6 +29,9 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = TenantBabel()
+# Rate limits (app.accounts.ratelimit): no default limits, only the routes and services that ask.
+# Storage: RATELIMIT_STORAGE_URI (REDIS_URL, set in create_app); in memory while it is down.
+limiter = Limiter(key_func=lambda: "", in_memory_fallback_enabled=True)
 
 
 @event.listens_for(Engine, "connect")

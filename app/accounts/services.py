@@ -7,12 +7,13 @@ translated message; nothing is changed when one is raised.
 from __future__ import annotations
 
 import io
+import math
 import time
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, g, has_app_context, session, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 from sqlalchemy import func, select
 
 from app.accounts import ratelimit, tokens
@@ -63,9 +64,6 @@ SESSION_STARTED_KEY = "session_started"
 SESSION_SEEN_KEY = "session_seen"
 SEEN_GRANULARITY = 60  # seconds: the last-used time is rewritten at most once a minute
 MIN_PASSWORD_LENGTH = 10
-LOGIN_WINDOW = 15 * 60
-MAX_FAILURES_PER_ACCOUNT = 5
-MAX_ATTEMPTS_PER_IP = 30
 AVATAR_MAX_BYTES = 2 * 1024 * 1024
 AVATAR_SIZE = 256
 
@@ -206,6 +204,8 @@ def register(email: str, name: str, password: str, confirm: str, *, locale: str 
     # Hash before looking the address up: the slow hash is paid whether or not the account exists,
     # so that the answer's timing does not tell (ASVS 2.2.x / user enumeration).
     password_hash = hash_password(password)
+    if not ratelimit.allow_mail("registration", recipient=email, tenant_id=tenant.id):
+        return  # too many e-mails to this address or from this client: the same answer, no e-mail
     existing = find_user(email)
     if existing is not None:
         queue_email(kind="already_registered", to=existing.email, user=existing,
@@ -258,6 +258,10 @@ def invite(email: str, *, name: str = "", role: str = ROLE_CUSTOMER, organizatio
     user = find_user(email)
     if user is not None and user.has_password:
         raise AccountError(_("%(email)s already has access to this portal.", email=email), "email")
+    if not ratelimit.allow_mail("invitation", recipient=email, tenant_id=g.tenant.id,
+                                sender=f"user:{invited_by.id}" if invited_by is not None else None):
+        raise AccountError(_("The invitation could not be sent just now: too many e-mails have been sent. "
+                             "Please try again later."), "email")
     if user is None:
         user = create_user(email, name=name, role=role, locale=g.tenant.default_locale)
         db.session.flush()
@@ -312,7 +316,7 @@ def set_password_from_link(token: str, password: str, confirm: str, *, purpose: 
     if purpose == tokens.RESET_PASSWORD:  # an invitation's first password needs no notice
         _send_password_changed(user)
     db.session.commit()
-    ratelimit.reset(_account_key(user.email))
+    ratelimit.forget_login_failures(str(user.tenant_id), user.email)
     return user
 
 
@@ -327,6 +331,8 @@ def user_for_link(token: str, purpose: str) -> User | None:
 
 def request_password_reset(email: str) -> None:
     """Send a reset link if the account exists. The caller shows the same answer either way."""
+    if not ratelimit.allow_mail("password_reset", recipient=normalize_email(email), tenant_id=g.tenant.id):
+        return  # too many requests for this address or from this client: the same answer, no e-mail
     user = find_user(email)
     if user is None or not user.active:
         return
@@ -338,44 +344,70 @@ def request_password_reset(email: str) -> None:
 
 # --- login ----------------------------------------------------------------------------------
 
-def _account_key(email: str, scope: str | None = None) -> str:
-    return f"login:account:{scope or g.tenant.id}:{normalize_email(email)}"
+class LoginThrottled(AccountError):
+    """Too many failed logins: the account (or the client address) waits ``retry_after`` seconds."""
+
+    def __init__(self, seconds: int):
+        super().__init__(login_wait_message(seconds))
+        self.retry_after = max(1, int(seconds))
 
 
-def _throttled_login(scope: str, email: str, password: str, ip: str, find):
-    """Check credentials found by ``find(email)``, throttled per account and per IP address."""
-    account_key, ip_key = _account_key(email, scope), f"login:ip:{scope}:{ip or 'unknown'}"
-    if (ratelimit.count(account_key, LOGIN_WINDOW, increment=False) >= MAX_FAILURES_PER_ACCOUNT
-            or ratelimit.count(ip_key, LOGIN_WINDOW, increment=True) > MAX_ATTEMPTS_PER_IP):
-        raise AccountError(_("Too many login attempts. Please wait %(minutes)d minutes and try again.",
-                             minutes=LOGIN_WINDOW // 60))
-    account = find(normalize_email(email))
+def login_wait_message(seconds: float) -> str:
+    """The translated "please wait" of a slowed-down login, in whole minutes (at least one)."""
+    minutes = max(1, math.ceil(seconds / 60))
+    return ngettext("Too many failed login attempts. Please wait %(num)d minute and try again.",
+                    "Too many failed login attempts. Please wait %(num)d minutes and try again.", minutes)
+
+
+def _throttled_login(scope: str, email: str, password: str, find, *, tenant_id: int | None):
+    """Check credentials found by ``find(email)``, with a back-off per account.
+
+    After ``ratelimit.FREE_FAILURES`` failures in a row the address waits (growing with each further
+    failure), whether or not an account has it; a success forgets its failures. Every attempt goes
+    to the security trail; a failed one is committed at once, since nothing else is. The client
+    address is slowed down by the login views' route limit, which counts failures only.
+    """
+    email = normalize_email(email)
+    wait = ratelimit.login_wait_seconds(scope, email)
+    if wait:
+        raise LoginThrottled(wait)
+    account = find(email)
     if account is None:
         verify_password(_dummy_hash(), password)  # the same time whether or not the account exists
         ok = False
     else:
         ok = verify_password(account.password_hash, password) and account.active
+    user = account if isinstance(account, User) else None  # the trail's subject is a tenant user
     if not ok:
-        ratelimit.count(account_key, LOGIN_WINDOW, increment=True)
+        failures, locked_for = ratelimit.count_login_failure(scope, email)
+        record_event(events.LOGIN_FAILED, tenant_id=tenant_id, subject=user, email=email)
+        if locked_for:
+            record_event(events.ACCOUNT_LOCKED, tenant_id=tenant_id, subject=user, email=email, failures=failures)
+        db.session.commit()
         raise AccountError(_("The e-mail address or the password is not correct."))
-    ratelimit.reset(account_key)
+    ratelimit.forget_login_failures(scope, email)
+    record_event(events.LOGIN_SUCCEEDED, tenant_id=tenant_id, actor=account, subject=user)
     return account
 
 
-def authenticate(email: str, password: str, ip: str) -> User:
+def authenticate(email: str, password: str) -> User:
     """A tenant user's login."""
-    user = _throttled_login(str(g.tenant.id), email, password, ip, find_user)
+    user = _throttled_login(str(g.tenant.id), email, password, find_user, tenant_id=g.tenant.id)
     user.last_login_at = utcnow()
     db.session.commit()
     return user
 
 
-def authenticate_operator(email: str, password: str, ip: str) -> Operator:
+def authenticate_operator(email: str, password: str) -> Operator:
     """The platform operator's login, on the bare domain."""
-    return _throttled_login(
-        "platform", email, password, ip,
+    operator = _throttled_login(
+        "platform", email, password,
         lambda address: db.session.execute(select(Operator).where(Operator.email == address)).scalar_one_or_none(),
+        tenant_id=None,
     )
+    db.session.commit()
+    return operator
+
 
 def start_session(account: User | Operator) -> None:
     """Log in a tenant user (or, on the bare domain, an operator) with a fresh session.

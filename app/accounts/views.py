@@ -1,43 +1,63 @@
 """Getting in and managing one's own account, on ``<tenant>.<PORTAL_DOMAIN>``."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
+import time
+
+from flask import (Blueprint, Response, abort, flash, g, make_response, redirect, render_template, request,
+                   send_file, url_for)
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
-from app.accounts import services, tokens
+from app.accounts import ratelimit, services, tokens
 from app.accounts.forms import (AvatarForm, ChangePasswordForm, ForgotPasswordForm, InvitationForm, LoginForm,
                                 ProfileForm, RegisterForm, SetPasswordForm, show_error)
 from app.accounts.models import User
 from app.accounts.policy import can_see_avatar
-from app.extensions import db
+from app.extensions import db, limiter
 from app.i18n.timezones import timezone_choices
+from app.security.urls import safe_next
 from app.templating import LANGUAGE_NAMES
 
 bp = Blueprint("accounts", __name__, subdomain="<tenant>")
 
 
-def _safe_next(target: str | None, default: str) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
+def login_rate_limit(template: str):
+    """The route limit of a login view: failed POSTs per client address and portal (a redirect is a
+    success and costs nothing). Past the limit the form comes back with a translated wait, as 429."""
+    def slowed_down(limit) -> Response:
+        form = LoginForm()
+        seconds = max(1, int(limit.reset_at - time.time()))
+        form.form_errors.append(services.login_wait_message(seconds))
+        return make_response(render_template(template, form=form), 429, {"Retry-After": str(seconds)})
+
+    return limiter.limit(ratelimit.login_failures_per_ip, key_func=ratelimit.login_ip_key, methods=["POST"],
+                         deduct_when=lambda response: response.status_code != 302, on_breach=slowed_down)
+
+
+def render_login(template: str, form: LoginForm, error: services.AccountError | None = None):
+    """The login form again: 422 with a wrong password, 429 (and Retry-After) while the account waits."""
+    if isinstance(error, services.LoginThrottled):
+        return render_template(template, form=form), 429, {"Retry-After": str(error.retry_after)}
+    return render_template(template, form=form), 200 if not form.errors else 422
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@login_rate_limit("accounts/login.html")
 def login():
     if current_user.is_authenticated:
-        return redirect(_safe_next(request.args.get("next"), url_for("portal.home")))
-    form = LoginForm()
+        return redirect(safe_next(request.args.get("next"), url_for("portal.home")))
+    form, problem = LoginForm(), None
     if form.validate_on_submit():
         try:
-            user = services.authenticate(form.email.data, form.password.data, request.remote_addr)
+            user = services.authenticate(form.email.data, form.password.data)
         except services.AccountError as error:
             show_error(form, error)
+            problem = error
         else:
             services.start_session(user)
-            return redirect(_safe_next(request.args.get("next"), url_for("portal.home")))
-    return render_template("accounts/login.html", form=form), 200 if not form.errors else 422
+            return redirect(safe_next(request.args.get("next"), url_for("portal.home")))
+    return render_login("accounts/login.html", form, problem)
 
 
 @bp.post("/logout")
@@ -94,7 +114,7 @@ def verify_email(token):
 def resend_verification():
     services.resend_verification(current_user)
     flash(_("We have sent a new confirmation link to %(email)s.", email=current_user.email), "success")
-    return redirect(_safe_next(request.form.get("next"), url_for("accounts.profile")))
+    return redirect(safe_next(request.form.get("next"), url_for("accounts.profile")))
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])

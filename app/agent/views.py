@@ -14,6 +14,7 @@ from app.agent.services import queue_filters, tenant_queues
 from app.catalog.services import filterable_fields, portal_catalog
 from app.extensions import db
 from app.security.params import int_arg
+from app.security.urls import safe_next
 from app.tickets import services
 from app.tickets.listing import RequestFilters, count_requests, list_requests
 from app.tickets.models import Ticket
@@ -62,9 +63,7 @@ def queue(key):
 def bulk():
     """Apply one change to the selected requests (assign, change status)."""
     ids = [i for i in (int_arg(raw) for raw in request.form.getlist("ticket")) if i is not None]
-    back = request.form.get("next") or url_for("agent.home")
-    if not back.startswith("/") or back.startswith("//"):
-        back = url_for("agent.home")
+    back = safe_next(request.form.get("next"), url_for("agent.home"))
     if not ids:
         flash(_("Select at least one request."), "error")
         return redirect(back)

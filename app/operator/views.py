@@ -11,8 +11,10 @@ from flask_login import current_user
 from app.accounts import services
 from app.accounts.forms import LoginForm, show_error
 from app.accounts.models import Operator
+from app.accounts.views import login_rate_limit, render_login
 from app.i18n.selection import SESSION_KEY, available_languages
 from app.operator.services import change_tenant_status, onboard_tenant, tenant_rows
+from app.security.urls import safe_next
 from app.tenancy.definition import DefinitionError
 from app.tenancy.services import list_tenants
 
@@ -98,17 +100,19 @@ def tenant_status(slug):
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@login_rate_limit("operator/login.html")
 def login():
-    form = LoginForm()
+    form, problem = LoginForm(), None
     if form.validate_on_submit():
         try:
-            operator = services.authenticate_operator(form.email.data, form.password.data, request.remote_addr)
+            operator = services.authenticate_operator(form.email.data, form.password.data)
         except services.AccountError as error:
             show_error(form, error)
+            problem = error
         else:
             services.start_session(operator)
-            return redirect(url_for("operator.home"))
-    return render_template("operator/login.html", form=form), 200 if not form.errors else 422
+            return redirect(safe_next(request.args.get("next"), url_for("operator.home")))
+    return render_login("operator/login.html", form, problem)
 
 
 @bp.post("/logout")

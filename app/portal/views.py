@@ -8,6 +8,7 @@ from flask_login import current_user
 from app.catalog.services import portal_catalog
 from app.extensions import db
 from app.i18n.selection import SESSION_KEY, available_languages
+from app.security.urls import safe_next
 
 bp = Blueprint("portal", __name__, subdomain="<tenant>")
 # Static files on tenant hosts (Flask's own static route serves only the bare domain).
@@ -42,14 +43,7 @@ def set_language():
         if current_user.is_authenticated:
             current_user.locale = code
             db.session.commit()
-    return redirect(_safe_next(request.form.get("next")))
-
-
-def _safe_next(target: str | None) -> str:
-    """Only local paths: never redirect to another host."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("portal.home")
+    return redirect(safe_next(request.form.get("next"), url_for("portal.home")))
 
 
 @static_bp.get("/static/<path:filename>")

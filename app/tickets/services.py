@@ -327,23 +327,40 @@ def _tenant_context():
 def share_with_person(ticket: Ticket, by: User, email: str) -> tuple[User, bool]:
     """Add a participant by e-mail (Flexinform's "Megosztás"): they see the request, get its
     notifications (as watchers; they may switch them off) and may comment. Someone without an account
-    gets one, with a link to set a password; someone with an account gets a notice."""
+    gets one, with a link to set a password; someone with an account gets a notice.
+
+    At a portal whose registration is by invitation only staff give new people access: a customer
+    shares only with people who have an account there. Each share sends an e-mail, so shares are
+    throttled per sharer, per address and per tenant (``ratelimit.allow_mail``)."""
     from flask import url_for
     from flask_babel import gettext as _
 
-    from app.accounts.services import create_contact_account
+    from app.accounts import ratelimit
+    from app.accounts.policy import is_staff
+    from app.accounts.services import create_contact_account, find_user, normalize_email
     from app.notifications.services import queue_email
     from app.tickets.models import Participant, Watcher
 
+    address = normalize_email(email)
+    if "@" not in address or " " in address or len(address) > 320:
+        raise RequestError(_("Please enter a valid e-mail address."), "email")
+    existing = find_user(address)
+    if existing is None and not is_staff(by) and _tenant_context().registration_mode != "open":
+        raise RequestError(_("%(email)s has no account at this portal, and only the support team can invite "
+                             "new people here.", email=address), "email")
+    if existing is not None:
+        if existing.id == ticket.requester_id:
+            raise RequestError(_("%(email)s is the requester of this request.", email=existing.email), "email")
+        if db.session.execute(select(Participant.id).where(Participant.ticket_id == ticket.id,
+                                                           Participant.user_id == existing.id)).first():
+            raise RequestError(_("The request is already shared with %(email)s.", email=existing.email), "email")
+    if not ratelimit.allow_mail("share", recipient=address, sender=f"user:{by.id}",
+                                tenant_id=ticket.tenant_id):
+        raise RequestError(_("The request could not be shared just now: too many e-mails have been sent. "
+                             "Please try again later."), "email")
     link = url_for("tickets.detail", reference=ticket.reference, _external=True)
-    user, created = create_contact_account(email, reason="shared_invitation", ticket=ticket, sharer=by,
+    user, created = create_contact_account(address, reason="shared_invitation", ticket=ticket, sharer=by,
                                            request_link=link)
-    if user.id == ticket.requester_id:
-        raise RequestError(_("%(email)s is the requester of this request.", email=user.email), "email")
-    exists = db.session.execute(select(Participant.id).where(Participant.ticket_id == ticket.id,
-                                                             Participant.user_id == user.id)).first()
-    if exists:
-        raise RequestError(_("The request is already shared with %(email)s.", email=user.email), "email")
     db.session.add(Participant(ticket_id=ticket.id, user_id=user.id, added_by_id=by.id))
     if db.session.execute(select(Watcher.id).where(Watcher.ticket_id == ticket.id,
                                                    Watcher.user_id == user.id)).first() is None:
