@@ -75,7 +75,7 @@ def sniff_content_type(head: bytes, filename: str = "") -> str:
             return content_type
     if _is_text(head):
         guessed, _encoding = mimetypes.guess_type(filename or "", strict=False)
-        if guessed and (guessed.startswith("text/") or guessed in ACTIVE_CONTENT_TYPES):
+        if guessed and (guessed.startswith(("text/", "message/")) or guessed in ACTIVE_CONTENT_TYPES):
             return guessed
         return "text/plain"
     return "application/octet-stream"
