@@ -271,11 +271,14 @@ def signed_in_client(app, actor: str):
         response = client.post(portal_url(slug, "/login"), data={"email": EMAILS[actor], "password": PASSWORD})
         host = f"{slug}.{TEST_DOMAIN}"
     assert response.status_code == 302, f"{actor} could not sign in ({response.status_code})"
-    cookies = [c for c in client._cookies.values() if c.domain in (host, f".{host}")] if hasattr(client, "_cookies") else []
+    names = (app.config["SESSION_COOKIE_NAME"], app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
+    cookies = [cookie for name in names if (cookie := client.get_cookie(name, domain=host)) is not None]
+    assert cookies, f"{actor} has no session cookie"
     for cookie in cookies:
         for other_host in (TEST_DOMAIN, f"{THIS}.{TEST_DOMAIN}", f"{OTHER}.{TEST_DOMAIN}"):
             if other_host != host:
                 client.set_cookie(cookie.key, cookie.value, domain=other_host)
+                assert client.get_cookie(cookie.key, domain=other_host).value == cookie.value
     return client
 
 
