@@ -124,6 +124,9 @@ HOLD_REASON_WORDS = {
 }
 
 
+HELD_SHOWN = 20
+
+
 @bp.app_template_global("held_messages")
 def held_messages_for(ticket: Ticket) -> list[dict]:
     """The request page's panel: held e-mails of ``ticket`` with what they say, for its agents only."""
@@ -133,9 +136,19 @@ def held_messages_for(ticket: Ticket) -> list[dict]:
 
     if not current_user.is_authenticated or not current_user.is_staff or not can(current_user, "view", ticket):
         return []
+    # Each one is read back from storage: a flood of forged mail shows a page at a time, oldest first.
     return [{"message": inbound, "reason": HOLD_REASON_WORDS.get(inbound.hold_reason, inbound.hold_reason),
              "preview": held_preview(inbound, g.tenant), "sender": held_sender(inbound, ticket)}
-            for inbound in held_messages(ticket)]
+            for inbound in held_messages(ticket)[:HELD_SHOWN]]
+
+
+@bp.app_template_global("held_count")
+def held_count_for(ticket: Ticket) -> int:
+    """How many e-mails wait for review on ``ticket`` (the panel shows the first ``HELD_SHOWN``)."""
+    from sqlalchemy import func
+
+    return db.session.scalar(select(func.count(InboundMessage.id)).where(
+        InboundMessage.ticket_id == ticket.id, InboundMessage.outcome == m.HELD)) or 0
 
 
 def _back_to(ticket: Ticket):

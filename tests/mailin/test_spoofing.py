@@ -250,3 +250,22 @@ def test_a_stranger_cannot_be_made_the_author_and_a_review_says_how(app, client,
     assert "Kdo jsem?" not in [body for _who, body, _channel in comments_of(app, tenant, ref)]
     original = client.get(portal_url("targito", f"/requests/{ref}/held/{result['id']}/original"))
     assert original.status_code == 200 and original.mimetype == "message/rfc822"
+
+
+def test_a_flood_of_held_mail_is_shown_a_page_at_a_time_and_counted(app, client, login, notified, ingest_raw,
+                                                                     monkeypatch):
+    import app.mailin.views as views
+
+    monkeypatch.setattr(views, "HELD_SHOWN", 2)
+    tenant, ref, mail = notified("targito")
+    for n in range(3):
+        ingest_raw(tenant, _tagged(f"flood{n}@jinde.example", mail, f"Záplava {n}.", to=SUPPORT["targito"]))
+    as_(client, login, "targito", "agent")
+    page = client.get(portal_url("targito", f"/requests/{ref}")).get_data(as_text=True)
+    assert "Záplava 0." in page and "Záplava 1." in page and "Záplava 2." not in page
+    from flask_babel import force_locale, ngettext
+
+    with app.test_request_context("/"), force_locale("cs"):  # the agent reads Targito's language
+        more = ngettext("%(num)d more e-mail is waiting; it is shown here once these have been reviewed.",
+                        "%(num)d more e-mails are waiting; they are shown here once these have been reviewed.", 1)
+    assert more in page
