@@ -9,9 +9,13 @@
    per-sender rate limit (stored as ``rate_limited``, never answered). No-reply addresses and
    auto-replies are never answered.
 3. Routing: the signed reply address, then ``In-Reply-To``/``References`` (our outbox Message-IDs and
-   the request's thread root), then the subject tag. The sender becomes the comment's author if they
-   may comment there; otherwise, and for a message that is about no request, the tenant's rule for
-   new messages applies (a request of ``settings.email_request_type``, an account for an unknown
+   the request's thread root), then the subject tag. Finding the request confirms no one: a reply is
+   taken as its From address's only through the reply address signed for that address, or when that
+   address takes part in the request and the reply names a reply address of the request or an e-mail
+   we sent to that address (``confirm_sender``). Otherwise it is held for the request's agents (who
+   add or discard it), and the sender is told, at most once an hour, that it will be reviewed. A
+   confirmed sender becomes the comment's author if they may comment there; otherwise, and for a
+   message that is about no request, the tenant's rule for new messages applies (a request of ``settings.email_request_type``, an account for an unknown
    sender where ``settings.unknown_sender`` is ``create_account``, else a polite refusal).
 4. Effects: a comment runs the tenant's ``email_reply`` rules (in ``add_comment``); a reply to a
    closed request does not reopen it, the sender is told to raise a new one.
