@@ -374,7 +374,9 @@ def _field_from_request(item: dict) -> dict:
                  required=request.form.get("required") == "1",
                  editable_by=request.form.get("editable_by") or "customer")
     options = []
-    for index in range(int(request.form.get("option_rows", "0") or 0)):
+    from app.security.params import int_arg
+
+    for index in range(int_arg(request.form.get("option_rows"), 0, maximum=500)):  # (a form has a few dozen)
         key = request.form.get(f"option_{index}_key", "").strip()
         label = _localized(f"option_{index}_label")
         if key or label:
@@ -979,9 +981,12 @@ def _int_or_none(name: str, label: str):
     raw = (request.form.get(name) or "").strip()
     if not raw:
         return None
-    if not raw.isdigit():
+    from app.security.params import int_arg
+
+    value = int_arg(raw)
+    if value is None:
         _fail(_("%(label)s: please enter a whole number.", label=label))
-    return int(raw)
+    return value
 
 
 def _set_or_pop(mapping: dict, key: str, value) -> None:
@@ -1070,7 +1075,9 @@ def mailbox():
             g.console_problems = [problem]
         return _email_page(d, dict(d["settings"]), form)
 
-    port = int(form["port"]) if form["port"].isdigit() else None
+    from app.security.params import int_arg
+
+    port = int_arg(form["port"], minimum=1, maximum=65535)
     if form["port"] and port is None:
         return again(Problem(_("The port must be a number."), "port"))
     if not password:

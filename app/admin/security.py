@@ -22,6 +22,7 @@ from app.extensions import db
 from app.security import events as kinds
 from app.security.events import describe_event
 from app.security.models import SecurityEvent
+from app.security.params import int_arg
 from app.security.services import events_for_tenant, iter_events_for_tenant
 
 bp = Blueprint("security", __name__, url_prefix="/security")
@@ -80,7 +81,7 @@ def trail():
     """The tenant's security events, newest first, keyset-paginated (``before`` = an event id)."""
     kind, email = _filters()
     raw_before = request.args.get("before") or ""
-    before = int(raw_before) if raw_before.isdigit() else None
+    before = int_arg(raw_before)  # ASCII digits within the id range, else the first page
     events = events_for_tenant(g.tenant.id, limit=PAGE_SIZE + 1, before_id=before, kind=kind or None,
                                email=email or None)
     older = events[PAGE_SIZE - 1].id if len(events) > PAGE_SIZE else None

@@ -14,6 +14,7 @@ from itsdangerous import URLSafeTimedSerializer
 
 from app.accounts.tokens import TokenError, load_tenant_payload
 from app.config import signing_keys
+from app.security.params import int_arg
 
 VIEW = "view"
 UNSUBSCRIBE = "unsubscribe"
@@ -85,9 +86,10 @@ def reply_address_claim(address: str) -> tuple[int, str] | None:
     if "+r" not in local:
         return None
     number, _, signature = local.rsplit("+r", 1)[1].partition("-")
-    if not number.isdigit() or not signature:
+    ticket_id = int_arg(number)  # ASCII digits within the id range ("²" or 30 digits are no request)
+    if ticket_id is None or not signature:
         return None
-    return int(number), signature.lower()
+    return ticket_id, signature.lower()
 
 
 def reply_signature_is_for(signature: str, tenant_id: int, ticket_id: int, recipient: str | None = None) -> bool:

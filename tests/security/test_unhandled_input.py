@@ -9,6 +9,7 @@ from app.notifications.models import OutboxMessage
 from app.tenancy.scoping import all_tenants, tenant_scope
 from app.tickets.models import Ticket, TicketEvent
 from tests.conftest import portal_url
+from tests.mailin.conftest import ingest_raw  # noqa: F401
 from tests.mailin.test_imap import dovecot, imap  # noqa: F401  (the IMAP server fixture)
 from tests.notifications.test_request_notifications import deliver, mails_to, request_at  # noqa: F401
 from tests.tickets.test_conversation import as_
@@ -168,3 +169,37 @@ def test_the_mailbox_test_connection_opens_a_non_ascii_folder(app, client, make_
     finally:
         imap.select("INBOX")
         imap.delete(encoded)
+
+
+def test_absurd_numbers_in_console_forms_are_refused_with_a_reason(app, client, make_tenant, make_user, login):
+    import time
+
+    from tests.admin.test_console import _setup, url
+
+    _setup(make_tenant, make_user, login)
+    for value in (HUGE, "abc", "²", "-1"):
+        started = time.monotonic()
+        response = client.post(url("/forms/request/fields/new"), data={
+            "type": "select", "label.cs": "Volba", "label.en": "Choice", "option_rows": value})
+        assert response.status_code < 500 and time.monotonic() - started < 10, value
+        for path, data in (("/notifications", {"batch_seconds": value}),
+                           ("/email", {"email_rate_per_hour": value, "max_email_mb": value}),
+                           ("/email/mailboxes", {"host": "imap.example.com", "port": value, "security": "ssl",
+                                                 "username": "u", "password": "p", "action": "test"})):
+            response = client.post(url(path), data=data)
+            assert response.status_code < 500, (path, value, response.status_code)
+        assert client.get(portal_url("targito", f"/admin/security?before={value}")).status_code < 500
+
+
+def test_a_reply_address_with_an_absurd_request_number_is_just_a_new_message(app, make_tenant, make_user,
+                                                                            ingest_raw):
+    from tests.mailin.conftest import SUPPORT, new_message
+
+    tenant = make_tenant("targito")
+    make_user(tenant, "customer@example.com")
+    for number in (HUGE, "²", "2147483648"):
+        local, domain = SUPPORT["targito"].split("@")
+        message = new_message(sender="customer@example.com", to=f"{local}+r{number}-abcdef@{domain}",
+                              subject="Dotaz", body="Dobrý den")
+        row = ingest_raw(tenant, message)
+        assert row["outcome"] != "failed", row
