@@ -87,7 +87,7 @@ def resolve(host: str, port: int) -> list[str]:
     """Every address of ``host`` (a name or a literal address); HostNotFound if there is none."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError) as exc:
+    except (socket.gaierror, UnicodeError, ValueError) as exc:  # (ValueError: a NUL in the name)
         raise HostNotFound(str(exc)) from None
     addresses = []
     for _family, _type, _proto, _name, sockaddr in infos:

@@ -203,3 +203,34 @@ def test_a_reply_address_with_an_absurd_request_number_is_just_a_new_message(app
                               subject="Dotaz", body="Dobrý den")
         row = ingest_raw(tenant, message)
         assert row["outcome"] != "failed", row
+
+
+def test_a_message_whose_delivery_keeps_crashing_is_given_up(app, request_at):
+    """A row left in 'sending' (the worker died mid-way) is retried, but not forever."""
+    from datetime import timedelta
+
+    from app.db_types import utcnow
+    from app.notifications.jobs import MAX_ATTEMPTS, sweep_outbox
+
+    tenant, ref = request_at("exea")
+    with app.app_context(), tenant_scope(tenant.id):
+        row = OutboxMessage(kind="ticket_update", recipient="customer@example.com", subject="x", body_text="x",
+                            headers={}, idempotency_key="crashing", status="sending", attempts=MAX_ATTEMPTS,
+                            next_attempt_at=utcnow() - timedelta(hours=1))
+        db.session.add(row)
+        db.session.commit()
+        row_id = row.id
+    with app.app_context():
+        sweep_outbox()
+    with app.app_context(), all_tenants():
+        assert db.session.get(OutboxMessage, row_id).status == "failed"
+
+
+def test_a_host_name_with_a_nul_is_refused_without_a_server_error(app, client, make_tenant, make_user, login):
+    from tests.admin.test_console import _setup, url
+
+    _setup(make_tenant, make_user, login)
+    response = client.post(url("/email/mailboxes"), data={"host": "imap\x00.example.com", "port": "993",
+                                                           "security": "ssl", "username": "u", "password": "p",
+                                                           "action": "test"})
+    assert response.status_code == 422
