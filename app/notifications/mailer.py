@@ -36,9 +36,21 @@ class MessageBuildError(ValueError):
 def header_text(value) -> str:
     """The one way a header is written from text a person typed (a summary in a subject, a name, an
     address): on one line, without control characters, so nobody can add a header (ASVS 5.2.3)."""
+    from email.policy import default
+
     from app.security.params import single_line
 
-    return single_line("" if value is None else str(value)).strip()
+    text = single_line("" if value is None else str(value))
+    # The header parser decodes RFC 2047 encoded words ("=?utf-8?q?a=0D=0AX-Evil:_1?="), so what it will
+    # read is cleaned too, until nothing changes (an encoded word inside an encoded word ...).
+    for _ in range(5):
+        decoded = single_line(str(default.header_factory("subject", text)))
+        if decoded == text:
+            break
+        text = decoded
+    else:
+        text = text.replace("=?", "= ?")
+    return text.strip()
 
 
 _ADDRESS = re.compile(r"[^\s@<>,;:\"()\[\]\\]+@[^\s@<>,;:\"()\[\]\\]+\.[^\s@<>,;:\"()\[\]\\.]+")

@@ -234,3 +234,21 @@ def test_a_host_name_with_a_nul_is_refused_without_a_server_error(app, client, m
                                                            "security": "ssl", "username": "u", "password": "p",
                                                            "action": "test"})
     assert response.status_code == 422
+
+
+def test_encoded_words_cannot_smuggle_a_line_break_into_a_header(app, request_at):
+    """The mail library decodes RFC 2047 encoded words in header values: the sanitising must see what
+    it will read."""
+    from app.db_types import utcnow
+    from app.notifications.jobs import build_email
+    from app.tenancy.models import Tenant
+
+    tenant, ref = request_at("exea")
+    with app.app_context(), tenant_scope(tenant.id):
+        for subject in ("=?utf-8?q?Hello=0D=0AX-Injected:_yes?=", "=?utf-8?b?SGVsbG8NClgtSW5qZWN0ZWQ6IHllcw==?="):
+            message = OutboxMessage(id=1, kind="x", recipient="customer@example.com", subject=subject, body_text="x",
+                                    headers={"X-Note": subject}, idempotency_key="x")
+            message.created_at = utcnow()
+            email = build_email(message, db.session.get(Tenant, tenant.id))
+            head = email.as_bytes().split(b"\n\n", 1)[0].decode(errors="replace").lower()
+            assert "\nx-injected:" not in head and email["X-Injected"] is None
