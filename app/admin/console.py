@@ -1106,7 +1106,8 @@ def mailbox():
 def remove_mailbox(mailbox_id):
     from app.mailin.services import remove_mailbox as remove
 
-    remove(mailbox_id)
+    if not remove(mailbox_id):
+        abort(404)
     flash(_("The mailbox is no longer polled; its password is deleted."), "success")
     return redirect(url_for("admin.config.email_channel"))
 

@@ -7,6 +7,8 @@ falls back to the app's. Cached per (tenant, configuration version, locale).
 """
 from __future__ import annotations
 
+import re
+
 from babel import support
 from flask import g
 from flask_babel import Babel, Domain, get_locale
@@ -31,11 +33,52 @@ class TenantDomain(Domain):
         merged = _merged_cache.get(key)
         if merged is None:
             merged = support.Translations()
-            merged._catalog = dict(overrides)
+            merged._catalog = {key: format_safe(text, key[0] if isinstance(key, tuple) else key)
+                               for key, text in overrides.items()}
             merged.plural = getattr(base, "plural", merged.plural)
             merged.add_fallback(base)
             _merged_cache.set(key, merged)
         return merged
+
+
+    # Every translated string is a format string, as in Jinja's newstyle gettext, whether or not the
+    # caller passes values: an override is made format-safe once (``format_safe``) and then reads
+    # the same from Python and from templates. No msgid of ours has a bare "%" (the catalog test
+    # would show it), so formatting with no values changes nothing else.
+    def gettext(self, string, **variables):
+        return self.get_translations().ugettext(string) % variables
+
+    def ngettext(self, singular, plural, num, **variables):
+        variables.setdefault("num", num)
+        return self.get_translations().ungettext(singular, plural, num) % variables
+
+    def pgettext(self, context, string, **variables):
+        return self.get_translations().upgettext(context, string) % variables
+
+    def npgettext(self, context, singular, plural, num, **variables):
+        variables.setdefault("num", num)
+        return self.get_translations().unpgettext(context, singular, plural, num) % variables
+
+
+_PLACEHOLDER = re.compile(r"%%|%\((\w+)\)[sdifr]|%")
+
+
+def format_safe(text: str, msgid: str) -> str:
+    """A tenant admin's wording as a format string that cannot break a page.
+
+    Admins write text, not format strings: "100% valmis" or a pasted ``%3Cscript%3E`` must show as
+    typed, and ``%(secret)s`` must not pull values the original text does not offer. Every "%" that
+    is not a placeholder of the original text (or an already doubled "%%") is doubled.
+    """
+    allowed = {match.group(1) for match in _PLACEHOLDER.finditer(msgid or "") if match.group(1)}
+
+    def keep_or_escape(match: re.Match) -> str:
+        token = match.group(0)
+        if token == "%%" or (match.group(1) and match.group(1) in allowed):
+            return token
+        return "%%" + token[1:]
+
+    return _PLACEHOLDER.sub(keep_or_escape, text)
 
 
 class TenantBabel(Babel):

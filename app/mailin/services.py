@@ -931,10 +931,13 @@ def test_mailbox_connection(*, host: str, port: int | None, security: str, usern
             pass
 
 
-def remove_mailbox(mailbox_id: int) -> None:
+def remove_mailbox(mailbox_id: int) -> bool:
+    """Stop polling one of the current tenant's mailboxes; False if it has none with that id."""
     from app.mailin.models import Mailbox
 
     mailbox = db.session.get(Mailbox, mailbox_id)
-    if mailbox is not None:
-        db.session.delete(mailbox)
-        db.session.commit()
+    if mailbox is None:
+        return False
+    db.session.delete(mailbox)
+    db.session.commit()
+    return True

@@ -69,6 +69,10 @@ def test_a_password_change_ends_other_sessions_keeps_this_one_and_tells_the_user
     assert to == "liisa@yritys.fi" and kind == "password_changed"
     assert "uusi-salasana-1" not in text
     assert "password_changed" in _event_kinds(app, festum.id)
+    liisa = _user(app, festum, "liisa@yritys.fi")
+    with app.app_context(), all_tenants():
+        event = db.session.scalars(select(SecurityEvent).where(SecurityEvent.kind == "password_changed")).one()
+        assert (event.subject_user_id, event.actor_user_id, event.email) == (liisa.id, liisa.id, "liisa@yritys.fi")
 
 
 def test_a_password_reset_ends_every_other_session(app, make_tenant, make_user, outbox):
