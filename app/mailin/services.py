@@ -53,7 +53,18 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_EMAIL_MB = 25
 DEFAULT_RATE_PER_HOUR = 20
 RATE_WINDOW = timedelta(hours=1)
-_THREAD_ID_RE = re.compile(r"^(outbox|ticket)-(\d+)-(\d+)@(.+)$", re.IGNORECASE)
+# Our Message-IDs: outbox-<tenant>-<row>.<signature>@<domain> (older e-mails have no signature) and
+# ticket-<tenant>-<request>@<domain> (the thread root). Groups: kind, tenant, number, domain, signature.
+_THREAD_ID_RE = re.compile(r"^(outbox|ticket)-(\d+)-(\d+)(?:\.([0-9a-f]+))?@(.+)$", re.IGNORECASE)
+
+
+def _thread_id(message_id: str | None) -> tuple[str, int, int, str, str | None] | None:
+    """(kind, tenant id, number, domain, signature) of one of our Message-IDs, else None."""
+    match = _THREAD_ID_RE.match((message_id or "").strip().strip("<>"))
+    if not match or len(match.group(2)) > 9 or len(match.group(3)) > 9:  # beyond our ids: nothing of ours
+        return None
+    return (match.group(1).lower(), int(match.group(2)), int(match.group(3)), match.group(5).lower(),
+            match.group(4))
 _SUBJECT_PREFIX_RE = re.compile(
     r"^\s*(?:(?:re|aw|sv|vs|odp|odp\.|fw|fwd|tr|wg|pd|vá|továbbítás|továbbítva|vl|vb|rv|r|i)\s*(?:\[\d+\])?\s*:\s*)+",
     re.IGNORECASE)
@@ -354,12 +365,15 @@ def _names_our_email_to(parsed: ParsedMessage, tenant, ticket: Ticket, address: 
     """Do the threading headers name an e-mail we sent to ``address`` about this request?"""
     from app.notifications.models import OutboxMessage
 
+    from app.notifications.links import message_id_signature_is_valid
+
     ids = []
     for message_id in [*parsed.in_reply_to[:5], *parsed.references[-50:]]:
-        match = _THREAD_ID_RE.match((message_id or "").strip("<>"))
-        if (match and match.group(1).lower() == "outbox" and int(match.group(2)) == tenant.id
-                and match.group(4).lower() == _portal_host()):
-            ids.append(int(match.group(3)))
+        ours = _thread_id(message_id)
+        # Only a signed Message-ID proves the e-mail reached the sender: the numbers alone are guessable.
+        if (ours and ours[0] == "outbox" and ours[1] == tenant.id and ours[3] == _portal_host()
+                and message_id_signature_is_valid(ours[4], tenant.id, ours[2])):
+            ids.append(ours[2])
     if not ids:
         return False
     return db.session.execute(select(OutboxMessage.id).where(
@@ -374,11 +388,11 @@ def _portal_host() -> str:
 def _ticket_of_message_id(message_id: str, tenant) -> Ticket | None:
     from app.notifications.models import OutboxMessage
 
-    match = _THREAD_ID_RE.match((message_id or "").strip("<>"))
-    if not match or int(match.group(2)) != tenant.id or match.group(4).lower() != _portal_host():
+    ours = _thread_id(message_id)
+    if not ours or ours[1] != tenant.id or ours[3] != _portal_host():
         return None
-    number = int(match.group(3))
-    if match.group(1).lower() == "ticket":
+    number = ours[2]
+    if ours[0] == "ticket":
         return db.session.get(Ticket, number)
     outbox = db.session.get(OutboxMessage, number)
     if outbox is None or outbox.ticket_id is None:
@@ -387,8 +401,8 @@ def _ticket_of_message_id(message_id: str, tenant) -> Ticket | None:
 
 
 def _is_our_message_id(message_id: str | None) -> bool:
-    match = _THREAD_ID_RE.match((message_id or "").strip("<>"))
-    return bool(match) and match.group(4).lower() == _portal_host()
+    ours = _thread_id(message_id)
+    return ours is not None and ours[3] == _portal_host()
 
 
 def subject_tag_patterns(tenant) -> list[re.Pattern]:
@@ -754,10 +768,14 @@ def _record_bounce(inbound, parsed) -> None:
     from app.notifications.models import OUTBOX_FAILED, OutboxMessage
     from app.tickets.services import record_event
 
-    match = _THREAD_ID_RE.match((parsed.bounced_message_id or "").strip("<>"))
-    if not match or match.group(1).lower() != "outbox" or int(match.group(2)) != inbound.tenant_id:
+    from app.notifications.links import message_id_signature_is_valid
+
+    ours = _thread_id(parsed.bounced_message_id)
+    if (not ours or ours[0] != "outbox" or ours[1] != inbound.tenant_id
+            or not message_id_signature_is_valid(ours[4], inbound.tenant_id, ours[2])):
+        # A forged bounce must not mark a genuine message failed: only signed Message-IDs count.
         return _set(inbound, m.BOUNCE, "not one of our messages")
-    outbox = db.session.get(OutboxMessage, int(match.group(3)))
+    outbox = db.session.get(OutboxMessage, ours[2])
     if outbox is None:
         return _set(inbound, m.BOUNCE, "our message is gone")
     outbox.status = OUTBOX_FAILED

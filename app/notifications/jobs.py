@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 
 from app.db_types import utcnow
 from app.extensions import db
+from app.notifications.links import outbox_message_id
 from app.notifications.mailer import MailDeliveryError, MessageBuildError, deliver, header_text, recipient_address
 from app.notifications.models import OUTBOX_FAILED, OUTBOX_PENDING, OUTBOX_SENDING, OUTBOX_SENT, OutboxMessage
 from app.tenancy.models import Tenant
@@ -53,7 +54,7 @@ def build_email(message: OutboxMessage, tenant: Tenant) -> EmailMessage:
     email["Subject"] = header_text(message.subject)
     email["Date"] = format_datetime(message.created_at)
     # Stable per outbox row: a retry that does reach the recipient twice is recognised as one message.
-    email["Message-ID"] = f"<outbox-{tenant.id}-{message.id}@{domain}>"
+    email["Message-ID"] = outbox_message_id(tenant.id, message.id, domain)
     email["Auto-Submitted"] = "auto-generated"
     for name, value in (message.headers or {}).items():
         name = header_text(name)

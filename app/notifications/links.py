@@ -92,6 +92,28 @@ def reply_address_claim(address: str) -> tuple[int, str] | None:
     return ticket_id, signature.lower()
 
 
+def _message_id_signature(tenant_id: int, outbox_id: int, secret: str) -> str:
+    return hmac.new(secret.encode(), f"message-id:{tenant_id}:{outbox_id}".encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def outbox_message_id(tenant_id: int, outbox_id: int, domain: str) -> str:
+    """The Message-ID of one outbox row: stable across retries, and signed, so that threading
+    headers naming it prove the sender received that e-mail (sequential ids alone could be guessed)."""
+    signature = _message_id_signature(tenant_id, outbox_id, current_app.config["SECRET_KEY"])
+    return f"<outbox-{tenant_id}-{outbox_id}.{signature}@{domain}>"
+
+
+def message_id_signature_is_valid(signature: str | None, tenant_id: int, outbox_id: int) -> bool:
+    """Is ``signature`` the one ``outbox_message_id`` gave that row (under any current signing key)?"""
+    from app.config import signing_keys
+
+    if not signature:
+        return False
+    return any(hmac.compare_digest(signature.lower().encode(),
+                                   _message_id_signature(tenant_id, outbox_id, secret).encode())
+               for secret in signing_keys(current_app.config))
+
+
 def reply_signature_is_for(signature: str, tenant_id: int, ticket_id: int, recipient: str | None = None) -> bool:
     """Is ``signature`` the one we gave ``recipient`` for this request (``None``: the older per-request one),
     under the SECRET_KEY or one of its fallbacks (replies to e-mails sent before a key rotation)?"""

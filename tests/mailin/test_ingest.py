@@ -207,7 +207,7 @@ def test_a_bounce_of_our_notification_is_shown_on_the_request_and_fails_the_outb
     result = ingest_raw(tenant, _bounce_of(mail["Message-ID"], "customer@example.com"))
     assert result["outcome"] == "bounce" and result["ticket_id"] is not None
     with app.app_context(), tenant_scope(tenant.id):
-        outbox_id = int(mail["Message-ID"].strip("<>").split("@")[0].split("-")[-1])
+        outbox_id = int(mail["Message-ID"].strip("<>").split("@")[0].split(".")[0].split("-")[-1])
         assert db.session.get(OutboxMessage, outbox_id).status == "failed"
         kinds = db.session.scalars(select(TicketEvent.kind).order_by(TicketEvent.id)).all()
     assert kinds[-1] == "email_bounced" and len(outbox()) == before  # nobody answers a bounce
@@ -217,6 +217,18 @@ def test_a_bounce_of_our_notification_is_shown_on_the_request_and_fails_the_outb
         subject = db.session.get(OutboxMessage, outbox_id).subject
     assert str(escape(translated(app, "cs", "the e-mail “%(subject)s” to %(recipient)s bounced", subject=subject,
                                  recipient="customer@example.com"))) in page
+
+
+def test_a_forged_bounce_naming_a_guessed_message_id_fails_nothing(app, notified, ingest_raw):
+    """Anyone can send a "bounce": only a Message-ID we signed may mark an e-mail of ours undelivered."""
+    tenant, ref, mail = notified("targito")
+    local, domain = mail["Message-ID"].strip("<>").split("@")
+    guessed = f"<{local.split('.')[0]}@{domain}>"
+    result = ingest_raw(tenant, _bounce_of(guessed, "customer@example.com"))
+    assert result["outcome"] == "bounce"
+    with app.app_context(), tenant_scope(tenant.id):
+        outbox_id = int(local.split(".")[0].split("-")[-1])
+        assert db.session.get(OutboxMessage, outbox_id).status == "sent"
 
 
 def test_a_sender_over_the_rate_limit_is_stored_and_not_answered(app, make_tenant, make_user, ingest_raw, outbox):

@@ -156,6 +156,22 @@ def test_a_participants_reply_with_only_the_subject_tag_is_held(app, client, log
     assert comments_of(app, tenant, ref) == before
 
 
+def test_a_guessed_message_id_confirms_no_one(app, notified, ingest_raw):
+    """Our Message-IDs carry a signature: numbering alone (outbox-<tenant>-<row>) is guessable, so a
+    participant's address plus a guessed id is not proof that the e-mail reached them."""
+    tenant, ref, mail = notified("exea", locale="pl")
+    genuine = mail["Message-ID"].strip("<>")
+    local, domain = genuine.split("@")
+    unsigned, signature = local.split(".")
+    for guessed in (f"<{unsigned}@{domain}>", f"<{unsigned}.{'0' * len(signature)}@{domain}>"):
+        reply = reply_message(mail, sender="customer@example.com", body="Zgadnięty.", keys=(),
+                              to=SUPPORT["exea"])
+        reply["In-Reply-To"] = guessed
+        reply["References"] = guessed
+        result = ingest_raw(tenant, reply)
+        assert result["outcome"] == "held", (guessed, result)
+
+
 def test_threading_headers_of_a_message_sent_to_someone_else_confirm_no_one(app, client, login, notified,
                                                                             ingest_raw):
     tenant, ref, mail = notified("exea", locale="pl")
