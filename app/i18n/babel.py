@@ -40,24 +40,21 @@ class TenantDomain(Domain):
             _merged_cache.set(key, merged)
         return merged
 
-
-    # Every translated string is a format string, as in Jinja's newstyle gettext, whether or not the
-    # caller passes values: an override is made format-safe once (``format_safe``) and then reads
-    # the same from Python and from templates. No msgid of ours has a bare "%" (the catalog test
-    # would show it), so formatting with no values changes nothing else.
+    # Tenant overrides are stored format-safe (``format_safe``: a bare "%" doubled), since templates
+    # always %-format a translation (Jinja's newstyle gettext). Python callers format only when they
+    # pass values, or later for a lazy string with placeholders; a string without placeholders is
+    # shown as it is, so its doubled "%%" is undone here. (No msgid of ours has a bare "%".)
     def gettext(self, string, **variables):
-        return self.get_translations().ugettext(string) % variables
-
-    def ngettext(self, singular, plural, num, **variables):
-        variables.setdefault("num", num)
-        return self.get_translations().ungettext(singular, plural, num) % variables
+        text = self.get_translations().ugettext(string)
+        if variables:
+            return text % variables
+        return text if "%(" in string else text.replace("%%", "%")
 
     def pgettext(self, context, string, **variables):
-        return self.get_translations().upgettext(context, string) % variables
-
-    def npgettext(self, context, singular, plural, num, **variables):
-        variables.setdefault("num", num)
-        return self.get_translations().unpgettext(context, singular, plural, num) % variables
+        text = self.get_translations().upgettext(context, string)
+        if variables:
+            return text % variables
+        return text if "%(" in string else text.replace("%%", "%")
 
 
 _PLACEHOLDER = re.compile(r"%%|%\((\w+)\)[sdifr]|%")

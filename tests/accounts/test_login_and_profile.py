@@ -1,5 +1,6 @@
 """Logging in and out, passwords, throttling, profile, avatar; sessions never cross tenants."""
 import io
+import re
 from datetime import datetime, timezone
 
 from PIL import Image
@@ -87,7 +88,11 @@ def test_forgot_password_answers_the_same_and_the_link_works_once(app, client, m
     known = client.post(portal_url("festum", "/password/forgot"), data={"email": "liisa@yritys.fi"})
     unknown = client.post(portal_url("festum", "/password/forgot"), data={"email": "nobody@yritys.fi"})
     assert known.status_code == unknown.status_code == 200
-    strip = lambda html: html.replace("liisa@yritys.fi", "X").replace("nobody@yritys.fi", "X")  # noqa: E731
+    def strip(html: str) -> str:
+        """The page without the address typed and the per-response CSP nonce."""
+        html = re.sub(r'nonce="[^"]+"', 'nonce="N"', html)
+        return html.replace("liisa@yritys.fi", "X").replace("nobody@yritys.fi", "X")
+
     assert strip(known.get_data(as_text=True)) == strip(unknown.get_data(as_text=True))
     [(to, _subject, text, _html, kind)] = outbox()
     assert to == "liisa@yritys.fi" and kind == "password_reset"

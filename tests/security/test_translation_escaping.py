@@ -48,3 +48,19 @@ def test_an_override_with_markup_is_shown_as_text_in_html_emails(app, client, ma
     assert recipient == CUSTOMER
     _assert_escaped(html)
     assert f"Reset {SCRIPT} {IMAGE}" in text  # the plain-text part is text: shown as written
+
+
+def test_an_override_with_a_percent_sign_reads_as_typed_in_pages_and_in_python_messages(
+        app, client, make_tenant, make_user, login):
+    """Admins write text, not format strings: "100 %" in an override must neither break a page (Jinja
+    always %-formats) nor show doubled in a message worded by Python (a flash)."""
+    targito = make_tenant("targito")
+    make_user(targito, ADMIN, role="admin")
+    login("targito", ADMIN)
+    _override(client, "Skip to main content", "Přeskočit na obsah (100% rychleji)")
+    _override(client, "Your profile is saved.", "Profil uložen na 100%.")
+    page = client.get(portal_url("targito", "/profile")).get_data(as_text=True)
+    assert "Přeskočit na obsah (100% rychleji)" in page
+    client.post(portal_url("targito", "/profile"), data={"name": "Admin", "locale": "cs", "timezone": "Europe/Prague"})
+    page = client.get(portal_url("targito", "/profile")).get_data(as_text=True)
+    assert "Profil uložen na 100%." in page and "100%%" not in page
