@@ -42,6 +42,7 @@ RETRY_STORAGE_SECONDS = 30
 MAIL_LIMITS: dict[str, tuple[int, int]] = {
     "password_reset": (3, 10),
     "registration": (3, 10),
+    "verification": (3, 10),
     "invitation": (3, 100),
     "share": (5, 20),
 }

@@ -236,10 +236,26 @@ def verify_email(token: str) -> User:
     return user
 
 
-def resend_verification(user: User) -> None:
+def resend_verification(user: User) -> bool:
+    """Send a new confirmation link; False when too many went to this address lately (throttled)."""
     if user.is_verified:
-        return
+        return True
+    if not ratelimit.allow_mail("verification", recipient=user.email, sender=f"user:{user.id}",
+                                tenant_id=user.tenant_id):
+        return False
     send_verification(user)
+    db.session.commit()
+    return True
+
+
+def resend_invitation(user: User, *, by: User) -> None:
+    """Send an invitation again (people admin), throttled like every invitation."""
+    if user.has_password:
+        raise AccountError(_("%(email)s has already set a password.", email=user.email))
+    if not ratelimit.allow_mail("invitation", recipient=user.email, tenant_id=user.tenant_id, sender=f"user:{by.id}"):
+        raise AccountError(_("The invitation could not be sent just now: too many e-mails have been sent. "
+                             "Please try again later."))
+    send_set_password(user, reason="invitation")
     db.session.commit()
 
 

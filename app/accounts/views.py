@@ -112,8 +112,11 @@ def verify_email(token):
 @bp.post("/verify/resend")
 @login_required
 def resend_verification():
-    services.resend_verification(current_user)
-    flash(_("We have sent a new confirmation link to %(email)s.", email=current_user.email), "success")
+    if services.resend_verification(current_user):
+        flash(_("We have sent a new confirmation link to %(email)s.", email=current_user.email), "success")
+    else:
+        flash(_("A new confirmation link could not be sent just now: several have been sent lately. Please check "
+                "your mailbox, or try again later."), "error")
     return redirect(safe_next(request.form.get("next"), url_for("accounts.profile")))
 
 

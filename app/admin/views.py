@@ -156,11 +156,11 @@ def set_active(user_id):
 def resend_invitation(user_id):
     _require(can_invite(current_user))
     user = db.session.get(User, user_id) or abort(404)
-    if user.has_password:
-        flash(_("%(email)s has already set a password.", email=user.email), "error")
+    try:
+        services.resend_invitation(user, by=current_user)
+    except services.AccountError as error:
+        flash(error.message, "error")
     else:
-        services.send_set_password(user, reason="invitation")
-        db.session.commit()
         flash(_("Invitation sent to %(email)s.", email=user.email), "success")
     return redirect(url_for("admin.user_detail", user_id=user.id))
 

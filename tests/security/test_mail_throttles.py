@@ -118,3 +118,31 @@ def test_a_tenants_budget_is_its_own(app, make_tenant, make_user, outbox, monkey
     assert len(outbox()) == 3
     _forgot(app, "exea", "anna@firma.pl")
     assert _kinds_to(outbox, "anna@firma.pl") == ["password_reset"]
+
+
+def test_resent_invitations_and_confirmation_links_are_throttled_too(app, client, make_tenant, make_user, login,
+                                                                       outbox):
+    """The people admin's "send the invitation again" and a customer's "send a new confirmation link"
+    count like every other invitation or link: a button pressed a hundred times sends three."""
+    targito = make_tenant("targito")
+    make_user(targito, "admin@targito.test", role="admin")
+    jana = make_user(targito, "jana@firma.cz", password=None)
+    login("targito", "admin@targito.test")
+    for _ in range(4):
+        time.sleep(1.05)  # another second: another link (the outbox drops a same-second repeat)
+        client.post(portal_url("targito", f"/admin/users/{jana}/resend"))
+    assert _kinds_to(outbox, "jana@firma.cz") == ["invitation"] * 3
+
+    flexinform = make_tenant("flexinform")
+    make_user(flexinform, "anna@example.com", verified=False)
+    login("flexinform", "anna@example.com")
+    for _ in range(4):
+        time.sleep(1.05)
+        response = client.post(portal_url("flexinform", "/verify/resend"), follow_redirects=True)
+    assert _kinds_to(outbox, "anna@example.com") == ["verify_email"] * 3
+    from flask_babel import force_locale, gettext
+
+    with app.test_request_context("/"), force_locale("hu"):
+        message = gettext("A new confirmation link could not be sent just now: several have been sent lately. "
+                          "Please check your mailbox, or try again later.")
+    assert message in response.get_data(as_text=True)
