@@ -141,23 +141,29 @@ def article_data(article: Article) -> ArticleData:
 
 
 def add_files(article: Article, uploads, author) -> list[ArticleFile]:
-    """Store files through the storage layer; nothing is recorded if the storage refuses one."""
+    """Store files through the storage layer; nothing is recorded if the storage refuses one.
+
+    As for request attachments, the name is normalised (``safe_filename``) and the type read from
+    the bytes (``sniff_content_type``): an "image" that is really HTML or SVG is never served inline."""
     from app.storage import get_storage, make_key
+    from app.storage.files import SNIFF_BYTES, safe_filename, sniff_content_type
 
     stored, storage = [], get_storage()
     try:
         for upload in uploads:
             if not upload or not upload.filename:
                 continue
-            data = upload.read()
+            name = safe_filename(upload.filename)
+            data = upload.read(MAX_FILE_BYTES + 1)
             if len(data) > MAX_FILE_BYTES:
-                raise ArticleError(_("%(name)s is larger than 10 MB.", name=upload.filename), "files")
+                raise ArticleError(_("%(name)s is larger than 10 MB.", name=name), "files")
             import io
 
+            content_type = sniff_content_type(data[:SNIFF_BYTES], name)
             key = make_key(article.tenant_id, "help", article.id)
-            storage.put(key, io.BytesIO(data), upload.mimetype or "application/octet-stream")
-            stored.append(ArticleFile(article_id=article.id, storage_key=key, filename=upload.filename[:255],
-                                      content_type=(upload.mimetype or "application/octet-stream")[:127],
+            storage.put(key, io.BytesIO(data), content_type)
+            stored.append(ArticleFile(article_id=article.id, storage_key=key, filename=name[:255],
+                                      content_type=content_type[:127],
                                       size=len(data), uploaded_by_id=author.id if author else None))
     except Exception:
         for f in stored:

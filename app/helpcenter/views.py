@@ -100,6 +100,7 @@ def article(slug):
 @bp.get("/articles/<slug>/files/<int:file_id>")
 def article_file(slug, file_id):
     from app.storage import StorageError, get_storage
+    from app.storage.files import safe_filename
 
     article = _article_or_404(slug)
     stored = db.session.get(ArticleFile, file_id)
@@ -109,8 +110,13 @@ def article_file(slug, file_id):
         stream = get_storage().open(stored.storage_key)
     except StorageError:
         abort(503)
-    return send_file(stream, mimetype=stored.content_type, as_attachment=not stored.is_image,
-                     download_name=stored.filename, max_age=300)
+    # Pictures are shown in the article; anything else is a download. Either way the browser must not
+    # guess another type, and the sandbox policy stops anything active even if opened.
+    response = send_file(stream, mimetype=stored.content_type, as_attachment=not stored.is_image,
+                         download_name=safe_filename(stored.filename), max_age=300)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
 
 
 # --- the staff's editor ----------------------------------------------------------------------------

@@ -1,12 +1,13 @@
 """Articles: staff write and publish them, every save keeps the previous text, a resolved request
 becomes a draft, and agents link articles in their replies."""
+import io
 import re
 
 from flask import g
 from sqlalchemy import select
 
 from app.extensions import db
-from app.helpcenter.models import Article
+from app.helpcenter.models import Article, ArticleFile
 from tests.conftest import portal_url
 
 
@@ -46,7 +47,6 @@ def test_customers_cannot_reach_the_editor(client, exea, login):
 
 
 def test_article_bodies_are_sanitized_markdown_with_their_own_images(client, exea, login):
-    import io
 
     slug = exea.article("Schemat szafy", "## Zasilanie\n\n<script>alert(1)</script> **A i B**\n\n"
                                         "![zewn](https://evil.example/x.png)")
@@ -55,7 +55,7 @@ def test_article_bodies_are_sanitized_markdown_with_their_own_images(client, exe
     client.post(portal_url("exea", f"/help/manage/{article_id}"), data={
         "title": "Schemat szafy", "language": "pl", "visibility": "public", "action": "save",
         "body": "## Zasilanie\n\n<script>alert(1)</script> **A i B**\n\n![zewn](https://evil.example/x.png)",
-        "files": (io.BytesIO(b"\x89PNG fake"), "szafa.png", "image/png")}, content_type="multipart/form-data")
+        "files": (io.BytesIO(_PNG), "szafa.png", "image/png")}, content_type="multipart/form-data")
     editor = client.get(portal_url("exea", f"/help/manage/{article_id}")).get_data(as_text=True)
     image_src = re.search(r"!\[szafa.png\]\(([^)]+)\)", editor).group(1)
     client.post(portal_url("exea", f"/help/manage/{article_id}"), data={
@@ -66,7 +66,36 @@ def test_article_bodies_are_sanitized_markdown_with_their_own_images(client, exe
     assert "<script>alert" not in page
     assert f'<img src="{image_src}" alt="szafa">' in page
     image = client.get(portal_url("exea", image_src))
-    assert image.status_code == 200 and image.data == b"\x89PNG fake" and image.mimetype == "image/png"
+    assert image.status_code == 200 and image.data == _PNG and image.mimetype == "image/png"
+    assert image.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_file_claiming_to_be_a_picture_is_not_served_as_one(exea, client, login):
+    """The type is read from the bytes: HTML sent as "image/png" is a download with a safe name,
+    never a page rendered on the portal's host."""
+    slug = exea.article("Schemat", "Tekst")
+    login("exea", "agent@exea.pl")
+    article_id = exea(lambda: db.session.execute(select(Article.id).where(Article.slug == slug)).scalar_one())
+    client.post(portal_url("exea", f"/help/manage/{article_id}"), data={
+        "title": "Schemat", "language": "pl", "visibility": "public", "action": "save", "body": "Tekst",
+        "files": (io.BytesIO(b"<html><script>alert(document.cookie)</script></html>"), "../CON.png. ", "image/png")},
+        content_type="multipart/form-data")
+    stored = exea(lambda: db.session.execute(select(ArticleFile.filename, ArticleFile.content_type, ArticleFile.id)).one())
+    assert stored[0] == "_CON.png" and stored[1] == "text/html"
+    response = client.get(portal_url("exea", f"/help/articles/{slug}/files/{stored[2]}"))
+    assert response.mimetype != "image/png" and response.headers["Content-Disposition"].startswith("attachment")
+    assert "sandbox" in response.headers["Content-Security-Policy"]
+
+
+def _png() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (2, 2), "white").save(out, "PNG")
+    return out.getvalue()
+
+
+_PNG = _png()
 
 
 def _resolved_request(exea):
