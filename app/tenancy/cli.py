@@ -139,8 +139,11 @@ def export_command(slug, out):
 
 
 def _set_status(slug: str, status: str) -> None:
+    # The same operation as the operator console's: the vendor's security trail records it.
+    from app.operator.services import change_tenant_status
+
     try:
-        services.set_tenant_status(slug, status)
+        change_tenant_status(slug, status, actor=None)
     except DefinitionError as error:
         _fail(error)
     click.echo(_("%(slug)s: suspended", slug=slug) if status == "suspended" else _("%(slug)s: active", slug=slug))

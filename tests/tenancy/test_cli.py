@@ -69,6 +69,19 @@ def test_suspend_and_activate(app, client):
     assert runner.invoke(args=["tenants", "activate", "exea"]).exit_code == 0
     assert client.get(portal_url("exea")).status_code == 200
     assert runner.invoke(args=["tenants", "suspend", "nosuch"]).exit_code == 1
+    # Both are on the vendor's security trail, as when the operator does it in the console.
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.security.models import SecurityEvent
+    from app.tenancy.models import Tenant
+    from app.tenancy.scoping import all_tenants
+
+    with app.app_context(), all_tenants():
+        exea = db.session.execute(select(Tenant.id).where(Tenant.slug == "exea")).scalar_one()
+        kinds = db.session.scalars(select(SecurityEvent.kind).where(SecurityEvent.tenant_id == exea)
+                                   .order_by(SecurityEvent.id)).all()
+    assert kinds == ["tenant_suspended", "tenant_resumed"]
 
 
 def test_demo_seed_creates_the_demo_users_and_their_organizations(app):
