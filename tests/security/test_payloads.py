@@ -250,6 +250,51 @@ def test_xss_from_customers_and_agents_is_escaped_in_pages_and_emails(app, festu
     assert_escaped({f"e-mail {m['Subject']!r} to {m['To']}": html_of(m) for m in messages}, xss)
 
 
+def test_xss_in_inbound_email_is_escaped_for_agents_and_customers(app, festum):
+    """Everything in an e-mail is the sender's to choose: a new request made from one (subject, body,
+    attachment names) and a reply held for review show the payloads inert to agents and customers."""
+    from email.message import EmailMessage
+    from email.utils import make_msgid
+
+    from app.mailin.services import ingest
+    from app.tickets.models import Ticket
+
+    tenant, _ids = festum
+    xss = payloads("xss.txt")
+    support = (tenant.settings or {}).get("support_email") or "tuki@festum.fi"
+    with app.app_context():
+        for group in groups(xss):
+            message = EmailMessage()
+            message["From"] = f"Asiakas <{CUSTOMER}>"
+            message["To"] = support
+            message["Subject"] = " ".join(group)
+            message["Message-ID"] = make_msgid(domain="yritys.fi")
+            message.set_content("\n".join(group))
+            message.add_attachment(b"x", maintype="text", subtype="plain", filename=f"{group[0][:60]}.txt")
+            row = ingest(message.as_bytes(), tenant.id, source="cli")
+            assert row.outcome in ("created", "new_request", "request"), (row.outcome, row.reason)
+        from app.tenancy.scoping import tenant_scope
+
+        with tenant_scope(tenant.id):
+            references = list(db.session.scalars(select(Ticket.reference)))
+        # A stranger's reply naming the first request: held, and shown to its agents for review.
+        spoof = EmailMessage()
+        spoof["From"] = "<script>alert('xss')</script>@evil.example"
+        spoof["To"] = support
+        spoof["Subject"] = f"Re: [Festum #1] {xss[0]}"
+        spoof["Message-ID"] = make_msgid(domain="evil.example")
+        spoof.set_content("\n".join(xss))
+        ingest(spoof.as_bytes(), tenant.id, source="cli")
+    assert references, "no request was made from the e-mails"
+    customer, agent = _client(app, CUSTOMER), _client(app, AGENT)
+    pages = {"agent queue": _page(agent, "/agent/queues/open"), "customer's list": _page(customer, "/requests")}
+    for reference in references:
+        pages[f"request {reference} (agent)"] = _page(agent, f"/requests/{reference}")
+        pages[f"request {reference} (customer)"] = _page(customer, f"/requests/{reference}")
+    assert any('id="held-messages"' in html for html in pages.values()), "the held reply is not shown to agents"
+    assert_escaped(pages, xss)
+
+
 def test_xss_in_configurable_strings_and_organization_names_is_escaped(app, festum):
     from app.accounts.models import User
     from app.admin.services import change, find
