@@ -32,14 +32,22 @@ def _readings(target: str) -> list[str]:
     return readings + [unicodedata.normalize("NFKC", reading) for reading in readings]
 
 
+def _has_invisible(text: str) -> bool:
+    """Control characters (tab, CR, LF, NUL, DEL...), invisible formatting or spaces, which browsers
+    drop or read differently."""
+    return any(unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp", "Zs") for char in text)
+
+
 def _is_local_path(reading: str) -> bool:
     if not reading.startswith("/") or reading.startswith("//"):
         return False
     if "\\" in reading or any(char in _LOOK_ALIKES for char in reading):
         return False
-    if any(unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp", "Zs") for char in reading):
-        return False  # control characters (tab, CR, LF, NUL, DEL...), invisible formatting, spaces
     path = reading.split("?", 1)[0].split("#", 1)[0]
+    # Where a browser looks for a host, nothing invisible; a decoded query may hold spaces ("%20" in
+    # a deep link's prefilled summary): behind the "?", they cannot make the target another site.
+    if _has_invisible(path):
+        return False
     if "@" in path:
         return False  # user-info tricks once a browser reads a host into the path
     parts = urlsplit(reading)
@@ -50,7 +58,7 @@ def is_safe_next(target: str | None) -> bool:
     """True if ``target`` is a path on this site however a browser or a proxy reads it."""
     if not target or not isinstance(target, str) or len(target) > MAX_TARGET_LENGTH:
         return False
-    if _ENCODED_SLASH.search(target):
+    if _ENCODED_SLASH.search(target) or _has_invisible(target):
         return False
     return all(_is_local_path(reading) for reading in _readings(target))
 
