@@ -77,8 +77,12 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def live_server(sqlite_url, redis_server):
-    """The whole app on 127.0.0.1 with the five demo tenants, as `make run` serves it."""
+def live_server(redis_server):
+    """The whole app on 127.0.0.1 with the five demo tenants, as `make run` serves it.
+
+    On a database of its own: it lives for the whole session, so on the shared SQLite file its
+    tenants would still be there for the next test that builds the demo tenants itself."""
+    sqlite_url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='portal-browser-')) / 'live.sqlite3'}"
     _prepare_schema(sqlite_url)
     port = _free_port()
     app = create_app(_config(sqlite_url, PORTAL_DOMAIN=f"localhost:{port}", REDIS_URL=redis_server.connection_url,
