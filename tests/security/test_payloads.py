@@ -3,7 +3,8 @@
 - XSS (payloads/xss.txt) through what customers, agents and tenant admins submit -- request fields
   and file names, comments and internal notes, forwarded notes, help articles (title, category,
   Markdown body), profile names, organization names, and the tenant's configurable
-  strings (status, portal, request type, field and option names, UI-text overrides, set through the
+  strings (status, portal, request type, field and option, queue, workflow, transition and rule names,
+  UI-text overrides, set through the
   console's own service) -- must never appear unescaped in the pages that show them nor in the HTML
   e-mails sent about them.
 - Header injection (payloads/header_injection.txt) through request summaries, names and the portal's
@@ -333,8 +334,15 @@ def test_xss_in_configurable_strings_and_organization_names_is_escaped(app, fest
                 field["label"], field["help"] = text(), text()
                 for option in field.get("options") or []:
                     option["label"] = text()
-            # (An override with a stray "%" breaks pages by itself: see the test after this one.)
-            d["strings"] = {lang: {msgid: text()["fi"].replace("%", "") for msgid in msgids} for lang in ("fi", "en")}
+            for queue in d.get("queues") or []:
+                queue["name"] = text()
+            for workflow in d.get("workflows") or []:
+                workflow["name"] = text()
+                for transition in workflow.get("transitions") or []:
+                    transition["name"] = text()
+            for rule in d.get("rules") or []:
+                rule["name"] = text()
+            d["strings"] = {lang: {msgid: text()["fi"] for msgid in msgids} for lang in ("fi", "en")}
 
         with app.test_request_context(portal_url(SLUG)), tenant_scope(tenant.id):
             from flask import g
@@ -361,6 +369,10 @@ def test_xss_in_configurable_strings_and_organization_names_is_escaped(app, fest
             "console form": _page(admin, "/admin/config/forms/palvelupyynto"),
             "console strings": _page(admin, "/admin/config/strings"),
             "console audit": _page(admin, "/admin/config/audit"),
+            "console queues": _page(admin, "/admin/config/queues"),
+            "console workflows": _page(admin, "/admin/config/workflows"),
+            "console rules": _page(admin, "/admin/config/rules"),
+            "console workflow": _page(admin, "/admin/config/workflows/palvelupyynto"),
         }
         round_pages.update({f"{where} (round {start})": html for where, html in pages.items()})
         assert_escaped(round_pages, sent + xss if start == 0 else sent)
