@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from app.db_types import utcnow
 from app.extensions import db
-from app.helpcenter.models import (DRAFT, PUBLISHED, STATUSES, VISIBILITIES, Article, ArticleFile,
+from app.helpcenter.models import (DRAFT, PUBLISHED, VISIBILITIES, Article, ArticleFile,
                                    ArticleOrganization, ArticleVersion, SuggestionEvent)
 from app.helpcenter.search import index_article
 from app.helpcenter.text import fold

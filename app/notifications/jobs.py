@@ -7,7 +7,7 @@ from datetime import timedelta
 from email import policy as email_policy
 from email.headerregistry import HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, make_msgid
+from email.utils import format_datetime, formataddr
 
 from flask import current_app
 from sqlalchemy import select, update

@@ -3,7 +3,6 @@ becomes a draft, and agents link articles in their replies."""
 import io
 import re
 
-from flask import g
 from sqlalchemy import select
 
 from app.extensions import db

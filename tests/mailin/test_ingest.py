@@ -1,7 +1,6 @@
 """Inbound e-mail as customers and agents notice it: replies to real notification e-mails become
 comments with only the new text, new e-mails become requests, and mail that must not be answered is
 recorded and left alone."""
-from email.message import EmailMessage
 from email.utils import make_msgid
 
 import pytest

@@ -165,7 +165,7 @@ def _build_tenant(app, make_tenant, make_user, slug: str, people: dict[str, tupl
     from flask import g
 
     from app.accounts import tokens
-    from app.accounts.models import Organization, User
+    from app.accounts.models import User
     from app.accounts.services import add_membership, get_or_create_organization, set_avatar
     from app.helpcenter.services import ArticleData, add_files, create_article
     from app.mailin.services import set_mailbox
