@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app wsgi
 LANGS  := hu fi cs pl en
 
-.PHONY: run test setup translations extract-messages update-messages db demo clean benchmark
+.PHONY: run test lint setup translations extract-messages update-messages db demo clean benchmark
 
 setup: $(VENV)/.installed translations
 
@@ -43,6 +43,10 @@ demo: db
 # Everything a newcomer needs: database, demo tenants and users, Redis, worker and web server.
 run: demo
 	$(FLASK) dev serve
+
+# Static checks (ruff: pyflakes rules and syntax errors over the whole repository); .ci/run runs it first.
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
 
 test: setup
 	@./scripts/ensure-chromium

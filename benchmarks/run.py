@@ -83,7 +83,6 @@ def _bench_lists(app) -> int:
 
     from sqlalchemy import insert
 
-    from app.accounts.models import User
     from app.accounts.services import create_user
     from app.catalog.models import RequestType
     from app.db_types import utcnow

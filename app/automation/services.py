@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.automation.models import AutomationRule
+from app.automation.models import AutomationRule, SatisfactionRating
 from app.extensions import db
 from app.notifications.planning import also_notify
 from app.workflow.models import Status
@@ -62,9 +62,8 @@ class RatingError(ValueError):
     pass
 
 
-def rate_ticket(ticket, user, score: int, comment: str | None = None) -> "SatisfactionRating":
+def rate_ticket(ticket, user, score: int, comment: str | None = None) -> SatisfactionRating:
     """Record (or change) the requester's 1–5 rating and optional comment; a timeline entry for agents."""
-    from app.automation.models import SatisfactionRating
     from app.db_types import utcnow
     from app.tickets.services import record_event
 

@@ -243,7 +243,6 @@ class _TenantSweep:
         from app.tickets.models import Comment, TicketEvent
 
         moment = self.moment
-        ids = [row.id for row in claimed]
         requesters = {u.id: u for u in self.session.scalars(
             select(User).where(User.id.in_({row.requester_id for row in claimed})))}
         comment_text = next((a["comment"] for a in rule.actions or [] if a.get("comment")), None)
@@ -290,7 +289,7 @@ class _TenantSweep:
         from app.catalog.models import Field
         from app.notifications.models import NOTIFICATION_PENDING, Notification
         from app.notifications.planning import (
-            CUSTOMER_EVENTS, DEFAULT_BATCH_SECONDS, STAFF_ROLES, _Recipients, notification_settings, recipients_of)
+            DEFAULT_BATCH_SECONDS, STAFF_ROLES, _Recipients, notification_settings, recipients_of)
         from app.tickets.models import Comment, TicketFieldValue, Watcher
 
         ids = [row.id for row in claimed]

@@ -117,7 +117,6 @@ def form_fields(tenant, form_id: int) -> tuple[FieldInfo, ...]:
 
 def filterable_fields(tenant) -> tuple[FieldInfo, ...]:
     """Choice fields a request list can be filtered by (one per key across the tenant's forms)."""
-    key = (tenant.id, tenant.config_version)
     seen: dict[str, FieldInfo] = {}
     for portal in portal_catalog(tenant):
         for request_type in portal.request_types:

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from app.extensions import db
 from app.helpcenter.models import Article, SearchDocument
 from app.helpcenter.policy import visible_articles_clause
-from app.helpcenter.text import fold, highlight, plain, terms, within_one_typo, _WORD
+from app.helpcenter.text import fold, highlight, plain, within_one_typo, _WORD
 from app.tickets.models import Ticket
 from app.tickets.policy import visible_tickets_clause
 

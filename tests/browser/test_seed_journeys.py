@@ -197,7 +197,7 @@ def test_festum_cc_answer_and_reopening_by_email_reply(portal, check):
 
     deliver(live.app)  # the batch window has passed: the notifications go out
     maildir = Maildir(live.app.config["MAIL_URL"].removeprefix("maildir://"), create=False)
-    mails = [m for m in maildir if f"[Festum #" in str(m["Subject"])]
+    mails = [m for m in maildir if "[Festum #" in str(m["Subject"])]
 
     def to(address):
         return [m for m in mails if address in str(m["To"])]

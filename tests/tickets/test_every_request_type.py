@@ -10,7 +10,6 @@ from tests.conftest import DEMO_TENANTS, portal_url
 
 def _sample(info, request_type_key):
     """A value a customer would give, for a field as the form shows it."""
-    from app.catalog.forms import is_visible
 
     if info.type in ("select", "multiselect"):
         return info.options[0][0]
