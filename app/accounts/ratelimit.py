@@ -22,10 +22,8 @@ import time
 from flask import current_app, g, has_request_context, request
 from limits import RateLimitItem, RateLimitItemPerDay, RateLimitItemPerHour, RateLimitItemPerSecond
 from limits.errors import StorageError
-from limits.storage import MemoryStorage
+from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter, RateLimiter
-
-from app.extensions import limiter
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +56,26 @@ def _fallback() -> RateLimiter:
     return state["limiter"]
 
 
+def _primary() -> RateLimiter:
+    """This app's counters on the limiter's storage (Redis).
+
+    Our own limiter object per app, not Flask-Limiter's: that one is a module-wide extension whose
+    storage and "storage is down, use memory" state belong to whichever app bound it last, so counts
+    could move between Redis and memory halfway through a series. Same storage and options."""
+    state = current_app.extensions.setdefault("ratelimit_fallback", {})
+    if "primary" not in state:
+        storage = storage_from_string(current_app.config["RATELIMIT_STORAGE_URI"],
+                                      **current_app.config.get("RATELIMIT_STORAGE_OPTIONS", {}))
+        state["primary"] = FixedWindowRateLimiter(storage)
+    return state["primary"]
+
+
 def _call(method: str, item: RateLimitItem, *identifiers: str):
-    """``limiter.limiter.<method>(item, *identifiers)``, in memory while Redis does not answer."""
+    """``<limiter>.<method>(item, *identifiers)`` on Redis, in memory while Redis does not answer."""
     state = current_app.extensions.setdefault("ratelimit_fallback", {})
     if time.monotonic() >= state.get("retry_at", 0.0):
         try:
-            return getattr(limiter.limiter, method)(item, *identifiers)
+            return getattr(_primary(), method)(item, *identifiers)
         except StorageError as error:
             log.warning("rate limits kept in memory: the storage does not answer (%s)", error)
             state["retry_at"] = time.monotonic() + RETRY_STORAGE_SECONDS
