@@ -47,6 +47,7 @@ run: demo
 # Static checks (ruff: pyflakes rules and syntax errors over the whole repository); .ci/run runs it first.
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 test: setup
 	@./scripts/ensure-chromium

@@ -1,4 +1,5 @@
 """The application factory."""
+
 from __future__ import annotations
 
 import logging
@@ -27,8 +28,14 @@ def create_app(config: dict | None = None) -> Flask:
     from app.tenancy.scoping import install_scoping
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"),
-                     render_as_batch=True, compare_type=True, render_item=render_migration_type)
+    migrate.init_app(
+        app,
+        db,
+        directory=os.path.join(os.path.dirname(app.root_path), "migrations"),
+        render_as_batch=True,
+        compare_type=True,
+        render_item=render_migration_type,
+    )
     csrf.init_app(app)
     _init_rate_limits(app)
     login_manager.init_app(app)
@@ -113,11 +120,13 @@ def _init_rate_limits(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops["for"], x_proto=hops["proto"], x_host=hops["host"])
     redis_url = app.config.get("REDIS_URL")
     if redis_url and redis_url.startswith("unix://"):
-        redis_url = "redis+unix://" + redis_url[len("unix://"):]
+        redis_url = "redis+unix://" + redis_url[len("unix://") :]
     # Without REDIS_URL (a development machine) the limits live in this process's memory.
     app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url or "memory://")
-    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1, "socket_timeout": 1,
-                                                        "wrap_exceptions": True} if redis_url else {})
+    app.config.setdefault(
+        "RATELIMIT_STORAGE_OPTIONS",
+        {"socket_connect_timeout": 1, "socket_timeout": 1, "wrap_exceptions": True} if redis_url else {},
+    )
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "portal")
     limiter.init_app(app)
 

@@ -4,6 +4,7 @@ Each entry is keyed by the tenant id and its ``config_version`` (bumped on every
 edit), so an edit makes old entries unreachable; entries with a time-to-live expire by themselves.
 Every cache registers here so that tests (and an operator command) can clear them all at once.
 """
+
 from __future__ import annotations
 
 import threading

@@ -3,6 +3,7 @@
 Every setting can be overridden by an environment variable of the same name, or by the mapping
 passed to ``create_app(config)`` (tests do that).
 """
+
 import os
 from pathlib import Path
 
@@ -143,30 +144,34 @@ def _check_production_secrets(settings: dict, env: str) -> None:
     if not key:
         raise ConfigurationError(
             f"SECRET_KEY is not set (PORTAL_ENV={env}): set it to a random value of at least "
-            f"{MIN_SECRET_KEY_BYTES} bytes, e.g. the output of: python -c 'import secrets; print(secrets.token_urlsafe(48))'")
+            f"{MIN_SECRET_KEY_BYTES} bytes, e.g. the output of: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
     if key == DEV_SECRET_KEY or len(key.encode()) < MIN_SECRET_KEY_BYTES:
         raise ConfigurationError(
             f"SECRET_KEY is too short or the development key (PORTAL_ENV={env}): it must be a random value of "
-            f"at least {MIN_SECRET_KEY_BYTES} bytes")
+            f"at least {MIN_SECRET_KEY_BYTES} bytes"
+        )
     if not settings["MAILBOX_ENCRYPTION_KEYS"]:
         raise ConfigurationError(
             f"MAILBOX_ENCRYPTION_KEYS is not set (PORTAL_ENV={env}): set it to a Fernet key, e.g. the output of: "
-            "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'")
+            "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+        )
     from cryptography.fernet import Fernet
 
     for value in settings["MAILBOX_ENCRYPTION_KEYS"]:
         try:
             Fernet(value)
         except ValueError:
-            raise ConfigurationError("MAILBOX_ENCRYPTION_KEYS holds a value that is not a Fernet key "
-                                     "(32 url-safe base64-encoded bytes)") from None
+            raise ConfigurationError(
+                "MAILBOX_ENCRYPTION_KEYS holds a value that is not a Fernet key (32 url-safe base64-encoded bytes)"
+            ) from None
 
 
 def _normalize_database_url(url: str) -> str:
     # psycopg 3 is the driver we ship; accept the common spellings.
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

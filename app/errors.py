@@ -1,4 +1,5 @@
 """Error pages: plain, translated, and revealing nothing about tenants."""
+
 from __future__ import annotations
 
 from flask import g, render_template

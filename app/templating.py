@@ -1,4 +1,5 @@
 """Template helpers shared by every module: localized names, branding, language names."""
+
 from __future__ import annotations
 
 import re
@@ -26,7 +27,8 @@ def localized(texts: dict | None) -> str:
 # Light Markdown: emphasis, lists, code, quotes and links; line breaks kept; no raw HTML, no images,
 # no headings. The result is sanitized again, so nothing a person writes can run in another's browser.
 _markdown = MarkdownIt("zero", {"breaks": True, "html": False, "linkify": True}).enable(
-    ["emphasis", "list", "backticks", "fence", "blockquote", "link", "linkify", "newline", "escape", "paragraph"])
+    ["emphasis", "list", "backticks", "fence", "blockquote", "link", "linkify", "newline", "escape", "paragraph"]
+)
 _USER_TEXT_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "code", "pre", "blockquote", "a"}
 
 
@@ -35,8 +37,15 @@ def user_text(text: str | None) -> Markup:
     if not text:
         return Markup("")
     html = _markdown.render(text)
-    return Markup(nh3.clean(html, tags=_USER_TEXT_TAGS, attributes={"a": {"href"}},
-                            link_rel="nofollow noopener noreferrer", url_schemes={"http", "https", "mailto"}))
+    return Markup(
+        nh3.clean(
+            html,
+            tags=_USER_TEXT_TAGS,
+            attributes={"a": {"href"}},
+            link_rel="nofollow noopener noreferrer",
+            url_schemes={"http", "https", "mailto"},
+        )
+    )
 
 
 def field_value(value, field) -> str:
@@ -82,7 +91,7 @@ def brand_palette(color: str | None) -> dict | None:
     if not color or len(color) != 7 or not color.startswith("#"):
         return None
     try:
-        rgb = [int(color[i:i + 2], 16) for i in (1, 3, 5)]
+        rgb = [int(color[i : i + 2], 16) for i in (1, 3, 5)]
     except ValueError:
         return None
     dark = "#" + "".join(f"{round(c * 0.85):02x}" for c in rgb)

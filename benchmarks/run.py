@@ -1,4 +1,5 @@
 """Run the benchmarks described in benchmarks/README.md."""
+
 from __future__ import annotations
 
 import os
@@ -20,10 +21,18 @@ DEMO = ("flexinform", "crmservice", "festum", "targito", "exea")
 def main() -> int:
     folder = Path(tempfile.mkdtemp(prefix="portal-bench-"))
     url = os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{folder / 'bench.sqlite3'}")
-    app = create_app({"ENV": "testing", "DATABASE_URL": url, "PORTAL_DOMAIN": "bench.test",
-                      "STORAGE_URL": f"file://{folder / 'files'}", "MAIL_URL": f"maildir://{folder / 'outbox'}",
-                      "TENANT_CACHE_SECONDS": 5, "REDIS_URL": "redis://127.0.0.1:1/0",
-                      "WTF_CSRF_ENABLED": False})
+    app = create_app(
+        {
+            "ENV": "testing",
+            "DATABASE_URL": url,
+            "PORTAL_DOMAIN": "bench.test",
+            "STORAGE_URL": f"file://{folder / 'files'}",
+            "MAIL_URL": f"maildir://{folder / 'outbox'}",
+            "TENANT_CACHE_SECONDS": 5,
+            "REDIS_URL": "redis://127.0.0.1:1/0",
+            "WTF_CSRF_ENABLED": False,
+        }
+    )
     with app.app_context():
         from flask_migrate import upgrade
 
@@ -101,20 +110,36 @@ def _bench_lists(app) -> int:
             request_type = db.session.scalars(select(RequestType)).first()
             statuses = db.session.scalars(select(Status.id)).all()
             now = utcnow()
-            rows = [dict(tenant_id=tenant.id, number=i, reference=f"FES-{i}", portal_id=request_type.portal_id,
-                         request_type_id=request_type.id, status_id=random.choice(statuses), summary=f"Pyyntö {i}",
-                         description="", requester_id=customer.id if i % 10 == 0 else agent.id,
-                         assignee_id=None if i % 3 else agent.id, channel="portal",
-                         status_changed_at=now, created_at=now - timedelta(minutes=i), updated_at=now - timedelta(minutes=i))
-                    for i in range(1, n + 1)]
+            rows = [
+                dict(
+                    tenant_id=tenant.id,
+                    number=i,
+                    reference=f"FES-{i}",
+                    portal_id=request_type.portal_id,
+                    request_type_id=request_type.id,
+                    status_id=random.choice(statuses),
+                    summary=f"Pyyntö {i}",
+                    description="",
+                    requester_id=customer.id if i % 10 == 0 else agent.id,
+                    assignee_id=None if i % 3 else agent.id,
+                    channel="portal",
+                    status_changed_at=now,
+                    created_at=now - timedelta(minutes=i),
+                    updated_at=now - timedelta(minutes=i),
+                )
+                for i in range(1, n + 1)
+            ]
             db.session.execute(insert(Ticket), rows)
-            db.session.execute(TicketSequence.__table__.update().where(TicketSequence.tenant_id == tenant.id)
-                               .values(last_number=n))
+            db.session.execute(
+                TicketSequence.__table__.update().where(TicketSequence.tenant_id == tenant.id).values(last_number=n)
+            )
             db.session.commit()
     client = app.test_client()
     failures = 0
-    for who, url, name in (("customer@bench.test", "/requests?status=all", "list_customer_20k"),
-                           ("agent@bench.test", "/agent/queues/open", "queue_agent_20k")):
+    for who, url, name in (
+        ("customer@bench.test", "/requests?status=all", "list_customer_20k"),
+        ("agent@bench.test", "/agent/queues/open", "queue_agent_20k"),
+    ):
         client.post("http://festum.bench.test/login", data={"email": who, "password": "bench-password-1"})
         client.get(f"http://festum.bench.test{url}")
         start = time.perf_counter()

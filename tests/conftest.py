@@ -8,6 +8,7 @@
 The schema is built once per database by the Alembic migrations; after each test every table
 is emptied. Tenants are created through the same service as ``flask tenants sync``.
 """
+
 from __future__ import annotations
 
 import os
@@ -33,6 +34,7 @@ os.environ.setdefault("PASSWORD_HASH_MEMORY_KIB", "1024")
 
 
 # --- services -------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="session")
 def postgres_url():
@@ -236,6 +238,7 @@ def demo_tenants(make_tenant):
 
 
 # --- people and mail ------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def make_user(app):

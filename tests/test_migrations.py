@@ -1,5 +1,6 @@
 """The Alembic migrations build exactly the schema the models describe, on SQLite and PostgreSQL, and
 keep the data they convert."""
+
 import json
 import uuid
 
@@ -82,19 +83,26 @@ def test_audit_summaries_written_as_text_before_they_were_data_still_read_as_wri
         upgrade(revision=BEFORE_SUMMARIES_AS_DATA)
         apply_definition(load_definition(TENANTS_DIR / "exea"))
         tenant_id = db.session.execute(text("SELECT id FROM tenants WHERE slug = 'exea'")).scalar_one()
-        db.session.execute(text("INSERT INTO config_changes (tenant_id, actor_name, summary, changes, created_at) "
-                                "VALUES (:tenant, 'cli', :summary, '[]', :at)"),
-                           {"tenant": tenant_id, "summary": legacy, "at": utcnow().replace(tzinfo=None)})
+        db.session.execute(
+            text(
+                "INSERT INTO config_changes (tenant_id, actor_name, summary, changes, created_at) "
+                "VALUES (:tenant, 'cli', :summary, '[]', :at)"
+            ),
+            {"tenant": tenant_id, "summary": legacy, "at": utcnow().replace(tzinfo=None)},
+        )
         db.session.commit()
 
         upgrade()
         with tenant_scope(tenant_id):
             assert db.session.scalars(select(ConfigChange.summary)).all() == [legacy]
-            db.session.add(ConfigChange(tenant_id=tenant_id, actor_name="cli", summary=summary_of("branding"),
-                                        changes=[]))
+            db.session.add(
+                ConfigChange(tenant_id=tenant_id, actor_name="cli", summary=summary_of("branding"), changes=[])
+            )
             db.session.commit()
             assert db.session.scalars(select(ConfigChange.summary).order_by(ConfigChange.id)).all() == [
-                legacy, {"what": "branding"}]
+                legacy,
+                {"what": "branding"},
+            ]
         db.session.remove()
 
         downgrade(revision=BEFORE_SUMMARIES_AS_DATA)

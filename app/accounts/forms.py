@@ -1,4 +1,5 @@
 """Account forms. Labels are lazy so that each request renders them in its own language."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -6,6 +7,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
+
 
 # For looking up an existing account (login, reset, membership) any address with an @ will do:
 # full syntax and deliverability checks are for addresses we are about to send to.
@@ -17,7 +19,9 @@ LooksLikeEmail = Regexp(r"^[^@\s]+@[^@\s]+$", message=_l("Please enter a valid e
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("E-mail address"), filters=[_strip], validators=[DataRequired(), LooksLikeEmail, Length(max=320)])
+    email = EmailField(
+        _l("E-mail address"), filters=[_strip], validators=[DataRequired(), LooksLikeEmail, Length(max=320)]
+    )
     password = PasswordField(_l("Password"), validators=[DataRequired()])
     # No "keep me logged in": see accounts.services.start_session.
 
@@ -30,7 +34,9 @@ class RegisterForm(FlaskForm):
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = EmailField(_l("E-mail address"), filters=[_strip], validators=[DataRequired(), LooksLikeEmail, Length(max=320)])
+    email = EmailField(
+        _l("E-mail address"), filters=[_strip], validators=[DataRequired(), LooksLikeEmail, Length(max=320)]
+    )
 
 
 class SetPasswordForm(FlaskForm):
@@ -77,7 +83,11 @@ class OrganizationForm(FlaskForm):
 
 
 class MemberForm(FlaskForm):
-    email = EmailField(_l("E-mail address of the member"), filters=[_strip], validators=[DataRequired(), LooksLikeEmail, Length(max=320)])
+    email = EmailField(
+        _l("E-mail address of the member"),
+        filters=[_strip],
+        validators=[DataRequired(), LooksLikeEmail, Length(max=320)],
+    )
     is_admin = BooleanField(_l("Organization admin"))
 
 

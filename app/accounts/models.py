@@ -1,4 +1,5 @@
 """People: tenant users (customers, agents, tenant admins), organizations, memberships; operators."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """Who may do what with accounts: one place, used by every view."""
+
 from __future__ import annotations
 
 from app.accounts.models import ROLE_ADMIN, ROLE_AGENT, ROLE_CUSTOMER

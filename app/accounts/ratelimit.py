@@ -12,6 +12,7 @@
 Every key names the portal (tenant id, or "platform" for the operator) so that a limit reached at
 one vendor never affects another. E-mail addresses are hashed in keys: Redis holds no addresses.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -49,6 +50,7 @@ MAIL_PER_TENANT_PER_HOUR = 500
 
 # --- storage ---------------------------------------------------------------------------------
 
+
 def _fallback() -> RateLimiter:
     state = current_app.extensions.setdefault("ratelimit_fallback", {})
     if "limiter" not in state:
@@ -64,8 +66,9 @@ def _primary() -> RateLimiter:
     could move between Redis and memory halfway through a series. Same storage and options."""
     state = current_app.extensions.setdefault("ratelimit_fallback", {})
     if "primary" not in state:
-        storage = storage_from_string(current_app.config["RATELIMIT_STORAGE_URI"],
-                                      **current_app.config.get("RATELIMIT_STORAGE_OPTIONS", {}))
+        storage = storage_from_string(
+            current_app.config["RATELIMIT_STORAGE_URI"], **current_app.config.get("RATELIMIT_STORAGE_OPTIONS", {})
+        )
         state["primary"] = FixedWindowRateLimiter(storage)
     return state["primary"]
 
@@ -98,6 +101,7 @@ def client_address() -> str:
 
 # --- login -----------------------------------------------------------------------------------
 
+
 def login_failures_per_ip() -> str:
     """The login route limit (Flask-Limiter reads it per request, so tests and deployments set it)."""
     return current_app.config.get("LOGIN_FAILURES_PER_IP") or "60/minute"
@@ -110,7 +114,7 @@ def login_ip_key() -> str:
 
 def _lock_item(failures: int) -> RateLimitItem:
     doublings = min(max(failures - FREE_FAILURES, 0), 10)
-    return RateLimitItemPerSecond(1, min(FIRST_LOCK_SECONDS * 2 ** doublings, MAX_LOCK_SECONDS))
+    return RateLimitItemPerSecond(1, min(FIRST_LOCK_SECONDS * 2**doublings, MAX_LOCK_SECONDS))
 
 
 def _account(scope: str, email: str) -> tuple[str, str]:
@@ -154,6 +158,7 @@ def forget_login_failures(scope: str, email: str) -> None:
 
 # --- e-mails ---------------------------------------------------------------------------------
 
+
 def allow_mail(kind: str, *, recipient: str, sender: str | None = None, tenant_id: int | None = None) -> bool:
     """Whether one more e-mail of ``kind`` may go to ``recipient``; counts it if so.
 
@@ -173,4 +178,3 @@ def allow_mail(kind: str, *, recipient: str, sender: str | None = None, tenant_i
     for item, identifiers in checks:
         _call("hit", item, *identifiers)
     return True
-

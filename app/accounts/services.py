@@ -4,6 +4,7 @@ Views call these functions and render their results; e-mails go through the outb
 transaction, in the recipient's language. Errors users can cause are ``AccountError`` with a
 translated message; nothing is changed when one is raised.
 """
+
 from __future__ import annotations
 
 import io
@@ -79,6 +80,7 @@ class AccountError(Exception):
 
 # --- passwords ------------------------------------------------------------------------------
 
+
 def hash_password(password: str) -> str:
     return _hasher().hash(password)
 
@@ -94,8 +96,9 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 def validate_new_password(password: str, confirm: str, email: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(_("The password must be at least %(count)d characters long.", count=MIN_PASSWORD_LENGTH),
-                           "password")
+        raise AccountError(
+            _("The password must be at least %(count)d characters long.", count=MIN_PASSWORD_LENGTH), "password"
+        )
     if len(password) > 256:
         raise AccountError(_("The password is too long."), "password")
     if password.strip().lower() == email.strip().lower():
@@ -110,18 +113,31 @@ def normalize_email(email: str) -> str:
 
 # --- users and organizations ----------------------------------------------------------------
 
+
 def find_user(email: str) -> User | None:
     return db.session.execute(select(User).where(User.email == normalize_email(email))).scalar_one_or_none()
 
 
-def create_user(email: str, *, name: str = "", role: str = ROLE_CUSTOMER, password: str | None = None,
-                locale: str | None = None, verified: bool = False) -> User:
+def create_user(
+    email: str,
+    *,
+    name: str = "",
+    role: str = ROLE_CUSTOMER,
+    password: str | None = None,
+    locale: str | None = None,
+    verified: bool = False,
+) -> User:
     """A user of the current tenant. Caller commits."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
-    user = User(email=normalize_email(email), name=name.strip(), role=role, locale=locale,
-                password_hash=hash_password(password) if password else None,
-                email_verified_at=utcnow() if verified else None)
+    user = User(
+        email=normalize_email(email),
+        name=name.strip(),
+        role=role,
+        locale=locale,
+        password_hash=hash_password(password) if password else None,
+        email_verified_at=utcnow() if verified else None,
+    )
     db.session.add(user)
     return user
 
@@ -172,25 +188,39 @@ def remove_membership(user: User, organization: Organization) -> None:
 
 # --- e-mails --------------------------------------------------------------------------------
 
+
 def _link(endpoint: str, **values) -> str:
     return url_for(endpoint, _external=True, **values)
 
 
 def send_verification(user: User) -> None:
     token = tokens.make_token(tokens.VERIFY_EMAIL, user)
-    queue_email(kind="verify_email", to=user.email, user=user, template="accounts/email/verify",
-                idempotency_key=f"verify:{user.id}:{token[-16:]}", link=_link("accounts.verify_email", token=token))
+    queue_email(
+        kind="verify_email",
+        to=user.email,
+        user=user,
+        template="accounts/email/verify",
+        idempotency_key=f"verify:{user.id}:{token[-16:]}",
+        link=_link("accounts.verify_email", token=token),
+    )
 
 
 def send_set_password(user: User, *, reason: str = "invitation", **context) -> None:
     """An invitation, or the welcome of an account created from an e-mail, a phone call or a share."""
     token = tokens.make_token(tokens.SET_PASSWORD, user)
-    queue_email(kind=reason, to=user.email, user=user, template=f"accounts/email/{reason}",
-                idempotency_key=f"{reason}:{user.id}:{token[-16:]}", link=_link("accounts.set_password", token=token),
-                **context)
+    queue_email(
+        kind=reason,
+        to=user.email,
+        user=user,
+        template=f"accounts/email/{reason}",
+        idempotency_key=f"{reason}:{user.id}:{token[-16:]}",
+        link=_link("accounts.set_password", token=token),
+        **context,
+    )
 
 
 # --- registration and invitations ------------------------------------------------------------
+
 
 def register(email: str, name: str, password: str, confirm: str, *, locale: str | None) -> None:
     """Open registration. The same answer whether or not the address is known (no enumeration)."""
@@ -208,10 +238,14 @@ def register(email: str, name: str, password: str, confirm: str, *, locale: str 
         return  # too many e-mails to this address or from this client: the same answer, no e-mail
     existing = find_user(email)
     if existing is not None:
-        queue_email(kind="already_registered", to=existing.email, user=existing,
-                    template="accounts/email/already_registered",
-                    idempotency_key=f"already:{existing.id}:{utcnow():%Y%m%d%H}",
-                    link=_link("accounts.forgot_password"))
+        queue_email(
+            kind="already_registered",
+            to=existing.email,
+            user=existing,
+            template="accounts/email/already_registered",
+            idempotency_key=f"already:{existing.id}:{utcnow():%Y%m%d%H}",
+            link=_link("accounts.forgot_password"),
+        )
         db.session.commit()
         return
     user = create_user(email, name=name, locale=locale)
@@ -225,8 +259,11 @@ def verify_email(token: str) -> User:
     try:
         data = tokens.read_token(tokens.VERIFY_EMAIL, token, g.tenant.id)
     except tokens.TokenError as error:
-        raise AccountError(_("This confirmation link has expired. Log in to get a new one.") if error.expired
-                           else _("This confirmation link is not valid.")) from None
+        raise AccountError(
+            _("This confirmation link has expired. Log in to get a new one.")
+            if error.expired
+            else _("This confirmation link is not valid.")
+        ) from None
     user = db.session.get(User, data["u"])
     if user is None or user.email != data["e"]:
         raise AccountError(_("This confirmation link is not valid."))
@@ -240,8 +277,9 @@ def resend_verification(user: User) -> bool:
     """Send a new confirmation link; False when too many went to this address lately (throttled)."""
     if user.is_verified:
         return True
-    if not ratelimit.allow_mail("verification", recipient=user.email, sender=f"user:{user.id}",
-                                tenant_id=user.tenant_id):
+    if not ratelimit.allow_mail(
+        "verification", recipient=user.email, sender=f"user:{user.id}", tenant_id=user.tenant_id
+    ):
         return False
     send_verification(user)
     db.session.commit()
@@ -253,14 +291,22 @@ def resend_invitation(user: User, *, by: User) -> None:
     if user.has_password:
         raise AccountError(_("%(email)s has already set a password.", email=user.email))
     if not ratelimit.allow_mail("invitation", recipient=user.email, tenant_id=user.tenant_id, sender=f"user:{by.id}"):
-        raise AccountError(_("The invitation could not be sent just now: too many e-mails have been sent. "
-                             "Please try again later."))
+        raise AccountError(
+            _("The invitation could not be sent just now: too many e-mails have been sent. Please try again later.")
+        )
     send_set_password(user, reason="invitation")
     db.session.commit()
 
 
-def invite(email: str, *, name: str = "", role: str = ROLE_CUSTOMER, organization: Organization | None = None,
-           org_admin: bool = False, invited_by: User | None = None) -> User:
+def invite(
+    email: str,
+    *,
+    name: str = "",
+    role: str = ROLE_CUSTOMER,
+    organization: Organization | None = None,
+    org_admin: bool = False,
+    invited_by: User | None = None,
+) -> User:
     """Give a person access (invite-only portals): creates the account and sends a set-password link."""
     email = normalize_email(email)
     if "@" not in email or len(email) > 320:
@@ -269,15 +315,22 @@ def invite(email: str, *, name: str = "", role: str = ROLE_CUSTOMER, organizatio
         raise AccountError(_("Please choose a role."), "role")
     # ``invited_by`` is None for the platform (onboarding a tenant's first admin) and the CLI.
     if invited_by is not None and not can_invite_as(invited_by, role, org_admin=org_admin):
-        raise AccountError(_("Agents may invite customers only. Ask a tenant admin to invite staff or "
-                             "organization admins."), "role")
+        raise AccountError(
+            _("Agents may invite customers only. Ask a tenant admin to invite staff or organization admins."), "role"
+        )
     user = find_user(email)
     if user is not None and user.has_password:
         raise AccountError(_("%(email)s already has access to this portal.", email=email), "email")
-    if not ratelimit.allow_mail("invitation", recipient=email, tenant_id=g.tenant.id,
-                                sender=f"user:{invited_by.id}" if invited_by is not None else None):
-        raise AccountError(_("The invitation could not be sent just now: too many e-mails have been sent. "
-                             "Please try again later."), "email")
+    if not ratelimit.allow_mail(
+        "invitation",
+        recipient=email,
+        tenant_id=g.tenant.id,
+        sender=f"user:{invited_by.id}" if invited_by is not None else None,
+    ):
+        raise AccountError(
+            _("The invitation could not be sent just now: too many e-mails have been sent. Please try again later."),
+            "email",
+        )
     if user is None:
         user = create_user(email, name=name, role=role, locale=g.tenant.default_locale)
         db.session.flush()
@@ -295,8 +348,9 @@ def invite(email: str, *, name: str = "", role: str = ROLE_CUSTOMER, organizatio
     return user
 
 
-def create_contact_account(email: str, *, name: str = "", reason: str = "account_created",
-                           **context) -> tuple[User, bool]:
+def create_contact_account(
+    email: str, *, name: str = "", reason: str = "account_created", **context
+) -> tuple[User, bool]:
     """An account for someone who wrote or phoned in (Festum) or with whom a request was shared
     (Flexinform): created once, with a set-password link."""
     email = normalize_email(email)
@@ -311,14 +365,18 @@ def create_contact_account(email: str, *, name: str = "", reason: str = "account
     return user, True
 
 
-def set_password_from_link(token: str, password: str, confirm: str, *, purpose: str = tokens.SET_PASSWORD,
-                           name: str | None = None) -> User:
+def set_password_from_link(
+    token: str, password: str, confirm: str, *, purpose: str = tokens.SET_PASSWORD, name: str | None = None
+) -> User:
     """Accept an invitation or a reset link: set the password (the link then stops working)."""
     try:
         data = tokens.read_token(purpose, token, g.tenant.id)
     except tokens.TokenError as error:
-        raise AccountError(_("This link has expired. Ask for a new one.") if error.expired
-                           else _("This link is not valid or has already been used.")) from None
+        raise AccountError(
+            _("This link has expired. Ask for a new one.")
+            if error.expired
+            else _("This link is not valid or has already been used.")
+        ) from None
     user = db.session.get(User, data["u"])
     if not tokens.token_matches_user(data, user) or not user.active:
         raise AccountError(_("This link is not valid or has already been used."))
@@ -353,12 +411,19 @@ def request_password_reset(email: str) -> None:
     if user is None or not user.active:
         return
     token = tokens.make_token(tokens.RESET_PASSWORD, user)
-    queue_email(kind="password_reset", to=user.email, user=user, template="accounts/email/password_reset",
-                idempotency_key=f"reset:{user.id}:{token[-16:]}", link=_link("accounts.reset_password", token=token))
+    queue_email(
+        kind="password_reset",
+        to=user.email,
+        user=user,
+        template="accounts/email/password_reset",
+        idempotency_key=f"reset:{user.id}:{token[-16:]}",
+        link=_link("accounts.reset_password", token=token),
+    )
     db.session.commit()
 
 
 # --- login ----------------------------------------------------------------------------------
+
 
 class LoginThrottled(AccountError):
     """Too many failed logins: the account (or the client address) waits ``retry_after`` seconds."""
@@ -371,8 +436,11 @@ class LoginThrottled(AccountError):
 def login_wait_message(seconds: float) -> str:
     """The translated "please wait" of a slowed-down login, in whole minutes (at least one)."""
     minutes = max(1, math.ceil(seconds / 60))
-    return ngettext("Too many failed login attempts. Please wait %(num)d minute and try again.",
-                    "Too many failed login attempts. Please wait %(num)d minutes and try again.", minutes)
+    return ngettext(
+        "Too many failed login attempts. Please wait %(num)d minute and try again.",
+        "Too many failed login attempts. Please wait %(num)d minutes and try again.",
+        minutes,
+    )
 
 
 def _throttled_login(scope: str, email: str, password: str, find, *, tenant_id: int | None):
@@ -417,7 +485,9 @@ def authenticate(email: str, password: str) -> User:
 def authenticate_operator(email: str, password: str) -> Operator:
     """The platform operator's login, on the bare domain."""
     operator = _throttled_login(
-        "platform", email, password,
+        "platform",
+        email,
+        password,
         lambda address: db.session.execute(select(Operator).where(Operator.email == address)).scalar_one_or_none(),
         tenant_id=None,
     )
@@ -460,8 +530,13 @@ def log_out(account) -> None:
     if getattr(account, "is_authenticated", False):
         end_sessions(account)
         is_operator = isinstance(account, Operator)
-        record_event(events.LOGOUT, tenant_id=None if is_operator else account.tenant_id, actor=account,
-                     subject=None if is_operator else account, email=account.email)
+        record_event(
+            events.LOGOUT,
+            tenant_id=None if is_operator else account.tenant_id,
+            actor=account,
+            subject=None if is_operator else account,
+            email=account.email,
+        )
         db.session.commit()
     logout_user()
     _forget_login()
@@ -482,12 +557,18 @@ def change_password(user: User, current: str, new: str, confirm: str) -> None:
 
 def _send_password_changed(user: User) -> None:
     """Tell the account's address that its password changed ("if this was not you...")."""
-    queue_email(kind="password_changed", to=user.email, user=user, template="accounts/email/password_changed",
-                idempotency_key=f"password-changed:{user.id}:{user.session_version}",
-                link=_link("accounts.forgot_password"))
+    queue_email(
+        kind="password_changed",
+        to=user.email,
+        user=user,
+        template="accounts/email/password_changed",
+        idempotency_key=f"password-changed:{user.id}:{user.session_version}",
+        link=_link("accounts.forgot_password"),
+    )
 
 
 # --- profile --------------------------------------------------------------------------------
+
 
 def update_profile(user: User, *, name: str, locale: str, timezone: str) -> None:
     if not name.strip():
@@ -511,8 +592,9 @@ def set_avatar(user: User, upload) -> None:
 
     data = upload.read(AVATAR_MAX_BYTES + 1)
     if len(data) > AVATAR_MAX_BYTES:
-        raise AccountError(_("The picture is too large (at most %(size)s MB).", size=AVATAR_MAX_BYTES // (1024 * 1024)),
-                           "avatar")
+        raise AccountError(
+            _("The picture is too large (at most %(size)s MB).", size=AVATAR_MAX_BYTES // (1024 * 1024)), "avatar"
+        )
     try:
         image = Image.open(io.BytesIO(data))
         if image.format not in ("PNG", "JPEG", "GIF", "WEBP"):
@@ -545,6 +627,7 @@ def set_avatar(user: User, upload) -> None:
 
 # --- administration -------------------------------------------------------------------------
 
+
 def _require_manager(by) -> None:
     """Roles, addresses, (de)activation and organizations are the tenant admins' (policy.py)."""
     if not can_manage_users(by):
@@ -562,8 +645,9 @@ def change_role(user: User, role: str, *, by: User) -> None:
         return
     old_role, user.role = user.role, role
     end_sessions(user)
-    record_event(events.ROLE_CHANGED, tenant_id=user.tenant_id, actor=by, subject=user, old_role=old_role,
-                 new_role=role)
+    record_event(
+        events.ROLE_CHANGED, tenant_id=user.tenant_id, actor=by, subject=user, old_role=old_role, new_role=role
+    )
     db.session.commit()
 
 
@@ -576,8 +660,9 @@ def set_active(user: User, active: bool, *, by: User) -> None:
         return
     user.active = active
     end_sessions(user)
-    record_event(events.USER_REACTIVATED if active else events.USER_DEACTIVATED, tenant_id=user.tenant_id,
-                 actor=by, subject=user)
+    record_event(
+        events.USER_REACTIVATED if active else events.USER_DEACTIVATED, tenant_id=user.tenant_id, actor=by, subject=user
+    )
     db.session.commit()
 
 
@@ -598,14 +683,24 @@ def request_email_change(user: User, new_email: str, *, by: User) -> bool:
     if find_user(new_email) is not None:
         raise AccountError(_("Another account already uses %(email)s.", email=new_email), "email")
     token = tokens.make_token(tokens.CHANGE_EMAIL, user, n=new_email)
-    queue_email(kind="email_change_confirm", to=new_email, user=user, template="accounts/email/email_change_confirm",
-                idempotency_key=f"email-change:{user.id}:{token[-16:]}", new_email=new_email,
-                link=_link("accounts.confirm_email_change", token=token))
-    queue_email(kind="email_change_requested", to=user.email, user=user,
-                template="accounts/email/email_change_requested",
-                idempotency_key=f"email-change-notice:{user.id}:{token[-16:]}", new_email=new_email)
-    record_event(events.EMAIL_CHANGE_REQUESTED, tenant_id=user.tenant_id, actor=by, subject=user,
-                 new_email=new_email)
+    queue_email(
+        kind="email_change_confirm",
+        to=new_email,
+        user=user,
+        template="accounts/email/email_change_confirm",
+        idempotency_key=f"email-change:{user.id}:{token[-16:]}",
+        new_email=new_email,
+        link=_link("accounts.confirm_email_change", token=token),
+    )
+    queue_email(
+        kind="email_change_requested",
+        to=user.email,
+        user=user,
+        template="accounts/email/email_change_requested",
+        idempotency_key=f"email-change-notice:{user.id}:{token[-16:]}",
+        new_email=new_email,
+    )
+    record_event(events.EMAIL_CHANGE_REQUESTED, tenant_id=user.tenant_id, actor=by, subject=user, new_email=new_email)
     db.session.commit()
     return True
 
@@ -615,8 +710,11 @@ def email_change_for_link(token: str) -> tuple[User, str]:
     try:
         data = tokens.read_token(tokens.CHANGE_EMAIL, token, g.tenant.id)
     except tokens.TokenError as error:
-        raise AccountError(_("This confirmation link has expired. Ask for the change again.") if error.expired
-                           else _("This link is not valid or has already been used.")) from None
+        raise AccountError(
+            _("This confirmation link has expired. Ask for the change again.")
+            if error.expired
+            else _("This link is not valid or has already been used.")
+        ) from None
     user = db.session.get(User, data["u"])
     if not tokens.token_matches_user(data, user) or not user.active or not isinstance(data.get("n"), str):
         raise AccountError(_("This link is not valid or has already been used."))
@@ -633,11 +731,24 @@ def confirm_email_change(token: str) -> User:
     user.email = new_email
     user.email_verified_at = utcnow()  # the link reached the new address
     end_sessions(user)
-    queue_email(kind="email_changed", to=old_email, user=user, template="accounts/email/email_changed",
-                idempotency_key=f"email-changed:{user.id}:{user.session_version}", old_email=old_email,
-                new_email=new_email)
-    record_event(events.EMAIL_CHANGED, tenant_id=user.tenant_id, actor=user, subject=user, email=old_email,
-                 old_email=old_email, new_email=new_email)
+    queue_email(
+        kind="email_changed",
+        to=old_email,
+        user=user,
+        template="accounts/email/email_changed",
+        idempotency_key=f"email-changed:{user.id}:{user.session_version}",
+        old_email=old_email,
+        new_email=new_email,
+    )
+    record_event(
+        events.EMAIL_CHANGED,
+        tenant_id=user.tenant_id,
+        actor=user,
+        subject=user,
+        email=old_email,
+        old_email=old_email,
+        new_email=new_email,
+    )
     db.session.commit()
     return user
 
@@ -655,8 +766,14 @@ def set_membership(user: User, organization: Organization, *, is_admin: bool, by
     else:
         return
     add_membership(user, organization, is_admin=is_admin)
-    record_event(events.MEMBERSHIP_CHANGED, tenant_id=user.tenant_id, actor=by, subject=user,
-                 organization=organization.name, change=change)
+    record_event(
+        events.MEMBERSHIP_CHANGED,
+        tenant_id=user.tenant_id,
+        actor=by,
+        subject=user,
+        organization=organization.name,
+        change=change,
+    )
     db.session.commit()
 
 
@@ -669,12 +786,19 @@ def end_membership(user: User, organization: Organization, *, by: User) -> None:
     if membership is None:
         return
     db.session.delete(membership)
-    record_event(events.MEMBERSHIP_CHANGED, tenant_id=user.tenant_id, actor=by, subject=user,
-                 organization=organization.name, change="removed")
+    record_event(
+        events.MEMBERSHIP_CHANGED,
+        tenant_id=user.tenant_id,
+        actor=by,
+        subject=user,
+        organization=organization.name,
+        change="removed",
+    )
     db.session.commit()
 
 
 # --- sessions -------------------------------------------------------------------------------
+
 
 @login_manager.user_loader
 def load_user(user_id: str):
@@ -709,14 +833,19 @@ def _now() -> int:
 def _session_is_current(account) -> bool:
     """The session was made for the account's current ``session_version`` and has neither been idle
     longer than ``SESSION_IDLE_MINUTES`` nor lasted longer than ``SESSION_MAX_HOURS``."""
-    version, started, seen = (session.get(SESSION_VERSION_KEY), session.get(SESSION_STARTED_KEY),
-                              session.get(SESSION_SEEN_KEY))
+    version, started, seen = (
+        session.get(SESSION_VERSION_KEY),
+        session.get(SESSION_STARTED_KEY),
+        session.get(SESSION_SEEN_KEY),
+    )
     if version != account.session_version or not isinstance(started, int) or not isinstance(seen, int):
         return False
     now = _now()
     config = current_app.config
-    if (now - seen > int(config.get("SESSION_IDLE_MINUTES", 30)) * 60
-            or now - started > int(config.get("SESSION_MAX_HOURS", 12)) * 3600):
+    if (
+        now - seen > int(config.get("SESSION_IDLE_MINUTES", 30)) * 60
+        or now - started > int(config.get("SESSION_MAX_HOURS", 12)) * 3600
+    ):
         return False
     if now - seen >= SEEN_GRANULARITY:
         session[SESSION_SEEN_KEY] = now
@@ -725,6 +854,13 @@ def _session_is_current(account) -> bool:
 
 def _forget_login() -> None:
     """Drop a refused or ended login from the session (the language and the rest stay)."""
-    for key in ("_user_id", "_fresh", "_id", SESSION_TENANT_KEY, SESSION_VERSION_KEY, SESSION_STARTED_KEY,
-                SESSION_SEEN_KEY):
+    for key in (
+        "_user_id",
+        "_fresh",
+        "_id",
+        SESSION_TENANT_KEY,
+        SESSION_VERSION_KEY,
+        SESSION_STARTED_KEY,
+        SESSION_SEEN_KEY,
+    ):
         session.pop(key, None)

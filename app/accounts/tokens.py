@@ -3,6 +3,7 @@
 A token names the tenant and the user and carries a fingerprint of the current password hash, so
 that a reset or invitation link stops working once it has been used to set a password.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -19,8 +20,7 @@ RESET_PASSWORD = "reset-password"
 # address (or the password) changes, like the others.
 CHANGE_EMAIL = "change-email"
 
-MAX_AGE = {VERIFY_EMAIL: 48 * 3600, SET_PASSWORD: 7 * 24 * 3600, RESET_PASSWORD: 2 * 3600,
-           CHANGE_EMAIL: 48 * 3600}
+MAX_AGE = {VERIFY_EMAIL: 48 * 3600, SET_PASSWORD: 7 * 24 * 3600, RESET_PASSWORD: 2 * 3600, CHANGE_EMAIL: 48 * 3600}
 
 
 class TokenError(Exception):
@@ -40,8 +40,9 @@ def _fingerprint(user) -> str:
 
 def make_token(purpose: str, user, **extra) -> str:
     """``extra``: more payload under short keys of one letter (``n``: the new address)."""
-    return _serializer(purpose).dumps({**extra, "t": user.tenant_id, "u": user.id, "e": user.email,
-                                       "p": _fingerprint(user)})
+    return _serializer(purpose).dumps(
+        {**extra, "t": user.tenant_id, "u": user.id, "e": user.email, "p": _fingerprint(user)}
+    )
 
 
 def read_token(purpose: str, token: str, tenant_id: int) -> dict:
@@ -64,5 +65,9 @@ def load_tenant_payload(serializer: URLSafeTimedSerializer, token: str, max_age:
 
 
 def token_matches_user(data: dict, user) -> bool:
-    return user is not None and user.id == data.get("u") and user.email == data.get("e") and (
-        _fingerprint(user) == data.get("p"))
+    return (
+        user is not None
+        and user.id == data.get("u")
+        and user.email == data.get("e")
+        and (_fingerprint(user) == data.get("p"))
+    )

@@ -1,17 +1,38 @@
 """Getting in and managing one's own account, on ``<tenant>.<PORTAL_DOMAIN>``."""
+
 from __future__ import annotations
 
 import time
 
-from flask import (Blueprint, Response, abort, flash, g, make_response, redirect, render_template, request,
-                   send_file, url_for)
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from app.accounts import ratelimit, services, tokens
-from app.accounts.forms import (AvatarForm, ChangePasswordForm, ForgotPasswordForm, InvitationForm, LoginForm,
-                                ProfileForm, RegisterForm, SetPasswordForm, show_error)
+from app.accounts.forms import (
+    AvatarForm,
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    InvitationForm,
+    LoginForm,
+    ProfileForm,
+    RegisterForm,
+    SetPasswordForm,
+    show_error,
+)
 from app.accounts.models import User
 from app.accounts.policy import can_see_avatar
 from app.extensions import db, limiter
@@ -25,14 +46,20 @@ bp = Blueprint("accounts", __name__, subdomain="<tenant>")
 def login_rate_limit(template: str):
     """The route limit of a login view: failed POSTs per client address and portal (a redirect is a
     success and costs nothing). Past the limit the form comes back with a translated wait, as 429."""
+
     def slowed_down(limit) -> Response:
         form = LoginForm()
         seconds = max(1, int(limit.reset_at - time.time()))
         form.form_errors.append(services.login_wait_message(seconds))
         return make_response(render_template(template, form=form), 429, {"Retry-After": str(seconds)})
 
-    return limiter.limit(ratelimit.login_failures_per_ip, key_func=ratelimit.login_ip_key, methods=["POST"],
-                         deduct_when=lambda response: response.status_code != 302, on_breach=slowed_down)
+    return limiter.limit(
+        ratelimit.login_failures_per_ip,
+        key_func=ratelimit.login_ip_key,
+        methods=["POST"],
+        deduct_when=lambda response: response.status_code != 302,
+        on_breach=slowed_down,
+    )
 
 
 def render_login(template: str, form: LoginForm, error: services.AccountError | None = None):
@@ -74,8 +101,13 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            services.register(form.email.data, form.name.data, form.password.data, form.confirm.data,
-                              locale=request.form.get("locale") or None)
+            services.register(
+                form.email.data,
+                form.name.data,
+                form.password.data,
+                form.confirm.data,
+                locale=request.form.get("locale") or None,
+            )
         except services.AccountError as error:
             show_error(form, error)
         else:
@@ -115,8 +147,13 @@ def resend_verification():
     if services.resend_verification(current_user):
         flash(_("We have sent a new confirmation link to %(email)s.", email=current_user.email), "success")
     else:
-        flash(_("A new confirmation link could not be sent just now: several have been sent lately. Please check "
-                "your mailbox, or try again later."), "error")
+        flash(
+            _(
+                "A new confirmation link could not be sent just now: several have been sent lately. Please check "
+                "your mailbox, or try again later."
+            ),
+            "error",
+        )
     return redirect(safe_next(request.form.get("next"), url_for("accounts.profile")))
 
 
@@ -132,15 +169,21 @@ def forgot_password():
 def _password_link(token: str, purpose: str, template: str, form_class):
     user = services.user_for_link(token, purpose)
     if user is None:
-        return render_template("accounts/link_problem.html",
-                               message=_("This link is not valid, has expired or has already been used.")), 400
+        return render_template(
+            "accounts/link_problem.html", message=_("This link is not valid, has expired or has already been used.")
+        ), 400
     form = form_class()
     if request.method == "GET" and hasattr(form, "name"):
         form.name.data = user.name
     if form.validate_on_submit():
         try:
-            services.set_password_from_link(token, form.password.data, form.confirm.data, purpose=purpose,
-                                            name=form.name.data if hasattr(form, "name") else None)
+            services.set_password_from_link(
+                token,
+                form.password.data,
+                form.confirm.data,
+                purpose=purpose,
+                name=form.name.data if hasattr(form, "name") else None,
+            )
         except services.AccountError as error:
             show_error(form, error)
         else:
@@ -177,15 +220,17 @@ def profile():
     form = _profile_form(prefill=request.method == "GET")
     if request.method == "POST" and form.validate_on_submit():
         try:
-            services.update_profile(current_user, name=form.name.data, locale=form.locale.data,
-                                    timezone=form.timezone.data)
+            services.update_profile(
+                current_user, name=form.name.data, locale=form.locale.data, timezone=form.timezone.data
+            )
         except services.AccountError as error:
             show_error(form, error)
         else:
             flash(_("Your profile is saved."), "success")
             return redirect(url_for("accounts.profile"))
-    return render_template("accounts/profile.html", form=form, avatar_form=AvatarForm(),
-                           password_form=ChangePasswordForm()), 200 if not form.errors else 422
+    return render_template(
+        "accounts/profile.html", form=form, avatar_form=AvatarForm(), password_form=ChangePasswordForm()
+    ), 200 if not form.errors else 422
 
 
 @bp.post("/profile/avatar")
@@ -202,8 +247,9 @@ def upload_avatar():
             return redirect(url_for("accounts.profile"))
     elif not form.avatar.errors:
         form.avatar.errors = [_("Please choose a picture.")]
-    return render_template("accounts/profile.html", form=_profile_form(prefill=True), avatar_form=form,
-                           password_form=ChangePasswordForm()), 422
+    return render_template(
+        "accounts/profile.html", form=_profile_form(prefill=True), avatar_form=form, password_form=ChangePasswordForm()
+    ), 422
 
 
 @bp.route("/profile/password", methods=["GET", "POST"])

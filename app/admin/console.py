@@ -4,6 +4,7 @@ Each page loads the definition (the export), applies the admin's change to it an
 ``app.admin.services.change`` (the validator and ``apply_definition`` of ``flask tenants sync``).
 Plain HTML forms, no JavaScript needed: lists are ordered with up/down buttons.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,14 +28,25 @@ from app.tenancy.definition import FIELD_DEFAULTS
 bp = Blueprint("config", __name__, url_prefix="/config")
 
 FIELD_TYPE_LABELS = {
-    "text": _l("Text"), "textarea": _l("Long text"), "number": _l("Number"), "date": _l("Date"),
-    "select": _l("Choice"), "multiselect": _l("Multiple choice"), "checkbox": _l("Checkbox"),
-    "email": _l("E-mail address"), "phone": _l("Phone number"), "files": _l("Files"),
+    "text": _l("Text"),
+    "textarea": _l("Long text"),
+    "number": _l("Number"),
+    "date": _l("Date"),
+    "select": _l("Choice"),
+    "multiselect": _l("Multiple choice"),
+    "checkbox": _l("Checkbox"),
+    "email": _l("E-mail address"),
+    "phone": _l("Phone number"),
+    "files": _l("Files"),
 }
 CATEGORY_LABELS = {"open": _l("Open"), "waiting": _l("Waiting"), "resolved": _l("Resolved"), "closed": _l("Closed")}
 ACTOR_LABELS = {"customer": _l("Customer"), "agent": _l("Agent"), "system": _l("System (automation)")}
-TRIGGER_LABELS = {"status_age": _l("Time in a status"), "customer_comment": _l("Customer comment"),
-                  "email_reply": _l("E-mail reply"), "status_entered": _l("Status entered")}
+TRIGGER_LABELS = {
+    "status_age": _l("Time in a status"),
+    "customer_comment": _l("Customer comment"),
+    "email_reply": _l("E-mail reply"),
+    "status_entered": _l("Status entered"),
+}
 NOTIFY_LABELS = {"requester": _l("The requester"), "watchers": _l("The watchers"), "agents": _l("The agents")}
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
@@ -48,10 +60,17 @@ def _tenant_admins_only():
 @bp.context_processor
 def _console_globals():
     tenant = g.get("tenant")  # None on an error page (the 404 handler forgets the tenant)
-    return {"tenant_languages": list(tenant.locales) if tenant else [], "field_type_labels": FIELD_TYPE_LABELS,
-            "category_labels": CATEGORY_LABELS, "actor_labels": ACTOR_LABELS, "trigger_labels": TRIGGER_LABELS,
-            "notify_labels": NOTIFY_LABELS, "text_of": _text_of, "change_text": describe_change,
-            "summary_text": describe_summary}
+    return {
+        "tenant_languages": list(tenant.locales) if tenant else [],
+        "field_type_labels": FIELD_TYPE_LABELS,
+        "category_labels": CATEGORY_LABELS,
+        "actor_labels": ACTOR_LABELS,
+        "trigger_labels": TRIGGER_LABELS,
+        "notify_labels": NOTIFY_LABELS,
+        "text_of": _text_of,
+        "change_text": describe_change,
+        "summary_text": describe_summary,
+    }
 
 
 def _text_of(texts) -> str:
@@ -62,6 +81,7 @@ def _text_of(texts) -> str:
 
 
 # --- plumbing ------------------------------------------------------------------------------------
+
 
 def _apply(mutate, summary: dict) -> bool:
     """Apply a change (``summary``: ``summary_of(...)``, stored as data); flash the outcome in the
@@ -98,8 +118,11 @@ def _fail(message: str) -> None:
 def _localized(prefix: str) -> dict:
     """{language: text} from inputs named ``<prefix>.<lang>``; empty ones are left out (the
     validator then names the missing language)."""
-    return {lang: request.form.get(f"{prefix}.{lang}", "").strip() for lang in g.tenant.locales
-            if request.form.get(f"{prefix}.{lang}", "").strip()}
+    return {
+        lang: request.form.get(f"{prefix}.{lang}", "").strip()
+        for lang in g.tenant.locales
+        if request.form.get(f"{prefix}.{lang}", "").strip()
+    }
 
 
 def _new_key(name: str = "key") -> str:
@@ -151,6 +174,7 @@ def _moved(items_of, key_name: str, summary: dict, endpoint: str, **values):
 
 # --- overview ------------------------------------------------------------------------------------
 
+
 @bp.get("/")
 def index():
     d = services.current_definition(g.tenant.slug)
@@ -159,30 +183,42 @@ def index():
 
 # --- request types -------------------------------------------------------------------------------
 
+
 @bp.get("/request-types")
 def request_types():
     d = services.current_definition(g.tenant.slug)
-    return render_template("admin/config/request_types.html", d=d,
-                           email_type=d["settings"].get("email_request_type"))
+    return render_template("admin/config/request_types.html", d=d, email_type=d["settings"].get("email_request_type"))
 
 
 @bp.post("/request-types/move")
 def move_request_type():
     portal_key = request.form.get("portal", "")
-    return _moved(lambda d: require(find(d["portals"], portal_key), portal_key)["request_types"], "key",
-                  summary_of("request_type_order"), "admin.config.request_types")
+    return _moved(
+        lambda d: require(find(d["portals"], portal_key), portal_key)["request_types"],
+        "key",
+        summary_of("request_type_order"),
+        "admin.config.request_types",
+    )
 
 
 def _blank_request_type(d) -> dict:
-    return {"key": "", "name": {}, "description": {}, "icon": None, "form": d["forms"][0]["key"],
-            "workflow": d["workflows"][0]["key"]}
+    return {
+        "key": "",
+        "name": {},
+        "description": {},
+        "icon": None,
+        "form": d["forms"][0]["key"],
+        "workflow": d["workflows"][0]["key"],
+    }
 
 
 def _base_fields(d, workflow_key: str) -> list[dict]:
     """The fields of a new form: summary, description and attachments of an existing form, and the
     fields the workflow's steps ask for (they must be on every form using the workflow)."""
     workflow = find(d["workflows"], workflow_key)
-    required = {key for t in (workflow or {}).get("transitions", []) for key in t.get("requires", []) if key != "comment"}
+    required = {
+        key for t in (workflow or {}).get("transitions", []) for key in t.get("requires", []) if key != "comment"
+    }
     wanted = ("summary", "description", "attachments", *sorted(required))
     fields: dict[str, dict] = {}
     for form in d["forms"]:
@@ -207,9 +243,14 @@ def request_type_edit(portal_key=None, type_key=None):
     is_email_type = email_type == f"{portal_key}/{item['key']}"
     if request.method == "POST":
         target_portal = request.form.get("portal", portal_key)
-        item = dict(item, name=_localized("name"), description=_localized("description"),
-                    icon=(request.form.get("icon") or "").strip() or None, form=request.form.get("form", ""),
-                    workflow=request.form.get("workflow", ""))
+        item = dict(
+            item,
+            name=_localized("name"),
+            description=_localized("description"),
+            icon=(request.form.get("icon") or "").strip() or None,
+            form=request.form.get("form", ""),
+            workflow=request.form.get("workflow", ""),
+        )
         is_email_type = request.form.get("email") == "1"
         try:
             key = _new_key() if is_new else item["key"]
@@ -217,6 +258,7 @@ def request_type_edit(portal_key=None, type_key=None):
         except ConsoleError as error:
             g.console_problems = error.problems
         else:
+
             def mutate(d):
                 entry = dict(item)
                 if entry["form"] == "__new__":
@@ -246,8 +288,14 @@ def request_type_edit(portal_key=None, type_key=None):
                     return redirect(url_for("admin.config.form_detail", form_key=item["form"]))
                 return redirect(url_for("admin.config.request_type_edit", portal_key=target_portal, type_key=key))
         portal_key = target_portal
-    return _render("admin/config/request_type.html", d=d, item=item, is_new=is_new, portal_key=portal_key,
-                   is_email_type=is_email_type)
+    return _render(
+        "admin/config/request_type.html",
+        d=d,
+        item=item,
+        is_new=is_new,
+        portal_key=portal_key,
+        is_email_type=is_email_type,
+    )
 
 
 @bp.post("/request-types/<portal_key>/<type_key>/delete")
@@ -279,8 +327,12 @@ def portal_new():
     first = _blank_request_type(d)
     if request.method == "POST":
         item = dict(item, name=_localized("name"), description=_localized("description"))
-        first = dict(first, name=_localized("type_name"), form=request.form.get("form", ""),
-                     workflow=request.form.get("workflow", ""))
+        first = dict(
+            first,
+            name=_localized("type_name"),
+            form=request.form.get("form", ""),
+            workflow=request.form.get("workflow", ""),
+        )
         try:
             item["key"] = _new_key()
             first["key"] = _new_key("type_key")
@@ -289,6 +341,7 @@ def portal_new():
         except ConsoleError as error:
             g.console_problems = error.problems
         else:
+
             def mutate(d):
                 entry = dict(first)
                 if entry["form"] == "__new__":
@@ -319,6 +372,7 @@ def portal_edit(portal_key):
 
 # --- preview -------------------------------------------------------------------------------------
 
+
 @bp.get("/request-types/<portal_key>/<type_key>/preview")
 def preview(portal_key, type_key):
     found = find_request_type(g.tenant, portal_key, type_key) or abort(404)
@@ -334,14 +388,27 @@ def preview(portal_key, type_key):
         form_class = build_request_form(fields, request_type.key, localized, staff=not customer)
         form = form_class(formdata=None, meta={"csrf": False})
         prefill(form, MultiDict(), fields)
-        fragment = render_template("admin/config/_preview_form.html", form=form, fields=form._infos,
-                                   form_name=form_name, portal=portal, request_type=request_type,
-                                   language=language)
-    return render_template("admin/config/preview.html", fragment=Markup(fragment), portal=portal,
-                           request_type=request_type, language=language, customer=customer)
+        fragment = render_template(
+            "admin/config/_preview_form.html",
+            form=form,
+            fields=form._infos,
+            form_name=form_name,
+            portal=portal,
+            request_type=request_type,
+            language=language,
+        )
+    return render_template(
+        "admin/config/preview.html",
+        fragment=Markup(fragment),
+        portal=portal,
+        request_type=request_type,
+        language=language,
+        customer=customer,
+    )
 
 
 # --- forms and fields ----------------------------------------------------------------------------
+
 
 @bp.get("/forms")
 def forms():
@@ -363,16 +430,25 @@ def form_detail(form_key):
 
 @bp.post("/forms/<form_key>/move")
 def move_field(form_key):
-    return _moved(lambda d: require(find(d["forms"], form_key), form_key)["fields"], "key",
-                  summary_of("field_order", key=form_key), "admin.config.form_detail",
-                  form_key=form_key)
+    return _moved(
+        lambda d: require(find(d["forms"], form_key), form_key)["fields"],
+        "key",
+        summary_of("field_order", key=form_key),
+        "admin.config.form_detail",
+        form_key=form_key,
+    )
 
 
 def _field_from_request(item: dict) -> dict:
     field_type = request.form.get("type", item.get("type") or "text")
-    field = dict(item, type=field_type, label=_localized("label"), help=_localized("help"),
-                 required=request.form.get("required") == "1",
-                 editable_by=request.form.get("editable_by") or "customer")
+    field = dict(
+        item,
+        type=field_type,
+        label=_localized("label"),
+        help=_localized("help"),
+        required=request.form.get("required") == "1",
+        editable_by=request.form.get("editable_by") or "customer",
+    )
     options = []
     from app.security.params import int_arg
 
@@ -384,14 +460,17 @@ def _field_from_request(item: dict) -> dict:
     field["options"] = options if field_type in ("select", "multiselect") else []
     mode = request.form.get("visible_mode", "always")
     if mode == "field":
-        field["visible_when"] = {"field": request.form.get("visible_field", ""),
-                                 "in": _keys_list(request.form.get("visible_in", ""))}
+        field["visible_when"] = {
+            "field": request.form.get("visible_field", ""),
+            "in": _keys_list(request.form.get("visible_in", "")),
+        }
     elif mode == "request_type":
         field["visible_when"] = {"request_type": request.form.getlist("visible_types")}
     else:
         field["visible_when"] = None
-    field["value_when_hidden"] = _typed(request.form.get("value_when_hidden", ""), field_type) \
-        if field["visible_when"] else None
+    field["value_when_hidden"] = (
+        _typed(request.form.get("value_when_hidden", ""), field_type) if field["visible_when"] else None
+    )
     field["default"] = _typed(request.form.get("default", ""), field_type)
     field["fixed_value"] = _typed(request.form.get("fixed_value", ""), field_type)
     return field
@@ -414,7 +493,11 @@ def field_edit(form_key, field_key=None):
     d = services.current_definition(g.tenant.slug)
     form = find(d["forms"], form_key) or abort(404)
     is_new = field_key is None
-    item = dict(FIELD_DEFAULTS, key="", type="text", label={}) if is_new else (find(form["fields"], field_key) or abort(404))
+    item = (
+        dict(FIELD_DEFAULTS, key="", type="text", label={})
+        if is_new
+        else (find(form["fields"], field_key) or abort(404))
+    )
     if request.method == "POST":
         try:
             item = _field_from_request(item)
@@ -424,6 +507,7 @@ def field_edit(form_key, field_key=None):
         except ConsoleError as error:
             g.console_problems = error.problems
         else:
+
             def mutate(d):
                 fields = require(find(d["forms"], form_key), form_key)["fields"]
                 if is_new:
@@ -434,10 +518,12 @@ def field_edit(form_key, field_key=None):
             if _apply(mutate, summary_of("field", field=item["key"], form=form_key)):
                 return redirect(url_for("admin.config.form_detail", form_key=form_key))
     types = [rt for p in d["portals"] for rt in p["request_types"] if rt["form"] == form_key]
-    choice_fields = [f for f in form["fields"] if f["type"] in ("select", "multiselect", "checkbox")
-                     and f["key"] != item.get("key")]
-    return _render("admin/config/field.html", d=d, form=form, item=item, is_new=is_new, types=types,
-                   choice_fields=choice_fields)
+    choice_fields = [
+        f for f in form["fields"] if f["type"] in ("select", "multiselect", "checkbox") and f["key"] != item.get("key")
+    ]
+    return _render(
+        "admin/config/field.html", d=d, form=form, item=item, is_new=is_new, types=types, choice_fields=choice_fields
+    )
 
 
 @bp.post("/forms/<form_key>/fields/<field_key>/delete")
@@ -455,6 +541,7 @@ def field_delete(form_key, field_key):
 
 # --- statuses ------------------------------------------------------------------------------------
 
+
 @bp.get("/statuses")
 def statuses():
     d = services.current_definition(g.tenant.slug)
@@ -471,19 +558,29 @@ def move_status():
 def status_edit(status_key=None):
     d = services.current_definition(g.tenant.slug)
     is_new = status_key is None
-    item = {"key": "", "name": {}, "customer_name": {}, "category": "open", "color": "#6c757d", "notify": True} \
-        if is_new else (find(d["statuses"], status_key) or abort(404))
+    item = (
+        {"key": "", "name": {}, "customer_name": {}, "category": "open", "color": "#6c757d", "notify": True}
+        if is_new
+        else (find(d["statuses"], status_key) or abort(404))
+    )
     if request.method == "POST":
         name = _localized("name")
         customer_name = _localized("customer_name") or dict(name)
-        item = dict(item, name=name, customer_name=customer_name, category=request.form.get("category", "open"),
-                    color=(request.form.get("color") or "#6c757d").strip(), notify=request.form.get("notify") == "1")
+        item = dict(
+            item,
+            name=name,
+            customer_name=customer_name,
+            category=request.form.get("category", "open"),
+            color=(request.form.get("color") or "#6c757d").strip(),
+            notify=request.form.get("notify") == "1",
+        )
         try:
             if is_new:
                 item["key"] = _new_key()
         except ConsoleError as error:
             g.console_problems = error.problems
         else:
+
             def mutate(d):
                 if is_new:
                     d["statuses"].append(item)
@@ -506,6 +603,7 @@ def status_delete(status_key):
 
 # --- workflows and transitions -------------------------------------------------------------------
 
+
 def _workflow_users(d, workflow_key: str) -> list[tuple[dict, dict]]:
     """(portal, request type) pairs whose requests follow the workflow."""
     return [(p, rt) for p in d["portals"] for rt in p["request_types"] if rt["workflow"] == workflow_key]
@@ -515,8 +613,9 @@ def _workflow_users(d, workflow_key: str) -> list[tuple[dict, dict]]:
 def workflows():
     d = services.current_definition(g.tenant.slug)
     used_by = {w["key"]: _workflow_users(d, w["key"]) for w in d["workflows"]}
-    return render_template("admin/config/workflows.html", d=d, statuses={s["key"]: s for s in d["statuses"]},
-                           used_by=used_by)
+    return render_template(
+        "admin/config/workflows.html", d=d, statuses={s["key"]: s for s in d["statuses"]}, used_by=used_by
+    )
 
 
 @bp.route("/workflows/new", methods=["GET", "POST"])
@@ -526,8 +625,11 @@ def workflow_edit(workflow_key=None):
     initial status; its steps are edited on the Workflows page."""
     d = services.current_definition(g.tenant.slug)
     is_new = workflow_key is None
-    item = {"key": "", "name": {}, "initial_status": d["workflows"][0]["initial_status"], "transitions": []} \
-        if is_new else (find(d["workflows"], workflow_key) or abort(404))
+    item = (
+        {"key": "", "name": {}, "initial_status": d["workflows"][0]["initial_status"], "transitions": []}
+        if is_new
+        else (find(d["workflows"], workflow_key) or abort(404))
+    )
     copy_from = request.form.get("copy_from", "") if request.method == "POST" else request.args.get("copy_from", "")
     if request.method == "POST":
         item = dict(item, name=_localized("name"), initial_status=request.form.get("initial_status", ""))
@@ -542,6 +644,7 @@ def workflow_edit(workflow_key=None):
         except ConsoleError as error:
             g.console_problems = error.problems
         else:
+
             def mutate(d):
                 if is_new:
                     d["workflows"].append(item)
@@ -555,11 +658,20 @@ def workflow_edit(workflow_key=None):
 
 def _workflow_page(d, item: dict, is_new: bool, copy_from: str = ""):
     status_choices = [(s["key"], _text_of(s["name"])) for s in d["statuses"]]
-    copy_choices = [(w["key"], _("a copy of the steps of %(workflow)s", workflow=f"{_text_of(w['name'])} ({w['key']})"))
-                    for w in d["workflows"]]
-    return _render("admin/config/workflow.html", d=d, item=item, is_new=is_new, copy_from=copy_from,
-                   status_choices=status_choices, copy_choices=copy_choices,
-                   used_by=[] if is_new else _workflow_users(d, item["key"]))
+    copy_choices = [
+        (w["key"], _("a copy of the steps of %(workflow)s", workflow=f"{_text_of(w['name'])} ({w['key']})"))
+        for w in d["workflows"]
+    ]
+    return _render(
+        "admin/config/workflow.html",
+        d=d,
+        item=item,
+        is_new=is_new,
+        copy_from=copy_from,
+        status_choices=status_choices,
+        copy_choices=copy_choices,
+        used_by=[] if is_new else _workflow_users(d, item["key"]),
+    )
 
 
 @bp.post("/workflows/<workflow_key>/delete")
@@ -568,10 +680,15 @@ def workflow_delete(workflow_key):
         require(find(d["workflows"], workflow_key), workflow_key)
         users = _workflow_users(d, workflow_key)
         if users:
-            _fail(ngettext("Request type %(types)s follows workflow '%(key)s': choose another workflow for it first.",
-                           "Request types %(types)s follow workflow '%(key)s': choose another workflow for them "
-                           "first.", len(users), key=workflow_key,
-                           types=", ".join(f"{_text_of(rt['name'])} ({p['key']}/{rt['key']})" for p, rt in users)))
+            _fail(
+                ngettext(
+                    "Request type %(types)s follows workflow '%(key)s': choose another workflow for it first.",
+                    "Request types %(types)s follow workflow '%(key)s': choose another workflow for them first.",
+                    len(users),
+                    key=workflow_key,
+                    types=", ".join(f"{_text_of(rt['name'])} ({p['key']}/{rt['key']})" for p, rt in users),
+                )
+            )
         d["workflows"] = [w for w in d["workflows"] if w["key"] != workflow_key]
 
     if _apply(mutate, summary_of("workflow_deleted", key=workflow_key)):
@@ -596,8 +713,12 @@ def workflow_initial(workflow_key):
 
 @bp.post("/workflows/<workflow_key>/move")
 def move_transition(workflow_key):
-    return _moved(lambda d: require(find(d["workflows"], workflow_key), workflow_key)["transitions"], "key",
-                  summary_of("transition_order", key=workflow_key), "admin.config.workflows")
+    return _moved(
+        lambda d: require(find(d["workflows"], workflow_key), workflow_key)["transitions"],
+        "key",
+        summary_of("transition_order", key=workflow_key),
+        "admin.config.workflows",
+    )
 
 
 def _requirable_fields(d, workflow_key: str) -> list[dict]:
@@ -617,11 +738,19 @@ def transition_edit(workflow_key, transition_key=None):
     d = services.current_definition(g.tenant.slug)
     workflow = find(d["workflows"], workflow_key) or abort(404)
     is_new = transition_key is None
-    item = {"key": "", "name": {}, "from": [], "to": "", "actors": ["agent"], "requires": []} if is_new \
+    item = (
+        {"key": "", "name": {}, "from": [], "to": "", "actors": ["agent"], "requires": []}
+        if is_new
         else (find(workflow["transitions"], transition_key) or abort(404))
+    )
     if request.method == "POST":
-        item = dict(item, name=_localized("name"), to=request.form.get("to", ""),
-                    actors=request.form.getlist("actors"), requires=request.form.getlist("requires"))
+        item = dict(
+            item,
+            name=_localized("name"),
+            to=request.form.get("to", ""),
+            actors=request.form.getlist("actors"),
+            requires=request.form.getlist("requires"),
+        )
         item["from"] = [] if request.form.get("from_any") == "1" else request.form.getlist("from")
         try:
             if is_new:
@@ -631,6 +760,7 @@ def transition_edit(workflow_key, transition_key=None):
         except ConsoleError as error:
             g.console_problems = error.problems
         else:
+
             def mutate(d):
                 transitions = require(find(d["workflows"], workflow_key), workflow_key)["transitions"]
                 if is_new:
@@ -640,8 +770,14 @@ def transition_edit(workflow_key, transition_key=None):
 
             if _apply(mutate, summary_of("transition", key=item["key"], workflow=workflow_key)):
                 return redirect(url_for("admin.config.workflows"))
-    return _render("admin/config/transition.html", d=d, workflow=workflow, item=item, is_new=is_new,
-                   requirable=_requirable_fields(d, workflow_key))
+    return _render(
+        "admin/config/transition.html",
+        d=d,
+        workflow=workflow,
+        item=item,
+        is_new=is_new,
+        requirable=_requirable_fields(d, workflow_key),
+    )
 
 
 @bp.post("/workflows/<workflow_key>/transitions/<transition_key>/delete")
@@ -659,12 +795,27 @@ def transition_delete(workflow_key, transition_key):
 
 # --- agent queues --------------------------------------------------------------------------------
 
-QUEUE_STATUS_LABELS = {"open": _l("Open and waiting"), "waiting": _l("Waiting"), "resolved": _l("Resolved"),
-                       "closed": _l("Closed"), "all": _l("All")}
-ASSIGNEE_LABELS = {"any": _l("Anyone or nobody"), "me": _l("The agent looking at the queue"),
-                   "none": _l("Nobody (unassigned)")}
-SORT_LABELS = {"updated": _l("Updated"), "created": _l("Created"), "reference": _l("Reference"),
-               "summary": _l("Summary"), "status": _l("Status"), "portal": _l("Portal"), "requester": _l("Requester")}
+QUEUE_STATUS_LABELS = {
+    "open": _l("Open and waiting"),
+    "waiting": _l("Waiting"),
+    "resolved": _l("Resolved"),
+    "closed": _l("Closed"),
+    "all": _l("All"),
+}
+ASSIGNEE_LABELS = {
+    "any": _l("Anyone or nobody"),
+    "me": _l("The agent looking at the queue"),
+    "none": _l("Nobody (unassigned)"),
+}
+SORT_LABELS = {
+    "updated": _l("Updated"),
+    "created": _l("Created"),
+    "reference": _l("Reference"),
+    "summary": _l("Summary"),
+    "status": _l("Status"),
+    "portal": _l("Portal"),
+    "requester": _l("Requester"),
+}
 SORT_ORDER_LABELS = {"asc": _l("ascending"), "desc": _l("descending")}
 SLA_FILTER_LABELS = {"breaching": _l("Due soon or breached"), "breached": _l("Breached")}
 
@@ -688,8 +839,11 @@ def _type_refs(d, ref: str, portal: str | None) -> set[str]:
     portal_key, _sep, type_key = ref.rpartition("/")
     if portal_key:
         return {ref}
-    return {f"{p['key']}/{type_key}" for p in d["portals"] if portal in (None, p["key"])
-            and any(rt["key"] == type_key for rt in p["request_types"])}
+    return {
+        f"{p['key']}/{type_key}"
+        for p in d["portals"]
+        if portal in (None, p["key"]) and any(rt["key"] == type_key for rt in p["request_types"])
+    }
 
 
 def _queue_type_refs(d, original: list[str], checked: list[str], portal: str | None) -> list[str]:
@@ -718,18 +872,23 @@ def _queue_from_request(d, item: dict) -> dict:
     filters = dict(item["filters"])
     portal = request.form.get("portal") or None
     fields = {}
-    posted = [name[len("fields."):] for name in request.form if name.startswith("fields.")]
+    posted = [name[len("fields.") :] for name in request.form if name.startswith("fields.")]
     for key in [f["key"] for f in _queue_choice_fields(d)] + posted:
         values = [v for v in request.form.getlist(f"fields.{key}") if v]
         if values and key not in fields:
             fields[key] = values
     sort_by = request.form.get("sort") or "updated"
     filters.update(
-        status=request.form.get("status") or "open", statuses=request.form.getlist("statuses"),
-        assignee=request.form.get("assignee") or "any", portal=portal,
-        request_types=_queue_type_refs(d, item["filters"].get("request_types") or [],
-                                       request.form.getlist("request_types"), portal),
-        fields=fields, sort=("-" if request.form.get("sort_order") == "desc" else "") + sort_by)
+        status=request.form.get("status") or "open",
+        statuses=request.form.getlist("statuses"),
+        assignee=request.form.get("assignee") or "any",
+        portal=portal,
+        request_types=_queue_type_refs(
+            d, item["filters"].get("request_types") or [], request.form.getlist("request_types"), portal
+        ),
+        fields=fields,
+        sort=("-" if request.form.get("sort_order") == "desc" else "") + sort_by,
+    )
     _set_or_pop(filters, "sla", request.form.get("sla") or None)
     return dict(item, name=_localized("name"), filters=filters)
 
@@ -785,9 +944,12 @@ def _queue_shows(d, filters: dict) -> dict:
         other.append(f"{_('SLA')}: {SLA_FILTER_LABELS.get(filters['sla'], filters['sla'])}")
     sort = filters.get("sort") or "-updated"
     order = SORT_ORDER_LABELS["desc" if sort.startswith("-") else "asc"]
-    return {"status": "; ".join([status] + chosen), "other": other,
-            "assignee": str(ASSIGNEE_LABELS.get(filters.get("assignee") or "any")),
-            "sort": f"{SORT_LABELS.get(sort.lstrip('-'), sort)}, {order}"}
+    return {
+        "status": "; ".join([status] + chosen),
+        "other": other,
+        "assignee": str(ASSIGNEE_LABELS.get(filters.get("assignee") or "any")),
+        "sort": f"{SORT_LABELS.get(sort.lstrip('-'), sort)}, {order}",
+    }
 
 
 @bp.get("/queues")
@@ -795,13 +957,19 @@ def queues():
     from app.agent.services import DEFAULT_QUEUES
 
     d = services.current_definition(g.tenant.slug)
-    return render_template("admin/config/queues.html", d=d, presets=DEFAULT_QUEUES,
-                           shows=lambda filters: _queue_shows(d, filters))
+    return render_template(
+        "admin/config/queues.html", d=d, presets=DEFAULT_QUEUES, shows=lambda filters: _queue_shows(d, filters)
+    )
 
 
 def _queue_labels() -> dict:
-    return {"queue_status_labels": QUEUE_STATUS_LABELS, "assignee_labels": ASSIGNEE_LABELS,
-            "sort_labels": SORT_LABELS, "sort_order_labels": SORT_ORDER_LABELS, "sla_filter_labels": SLA_FILTER_LABELS}
+    return {
+        "queue_status_labels": QUEUE_STATUS_LABELS,
+        "assignee_labels": ASSIGNEE_LABELS,
+        "sort_labels": SORT_LABELS,
+        "sort_order_labels": SORT_ORDER_LABELS,
+        "sla_filter_labels": SLA_FILTER_LABELS,
+    }
 
 
 @bp.post("/queues/move")
@@ -849,23 +1017,41 @@ def queue_edit(queue_key=None):
             if _apply(mutate, summary_of("queue", key=item["key"])):
                 hidden = _queue_hidden_statuses(d, item["filters"])
                 if hidden:
-                    flash(_("The queue never shows requests in %(statuses)s: they are not in its status group "
-                            "%(group)s.", statuses=", ".join(_text_of(find(d["statuses"], k)["name"]) for k in hidden),
-                            group=QUEUE_STATUS_LABELS[item["filters"]["status"]]), "warning")
+                    flash(
+                        _(
+                            "The queue never shows requests in %(statuses)s: they are not in its status group "
+                            "%(group)s.",
+                            statuses=", ".join(_text_of(find(d["statuses"], k)["name"]) for k in hidden),
+                            group=QUEUE_STATUS_LABELS[item["filters"]["status"]],
+                        ),
+                        "warning",
+                    )
                 if not had_own:
                     flash(_("Agents now see this portal's own queues instead of the presets."), "info")
                 return redirect(url_for("admin.config.queues"))
-    types = [(f"{p['key']}/{rt['key']}", f"{_text_of(p['name'])} › {_text_of(rt['name'])}")
-             for p in d["portals"] for rt in p["request_types"]]
+    types = [
+        (f"{p['key']}/{rt['key']}", f"{_text_of(p['name'])} › {_text_of(rt['name'])}")
+        for p in d["portals"]
+        for rt in p["request_types"]
+    ]
     ticked = set()
     for ref in item["filters"].get("request_types") or []:
         ticked |= _type_refs(d, ref, item["filters"].get("portal")) or {ref}
     known = {ref for ref, _label in types}
     types += [(ref, ref) for ref in sorted(ticked - known)]  # unknown ones, to untick
     portal_choices = [("", _("All portals"))] + [(p["key"], _text_of(p["name"])) for p in d["portals"]]
-    return _render("admin/config/queue.html", d=d, item=item, is_new=is_new, types=types, ticked_types=ticked,
-                   portal_choices=portal_choices, choice_fields=_queue_choice_fields(d), has_sla=bool(d["sla"]),
-                   **_queue_labels())
+    return _render(
+        "admin/config/queue.html",
+        d=d,
+        item=item,
+        is_new=is_new,
+        types=types,
+        ticked_types=ticked,
+        portal_choices=portal_choices,
+        choice_fields=_queue_choice_fields(d),
+        has_sla=bool(d["sla"]),
+        **_queue_labels(),
+    )
 
 
 @bp.post("/queues/<queue_key>/delete")
@@ -886,6 +1072,7 @@ def queue_delete(queue_key):
 
 
 # --- automation rules ----------------------------------------------------------------------------
+
 
 @bp.get("/rules")
 def rules():
@@ -912,9 +1099,18 @@ def _rule_actions(rule: dict) -> dict:
 def rule_edit(rule_key=None):
     d = services.current_definition(g.tenant.slug)
     is_new = rule_key is None
-    item = {"key": "", "name": {}, "trigger": "status_age", "enabled": True,
-            "conditions": {"status": [], "after": "P7D", "clock": "calendar"}, "actions": []} if is_new \
+    item = (
+        {
+            "key": "",
+            "name": {},
+            "trigger": "status_age",
+            "enabled": True,
+            "conditions": {"status": [], "after": "P7D", "clock": "calendar"},
+            "actions": [],
+        }
+        if is_new
         else (find(d["rules"], rule_key) or abort(404))
+    )
     if request.method == "POST":
         trigger = request.form.get("trigger", "status_age")
         conditions = dict(item.get("conditions") or {})
@@ -937,8 +1133,14 @@ def rule_edit(rule_key=None):
             actions.append({"notify": request.form["notify"]})
         if request.form.get("survey") == "1":
             actions.append({"survey": "satisfaction"})
-        item = dict(item, name=_localized("name"), trigger=trigger, enabled=request.form.get("enabled") == "1",
-                    conditions=conditions, actions=actions)
+        item = dict(
+            item,
+            name=_localized("name"),
+            trigger=trigger,
+            enabled=request.form.get("enabled") == "1",
+            conditions=conditions,
+            actions=actions,
+        )
         try:
             if is_new:
                 item["key"] = _new_key()
@@ -947,6 +1149,7 @@ def rule_edit(rule_key=None):
         except ConsoleError as error:
             g.console_problems = error.problems
         else:
+
             def mutate(d):
                 if is_new:
                     d["rules"].append(item)
@@ -955,8 +1158,14 @@ def rule_edit(rule_key=None):
 
             if _apply(mutate, summary_of("rule", key=item["key"])):
                 return redirect(url_for("admin.config.rules"))
-    return _render("admin/config/rule.html", d=d, item=item, is_new=is_new, actions=_rule_actions(item),
-                   has_business_hours=bool(d["settings"].get("business_hours")))
+    return _render(
+        "admin/config/rule.html",
+        d=d,
+        item=item,
+        is_new=is_new,
+        actions=_rule_actions(item),
+        has_business_hours=bool(d["settings"].get("business_hours")),
+    )
 
 
 @bp.post("/rules/<rule_key>/delete")
@@ -973,8 +1182,11 @@ def rule_delete(rule_key):
 
 # --- settings: notifications, e-mail channel, general, languages ----------------------------------
 
+
 def _text_fields(d) -> list[str]:
-    return sorted({f["key"] for form in d["forms"] for f in form["fields"] if f["type"] in ("text", "textarea", "email")})
+    return sorted(
+        {f["key"] for form in d["forms"] for f in form["fields"] if f["type"] in ("text", "textarea", "email")}
+    )
 
 
 def _int_or_none(name: str, label: str):
@@ -1013,6 +1225,7 @@ def notifications():
         except ConsoleError as error:
             g.console_problems = error.problems
         else:
+
             def mutate(d):
                 _set_or_pop(d["settings"], "notifications", values or None)
 
@@ -1031,11 +1244,14 @@ def email_channel():
             _set_or_pop(settings, "email_request_type", request.form.get("email_request_type") or None)
             _set_or_pop(settings, "unknown_sender", request.form.get("unknown_sender") or None)
             _set_or_pop(settings, "subject_tag", (request.form.get("subject_tag") or "").strip() or None)
-            _set_or_pop(settings, "email_rate_per_hour", _int_or_none("email_rate_per_hour", _("E-mails per sender per hour")))
+            _set_or_pop(
+                settings, "email_rate_per_hour", _int_or_none("email_rate_per_hour", _("E-mails per sender per hour"))
+            )
             _set_or_pop(settings, "max_email_mb", _int_or_none("max_email_mb", _("Largest e-mail (MB)")))
         except ConsoleError as error:
             g.console_problems = error.problems
         else:
+
             def mutate(d):
                 d["settings"] = settings
 
@@ -1053,8 +1269,14 @@ def _email_page(d, settings, mailbox_form=None):
     from app.mailin.jobs import error_words
 
     mailboxes = db.session.scalars(select(Mailbox).order_by(Mailbox.id)).all()
-    return _render("admin/config/email.html", d=d, settings=settings, mailboxes=mailboxes,
-                   mailbox_form=mailbox_form or {}, mailbox_error=error_words)
+    return _render(
+        "admin/config/email.html",
+        d=d,
+        settings=settings,
+        mailboxes=mailboxes,
+        mailbox_form=mailbox_form or {},
+        mailbox_error=error_words,
+    )
 
 
 @bp.post("/email/mailboxes")
@@ -1064,8 +1286,10 @@ def mailbox():
     The password is stored encrypted and never shown again; a test never stores anything."""
     from app.mailin.services import MailboxConnectionError, set_mailbox, test_mailbox_connection
 
-    form = {key: (request.form.get(key) or "").strip() for key in
-            ("host", "port", "security", "username", "folder", "processed_folder")}
+    form = {
+        key: (request.form.get(key) or "").strip()
+        for key in ("host", "port", "security", "username", "folder", "processed_folder")
+    }
     form["verify_certificate"] = request.form.get("verify_certificate") == "1"
     password = request.form.get("password") or ""
     d = services.current_definition(g.tenant.slug)
@@ -1083,22 +1307,42 @@ def mailbox():
     if not password:
         return again(Problem(_("Please enter the mailbox password."), "password"))
     try:
-        count = test_mailbox_connection(host=form["host"], port=port, security=form["security"] or "ssl",
-                                        username=form["username"], password=password,
-                                        folder=form["folder"] or "INBOX",
-                                        verify_certificate=form["verify_certificate"])
+        count = test_mailbox_connection(
+            host=form["host"],
+            port=port,
+            security=form["security"] or "ssl",
+            username=form["username"],
+            password=password,
+            folder=form["folder"] or "INBOX",
+            verify_certificate=form["verify_certificate"],
+        )
     except MailboxConnectionError as error:
         return again(Problem(error.message))
     if request.form.get("action") == "test":
-        flash(ngettext("The connection works: %(num)d message in %(folder)s.",
-                       "The connection works: %(num)d messages in %(folder)s.", count,
-                       folder=form["folder"] or "INBOX"), "success")
+        flash(
+            ngettext(
+                "The connection works: %(num)d message in %(folder)s.",
+                "The connection works: %(num)d messages in %(folder)s.",
+                count,
+                folder=form["folder"] or "INBOX",
+            ),
+            "success",
+        )
         return again()
-    set_mailbox(host=form["host"], port=port, security=form["security"] or "ssl", username=form["username"],
-                password=password, folder=form["folder"] or "INBOX", processed_folder=form["processed_folder"] or None,
-                verify_certificate=form["verify_certificate"])
-    flash(_("The mailbox %(user)s at %(host)s is polled every minute.", user=form["username"], host=form["host"]),
-          "success")
+    set_mailbox(
+        host=form["host"],
+        port=port,
+        security=form["security"] or "ssl",
+        username=form["username"],
+        password=password,
+        folder=form["folder"] or "INBOX",
+        processed_folder=form["processed_folder"] or None,
+        verify_certificate=form["verify_certificate"],
+    )
+    flash(
+        _("The mailbox %(user)s at %(host)s is polled every minute.", user=form["username"], host=form["host"]),
+        "success",
+    )
     return redirect(url_for("admin.config.email_channel"))
 
 
@@ -1115,15 +1359,23 @@ def remove_mailbox(mailbox_id):
 @bp.route("/general", methods=["GET", "POST"])
 def general():
     d = services.current_definition(g.tenant.slug)
-    values = {"name": d["name"], "registration": d["registration"], "timezone": d["timezone"],
-              "languages": list(d["languages"]), "default_language": d["default_language"]}
+    values = {
+        "name": d["name"],
+        "registration": d["registration"],
+        "timezone": d["timezone"],
+        "languages": list(d["languages"]),
+        "default_language": d["default_language"],
+    }
     if request.method == "POST":
         from app.tenancy.definition import SUPPORTED_LANGUAGES
 
-        values = {"name": (request.form.get("name") or "").strip(), "registration": request.form.get("registration", ""),
-                  "timezone": (request.form.get("timezone") or "").strip(),
-                  "languages": [lang for lang in SUPPORTED_LANGUAGES if lang in request.form.getlist("languages")],
-                  "default_language": request.form.get("default_language", "")}
+        values = {
+            "name": (request.form.get("name") or "").strip(),
+            "registration": request.form.get("registration", ""),
+            "timezone": (request.form.get("timezone") or "").strip(),
+            "languages": [lang for lang in SUPPORTED_LANGUAGES if lang in request.form.getlist("languages")],
+            "default_language": request.form.get("default_language", ""),
+        }
         added = [lang for lang in values["languages"] if lang not in d["languages"]]
 
         def mutate(d):
@@ -1138,21 +1390,35 @@ def general():
 
         if _apply(mutate, summary_of("general")):
             if added:
-                flash(_("Texts in the newly enabled language(s) %(languages)s start as a copy of the default "
-                        "language: translate them on the configuration pages.", languages=", ".join(added)), "warning")
+                flash(
+                    _(
+                        "Texts in the newly enabled language(s) %(languages)s start as a copy of the default "
+                        "language: translate them on the configuration pages.",
+                        languages=", ".join(added),
+                    ),
+                    "warning",
+                )
             return redirect(url_for("admin.config.general"))
     from app.tenancy.definition import SUPPORTED_LANGUAGES
     from app.templating import LANGUAGE_NAMES
 
-    return _render("admin/config/general.html", d=d, values=values, supported=SUPPORTED_LANGUAGES,
-                   language_names=LANGUAGE_NAMES)
+    return _render(
+        "admin/config/general.html", d=d, values=values, supported=SUPPORTED_LANGUAGES, language_names=LANGUAGE_NAMES
+    )
 
 
 # --- SLA targets and the business calendar ------------------------------------------------------
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-WEEKDAY_LABELS = {"mon": _l("Monday"), "tue": _l("Tuesday"), "wed": _l("Wednesday"), "thu": _l("Thursday"),
-                  "fri": _l("Friday"), "sat": _l("Saturday"), "sun": _l("Sunday")}
+WEEKDAY_LABELS = {
+    "mon": _l("Monday"),
+    "tue": _l("Tuesday"),
+    "wed": _l("Wednesday"),
+    "thu": _l("Thursday"),
+    "fri": _l("Friday"),
+    "sat": _l("Saturday"),
+    "sun": _l("Sunday"),
+}
 
 
 def _select_fields(d) -> dict[str, dict]:
@@ -1172,30 +1438,40 @@ def sla():
     select_fields = _select_fields(d)
     if request.method == "POST":
         if request.form.get("hours_enabled") == "1":
-            hours = {"days": [day for day in WEEKDAYS if day in request.form.getlist("days")],
-                     "start": (request.form.get("start") or "").strip(), "end": (request.form.get("end") or "").strip(),
-                     "holidays": [line.strip() for line in (request.form.get("holidays") or "").splitlines()
-                                  if line.strip()]}
+            hours = {
+                "days": [day for day in WEEKDAYS if day in request.form.getlist("days")],
+                "start": (request.form.get("start") or "").strip(),
+                "end": (request.form.get("end") or "").strip(),
+                "holidays": [
+                    line.strip() for line in (request.form.get("holidays") or "").splitlines() if line.strip()
+                ],
+            }
             if not hours["holidays"]:
                 hours.pop("holidays")
         else:
             hours = {}
         if request.form.get("sla_enabled") == "1":
             by = request.form.get("by") or None
-            policy = {"clock": request.form.get("clock", "calendar"),
-                      "warn_before": (request.form.get("warn_before") or "PT4H").strip().upper()}
+            policy = {
+                "clock": request.form.get("clock", "calendar"),
+                "warn_before": (request.form.get("warn_before") or "PT4H").strip().upper(),
+            }
             targets = {}
-            for option in (select_fields.get(by, {}).get("options", []) if by else []):
-                target = {name: request.form.get(f"target.{option['key']}.{name}", "").strip().upper()
-                          for name in ("first_response", "resolution")}
+            for option in select_fields.get(by, {}).get("options", []) if by else []:
+                target = {
+                    name: request.form.get(f"target.{option['key']}.{name}", "").strip().upper()
+                    for name in ("first_response", "resolution")
+                }
                 target = {name: value for name, value in target.items() if value}
                 if target:
                     targets[option["key"]] = target
             if by:
                 policy["by"] = by
             policy["targets"] = targets
-            default = {name: request.form.get(f"default.{name}", "").strip().upper()
-                       for name in ("first_response", "resolution")}
+            default = {
+                name: request.form.get(f"default.{name}", "").strip().upper()
+                for name in ("first_response", "resolution")
+            }
             default = {name: value for name, value in default.items() if value}
             if default:
                 policy["default"] = default
@@ -1208,19 +1484,24 @@ def sla():
 
         if _apply(mutate, summary_of("sla")):
             return redirect(url_for("admin.config.sla"))
-    return _render("admin/config/sla.html", d=d, hours=hours, policy=policy, select_fields=select_fields,
-                   weekdays=WEEKDAY_LABELS)
+    return _render(
+        "admin/config/sla.html", d=d, hours=hours, policy=policy, select_fields=select_fields, weekdays=WEEKDAY_LABELS
+    )
 
 
 # --- UI strings and branding ---------------------------------------------------------------------
+
 
 @bp.route("/strings", methods=["GET", "POST"])
 def strings():
     d = services.current_definition(g.tenant.slug)
     entry = {"language": g.tenant.default_locale, "msgid": "", "text": ""}
     if request.method == "POST":
-        entry = {"language": request.form.get("language", ""), "msgid": request.form.get("msgid", "").strip(),
-                 "text": request.form.get("text", "").strip()}
+        entry = {
+            "language": request.form.get("language", ""),
+            "msgid": request.form.get("msgid", "").strip(),
+            "text": request.form.get("text", "").strip(),
+        }
         delete = request.form.get("delete") == "1"
 
         def mutate(d):
@@ -1236,8 +1517,7 @@ def strings():
             if not texts:
                 d["strings"].pop(entry["language"])
 
-        if _apply(mutate, summary_of("string_override", language=entry["language"],
-                                        msgid=entry["msgid"][:80])):
+        if _apply(mutate, summary_of("string_override", language=entry["language"], msgid=entry["msgid"][:80])):
             return redirect(url_for("admin.config.strings"))
     return _render("admin/config/strings.html", d=d, entry=entry)
 
@@ -1260,13 +1540,22 @@ def branding():
             if color and re.match(r"^#[0-9a-f]{6}$", color):
                 ratio = services.contrast_with_white(color)
                 if ratio < MIN_CONTRAST:
-                    problems.append(Problem(_(
-                        "%(label)s %(color)s is too light for white text on it: its contrast is %(ratio)s:1, "
-                        "at least 4.5:1 is needed. Choose a darker colour.", label=label, color=color,
-                        ratio=f"{ratio:.2f}"), name))
+                    problems.append(
+                        Problem(
+                            _(
+                                "%(label)s %(color)s is too light for white text on it: its contrast is %(ratio)s:1, "
+                                "at least 4.5:1 is needed. Choose a darker colour.",
+                                label=label,
+                                color=color,
+                                ratio=f"{ratio:.2f}",
+                            ),
+                            name,
+                        )
+                    )
         if problems:
             g.console_problems = problems
         else:
+
             def mutate(d):
                 d["branding"] = values
 
@@ -1296,6 +1585,7 @@ def logo():
 
 # --- export, import ------------------------------------------------------------------------------
 
+
 def _record_export(file_format: str) -> None:
     """The whole configuration leaving the portal (mailbox addresses, rules) is a security event."""
     from app.extensions import db
@@ -1311,8 +1601,9 @@ def export_zip():
     slug = g.tenant.slug
     body = services.export_zip(slug)
     _record_export("zip")
-    return Response(body, mimetype="application/zip",
-                    headers={"Content-Disposition": f'attachment; filename="{slug}.zip"'})
+    return Response(
+        body, mimetype="application/zip", headers={"Content-Disposition": f'attachment; filename="{slug}.zip"'}
+    )
 
 
 @bp.get("/export.yaml")
@@ -1320,8 +1611,9 @@ def export_yaml():
     slug = g.tenant.slug
     body = services.export_yaml(slug)
     _record_export("yaml")
-    return Response(body, mimetype="application/yaml",
-                    headers={"Content-Disposition": f'attachment; filename="{slug}.yaml"'})
+    return Response(
+        body, mimetype="application/yaml", headers={"Content-Disposition": f'attachment; filename="{slug}.yaml"'}
+    )
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -1340,16 +1632,32 @@ def import_definition():
                     _fail(_("Choose a file: a zip of the tenants/ files or a single YAML file."))
                 data = services.parse_upload(upload.filename, services.read_upload(upload.stream))
             if data.get("slug") != slug:
-                notes.append(_("The file describes '%(other)s'; it is imported as '%(slug)s'.",
-                               other=data.get("slug"), slug=slug))
+                notes.append(
+                    _(
+                        "The file describes '%(other)s'; it is imported as '%(slug)s'.",
+                        other=data.get("slug"),
+                        slug=slug,
+                    )
+                )
                 data["slug"] = slug
             if request.form.get("apply") == "1":
-                report = services.apply_data(data, slug=slug, actor=current_user._get_current_object(),
-                                             summary=summary_of("import"), source="import")
+                report = services.apply_data(
+                    data,
+                    slug=slug,
+                    actor=current_user._get_current_object(),
+                    summary=summary_of("import"),
+                    source="import",
+                )
                 _record_import(len(report.changes))
-                flash(_("The definition was imported: %(count)s change(s).", count=len(report.changes))
-                      if report.changed else _("Nothing changed."), "success")
-                return redirect(url_for("admin.config.audit") if report.changed else url_for("admin.config.import_definition"))
+                flash(
+                    _("The definition was imported: %(count)s change(s).", count=len(report.changes))
+                    if report.changed
+                    else _("Nothing changed."),
+                    "success",
+                )
+                return redirect(
+                    url_for("admin.config.audit") if report.changed else url_for("admin.config.import_definition")
+                )
             report = services.apply_data(data, slug=slug, actor=None, summary=None, dry_run=True, source="import")
             payload = services.dump_json(data)
         except ConsoleError as error:
@@ -1375,5 +1683,6 @@ def audit():
 
     page = page_arg(request.args.get("page"))
     total, changes = services.recent_changes(limit=50, offset=(page - 1) * 50)
-    return render_template("admin/config/audit.html", changes=changes, total=total, page=page,
-                           pages=max((total + 49) // 50, 1))
+    return render_template(
+        "admin/config/audit.html", changes=changes, total=total, page=page, pages=max((total + 49) // 50, 1)
+    )

@@ -1,4 +1,5 @@
 """The configuration audit log: who changed the tenant's configuration, when, and what changed."""
+
 from __future__ import annotations
 
 from datetime import datetime

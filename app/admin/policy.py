@@ -1,5 +1,6 @@
 """Who may use the tenant admin area: people and organizations (staff read, tenant admins change),
 the configuration console and the security trail (tenant admins)."""
+
 from __future__ import annotations
 
 # Who may reach each route of this module (audiences: app/security/access.py; checked for every

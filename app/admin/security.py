@@ -4,6 +4,7 @@ changes, exports, imports, suspensions), worded in the reader's language, and it
 The events are data (``app.security.models.SecurityEvent``); this page words them when read
 (``app.security.events.describe_event``), as the configuration Audit page does for its changes.
 """
+
 from __future__ import annotations
 
 import csv
@@ -50,8 +51,19 @@ KIND_LABELS = {
     kinds.INBOUND_HELD: _l("E-mail held for review"),
 }
 
-CSV_COLUMNS = ("id", "created_at", "kind", "email", "actor_type", "actor_user_id", "actor_email",
-               "subject_user_id", "subject_email", "ip", "params")
+CSV_COLUMNS = (
+    "id",
+    "created_at",
+    "kind",
+    "email",
+    "actor_type",
+    "actor_user_id",
+    "actor_email",
+    "subject_user_id",
+    "subject_email",
+    "ip",
+    "params",
+)
 
 
 @bp.before_request
@@ -70,7 +82,9 @@ def _filters() -> tuple[str, str]:
 
 def _accounts(events: Iterable[SecurityEvent]) -> dict[int, User]:
     """The tenant's users the events name as actor or subject, in one query (no N+1)."""
-    ids = {e.actor_user_id for e in events if e.actor_user_id} | {e.subject_user_id for e in events if e.subject_user_id}
+    ids = {e.actor_user_id for e in events if e.actor_user_id} | {
+        e.subject_user_id for e in events if e.subject_user_id
+    }
     if not ids:
         return {}
     return {u.id: u for u in db.session.scalars(select(User).where(User.tenant_id == g.tenant.id, User.id.in_(ids)))}
@@ -82,13 +96,23 @@ def trail():
     kind, email = _filters()
     raw_before = request.args.get("before") or ""
     before = int_arg(raw_before)  # ASCII digits within the id range, else the first page
-    events = events_for_tenant(g.tenant.id, limit=PAGE_SIZE + 1, before_id=before, kind=kind or None,
-                               email=email or None)
+    events = events_for_tenant(
+        g.tenant.id, limit=PAGE_SIZE + 1, before_id=before, kind=kind or None, email=email or None
+    )
     older = events[PAGE_SIZE - 1].id if len(events) > PAGE_SIZE else None
     events = events[:PAGE_SIZE]
-    return render_template("admin/security.html", events=events, accounts=_accounts(events), kind=kind, email=email,
-                           before=before, older=older, kind_labels=KIND_LABELS, kind_keys=kinds.KINDS,
-                           describe=describe_event)
+    return render_template(
+        "admin/security.html",
+        events=events,
+        accounts=_accounts(events),
+        kind=kind,
+        email=email,
+        before=before,
+        older=older,
+        kind_labels=KIND_LABELS,
+        kind_keys=kinds.KINDS,
+        describe=describe_event,
+    )
 
 
 def _cell(value) -> str:
@@ -109,11 +133,24 @@ def _csv(tenant_id: int, kind: str, email: str) -> str:
         accounts = _accounts(events)
         for e in events:
             actor, subject = accounts.get(e.actor_user_id), accounts.get(e.subject_user_id)
-            writer.writerow([_cell(v) for v in (
-                e.id, e.created_at.isoformat(timespec="seconds"), e.kind, e.email,
-                "operator" if e.actor_operator_id else ("user" if e.actor_user_id else ""),
-                e.actor_user_id, actor.email if actor else "", e.subject_user_id, subject.email if subject else "",
-                e.ip, json.dumps(e.params or {}, sort_keys=True, ensure_ascii=False))])
+            writer.writerow(
+                [
+                    _cell(v)
+                    for v in (
+                        e.id,
+                        e.created_at.isoformat(timespec="seconds"),
+                        e.kind,
+                        e.email,
+                        "operator" if e.actor_operator_id else ("user" if e.actor_user_id else ""),
+                        e.actor_user_id,
+                        actor.email if actor else "",
+                        e.subject_user_id,
+                        subject.email if subject else "",
+                        e.ip,
+                        json.dumps(e.params or {}, sort_keys=True, ensure_ascii=False),
+                    )
+                ]
+            )
 
     for event in iter_events_for_tenant(tenant_id, kind=kind or None, email=email or None):
         batch.append(event)
@@ -128,5 +165,8 @@ def _csv(tenant_id: int, kind: str, email: str) -> str:
 def export_csv():
     """The filtered trail for a spreadsheet or a script: keys, ISO 8601 UTC times, ids; nothing worded."""
     kind, email = _filters()
-    return Response(_csv(g.tenant.id, kind, email), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{g.tenant.slug}-security-events.csv"'})
+    return Response(
+        _csv(g.tenant.id, kind, email),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{g.tenant.slug}-security-events.csv"'},
+    )

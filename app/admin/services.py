@@ -6,6 +6,7 @@ the validator of ``flask tenants sync`` and applies it with the same ``apply_def
 every language) holds identically for the CLI, the console and an import, and an export always
 loads again. Every applied change is recorded as a ``ConfigChange`` in the same transaction.
 """
+
 from __future__ import annotations
 
 import io
@@ -23,9 +24,20 @@ from sqlalchemy import func, select
 
 from app.admin.models import ConfigChange
 from app.extensions import db
-from app.tenancy.definition import (FILES, LOCALIZED_KEYS, MAX_DEPTH, DefinitionError, UnsafeYAMLError,
-                                    compact_definition, dump_definition_files, dump_yaml, load_yaml,
-                                    nesting_exceeds, read_definition_files, validate_definition)
+from app.tenancy.definition import (
+    FILES,
+    LOCALIZED_KEYS,
+    MAX_DEPTH,
+    DefinitionError,
+    UnsafeYAMLError,
+    compact_definition,
+    dump_definition_files,
+    dump_yaml,
+    load_yaml,
+    nesting_exceeds,
+    read_definition_files,
+    validate_definition,
+)
 from app.tenancy.changes import CREATED, attribute_word, change_entry
 from app.tenancy.scoping import tenant_scope
 from app.tenancy.services import SyncReport, apply_definition, export_definition
@@ -60,11 +72,16 @@ _TOKEN_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 def _item_label(collection: str, item) -> str | None:
     key = item.get("key") if isinstance(item, dict) else None
     labels = {
-        "portals": _("portal '%(key)s'", key=key), "request_types": _("request type '%(key)s'", key=key),
-        "forms": _("form '%(key)s'", key=key), "fields": _("field '%(key)s'", key=key),
-        "options": _("option '%(key)s'", key=key), "statuses": _("status '%(key)s'", key=key),
-        "workflows": _("workflow '%(key)s'", key=key), "transitions": _("transition '%(key)s'", key=key),
-        "rules": _("rule '%(key)s'", key=key), "queues": _("queue '%(key)s'", key=key),
+        "portals": _("portal '%(key)s'", key=key),
+        "request_types": _("request type '%(key)s'", key=key),
+        "forms": _("form '%(key)s'", key=key),
+        "fields": _("field '%(key)s'", key=key),
+        "options": _("option '%(key)s'", key=key),
+        "statuses": _("status '%(key)s'", key=key),
+        "workflows": _("workflow '%(key)s'", key=key),
+        "transitions": _("transition '%(key)s'", key=key),
+        "rules": _("rule '%(key)s'", key=key),
+        "queues": _("queue '%(key)s'", key=key),
     }
     return labels.get(collection) if key else None
 
@@ -88,8 +105,18 @@ def readable_problem(problem: str, data: dict | None) -> Problem:
         if name:
             attribute = name
             node = node.get(name) if isinstance(node, dict) else None
-            if name in ("portals", "request_types", "forms", "fields", "options", "statuses", "workflows",
-                        "transitions", "rules", "queues"):
+            if name in (
+                "portals",
+                "request_types",
+                "forms",
+                "fields",
+                "options",
+                "statuses",
+                "workflows",
+                "transitions",
+                "rules",
+                "queues",
+            ):
                 collection = name
                 continue
             parts.append(attribute_word(name))
@@ -113,6 +140,7 @@ def readable_problems(error: DefinitionError, data: dict | None) -> list[Problem
 
 # --- applying a change ---------------------------------------------------------------------------
 
+
 def actor_name(actor) -> str:
     if actor is None:
         return "cli"
@@ -133,10 +161,15 @@ def _recorder(actor, summary: dict):
         if not report.changed:
             return
         with tenant_scope(tenant.id):
-            db.session.add(ConfigChange(
-                tenant_id=tenant.id, actor_id=actor.id if isinstance(actor, User) else None,
-                actor_name=actor_name(actor)[:320], summary=summary,
-                changes=list(report.changes) or [change_entry(CREATED, "tenant", tenant.slug)]))
+            db.session.add(
+                ConfigChange(
+                    tenant_id=tenant.id,
+                    actor_id=actor.id if isinstance(actor, User) else None,
+                    actor_name=actor_name(actor)[:320],
+                    summary=summary,
+                    changes=list(report.changes) or [change_entry(CREATED, "tenant", tenant.slug)],
+                )
+            )
             db.session.flush()
 
     return record
@@ -147,8 +180,9 @@ def current_definition(slug: str) -> dict:
     return export_definition(slug)
 
 
-def apply_data(data: dict, *, slug: str, actor, summary: dict | None, dry_run: bool = False,
-               source: str = "console") -> SyncReport:
+def apply_data(
+    data: dict, *, slug: str, actor, summary: dict | None, dry_run: bool = False, source: str = "console"
+) -> SyncReport:
     """Validate a definition mapping and apply it (or dry-run it); ConsoleError on any problem."""
     try:
         definition = validate_definition(data, source=source, expected_slug=slug)
@@ -165,6 +199,7 @@ def change(slug: str, mutate: Callable[[dict], object], *, actor, summary: dict)
 
 
 # --- helpers for the editors ---------------------------------------------------------------------
+
 
 def find(items: list, key: str) -> dict | None:
     return next((item for item in items if item.get("key") == key), None)
@@ -195,8 +230,18 @@ def delete_status(definition: dict, key: str) -> None:
     require(find(definition["statuses"], key), key)
     for workflow in definition["workflows"]:
         if workflow["initial_status"] == key:
-            raise ConsoleError([Problem(_("New requests of workflow '%(workflow)s' start in status '%(key)s': "
-                                          "choose another initial status first.", workflow=workflow["key"], key=key))])
+            raise ConsoleError(
+                [
+                    Problem(
+                        _(
+                            "New requests of workflow '%(workflow)s' start in status '%(key)s': "
+                            "choose another initial status first.",
+                            workflow=workflow["key"],
+                            key=key,
+                        )
+                    )
+                ]
+            )
     definition["statuses"] = [s for s in definition["statuses"] if s["key"] != key]
     for workflow in definition["workflows"]:
         kept = []
@@ -243,8 +288,9 @@ def relocalize(node, languages: list[str], default: str, *, path: tuple = ()) ->
 
 # --- contrast (branding colours under white text) ------------------------------------------------
 
+
 def _luminance(color: str) -> float:
-    channels = [int(color[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    channels = [int(color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
     linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
     return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 
@@ -255,6 +301,7 @@ def contrast_with_white(color: str) -> float:
 
 
 # --- export and import ---------------------------------------------------------------------------
+
 
 def export_files(slug: str) -> dict[str, str]:
     return dump_definition_files(current_definition(slug))
@@ -308,8 +355,16 @@ def parse_upload(filename: str, content: bytes) -> dict:
                     (Path(folder) / name).write_bytes(archive.read(info))
                     found = True
             if not found:
-                raise ConsoleError([Problem(_("The archive contains none of the definition files "
-                                              "(tenant.yaml, catalog.yaml, workflow.yaml ...)."))])
+                raise ConsoleError(
+                    [
+                        Problem(
+                            _(
+                                "The archive contains none of the definition files "
+                                "(tenant.yaml, catalog.yaml, workflow.yaml ...)."
+                            )
+                        )
+                    ]
+                )
             try:
                 return read_definition_files(Path(folder))
             except DefinitionError as error:
@@ -353,8 +408,13 @@ def dump_json(data: dict) -> str:
 
 # --- the audit log -------------------------------------------------------------------------------
 
+
 def recent_changes(limit: int = 100, offset: int = 0) -> tuple[int, list[ConfigChange]]:
     total = db.session.execute(select(func.count()).select_from(ConfigChange)).scalar_one()
-    rows = db.session.scalars(select(ConfigChange).order_by(ConfigChange.created_at.desc(), ConfigChange.id.desc())
-                              .limit(limit).offset(offset)).all()
+    rows = db.session.scalars(
+        select(ConfigChange)
+        .order_by(ConfigChange.created_at.desc(), ConfigChange.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
     return total, list(rows)

@@ -14,6 +14,7 @@ admin's in the "Saved: ..." message), like ``app.tenancy.changes.describe_change
 change entries next to it. Rows written before this format hold text in the writer's language (a
 plain string); they are shown as they are.
 """
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l

@@ -1,5 +1,6 @@
 """Tenant admin area: people and organizations. Agents see people and invite customers; only tenant
 admins change roles, e-mail addresses, access and organizations (app.accounts.policy)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -64,31 +65,50 @@ def users():
     orgs_by_user: dict[int, list] = {}
     for user_id, name, is_admin in rows:
         orgs_by_user.setdefault(user_id, []).append((name, is_admin))
-    return render_template("admin/users.html", people=people, orgs_by_user=orgs_by_user, total=total, page=page,
-                           pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), query=query, role=role,
-                           role_labels=ROLE_LABELS)
+    return render_template(
+        "admin/users.html",
+        people=people,
+        orgs_by_user=orgs_by_user,
+        total=total,
+        page=page,
+        pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
+        query=query,
+        role=role,
+        role_labels=ROLE_LABELS,
+    )
 
 
 @bp.route("/users/invite", methods=["GET", "POST"])
 def invite():
     _require(can_invite(current_user))
     form = InviteForm()
-    form.role.choices = (_role_choices() if can_manage_users(current_user)
-                         else [SelectChoice(ROLE_CUSTOMER, str(ROLE_LABELS[ROLE_CUSTOMER]))])
+    form.role.choices = (
+        _role_choices()
+        if can_manage_users(current_user)
+        else [SelectChoice(ROLE_CUSTOMER, str(ROLE_LABELS[ROLE_CUSTOMER]))]
+    )
     form.organization.choices = _organization_choices()
     if not can_invite_as(current_user, ROLE_CUSTOMER, org_admin=True):
         del form.org_admin  # agents invite plain members only
     if request.method == "GET":
         form.role.data = ROLE_CUSTOMER
     if request.method == "POST":
-        _require(can_invite_as(current_user, request.form.get("role") or ROLE_CUSTOMER,
-                               org_admin=bool(request.form.get("org_admin"))))
+        _require(
+            can_invite_as(
+                current_user, request.form.get("role") or ROLE_CUSTOMER, org_admin=bool(request.form.get("org_admin"))
+            )
+        )
     if form.validate_on_submit():
         organization = db.session.get(Organization, int(form.organization.data)) if form.organization.data else None
         try:
-            user = services.invite(form.email.data, name=form.name.data or "", role=form.role.data,
-                                   organization=organization, org_admin="org_admin" in form and form.org_admin.data,
-                                   invited_by=current_user)
+            user = services.invite(
+                form.email.data,
+                name=form.name.data or "",
+                role=form.role.data,
+                organization=organization,
+                org_admin="org_admin" in form and form.org_admin.data,
+                invited_by=current_user,
+            )
         except services.AccountError as error:
             show_error(form, error)
         else:
@@ -123,18 +143,32 @@ def user_detail(user_id):
             show_error(form, error)
         else:
             if email_requested:
-                flash(_("We have sent a confirmation link to %(email)s. The address changes once that link is "
+                flash(
+                    _(
+                        "We have sent a confirmation link to %(email)s. The address changes once that link is "
                         "opened, and %(old)s has been told about the request.",
-                        email=services.normalize_email(form.email.data), old=user.email), "success")
+                        email=services.normalize_email(form.email.data),
+                        old=user.email,
+                    ),
+                    "success",
+                )
             else:
                 flash(_("Saved."), "success")
             return redirect(url_for("admin.user_detail", user_id=user.id))
     memberships = db.session.execute(
-        select(Membership, Organization).join(Organization, Membership.organization_id == Organization.id)
-        .where(Membership.user_id == user.id).order_by(Organization.name)
+        select(Membership, Organization)
+        .join(Organization, Membership.organization_id == Organization.id)
+        .where(Membership.user_id == user.id)
+        .order_by(Organization.name)
     ).all()
-    return render_template("admin/user.html", user=user, form=form, memberships=memberships,
-                           role_labels=ROLE_LABELS, can_manage=can_manage_users(current_user)), 200 if not form.errors else 422
+    return render_template(
+        "admin/user.html",
+        user=user,
+        form=form,
+        memberships=memberships,
+        role_labels=ROLE_LABELS,
+        can_manage=can_manage_users(current_user),
+    ), 200 if not form.errors else 422
 
 
 @bp.post("/users/<int:user_id>/active")
@@ -147,8 +181,10 @@ def set_active(user_id):
     except services.AccountError as error:
         flash(error.message, "error")
     else:
-        flash(_("The account is active again.") if active else _("The account is deactivated: it can no longer log in."),
-              "success")
+        flash(
+            _("The account is active again.") if active else _("The account is deactivated: it can no longer log in."),
+            "success",
+        )
     return redirect(url_for("admin.user_detail", user_id=user.id))
 
 
@@ -178,11 +214,13 @@ def organizations():
         else:
             flash(_("Organization %(name)s created.", name=org.name), "success")
             return redirect(url_for("admin.organization_detail", org_id=org.id))
-    counts = dict(db.session.execute(
-        select(Membership.organization_id, func.count()).group_by(Membership.organization_id)).all())
+    counts = dict(
+        db.session.execute(select(Membership.organization_id, func.count()).group_by(Membership.organization_id)).all()
+    )
     orgs = db.session.scalars(select(Organization).order_by(Organization.name)).all()
-    return render_template("admin/organizations.html", orgs=orgs, counts=counts, form=form,
-                           can_manage=can_manage_users(current_user)), 200 if not form.errors else 422
+    return render_template(
+        "admin/organizations.html", orgs=orgs, counts=counts, form=form, can_manage=can_manage_users(current_user)
+    ), 200 if not form.errors else 422
 
 
 @bp.route("/organizations/<int:org_id>", methods=["GET", "POST"])
@@ -200,11 +238,14 @@ def organization_detail(org_id):
             flash(_("%(email)s is now a member of %(name)s.", email=user.email, name=org.name), "success")
             return redirect(url_for("admin.organization_detail", org_id=org.id))
     members = db.session.execute(
-        select(Membership, User).join(User, Membership.user_id == User.id)
-        .where(Membership.organization_id == org.id).order_by(User.email)
+        select(Membership, User)
+        .join(User, Membership.user_id == User.id)
+        .where(Membership.organization_id == org.id)
+        .order_by(User.email)
     ).all()
-    return render_template("admin/organization.html", org=org, members=members, form=form,
-                           can_manage=can_manage_users(current_user)), 200 if not form.errors else 422
+    return render_template(
+        "admin/organization.html", org=org, members=members, form=form, can_manage=can_manage_users(current_user)
+    ), 200 if not form.errors else 422
 
 
 @bp.post("/organizations/<int:org_id>/members/<int:user_id>")
@@ -237,7 +278,9 @@ def satisfaction():
         select(SatisfactionRating, Ticket.reference, Ticket.summary, User)
         .join(Ticket, SatisfactionRating.ticket_id == Ticket.id)
         .join(User, SatisfactionRating.user_id == User.id)
-        .order_by(SatisfactionRating.updated_at.desc(), SatisfactionRating.id.desc()).limit(50)).all()
+        .order_by(SatisfactionRating.updated_at.desc(), SatisfactionRating.id.desc())
+        .limit(50)
+    ).all()
     return render_template("admin/satisfaction.html", summary=satisfaction_summary(), recent=recent)
 
 

@@ -1,4 +1,5 @@
 """Agent queues: named presets of the request list's filters, configured per tenant."""
+
 from __future__ import annotations
 
 from sqlalchemy import JSON, Integer, String, UniqueConstraint

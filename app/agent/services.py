@@ -3,6 +3,7 @@
 A queue is a set of the request list's filters; its page narrows it further with the person's own
 filters, and each queue's count is one query. The queues are cached per configuration version.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -64,7 +65,10 @@ def queue_filters(tenant, queue: QueueInfo) -> RequestFilters:
     sort = f.get("sort") or "-updated"
     assignee = f.get("assignee") or "any"
     return RequestFilters(
-        scope="all", status=f.get("status") or "open", statuses=tuple(f.get("statuses") or ()), portal=portal,
+        scope="all",
+        status=f.get("status") or "open",
+        statuses=tuple(f.get("statuses") or ()),
+        portal=portal,
         # A queue naming request types that no longer exist shows nothing rather than everything.
         request_types=tuple(type_ids) or ((-1,) if f.get("request_types") else ()),
         fields=tuple((k, tuple(v)) for k, v in sorted((f.get("fields") or {}).items())),

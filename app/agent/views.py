@@ -1,4 +1,5 @@
 """The agents' workspace: the tenant's queues of requests (unassigned, mine, waiting for PM, ...)."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -45,18 +46,38 @@ def queue(key):
     within = {q.key: queue_filters(g.tenant, q) for q in queues}
     choice_fields = filterable_fields(g.tenant)
     # The page's own filters narrow the queue down; by default they add nothing to it.
-    filters = replace(RequestFilters.from_args(request.args, field_keys=[f.key for f in choice_fields], staff=True,
-                                               default_status="all", default_sort=within[key].sort), scope="all")
+    filters = replace(
+        RequestFilters.from_args(
+            request.args,
+            field_keys=[f.key for f in choice_fields],
+            staff=True,
+            default_status="all",
+            default_sort=within[key].sort,
+        ),
+        scope="all",
+    )
     everything = RequestFilters(scope="all", status="all")
     counts = {q.key: count_requests(current_user, everything, within[q.key]) for q in queues}
     statuses = db.session.scalars(select(Status).order_by(Status.position)).all()
-    agents = db.session.scalars(select(User).where(User.role.in_(("agent", "admin")), User.active.is_(True))
-                                .order_by(User.name, User.email)).all()
-    return render_template("tickets/index.html", page=list_requests(current_user, filters, within[key]),
-                           filters=filters, statuses=statuses, portals=portal_catalog(g.tenant),
-                           choice_fields=choice_fields, staff=True, scopes=[], queues=queues, queue=current,
-                           queue_counts=counts, agents=agents, list_base=url_for("agent.queue", key=key),
-                           list_url=lambda **changes: url_for("agent.queue", key=key, **filters.args(**changes)))
+    agents = db.session.scalars(
+        select(User).where(User.role.in_(("agent", "admin")), User.active.is_(True)).order_by(User.name, User.email)
+    ).all()
+    return render_template(
+        "tickets/index.html",
+        page=list_requests(current_user, filters, within[key]),
+        filters=filters,
+        statuses=statuses,
+        portals=portal_catalog(g.tenant),
+        choice_fields=choice_fields,
+        staff=True,
+        scopes=[],
+        queues=queues,
+        queue=current,
+        queue_counts=counts,
+        agents=agents,
+        list_base=url_for("agent.queue", key=key),
+        list_url=lambda **changes: url_for("agent.queue", key=key, **filters.args(**changes)),
+    )
 
 
 @bp.post("/bulk")
@@ -71,8 +92,15 @@ def bulk():
     raw = request.form.get("assignee", "")
     assign = raw != ""
     assignee_id = current_user.id if raw == "me" else int_arg(raw)  # "none": unassign
-    changed, skipped = services.bulk_update(tickets, current_user._get_current_object(), assign=assign,
-                                            assignee_id=assignee_id, status_key=request.form.get("status") or None)
-    flash(_("Changed: %(changed)d. Not possible in their status: %(skipped)d.", changed=changed, skipped=skipped),
-          "success" if not skipped else "warning")
+    changed, skipped = services.bulk_update(
+        tickets,
+        current_user._get_current_object(),
+        assign=assign,
+        assignee_id=assignee_id,
+        status_key=request.form.get("status") or None,
+    )
+    flash(
+        _("Changed: %(changed)d. Not possible in their status: %(skipped)d.", changed=changed, skipped=skipped),
+        "success" if not skipped else "warning",
+    )
     return redirect(back)

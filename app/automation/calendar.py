@@ -15,6 +15,7 @@ the length of the tenant's working day in working time, a week is as many workin
 calendar has per week, and hours/minutes/seconds are working time; months and years are refused
 there (the validator says so).
 """
+
 from __future__ import annotations
 
 import re
@@ -25,7 +26,9 @@ from zoneinfo import ZoneInfo
 from dateutil.relativedelta import relativedelta
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DURATION_RE = re.compile(r"^P(?!$)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+DURATION_RE = re.compile(
+    r"^P(?!$)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$"
+)
 # How far the business clock looks for working time before it gives up (a calendar without any).
 MAX_DAYS = 3700
 
@@ -45,8 +48,15 @@ class Duration:
         return bool(self.years or self.months)
 
     def relativedelta(self) -> relativedelta:
-        return relativedelta(years=self.years, months=self.months, weeks=self.weeks, days=self.days,
-                             hours=self.hours, minutes=self.minutes, seconds=self.seconds)
+        return relativedelta(
+            years=self.years,
+            months=self.months,
+            weeks=self.weeks,
+            days=self.days,
+            hours=self.hours,
+            minutes=self.minutes,
+            seconds=self.seconds,
+        )
 
     def clock_seconds(self) -> int:
         """Hours, minutes and seconds only (what every clock counts the same way)."""
@@ -93,7 +103,7 @@ class BusinessCalendar:
     """Working days and hours in a time zone, minus holidays."""
 
     tz: ZoneInfo
-    days: frozenset          # weekday numbers, 0 = Monday
+    days: frozenset  # weekday numbers, 0 = Monday
     start: time
     end: time
     holidays: frozenset = frozenset()

@@ -1,5 +1,6 @@
 """``flask --app wsgi automation sweep [--now ISO-DATETIME] [--tenant SLUG]``: the operator's (and
 the tests') way to run the time rules now, or as of another moment."""
+
 from __future__ import annotations
 
 import sys
@@ -21,8 +22,12 @@ def _parse_now(value: str | None) -> datetime | None:
 
 
 @automation_cli.command("sweep")
-@click.option("--now", "now_text", metavar="ISO-DATETIME",
-              help="Evaluate the rules as of this moment (UTC unless it has an offset), e.g. 2026-12-01T09:00.")
+@click.option(
+    "--now",
+    "now_text",
+    metavar="ISO-DATETIME",
+    help="Evaluate the rules as of this moment (UTC unless it has an offset), e.g. 2026-12-01T09:00.",
+)
 @click.option("--tenant", "slug", metavar="SLUG", help="Only this tenant.")
 def sweep_command(now_text, slug):
     """Apply every due time rule (idempotent: a second run changes nothing) and print what it did."""
@@ -31,16 +36,24 @@ def sweep_command(now_text, slug):
     try:
         now = _parse_now(now_text)
     except ValueError:
-        click.echo(_("error: %(problem)s", problem=_("--now '%(value)s' is not an ISO date and time",
-                                                     value=now_text)), err=True)
+        click.echo(
+            _("error: %(problem)s", problem=_("--now '%(value)s' is not an ISO date and time", value=now_text)),
+            err=True,
+        )
         sys.exit(2)
     runs = run_time_rules(now, tenant_slug=slug)
     for run in runs:
         click.echo(_describe(run))
     total = sum(r.count for r in runs)
     if now:
-        click.echo(ngettext("%(num)d request changed as of %(moment)s", "%(num)d requests changed as of %(moment)s",
-                            total, moment=now.isoformat()))
+        click.echo(
+            ngettext(
+                "%(num)d request changed as of %(moment)s",
+                "%(num)d requests changed as of %(moment)s",
+                total,
+                moment=now.isoformat(),
+            )
+        )
     else:
         click.echo(ngettext("%(num)d request changed", "%(num)d requests changed", total))
 
@@ -49,9 +62,20 @@ def _describe(run, limit: int = 20) -> str:
     """What one rule did, with the first references (``sweep.describe`` is the log's English)."""
     references = ", ".join(run.references[:limit]) + (" …" if len(run.references) > limit else "")
     if run.target:
-        return ngettext("%(tenant)s: %(rule)s: %(num)d request → %(status)s: %(references)s",
-                        "%(tenant)s: %(rule)s: %(num)d requests → %(status)s: %(references)s", run.count,
-                        tenant=run.tenant, rule=run.rule, status=run.target, references=references)
-    return ngettext("%(tenant)s: %(rule)s: fired for %(num)d request: %(references)s",
-                    "%(tenant)s: %(rule)s: fired for %(num)d requests: %(references)s", run.count,
-                    tenant=run.tenant, rule=run.rule, references=references)
+        return ngettext(
+            "%(tenant)s: %(rule)s: %(num)d request → %(status)s: %(references)s",
+            "%(tenant)s: %(rule)s: %(num)d requests → %(status)s: %(references)s",
+            run.count,
+            tenant=run.tenant,
+            rule=run.rule,
+            status=run.target,
+            references=references,
+        )
+    return ngettext(
+        "%(tenant)s: %(rule)s: fired for %(num)d request: %(references)s",
+        "%(tenant)s: %(rule)s: fired for %(num)d requests: %(references)s",
+        run.count,
+        tenant=run.tenant,
+        rule=run.rule,
+        references=references,
+    )

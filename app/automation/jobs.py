@@ -1,4 +1,5 @@
 """RQ entry point of the time-rule sweep (registered in ``app.jobs.schedule``, every 5 minutes)."""
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """Automation rules: time rules (status age) and event rules (a reply on a waiting request)."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -4,6 +4,7 @@ For example a customer's comment on a request waiting for the customer moves it 
 (Targito, Exea), and a reply to a resolved request reopens it (Flexinform, Festum). The rules are
 the tenant's configuration (``automation.yaml``); time rules are the sweep's (issue: automation).
 """
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -17,9 +18,11 @@ from app.workflow.models import Status
 def apply_event_rules(ticket, trigger: str) -> list[str]:
     """Run the enabled rules of ``trigger`` that match the request's status; return their keys."""
     applied = []
-    rules = db.session.scalars(select(AutomationRule).where(AutomationRule.trigger == trigger,
-                                                            AutomationRule.enabled.is_(True))
-                               .order_by(AutomationRule.position)).all()
+    rules = db.session.scalars(
+        select(AutomationRule)
+        .where(AutomationRule.trigger == trigger, AutomationRule.enabled.is_(True))
+        .order_by(AutomationRule.position)
+    ).all()
     for rule in rules:
         wanted = (rule.conditions or {}).get("status") or []
         if wanted and ticket.status.key not in wanted:
@@ -51,6 +54,7 @@ def status_entered(ticket) -> list[str]:
 
 # --- satisfaction --------------------------------------------------------------------------------
 
+
 def request_satisfaction_survey(ticket, rule_key: str | None = None) -> None:
     """Ask the requester to rate the request (the e-mail goes with the batch of the status change)."""
     from app.tickets.services import record_event
@@ -69,8 +73,11 @@ def rate_ticket(ticket, user, score: int, comment: str | None = None) -> Satisfa
 
     if score not in (1, 2, 3, 4, 5):
         raise RatingError(score)
-    rating = db.session.execute(select(SatisfactionRating).where(
-        SatisfactionRating.ticket_id == ticket.id, SatisfactionRating.user_id == user.id)).scalar_one_or_none()
+    rating = db.session.execute(
+        select(SatisfactionRating).where(
+            SatisfactionRating.ticket_id == ticket.id, SatisfactionRating.user_id == user.id
+        )
+    ).scalar_one_or_none()
     comment = (comment or "").strip()[:5000]
     if rating is None:
         rating = SatisfactionRating(ticket_id=ticket.id, user_id=user.id, score=score, comment=comment)
@@ -92,8 +99,9 @@ def satisfaction_summary() -> dict:
 
     from app.automation.models import SatisfactionRating
 
-    rows = dict(db.session.execute(select(SatisfactionRating.score, func.count())
-                                   .group_by(SatisfactionRating.score)).all())
+    rows = dict(
+        db.session.execute(select(SatisfactionRating.score, func.count()).group_by(SatisfactionRating.score)).all()
+    )
     count = sum(rows.values())
     average = sum(score * n for score, n in rows.items()) / count if count else None
     return {"count": count, "average": average, "by_score": {s: rows.get(s, 0) for s in range(1, 6)}}

@@ -20,6 +20,7 @@ Everything here is a pure function of those columns plus the tenant's policy, so
 apply the same change to thousands of rows at once (``on_status_change`` returns the column
 changes instead of touching an ORM object).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -41,9 +42,9 @@ _cache = ProcessCache("sla-policies")
 class Policy:
     clock_kind: str
     field: str | None
-    targets: dict            # option key -> {"first_response": seconds|None, "resolution": seconds|None}
+    targets: dict  # option key -> {"first_response": seconds|None, "resolution": seconds|None}
     default: dict | None
-    warn_before: int         # seconds on the clock
+    warn_before: int  # seconds on the clock
     clock: object
 
     def target_for(self, value) -> dict | None:
@@ -67,14 +68,19 @@ def build_policy(definition: dict | None, tenant) -> Policy | None:
     def target(item):
         if item is None:
             return None
-        return {"first_response": _seconds(clock, item.get("first_response")),
-                "resolution": _seconds(clock, item.get("resolution"))}
+        return {
+            "first_response": _seconds(clock, item.get("first_response")),
+            "resolution": _seconds(clock, item.get("resolution")),
+        }
 
-    return Policy(clock_kind=kind, field=definition.get("by"),
-                  targets={str(k): target(v) for k, v in (definition.get("targets") or {}).items()},
-                  default=target(definition.get("default")),
-                  warn_before=_seconds(clock, definition.get("warn_before") or DEFAULT_WARN_BEFORE) or 0,
-                  clock=clock)
+    return Policy(
+        clock_kind=kind,
+        field=definition.get("by"),
+        targets={str(k): target(v) for k, v in (definition.get("targets") or {}).items()},
+        default=target(definition.get("default")),
+        warn_before=_seconds(clock, definition.get("warn_before") or DEFAULT_WARN_BEFORE) or 0,
+        clock=clock,
+    )
 
 
 def _tenant_row(tenant_id: int):
@@ -115,8 +121,10 @@ def _field_value(ticket, field_key: str):
     from app.tickets.models import TicketFieldValue
 
     return db.session.execute(
-        select(TicketFieldValue.value).join(Field, TicketFieldValue.field_id == Field.id)
-        .where(TicketFieldValue.ticket_id == ticket.id, Field.key == field_key)).scalar_one_or_none()
+        select(TicketFieldValue.value)
+        .join(Field, TicketFieldValue.field_id == Field.id)
+        .where(TicketFieldValue.ticket_id == ticket.id, Field.key == field_key)
+    ).scalar_one_or_none()
 
 
 def refresh_targets(ticket, policy: Policy | None = None) -> None:
@@ -148,8 +156,11 @@ def on_status_change(row, from_category: str, to_category: str, now: datetime, c
         if to_category != "closed":
             paused = max(int(clock.between(paused_at, now)), 0)
             changes["sla_paused_seconds"] = (row.sla_paused_seconds or 0) + paused
-            if row.sla_response_due_at is not None and row.first_response_at is None \
-                    and paused_at < row.sla_response_due_at:
+            if (
+                row.sla_response_due_at is not None
+                and row.first_response_at is None
+                and paused_at < row.sla_response_due_at
+            ):
                 changes["sla_response_due_at"] = clock.add(row.sla_response_due_at, paused)
             if row.sla_resolution_due_at is not None and paused_at < row.sla_resolution_due_at:
                 changes["sla_resolution_due_at"] = clock.add(row.sla_resolution_due_at, paused)
@@ -168,19 +179,24 @@ def status_changed(ticket, previous, target, now: datetime) -> None:
 
 def comment_recorded(ticket, kind: str, actor) -> None:
     """Hook of ``record_event``: support's first public comment is the first response."""
-    if kind == "commented" and actor is not None and getattr(actor, "is_staff", False) \
-            and ticket.first_response_at is None:
+    if (
+        kind == "commented"
+        and actor is not None
+        and getattr(actor, "is_staff", False)
+        and ticket.first_response_at is None
+    ):
         ticket.first_response_at = utcnow()
 
 
 # --- what agents see ------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Clock:
-    kind: str                  # "first_response" or "resolution"
+    kind: str  # "first_response" or "resolution"
     due_at: datetime
-    state: str                 # met | breached | running | soon | paused
-    remaining: timedelta       # working (or calendar) time left; negative when overdue
+    state: str  # met | breached | running | soon | paused
+    remaining: timedelta  # working (or calendar) time left; negative when overdue
 
     @property
     def overdue(self) -> timedelta:
@@ -195,8 +211,10 @@ def clocks_of(ticket, policy: Policy | None = None, now: datetime | None = None)
     now = now or utcnow()
     clock = policy.clock
     category = ticket.status.category
-    done_at = {"first_response": ticket.first_response_at,
-               "resolution": ticket.resolved_at or (ticket.closed_at if category == "closed" else None)}
+    done_at = {
+        "first_response": ticket.first_response_at,
+        "resolution": ticket.resolved_at or (ticket.closed_at if category == "closed" else None),
+    }
     out = []
     for kind, due in (("first_response", ticket.sla_response_due_at), ("resolution", ticket.sla_resolution_due_at)):
         if due is None:
@@ -235,6 +253,11 @@ def breaching_clause(mode: str, now: datetime | None = None):
         return Ticket.id.is_(None)
     now = now or utcnow()
     limit = now if mode == "breached" else policy.clock.add(now, policy.warn_before)
-    return and_(Status.category == "open", Ticket.sla_paused_at.is_(None), or_(
-        Ticket.sla_resolution_due_at <= limit,
-        and_(Ticket.first_response_at.is_(None), Ticket.sla_response_due_at <= limit)))
+    return and_(
+        Status.category == "open",
+        Ticket.sla_paused_at.is_(None),
+        or_(
+            Ticket.sla_resolution_due_at <= limit,
+            and_(Ticket.first_response_at.is_(None), Ticket.sla_response_due_at <= limit),
+        ),
+    )

@@ -34,6 +34,7 @@ statements. The target status's ``status_entered`` rules add their surveys and `
 audiences; those that would *transition* again are not run by the sweep (a rule's own move does
 not trigger further moves, as with ``move_to_status``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -64,8 +65,9 @@ class RuleRun:
     count: int = 0
 
 
-def run_time_rules(now: datetime | None = None, *, tenant_slug: str | None = None,
-                   batch_size: int = BATCH_SIZE) -> list[RuleRun]:
+def run_time_rules(
+    now: datetime | None = None, *, tenant_slug: str | None = None, batch_size: int = BATCH_SIZE
+) -> list[RuleRun]:
     """Apply every due time rule as of ``now``; return what each rule did (rules that did nothing
     are left out)."""
     now = now or utcnow()
@@ -88,8 +90,11 @@ class _TenantSweep:
         self.session = db.session
         self.tenant_id, self.now, self.batch_size = tenant_id, now, batch_size
         self.tenant = self.session.get(Tenant, tenant_id)
-        self.rules = self.session.scalars(select(AutomationRule).where(AutomationRule.enabled.is_(True))
-                                          .order_by(AutomationRule.position, AutomationRule.id)).all()
+        self.rules = self.session.scalars(
+            select(AutomationRule)
+            .where(AutomationRule.enabled.is_(True))
+            .order_by(AutomationRule.position, AutomationRule.id)
+        ).all()
         self.statuses = {s.key: s for s in self.session.scalars(select(Status))} if self.rules else {}
         self.by_id = {s.id: s for s in self.statuses.values()}
         self._staff = None
@@ -101,19 +106,29 @@ class _TenantSweep:
         if self._staff is None:
             from app.notifications.planning import STAFF_ROLES
 
-            self._staff = list(self.session.scalars(select(User).where(User.role.in_(STAFF_ROLES),
-                                                                       User.active.is_(True)).order_by(User.id)))
+            self._staff = list(
+                self.session.scalars(
+                    select(User).where(User.role.in_(STAFF_ROLES), User.active.is_(True)).order_by(User.id)
+                )
+            )
         return self._staff
 
     def _entered_rules(self, status_key: str) -> list:
         """The ``status_entered`` rules of ``status_key``."""
-        return [rule for rule in self.rules if rule.trigger == "status_entered"
-                and (not (rule.conditions or {}).get("status") or status_key in rule.conditions["status"])]
+        return [
+            rule
+            for rule in self.rules
+            if rule.trigger == "status_entered"
+            and (not (rule.conditions or {}).get("status") or status_key in rule.conditions["status"])
+        ]
 
     def _entered_surveys(self, status_key: str) -> list[str]:
         """``status_entered`` rules with a survey for ``status_key`` (Exea's satisfaction survey)."""
-        return [rule.key for rule in self._entered_rules(status_key)
-                if any(a.get("survey") == "satisfaction" for a in rule.actions or [])]
+        return [
+            rule.key
+            for rule in self._entered_rules(status_key)
+            if any(a.get("survey") == "satisfaction" for a in rule.actions or [])
+        ]
 
     def _entered_notify(self, status_key: str) -> list[str]:
         """Whom the ``status_entered`` rules of ``status_key`` tell (CRM-service's team)."""
@@ -150,23 +165,38 @@ class _TenantSweep:
         run = RuleRun(self.tenant.slug, rule.key, target_key)
         type_ids = None
         if conditions.get("request_type"):
-            type_ids = list(self.session.scalars(select(RequestType.id).where(
-                RequestType.key.in_(conditions["request_type"]))))
+            type_ids = list(
+                self.session.scalars(select(RequestType.id).where(RequestType.key.in_(conditions["request_type"])))
+            )
         for source in sources:
             if target is not None and (source.is_final or source.id == target.id):
                 continue  # a final status is never left; a move to itself is no change
-            query = (select(Ticket.id, Ticket.reference, Ticket.requester_id, Ticket.assignee_id,
-                            Ticket.status_changed_at, Ticket.first_response_at, Ticket.sla_response_due_at,
-                            Ticket.sla_resolution_due_at, Ticket.sla_paused_at, Ticket.sla_paused_seconds)
-                     .where(Ticket.status_id == source.id, Ticket.status_changed_at <= cutoff)
-                     .order_by(Ticket.id))
+            query = (
+                select(
+                    Ticket.id,
+                    Ticket.reference,
+                    Ticket.requester_id,
+                    Ticket.assignee_id,
+                    Ticket.status_changed_at,
+                    Ticket.first_response_at,
+                    Ticket.sla_response_due_at,
+                    Ticket.sla_resolution_due_at,
+                    Ticket.sla_paused_at,
+                    Ticket.sla_paused_seconds,
+                )
+                .where(Ticket.status_id == source.id, Ticket.status_changed_at <= cutoff)
+                .order_by(Ticket.id)
+            )
             if type_ids is not None:
                 query = query.where(Ticket.request_type_id.in_(type_ids))
             due = self.session.execute(query).all()
             for start in range(0, len(due), self.batch_size):
-                batch = due[start:start + self.batch_size]
-                claimed = (self._claim_move(batch, source, target, cutoff) if target is not None
-                           else self._claim_firing(batch, rule))
+                batch = due[start : start + self.batch_size]
+                claimed = (
+                    self._claim_move(batch, source, target, cutoff)
+                    if target is not None
+                    else self._claim_firing(batch, rule)
+                )
                 if claimed:
                     self._apply(rule, claimed, source, target)
                     run.count += len(claimed)
@@ -191,10 +221,19 @@ class _TenantSweep:
         elif target.category == "closed":
             values["sla_paused_at"] = None
         ids = [row.id for row in batch]
-        claimed_ids = set(self.session.execute(
-            update(table).where(table.c.tenant_id == self.tenant_id, table.c.id.in_(ids),
-                                table.c.status_id == source.id, table.c.status_changed_at <= cutoff)
-            .values(**values).returning(table.c.id)).scalars())
+        claimed_ids = set(
+            self.session.execute(
+                update(table)
+                .where(
+                    table.c.tenant_id == self.tenant_id,
+                    table.c.id.in_(ids),
+                    table.c.status_id == source.id,
+                    table.c.status_changed_at <= cutoff,
+                )
+                .values(**values)
+                .returning(table.c.id)
+            ).scalars()
+        )
         claimed = [row for row in batch if row.id in claimed_ids]
         if target.category == "open" and source.category in PAUSED_CATEGORIES:
             self._resume_clocks(claimed, source, target, moment)
@@ -216,23 +255,41 @@ class _TenantSweep:
                 params.append({"b_id": row.id, **{f"b_{c}": changes.get(c, getattr(row, c)) for c in columns}})
         if params:
             self.session.execute(
-                update(table).where(table.c.tenant_id == self.tenant_id, table.c.id == bindparam("b_id"))
-                .values(**{c: bindparam(f"b_{c}") for c in columns}), params)
+                update(table)
+                .where(table.c.tenant_id == self.tenant_id, table.c.id == bindparam("b_id"))
+                .values(**{c: bindparam(f"b_{c}") for c in columns}),
+                params,
+            )
 
     def _claim_firing(self, batch, rule) -> list:
         table = AutomationFiring.__table__
         self.moment = utcnow()
         ids = [row.id for row in batch]
-        fired = set(self.session.execute(select(table.c.ticket_id, table.c.entered_at).where(
-            table.c.tenant_id == self.tenant_id, table.c.rule_id == rule.id, table.c.ticket_id.in_(ids))).all())
+        fired = set(
+            self.session.execute(
+                select(table.c.ticket_id, table.c.entered_at).where(
+                    table.c.tenant_id == self.tenant_id, table.c.rule_id == rule.id, table.c.ticket_id.in_(ids)
+                )
+            ).all()
+        )
         fresh = [row for row in batch if (row.id, row.status_changed_at) not in fired]
         if not fresh:
             return []
         try:
             with self.session.begin_nested():
-                self.session.execute(insert(table), [
-                    {"tenant_id": self.tenant_id, "rule_id": rule.id, "ticket_id": row.id,
-                     "entered_at": row.status_changed_at, "created_at": self.moment} for row in fresh])
+                self.session.execute(
+                    insert(table),
+                    [
+                        {
+                            "tenant_id": self.tenant_id,
+                            "rule_id": rule.id,
+                            "ticket_id": row.id,
+                            "entered_at": row.status_changed_at,
+                            "created_at": self.moment,
+                        }
+                        for row in fresh
+                    ],
+                )
         except IntegrityError:
             return []  # a concurrent sweep fired it meanwhile; it does the rest
         return fresh
@@ -243,8 +300,10 @@ class _TenantSweep:
         from app.tickets.models import Comment, TicketEvent
 
         moment = self.moment
-        requesters = {u.id: u for u in self.session.scalars(
-            select(User).where(User.id.in_({row.requester_id for row in claimed})))}
+        requesters = {
+            u.id: u
+            for u in self.session.scalars(select(User).where(User.id.in_({row.requester_id for row in claimed})))
+        }
         comment_text = next((a["comment"] for a in rule.actions or [] if a.get("comment")), None)
         surveys = [rule.key] if any(a.get("survey") == "satisfaction" for a in rule.actions or []) else []
         if target is not None:
@@ -257,13 +316,28 @@ class _TenantSweep:
         comments: dict[int, SimpleNamespace] = {}
         if comment_text:
             fallbacks = [self.tenant.default_locale, *(self.tenant.locales or [])]
-            rows = [{"tenant_id": self.tenant_id, "ticket_id": row.id, "author_id": None, "is_internal": False,
-                     "channel": "portal", "created_at": moment,
-                     "body": pick_language(comment_text, getattr(requesters.get(row.requester_id), "locale", None)
-                                           or self.tenant.default_locale, fallbacks)} for row in claimed]
+            rows = [
+                {
+                    "tenant_id": self.tenant_id,
+                    "ticket_id": row.id,
+                    "author_id": None,
+                    "is_internal": False,
+                    "channel": "portal",
+                    "created_at": moment,
+                    "body": pick_language(
+                        comment_text,
+                        getattr(requesters.get(row.requester_id), "locale", None) or self.tenant.default_locale,
+                        fallbacks,
+                    ),
+                }
+                for row in claimed
+            ]
             table = Comment.__table__
-            returned = self.session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
-                                            rows).scalars().all()
+            returned = (
+                self.session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+                .scalars()
+                .all()
+            )
             for row, comment_id in zip(claimed, returned):
                 comment_ids[row.id] = comment_id
                 comments[comment_id] = SimpleNamespace(id=comment_id, is_internal=False)
@@ -271,8 +345,9 @@ class _TenantSweep:
         events = []  # (ticket id, kind, data), in timeline order
         for row in claimed:
             if target is not None:
-                events.append((row.id, "status_changed", {"from_status": source.key, "to_status": target.key,
-                                                          "rule": rule.key}))
+                events.append(
+                    (row.id, "status_changed", {"from_status": source.key, "to_status": target.key, "rule": rule.key})
+                )
             if row.id in comment_ids:
                 events.append((row.id, "commented", {"comment_id": comment_ids[row.id], "rule": rule.key}))
             for survey_rule in surveys:
@@ -280,23 +355,46 @@ class _TenantSweep:
         if not events:
             return
         table = TicketEvent.__table__
-        event_ids = self.session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), [
-            {"tenant_id": self.tenant_id, "ticket_id": ticket_id, "actor_id": None, "kind": kind, "data": data,
-             "created_at": moment} for ticket_id, kind, data in events]).scalars().all()
+        event_ids = (
+            self.session.execute(
+                insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "tenant_id": self.tenant_id,
+                        "ticket_id": ticket_id,
+                        "actor_id": None,
+                        "kind": kind,
+                        "data": data,
+                        "created_at": moment,
+                    }
+                    for ticket_id, kind, data in events
+                ],
+            )
+            .scalars()
+            .all()
+        )
         self._notify(claimed, requesters, list(zip(event_ids, events)), comments, notify, target or source)
 
     def _notify(self, claimed, requesters, events, comments, notify, status_now) -> None:
         from app.catalog.models import Field
         from app.notifications.models import NOTIFICATION_PENDING, Notification
         from app.notifications.planning import (
-            DEFAULT_BATCH_SECONDS, STAFF_ROLES, _Recipients, notification_settings, recipients_of)
+            DEFAULT_BATCH_SECONDS,
+            STAFF_ROLES,
+            _Recipients,
+            notification_settings,
+            recipients_of,
+        )
         from app.tickets.models import Comment, TicketFieldValue, Watcher
 
         ids = [row.id for row in claimed]
         watchers: dict[int, list] = {}
         for ticket_id, user in self.session.execute(
-                select(Watcher.ticket_id, User).join(User, Watcher.user_id == User.id)
-                .where(Watcher.ticket_id.in_(ids), User.active.is_(True)).order_by(User.id)).all():
+            select(Watcher.ticket_id, User)
+            .join(User, Watcher.user_id == User.id)
+            .where(Watcher.ticket_id.in_(ids), User.active.is_(True))
+            .order_by(User.id)
+        ).all():
             watchers.setdefault(ticket_id, []).append(user)
         settings = notification_settings(self.tenant)
         cc_texts: dict[int, str] = {}
@@ -304,23 +402,37 @@ class _TenantSweep:
         if settings.get("cc_field"):
             from app.notifications.planning import cc_addresses
 
-            cc_texts = dict(self.session.execute(
-                select(TicketFieldValue.ticket_id, TicketFieldValue.value_text)
-                .join(Field, TicketFieldValue.field_id == Field.id)
-                .where(TicketFieldValue.ticket_id.in_(ids), Field.key == settings["cc_field"])).all())
-            replied = set(self.session.scalars(
-                select(Comment.ticket_id).join(User, Comment.author_id == User.id)
-                .where(Comment.ticket_id.in_(ids), Comment.is_internal.is_(False), User.role.in_(STAFF_ROLES))
-                .distinct()))
+            cc_texts = dict(
+                self.session.execute(
+                    select(TicketFieldValue.ticket_id, TicketFieldValue.value_text)
+                    .join(Field, TicketFieldValue.field_id == Field.id)
+                    .where(TicketFieldValue.ticket_id.in_(ids), Field.key == settings["cc_field"])
+                ).all()
+            )
+            replied = set(
+                self.session.scalars(
+                    select(Comment.ticket_id)
+                    .join(User, Comment.author_id == User.id)
+                    .where(Comment.ticket_id.in_(ids), Comment.is_internal.is_(False), User.role.in_(STAFF_ROLES))
+                    .distinct()
+                )
+            )
         window = timedelta(seconds=int(settings.get("batch_seconds", DEFAULT_BATCH_SECONDS)))
         real_now = utcnow()
         by_ticket: dict[int, list] = {}
         for event_id, (ticket_id, kind, data) in events:
-            by_ticket.setdefault(ticket_id, []).append(SimpleNamespace(id=event_id, kind=kind, data=data, actor_id=None))
+            by_ticket.setdefault(ticket_id, []).append(
+                SimpleNamespace(id=event_id, kind=kind, data=data, actor_id=None)
+            )
         rows = []
         for row in claimed:
-            ticket = SimpleNamespace(id=row.id, assignee_id=row.assignee_id, requester=requesters[row.requester_id],
-                                     requester_id=row.requester_id, status=status_now)
+            ticket = SimpleNamespace(
+                id=row.id,
+                assignee_id=row.assignee_id,
+                requester=requesters[row.requester_id],
+                requester_id=row.requester_id,
+                status=status_now,
+            )
             people = _Recipients(self.session, ticket, self.tenant)
             people._watchers = watchers.get(row.id, [])
             people._staff = self.staff
@@ -337,10 +449,19 @@ class _TenantSweep:
                 if n == 0 and notify:
                     self._add_notified(chosen, notify, people)
                 for address, (user, audience) in chosen.items():
-                    rows.append({"tenant_id": self.tenant_id, "ticket_id": row.id, "event_id": ticket_event.id,
-                                 "recipient": address, "recipient_user_id": user.id if user else None,
-                                 "audience": audience, "status": NOTIFICATION_PENDING, "created_at": real_now,
-                                 "due_at": real_now + window})
+                    rows.append(
+                        {
+                            "tenant_id": self.tenant_id,
+                            "ticket_id": row.id,
+                            "event_id": ticket_event.id,
+                            "recipient": address,
+                            "recipient_user_id": user.id if user else None,
+                            "audience": audience,
+                            "status": NOTIFICATION_PENDING,
+                            "created_at": real_now,
+                            "due_at": real_now + window,
+                        }
+                    )
         if rows:
             self.session.execute(insert(Notification.__table__), rows)
 

@@ -1,4 +1,5 @@
 """What templates need from automation: the SLA clocks of a request and Babel durations."""
+
 from __future__ import annotations
 
 
@@ -19,5 +20,4 @@ def init_app(app) -> None:
     app.jinja_env.globals["sla_clocks"] = sla_clocks
     app.jinja_env.filters.setdefault("format_decimal", format_decimal)
     app.jinja_env.filters.setdefault("format_percent", format_percent)
-    app.jinja_env.filters["timedelta"] = lambda value: format_timedelta(abs(value), granularity="minute",
-                                                                         threshold=1.5)
+    app.jinja_env.filters["timedelta"] = lambda value: format_timedelta(abs(value), granularity="minute", threshold=1.5)

@@ -1,6 +1,7 @@
 """Semantic checks of the definition's automation parts (called by ``app.tenancy.definition``):
 time rules' clocks and durations, the business calendar, the SLA targets and the ``sla`` queue
 filter. Each problem names its key path; the loader adds the file."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -19,8 +20,9 @@ def check_automation(data: dict, problems) -> None:
         if rule["trigger"] != "status_age" or "after" not in conditions:
             continue
         path = ["rules", index, "conditions"]
-        _check_duration(conditions["after"], conditions.get("clock", "calendar"), bool(hours), path + ["after"],
-                        problems)
+        _check_duration(
+            conditions["after"], conditions.get("clock", "calendar"), bool(hours), path + ["after"], problems
+        )
         if conditions.get("clock") == "business" and not hours:
             problems.add(path + ["clock"], _("the business clock needs settings.business_hours in tenant.yaml"))
     _check_sla(data, bool(hours), problems)
@@ -34,8 +36,14 @@ def _check_business_hours(hours, problems) -> None:
         return
     path = ["settings", "business_hours"]
     if hours.get("start", "08:00") >= hours.get("end", "16:00"):
-        problems.add(path, _("start %(start)s must be before end %(end)s", start=hours.get("start", "08:00"),
-                             end=hours.get("end", "16:00")))
+        problems.add(
+            path,
+            _(
+                "start %(start)s must be before end %(end)s",
+                start=hours.get("start", "08:00"),
+                end=hours.get("end", "16:00"),
+            ),
+        )
     for name in ("start", "end"):
         value = hours.get(name)
         if value is not None and not (value[:2].isdigit() and int(value[:2]) < 24 and int(value[3:]) < 60):
@@ -54,8 +62,13 @@ def _check_duration(text: str, clock: str, has_hours: bool, path: list, problems
         problems.add(path, _("'%(value)s' is not an ISO 8601 duration", value=text))
         return
     if clock == "business" and duration.has_months:
-        problems.add(path, _("'%(value)s': months and years cannot be counted in business hours; use days "
-                             "(working days) or hours", value=text))
+        problems.add(
+            path,
+            _(
+                "'%(value)s': months and years cannot be counted in business hours; use days (working days) or hours",
+                value=text,
+            ),
+        )
 
 
 def _check_sla(data: dict, has_hours: bool, problems) -> None:
@@ -76,12 +89,12 @@ def _check_sla(data: dict, has_hours: bool, problems) -> None:
         else:
             options = {o["key"] for f in found for o in f.get("options", [])}
     if sla.get("targets") and field is None:
-        problems.add(["sla", "targets"], _("targets per option need 'by' (the field whose option picks the "
-                                           "target)"))
+        problems.add(["sla", "targets"], _("targets per option need 'by' (the field whose option picks the target)"))
     for key, target in (sla.get("targets") or {}).items():
         if options is not None and key not in options:
-            problems.add(["sla", "targets", key], _("'%(value)s' is not an option of '%(field)s'", value=key,
-                                                    field=field))
+            problems.add(
+                ["sla", "targets", key], _("'%(value)s' is not an option of '%(field)s'", value=key, field=field)
+            )
         for name, text in target.items():
             _check_duration(text, clock, has_hours, ["sla", "targets", key, name], problems)
     for name, text in (sla.get("default") or {}).items():

@@ -4,6 +4,7 @@ A new form class is made for each request (``type(name, (RequestForm,), fields)`
 changing a shared class. Visibility conditions are evaluated here, on the server, whatever the page
 did: a field hidden by its condition is neither required nor stored (its ``value_when_hidden`` is).
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -11,8 +12,18 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateField, DecimalField, EmailField, MultipleFileField, SelectField,
-                     SelectMultipleField, StringField, TelField, TextAreaField)
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    EmailField,
+    MultipleFileField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TelField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Email, Length, Optional, Regexp
 
@@ -87,14 +98,20 @@ class RequestForm(FlaskForm):
                 data = [f for f in (data or []) if getattr(f, "filename", "")]
             if info.required and info.type != "checkbox" and _empty(data):
                 field.errors = [str(REQUIRED_MESSAGE)]
-        return not any(self[form_name(info.key)].errors for info in self._infos) and not self.form_errors and (
-            "csrf_token" not in self.errors)
+        return (
+            not any(self[form_name(info.key)].errors for info in self._infos)
+            and not self.form_errors
+            and ("csrf_token" not in self.errors)
+        )
 
 
 def build_request_form(fields, request_type_key: str, localize, *, staff: bool = False) -> type[RequestForm]:
     """A form class for one request type: ``localize`` turns a {lang: text} mapping into text."""
-    infos = [f for f in customer_fields(fields, staff=staff)
-             if not (f.visible_when and "request_type" in f.visible_when and not is_visible(f, request_type_key, {}))]
+    infos = [
+        f
+        for f in customer_fields(fields, staff=staff)
+        if not (f.visible_when and "request_type" in f.visible_when and not is_visible(f, request_type_key, {}))
+    ]
     attrs: dict = {"_infos": infos, "_request_type_key": request_type_key}
     for info in infos:
         label = localize(info.label)
@@ -111,19 +128,28 @@ def build_request_form(fields, request_type_key: str, localize, *, staff: bool =
         elif info.type == "date":
             field = DateField(validators=[Optional()], **kwargs)
         elif info.type == "select":
-            choices = [SelectChoice("", str(_l("— choose —")))] + [SelectChoice(key, localize(lbl))
-                                                                    for key, lbl in info.options]
+            choices = [SelectChoice("", str(_l("— choose —")))] + [
+                SelectChoice(key, localize(lbl)) for key, lbl in info.options
+            ]
             field = SelectField(choices=choices, validators=[Optional()], **kwargs)
         elif info.type == "multiselect":
-            field = SelectMultipleField(choices=[SelectChoice(key, localize(lbl)) for key, lbl in info.options],
-                                        validators=[Optional()], **kwargs)
+            field = SelectMultipleField(
+                choices=[SelectChoice(key, localize(lbl)) for key, lbl in info.options],
+                validators=[Optional()],
+                **kwargs,
+            )
         elif info.type == "checkbox":
             field = BooleanField(**kwargs)
         elif info.type == "email":
             field = EmailField(validators=[Optional(), Email(), Length(max=320)], **kwargs)
         elif info.type == "phone":
-            field = TelField(validators=[Optional(), Regexp(PHONE_PATTERN, message=_l(
-                "Please enter a phone number, e.g. +36 1 234 5678."))], **kwargs)
+            field = TelField(
+                validators=[
+                    Optional(),
+                    Regexp(PHONE_PATTERN, message=_l("Please enter a phone number, e.g. +36 1 234 5678.")),
+                ],
+                **kwargs,
+            )
         elif info.type == "files":
             field = MultipleFileField(**kwargs)
         else:  # the validator of the definition format allows no other type

@@ -1,4 +1,5 @@
 """What customers can ask for: portals (service projects), request types, forms and their fields."""
+
 from __future__ import annotations
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
@@ -9,7 +10,16 @@ from app.extensions import db
 from app.tenancy.scoping import TenantScoped
 
 FIELD_TYPES = (
-    "text", "textarea", "number", "date", "select", "multiselect", "checkbox", "email", "phone", "files",
+    "text",
+    "textarea",
+    "number",
+    "date",
+    "select",
+    "multiselect",
+    "checkbox",
+    "email",
+    "phone",
+    "files",
 )
 # Field keys with a home on the ticket itself rather than in ticket_field_values.
 SYSTEM_FIELDS = ("summary", "description", "attachments")
@@ -25,9 +35,7 @@ class Portal(TenantScoped, db.Model):
     description: Mapped[dict] = mapped_column(LocalizedText, default=dict)
     position: Mapped[int] = mapped_column(Integer, default=0)
 
-    request_types: Mapped[list["RequestType"]] = relationship(
-        back_populates="portal", order_by="RequestType.position"
-    )
+    request_types: Mapped[list["RequestType"]] = relationship(back_populates="portal", order_by="RequestType.position")
 
 
 class Form(TenantScoped, db.Model):

@@ -1,4 +1,5 @@
 """Reading the tenant's catalog: portals and their request types, cached per configuration version."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -65,11 +66,23 @@ def portal_catalog(tenant) -> tuple[PortalInfo, ...]:
     types = db.session.scalars(select(RequestType).order_by(RequestType.position, RequestType.id)).all()
     result = tuple(
         PortalInfo(
-            id=p.id, key=p.key, name=dict(p.name), description=dict(p.description or {}),
+            id=p.id,
+            key=p.key,
+            name=dict(p.name),
+            description=dict(p.description or {}),
             request_types=tuple(
-                RequestTypeInfo(id=rt.id, key=rt.key, name=dict(rt.name), description=dict(rt.description or {}),
-                                icon=rt.icon, portal_key=p.key, form_id=rt.form_id, workflow_id=rt.workflow_id)
-                for rt in types if rt.portal_id == p.id
+                RequestTypeInfo(
+                    id=rt.id,
+                    key=rt.key,
+                    name=dict(rt.name),
+                    description=dict(rt.description or {}),
+                    icon=rt.icon,
+                    portal_key=p.key,
+                    form_id=rt.form_id,
+                    workflow_id=rt.workflow_id,
+                )
+                for rt in types
+                if rt.portal_id == p.id
             ),
         )
         for p in portals
@@ -104,12 +117,22 @@ def form_fields(tenant, form_id: int) -> tuple[FieldInfo, ...]:
     if by_form is None:
         by_form = {}
         for f in db.session.scalars(select(Field).order_by(Field.form_id, Field.position)):
-            by_form.setdefault(f.form_id, []).append(FieldInfo(
-                id=f.id, key=f.key, type=f.type, label=dict(f.label), help=dict(f.help or {}), required=f.required,
-                options=tuple((o["key"], dict(o["label"])) for o in (f.options or [])),
-                visible_when=f.visible_when, value_when_hidden=f.value_when_hidden, default=f.default,
-                fixed_value=f.fixed_value, editable_by=f.editable_by,
-            ))
+            by_form.setdefault(f.form_id, []).append(
+                FieldInfo(
+                    id=f.id,
+                    key=f.key,
+                    type=f.type,
+                    label=dict(f.label),
+                    help=dict(f.help or {}),
+                    required=f.required,
+                    options=tuple((o["key"], dict(o["label"])) for o in (f.options or [])),
+                    visible_when=f.visible_when,
+                    value_when_hidden=f.value_when_hidden,
+                    default=f.default,
+                    fixed_value=f.fixed_value,
+                    editable_by=f.editable_by,
+                )
+            )
         by_form = {form: tuple(fields) for form, fields in by_form.items()}
         _fields_cache.set(key, by_form)
     return by_form.get(form_id, ())

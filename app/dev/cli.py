@@ -1,4 +1,5 @@
 """Development commands used by ``make run``: demo data and the all-in-one dev server."""
+
 from __future__ import annotations
 
 import os
@@ -44,8 +45,13 @@ def seed_command():
                 email = f"{local}@{tenant.slug}.test"
                 user = db.session.execute(select(User).where(User.email == email)).scalar_one_or_none()
                 if user is None:
-                    user = create_user(email, name=_demo_name(local, tenant.default_locale), role=role,
-                                       password=DEMO_PASSWORD, verified=True)
+                    user = create_user(
+                        email,
+                        name=_demo_name(local, tenant.default_locale),
+                        role=role,
+                        password=DEMO_PASSWORD,
+                        verified=True,
+                    )
                     db.session.flush()
                 users[local] = user
             demo_file = tenants_dir / tenant.slug / "demo.yaml"
@@ -61,21 +67,36 @@ def seed_command():
 
             articles = seed_demo_articles(tenant, users["agent"], demo.get("articles", []))
             index_missing_tickets()  # requests raised before the help center existed
-        parts = [_("%(slug)s: demo users %(users)s", slug=tenant.slug,
-                   users=", ".join(f"{local}@{tenant.slug}.test" for local, _role in DEMO_USERS))]
+        parts = [
+            _(
+                "%(slug)s: demo users %(users)s",
+                slug=tenant.slug,
+                users=", ".join(f"{local}@{tenant.slug}.test" for local, _role in DEMO_USERS),
+            )
+        ]
         if created:
             parts.append(ngettext("%(num)d sample request", "%(num)d sample requests", created))
         if articles:
             parts.append(ngettext("%(num)d help article", "%(num)d help articles", articles))
         click.echo("; ".join(parts))
     with all_tenants():
-        operator = db.session.execute(select(Operator).where(Operator.email == "operator@portal.test")).scalar_one_or_none()
+        operator = db.session.execute(
+            select(Operator).where(Operator.email == "operator@portal.test")
+        ).scalar_one_or_none()
         if operator is None:
-            db.session.add(Operator(email="operator@portal.test", name="Platform operator",
-                                    password_hash=hash_password(DEMO_PASSWORD)))
+            db.session.add(
+                Operator(
+                    email="operator@portal.test", name="Platform operator", password_hash=hash_password(DEMO_PASSWORD)
+                )
+            )
             db.session.commit()
-    click.echo(_("platform: %(email)s; every demo password is '%(password)s'", email="operator@portal.test",
-                 password=DEMO_PASSWORD))
+    click.echo(
+        _(
+            "platform: %(email)s; every demo password is '%(password)s'",
+            email="operator@portal.test",
+            password=DEMO_PASSWORD,
+        )
+    )
 
 
 def _seed_requests(tenant, users: dict, items: list) -> int:
@@ -108,34 +129,54 @@ def _seed_requests(tenant, users: dict, items: list) -> int:
         for item in items:
             portal_key, type_key = item["type"].split("/", 1)
             request_type = db.session.execute(
-                select(RequestType).join(Portal, RequestType.portal_id == Portal.id)
-                .where(Portal.key == portal_key, RequestType.key == type_key)).scalar_one()
+                select(RequestType)
+                .join(Portal, RequestType.portal_id == Portal.id)
+                .where(Portal.key == portal_key, RequestType.key == type_key)
+            ).scalar_one()
             requester = users[item.get("requester", "customer")]
             share = []
             if item.get("share_with_organization"):
-                first = db.session.scalars(select(Membership.organization_id)
-                                           .where(Membership.user_id == requester.id)).first()
+                first = db.session.scalars(
+                    select(Membership.organization_id).where(Membership.user_id == requester.id)
+                ).first()
                 share = [first] if first else []
             uploads = []
             if item.get("attachment"):
-                uploads = [FileStorage(io.BytesIO(item["attachment"]["text"].encode("utf-8")),
-                                       filename=item["attachment"]["name"], content_type="text/plain")]
-            ticket = raise_request(tenant=g.tenant, request_type_id=request_type.id, requester=requester,
-                                   created_by=requester, values={"summary": item["summary"],
-                                   "description": item.get("description", ""), **item.get("fields", {})},
-                                   uploads=uploads, share_with_organization_ids=share)
+                uploads = [
+                    FileStorage(
+                        io.BytesIO(item["attachment"]["text"].encode("utf-8")),
+                        filename=item["attachment"]["name"],
+                        content_type="text/plain",
+                    )
+                ]
+            ticket = raise_request(
+                tenant=g.tenant,
+                request_type_id=request_type.id,
+                requester=requester,
+                created_by=requester,
+                values={
+                    "summary": item["summary"],
+                    "description": item.get("description", ""),
+                    **item.get("fields", {}),
+                },
+                uploads=uploads,
+                share_with_organization_ids=share,
+            )
             for comment in item.get("comments", []):
-                add_comment(ticket, users[comment["author"]], comment["body"],
-                            is_internal=bool(comment.get("internal")))
+                add_comment(
+                    ticket, users[comment["author"]], comment["body"], is_internal=bool(comment.get("internal"))
+                )
             target = db.session.execute(select(Status).where(Status.key == item["status"])).scalar_one()
             if target.id != ticket.status_id:
                 move_to_status(ticket, target, actor_user=users["agent"])
             # Spread the history over the request's age, as if it had happened over those days.
             created = utcnow() - timedelta(days=int(item.get("age_days", 1)))
-            events = db.session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
-                                        .order_by(TicketEvent.id)).all()
-            comments = db.session.scalars(select(Comment).where(Comment.ticket_id == ticket.id)
-                                          .order_by(Comment.id)).all()
+            events = db.session.scalars(
+                select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id)
+            ).all()
+            comments = db.session.scalars(
+                select(Comment).where(Comment.ticket_id == ticket.id).order_by(Comment.id)
+            ).all()
             step = (utcnow() - created) / (len(events) + 1)
             for n, event in enumerate(events):
                 event.created_at = created + step * n
@@ -149,9 +190,19 @@ def _seed_requests(tenant, users: dict, items: list) -> int:
 
 _DEMO_NAMES = {
     "hu": {"customer": "Kiss Anna", "orgadmin": "Nagy Péter", "agent": "Szabó Judit", "admin": "Tóth Gábor"},
-    "fi": {"customer": "Anna Virtanen", "orgadmin": "Mikko Korhonen", "agent": "Laura Mäkinen", "admin": "Juha Nieminen"},
+    "fi": {
+        "customer": "Anna Virtanen",
+        "orgadmin": "Mikko Korhonen",
+        "agent": "Laura Mäkinen",
+        "admin": "Juha Nieminen",
+    },
     "cs": {"customer": "Jana Nováková", "orgadmin": "Petr Svoboda", "agent": "Lucie Dvořáková", "admin": "Tomáš Černý"},
-    "pl": {"customer": "Anna Kowalska", "orgadmin": "Piotr Nowak", "agent": "Katarzyna Wiśniewska", "admin": "Tomasz Wójcik"},
+    "pl": {
+        "customer": "Anna Kowalska",
+        "orgadmin": "Piotr Nowak",
+        "agent": "Katarzyna Wiśniewska",
+        "admin": "Tomasz Wójcik",
+    },
     "en": {"customer": "Alice Smith", "orgadmin": "Oliver Brown", "agent": "Emma Jones", "admin": "James Taylor"},
 }
 
@@ -177,15 +228,25 @@ def serve_command(host, port):
     # handler Python dies without running the `finally` below, and the two keep running on their own.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     worker = subprocess.Popen(
-        [str(Path(sys.executable).parent / "rq"), "worker", "--with-scheduler", "--job-class", "app.jobs.AppJob",
-         "--url", url, current_app.config["RQ_QUEUE"]],
-        env=env, cwd=str(Path(current_app.root_path).parent),
+        [
+            str(Path(sys.executable).parent / "rq"),
+            "worker",
+            "--with-scheduler",
+            "--job-class",
+            "app.jobs.AppJob",
+            "--url",
+            url,
+            current_app.config["RQ_QUEUE"],
+        ],
+        env=env,
+        cwd=str(Path(current_app.root_path).parent),
     )
     scheduler = None
     try:
         scheduler = subprocess.Popen(
             [str(Path(sys.executable).parent / "rq"), "cron", "app.jobs.schedule", "--url", url],
-            env=env, cwd=str(Path(current_app.root_path).parent),
+            env=env,
+            cwd=str(Path(current_app.root_path).parent),
         )
         _serve(host, port, url, domain, worker, scheduler)
     finally:
@@ -203,15 +264,21 @@ def serve_command(host, port):
 def _serve(host, port, url, domain, worker, scheduler) -> None:
     """Tell what runs where, then serve the portal until stopped."""
     click.echo(f"Redis: {url}")
-    click.echo(_("RQ worker with scheduler: pid %(worker)s; periodic jobs (rq cron): pid %(scheduler)s",
-                 worker=worker.pid, scheduler=scheduler.pid))
+    click.echo(
+        _(
+            "RQ worker with scheduler: pid %(worker)s; periodic jobs (rq cron): pid %(scheduler)s",
+            worker=worker.pid,
+            scheduler=scheduler.pid,
+        )
+    )
     click.echo(_("Portals:"))
     scheme = current_app.config["PREFERRED_URL_SCHEME"]
     with all_tenants():
         for tenant in list_tenants():
             click.echo(f"  {tenant.name:<14} {scheme}://{tenant.slug}.{domain}/")
-    click.echo(_("Platform: %(url)s   health: %(health)s", url=f"{scheme}://{domain}/",
-                 health=f"{scheme}://{domain}/healthz"))
+    click.echo(
+        _("Platform: %(url)s   health: %(health)s", url=f"{scheme}://{domain}/", health=f"{scheme}://{domain}/healthz")
+    )
     click.echo(_("Outbox: %(url)s", url=current_app.config["MAIL_URL"]))
     from werkzeug.serving import run_simple
 

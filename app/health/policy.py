@@ -1,4 +1,5 @@
 """Who may ask whether the service is healthy: anyone (load balancers)."""
+
 from __future__ import annotations
 
 # Who may reach each route of this module (audiences: app/security/access.py; checked for every

@@ -1,4 +1,5 @@
 """``GET /healthz``: is the database, Redis and storage reachable? JSON for load balancers."""
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """``flask helpcenter reindex [--tenant SLUG]``: rebuild the search documents of articles and requests."""
+
 from __future__ import annotations
 
 import click

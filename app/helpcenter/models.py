@@ -10,6 +10,7 @@ Both are listed in ``app.helpcenter.search.RAW_SQL_OBJECTS`` so that autogenerat
 A future batch migration of ``help_search_documents`` on SQLite recreates the table: re-create the
 triggers afterwards (see the help-center migration).
 """
+
 from __future__ import annotations
 
 from datetime import datetime

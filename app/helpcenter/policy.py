@@ -5,6 +5,7 @@
   organization they belong to; anonymous visitors read published public articles only.
 - Nobody ever reads another tenant's articles (checked in SQL, not only by the automatic scope).
 """
+
 from __future__ import annotations
 
 from sqlalchemy import and_, false, or_, select, true
@@ -35,11 +36,18 @@ def visible_articles_clause(user, tenant_id: int, *, drafts: bool = False):
     if not _tenant_user(user):
         return and_(published, Article.visibility == "public")
     my_orgs = select(Membership.organization_id).where(Membership.user_id == user.id)
-    return and_(published, or_(
-        Article.visibility.in_(("public", "customers")),
-        and_(Article.visibility == "organizations", Article.id.in_(
-            select(ArticleOrganization.article_id).where(ArticleOrganization.organization_id.in_(my_orgs)))),
-    ))
+    return and_(
+        published,
+        or_(
+            Article.visibility.in_(("public", "customers")),
+            and_(
+                Article.visibility == "organizations",
+                Article.id.in_(
+                    select(ArticleOrganization.article_id).where(ArticleOrganization.organization_id.in_(my_orgs))
+                ),
+            ),
+        ),
+    )
 
 
 def can_read(user, article: Article) -> bool:

@@ -20,6 +20,7 @@ transaction:
 
 Articles are searched in the person's language and the tenant's default language; requests in any.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -27,7 +28,21 @@ from functools import reduce
 
 from flask import url_for
 from markupsafe import Markup
-from sqlalchemy import and_, column, event, false, func, insert, inspect, literal_column, or_, select, table, text, update
+from sqlalchemy import (
+    and_,
+    column,
+    event,
+    false,
+    func,
+    insert,
+    inspect,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from app.extensions import db
@@ -63,20 +78,28 @@ def search_config(language: str) -> str:
 
 # --- keeping the documents in step ---------------------------------------------------------------
 
+
 def _document_values(*, language: str, title: str, body: str, folded_title_extra: str = "") -> dict:
     from app.db_types import utcnow
 
     body = plain(body)
-    return {"language": language, "search_config": search_config(language), "title": title[:500], "body": body,
-            "folded_title": fold(f"{folded_title_extra} {title}".strip())[:500], "folded_body": fold(body),
-            "updated_at": utcnow()}
+    return {
+        "language": language,
+        "search_config": search_config(language),
+        "title": title[:500],
+        "body": body,
+        "folded_title": fold(f"{folded_title_extra} {title}".strip())[:500],
+        "folded_body": fold(body),
+        "updated_at": utcnow(),
+    }
 
 
 def index_article(article: Article) -> None:
     """Write the article's search document (the database's triggers update the index)."""
     values = _document_values(language=article.language, title=article.title, body=article.body)
     document = db.session.execute(
-        select(SearchDocument).where(SearchDocument.article_id == article.id)).scalar_one_or_none()
+        select(SearchDocument).where(SearchDocument.article_id == article.id)
+    ).scalar_one_or_none()
     if document is None:
         document = SearchDocument(kind="article", article_id=article.id, tenant_id=article.tenant_id)
         db.session.add(document)
@@ -91,12 +114,17 @@ def index_ticket_row(connection, ticket: Ticket) -> None:
 
     documents = SearchDocument.__table__
     language = connection.execute(select(Tenant.default_locale).where(Tenant.id == ticket.tenant_id)).scalar() or "en"
-    values = _document_values(language=language, title=ticket.summary or "", body=ticket.description or "",
-                              folded_title_extra=ticket.reference or "")
+    values = _document_values(
+        language=language,
+        title=ticket.summary or "",
+        body=ticket.description or "",
+        folded_title_extra=ticket.reference or "",
+    )
     changed = connection.execute(update(documents).where(documents.c.ticket_id == ticket.id).values(**values))
     if not changed.rowcount:
-        connection.execute(insert(documents).values(kind="ticket", ticket_id=ticket.id, tenant_id=ticket.tenant_id,
-                                                    **values))
+        connection.execute(
+            insert(documents).values(kind="ticket", ticket_id=ticket.id, tenant_id=ticket.tenant_id, **values)
+        )
 
 
 @event.listens_for(Session, "after_flush")
@@ -107,8 +135,11 @@ def _index_changed_tickets(session, flush_context):
             continue
         if obj not in session.new:
             attrs = inspect(obj).attrs
-            if not (attrs.summary.history.has_changes() or attrs.description.history.has_changes()
-                    or attrs.reference.history.has_changes()):
+            if not (
+                attrs.summary.history.has_changes()
+                or attrs.description.history.has_changes()
+                or attrs.reference.history.has_changes()
+            ):
                 continue
         index_ticket_row(session.connection(), obj)
 
@@ -117,8 +148,11 @@ def index_missing_tickets() -> int:
     """Index the current tenant's requests that have no search document yet (requests raised before
     the help center existed); called by ``flask demo seed``, cheap when there are none."""
     connection = db.session.connection()
-    missing = db.session.scalars(select(Ticket).where(
-        Ticket.id.not_in(select(SearchDocument.ticket_id).where(SearchDocument.ticket_id.is_not(None))))).all()
+    missing = db.session.scalars(
+        select(Ticket).where(
+            Ticket.id.not_in(select(SearchDocument.ticket_id).where(SearchDocument.ticket_id.is_not(None)))
+        )
+    ).all()
     for ticket in missing:
         index_ticket_row(connection, ticket)
     db.session.commit()
@@ -141,9 +175,10 @@ def reindex_all() -> int:
 
 # --- querying --------------------------------------------------------------------------------------
 
+
 @dataclass
 class Result:
-    kind: str            # article | ticket
+    kind: str  # article | ticket
     url: str
     title: Markup
     snippet: Markup
@@ -157,7 +192,7 @@ class _Hit:
     id: int
     kind: str
     ref_id: int
-    tier: int            # 1: found by the index; 0: by the typo pass
+    tier: int  # 1: found by the index; 0: by the typo pass
     score: float
     words: set = field(default_factory=set)
 
@@ -168,16 +203,25 @@ _trgm_cache: dict[str, bool] = {}
 def _has_trgm(connection) -> bool:
     key = str(connection.engine.url)
     if key not in _trgm_cache:
-        _trgm_cache[key] = connection.execute(
-            text("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")).first() is not None
+        _trgm_cache[key] = (
+            connection.execute(text("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")).first() is not None
+        )
     return _trgm_cache[key]
 
 
 def _visible(statement, user, tenant_id: int, languages, kinds):
-    statement = (statement.outerjoin(Article, Article.id == SearchDocument.article_id)
-                 .outerjoin(Ticket, Ticket.id == SearchDocument.ticket_id))
-    article_ok = (and_(SearchDocument.kind == "article", visible_articles_clause(user, tenant_id),
-                       SearchDocument.language.in_(languages)) if "article" in kinds else false())
+    statement = statement.outerjoin(Article, Article.id == SearchDocument.article_id).outerjoin(
+        Ticket, Ticket.id == SearchDocument.ticket_id
+    )
+    article_ok = (
+        and_(
+            SearchDocument.kind == "article",
+            visible_articles_clause(user, tenant_id),
+            SearchDocument.language.in_(languages),
+        )
+        if "article" in kinds
+        else false()
+    )
     ticket_ok = and_(SearchDocument.kind == "ticket", visible_tickets_clause(user)) if "ticket" in kinds else false()
     return statement.where(SearchDocument.tenant_id == tenant_id, or_(article_ok, ticket_ok))
 
@@ -192,35 +236,43 @@ def _index_hits(user, tenant_id, words, raw_words, *, mode, language, languages,
         fts = table(FTS_TABLE, column("rowid"))
         match = (" " if mode == "all" else " OR ").join(f'"{w}"*' for w in words)
         score = literal_column(f"-bm25({FTS_TABLE}, 10.0, 1.0)")
-        statement = (select(SearchDocument.id, SearchDocument.kind, _ref_column(), score)
-                     .join(fts, fts.c.rowid == SearchDocument.id)
-                     .where(text(f"{FTS_TABLE} MATCH :match").bindparams(match=match)))
+        statement = (
+            select(SearchDocument.id, SearchDocument.kind, _ref_column(), score)
+            .join(fts, fts.c.rowid == SearchDocument.id)
+            .where(text(f"{FTS_TABLE} MATCH :match").bindparams(match=match))
+        )
     else:
         config = literal_column(f"'{search_config(language)}'::regconfig")
-        parts = [func.plainto_tsquery(config, raw).op("||")(func.to_tsquery("simple", f"{word}:*"))
-                 for raw, word in zip(raw_words, words)]
+        parts = [
+            func.plainto_tsquery(config, raw).op("||")(func.to_tsquery("simple", f"{word}:*"))
+            for raw, word in zip(raw_words, words)
+        ]
         query = reduce(lambda a, b: a.op("&&" if mode == "all" else "||")(b), parts)
         vector = literal_column("help_search_documents.search_vector")
         score = func.ts_rank(vector, query)
-        statement = (select(SearchDocument.id, SearchDocument.kind, _ref_column(), score)
-                     .where(vector.op("@@")(query)))
+        statement = select(SearchDocument.id, SearchDocument.kind, _ref_column(), score).where(vector.op("@@")(query))
     statement = _visible(statement, user, tenant_id, languages, kinds).order_by(score.desc(), SearchDocument.id.desc())
-    return [_Hit(id=row[0], kind=row[1], ref_id=row[2], tier=1, score=float(row[3]), words=set(words))
-            for row in db.session.execute(statement.limit(limit))]
+    return [
+        _Hit(id=row[0], kind=row[1], ref_id=row[2], tier=1, score=float(row[3]), words=set(words))
+        for row in db.session.execute(statement.limit(limit))
+    ]
 
 
 def _typo_hits(user, tenant_id, words, *, mode, languages, kinds, exclude, limit) -> list[_Hit]:
     long_words = [w for w in words if len(w) >= 4]
     if not long_words:
         return []
-    statement = select(SearchDocument.id, SearchDocument.kind, _ref_column(), SearchDocument.folded_title,
-                       SearchDocument.folded_body)
+    statement = select(
+        SearchDocument.id, SearchDocument.kind, _ref_column(), SearchDocument.folded_title, SearchDocument.folded_body
+    )
     statement = _visible(statement, user, tenant_id, languages, kinds)
     if exclude:
         statement = statement.where(SearchDocument.id.not_in(exclude))
     connection = db.session.connection()
     if connection.dialect.name == "postgresql" and _has_trgm(connection):
-        similarity = func.word_similarity(" ".join(words), SearchDocument.folded_title + " " + SearchDocument.folded_body)
+        similarity = func.word_similarity(
+            " ".join(words), SearchDocument.folded_title + " " + SearchDocument.folded_body
+        )
         statement = statement.where(similarity > 0.3).order_by(similarity.desc()).limit(50)
     else:
         statement = statement.order_by(SearchDocument.updated_at.desc()).limit(300)
@@ -245,8 +297,17 @@ def _typo_hits(user, tenant_id, words, *, mode, languages, kinds, exclude, limit
     return hits[:limit]
 
 
-def search(user, query: str, *, tenant_id: int, language: str, default_language: str, kinds=("article", "ticket"),
-           mode: str = "all", limit: int = 20) -> list[Result]:
+def search(
+    user,
+    query: str,
+    *,
+    tenant_id: int,
+    language: str,
+    default_language: str,
+    kinds=("article", "ticket"),
+    mode: str = "all",
+    limit: int = 20,
+) -> list[Result]:
     """Ranked results of ``query`` among what ``user`` may see (``mode``: every word, or any word)."""
     raw_words = _WORD.findall((query or "").lower())[:8]
     words = [fold(w) for w in raw_words]
@@ -255,14 +316,32 @@ def search(user, query: str, *, tenant_id: int, language: str, default_language:
         return []
     raw_words, words = [p[0] for p in pairs], [p[1] for p in pairs]
     languages = list(dict.fromkeys([language, default_language]))
-    hits = _index_hits(user, tenant_id, words, raw_words, mode=mode, language=language, languages=languages,
-                       kinds=kinds, limit=limit)
+    hits = _index_hits(
+        user, tenant_id, words, raw_words, mode=mode, language=language, languages=languages, kinds=kinds, limit=limit
+    )
     if mode == "all" and not hits and len(words) > 1:
-        hits = _index_hits(user, tenant_id, words, raw_words, mode="any", language=language, languages=languages,
-                           kinds=kinds, limit=limit)
+        hits = _index_hits(
+            user,
+            tenant_id,
+            words,
+            raw_words,
+            mode="any",
+            language=language,
+            languages=languages,
+            kinds=kinds,
+            limit=limit,
+        )
     if len(hits) < limit:
-        hits += _typo_hits(user, tenant_id, words, mode=mode, languages=languages, kinds=kinds,
-                           exclude=[h.id for h in hits], limit=limit - len(hits))
+        hits += _typo_hits(
+            user,
+            tenant_id,
+            words,
+            mode=mode,
+            languages=languages,
+            kinds=kinds,
+            exclude=[h.id for h in hits],
+            limit=limit - len(hits),
+        )
     return _results(hits)
 
 
@@ -272,19 +351,37 @@ def _results(hits: list[_Hit]) -> list[Result]:
     article_ids = [h.ref_id for h in hits if h.kind == "article"]
     ticket_ids = [h.ref_id for h in hits if h.kind == "ticket"]
     articles = {a.id: a for a in db.session.scalars(select(Article).where(Article.id.in_(article_ids or [0])))}
-    tickets = {t.id: t for t in db.session.scalars(select(Ticket).options(joinedload(Ticket.status))
-                                                   .where(Ticket.id.in_(ticket_ids or [0])))}
+    tickets = {
+        t.id: t
+        for t in db.session.scalars(
+            select(Ticket).options(joinedload(Ticket.status)).where(Ticket.id.in_(ticket_ids or [0]))
+        )
+    }
     results = []
     for hit in hits:
         words = sorted(hit.words)
         if hit.kind == "article" and hit.ref_id in articles:
             article = articles[hit.ref_id]
-            results.append(Result("article", url_for("helpcenter.article", slug=article.slug),
-                                  highlight(article.title, words), highlight(plain(article.body), words, width=220),
-                                  hit.score, article=article))
+            results.append(
+                Result(
+                    "article",
+                    url_for("helpcenter.article", slug=article.slug),
+                    highlight(article.title, words),
+                    highlight(plain(article.body), words, width=220),
+                    hit.score,
+                    article=article,
+                )
+            )
         elif hit.kind == "ticket" and hit.ref_id in tickets:
             ticket = tickets[hit.ref_id]
-            results.append(Result("ticket", url_for("tickets.detail", reference=ticket.reference),
-                                  highlight(ticket.summary, words), highlight(ticket.description, words, width=220),
-                                  hit.score, ticket=ticket))
+            results.append(
+                Result(
+                    "ticket",
+                    url_for("tickets.detail", reference=ticket.reference),
+                    highlight(ticket.summary, words),
+                    highlight(ticket.description, words, width=220),
+                    hit.score,
+                    ticket=ticket,
+                )
+            )
     return results

@@ -1,5 +1,6 @@
 """Help-center business rules: articles with versions and files, drafts from requests, suggestion
 events and the deflection count. Views and the CLI call these; they commit."""
+
 from __future__ import annotations
 
 import re
@@ -12,8 +13,16 @@ from sqlalchemy import func, select
 
 from app.db_types import utcnow
 from app.extensions import db
-from app.helpcenter.models import (DRAFT, PUBLISHED, VISIBILITIES, Article, ArticleFile,
-                                   ArticleOrganization, ArticleVersion, SuggestionEvent)
+from app.helpcenter.models import (
+    DRAFT,
+    PUBLISHED,
+    VISIBILITIES,
+    Article,
+    ArticleFile,
+    ArticleOrganization,
+    ArticleVersion,
+    SuggestionEvent,
+)
 from app.helpcenter.search import index_article
 from app.helpcenter.text import fold
 
@@ -78,9 +87,15 @@ def _apply(article: Article, data: ArticleData) -> None:
 
 def create_article(tenant, author, data: ArticleData, *, publish: bool = False, source_ticket_id=None) -> Article:
     _validate(data, tenant)
-    article = Article(slug=_unique_slug(data.slug or slugify(data.title)), status=PUBLISHED if publish else DRAFT,
-                      created_by_id=author.id if author else None, updated_by_id=author.id if author else None,
-                      source_ticket_id=source_ticket_id, published_at=utcnow() if publish else None, version=1)
+    article = Article(
+        slug=_unique_slug(data.slug or slugify(data.title)),
+        status=PUBLISHED if publish else DRAFT,
+        created_by_id=author.id if author else None,
+        updated_by_id=author.id if author else None,
+        source_ticket_id=source_ticket_id,
+        published_at=utcnow() if publish else None,
+        version=1,
+    )
     _apply(article, data)
     db.session.add(article)
     db.session.flush()
@@ -92,11 +107,22 @@ def create_article(tenant, author, data: ArticleData, *, publish: bool = False, 
 def update_article(tenant, article: Article, author, data: ArticleData) -> Article:
     """Save a new text; the previous one is kept as a version when title, body or category change."""
     _validate(data, tenant)
-    if (article.title, article.body, article.category) != (data.title.strip()[:300], data.body or "",
-                                                           (data.category or "").strip()[:120]):
-        db.session.add(ArticleVersion(article_id=article.id, number=article.version, title=article.title,
-                                      body=article.body, category=article.category,
-                                      saved_by_id=article.updated_by_id, saved_at=article.updated_at))
+    if (article.title, article.body, article.category) != (
+        data.title.strip()[:300],
+        data.body or "",
+        (data.category or "").strip()[:120],
+    ):
+        db.session.add(
+            ArticleVersion(
+                article_id=article.id,
+                number=article.version,
+                title=article.title,
+                body=article.body,
+                category=article.category,
+                saved_by_id=article.updated_by_id,
+                saved_at=article.updated_at,
+            )
+        )
         article.version += 1
     if data.slug and data.slug != article.slug:
         article.slug = _unique_slug(data.slug, article.id)
@@ -119,14 +145,16 @@ def set_published(article: Article, author, published: bool) -> Article:
 
 
 def versions(article: Article) -> list[ArticleVersion]:
-    return db.session.scalars(select(ArticleVersion).where(ArticleVersion.article_id == article.id)
-                              .order_by(ArticleVersion.number.desc())).all()
+    return db.session.scalars(
+        select(ArticleVersion).where(ArticleVersion.article_id == article.id).order_by(ArticleVersion.number.desc())
+    ).all()
 
 
 def restore_version(tenant, article: Article, number: int, author) -> Article:
     """Make an earlier text current again (the text it replaces is kept as a version too)."""
-    version = db.session.execute(select(ArticleVersion).where(
-        ArticleVersion.article_id == article.id, ArticleVersion.number == number)).scalar_one_or_none()
+    version = db.session.execute(
+        select(ArticleVersion).where(ArticleVersion.article_id == article.id, ArticleVersion.number == number)
+    ).scalar_one_or_none()
     if version is None:
         raise ArticleError(_("That version does not exist."))
     data = article_data(article)
@@ -135,9 +163,16 @@ def restore_version(tenant, article: Article, number: int, author) -> Article:
 
 
 def article_data(article: Article) -> ArticleData:
-    return ArticleData(title=article.title, body=article.body, language=article.language, category=article.category,
-                       slug=article.slug, portal_id=article.portal_id, visibility=article.visibility,
-                       organization_ids=[link.organization_id for link in article.organizations])
+    return ArticleData(
+        title=article.title,
+        body=article.body,
+        language=article.language,
+        category=article.category,
+        slug=article.slug,
+        portal_id=article.portal_id,
+        visibility=article.visibility,
+        organization_ids=[link.organization_id for link in article.organizations],
+    )
 
 
 def add_files(article: Article, uploads, author) -> list[ArticleFile]:
@@ -162,9 +197,16 @@ def add_files(article: Article, uploads, author) -> list[ArticleFile]:
             content_type = sniff_content_type(data[:SNIFF_BYTES], name)
             key = make_key(article.tenant_id, "help", article.id)
             storage.put(key, io.BytesIO(data), content_type)
-            stored.append(ArticleFile(article_id=article.id, storage_key=key, filename=name[:255],
-                                      content_type=content_type[:127],
-                                      size=len(data), uploaded_by_id=author.id if author else None))
+            stored.append(
+                ArticleFile(
+                    article_id=article.id,
+                    storage_key=key,
+                    filename=name[:255],
+                    content_type=content_type[:127],
+                    size=len(data),
+                    uploaded_by_id=author.id if author else None,
+                )
+            )
     except Exception:
         for f in stored:
             storage.delete(f.storage_key)
@@ -175,8 +217,9 @@ def add_files(article: Article, uploads, author) -> list[ArticleFile]:
 
 
 def files_of(article: Article) -> list[ArticleFile]:
-    return db.session.scalars(select(ArticleFile).where(ArticleFile.article_id == article.id)
-                              .order_by(ArticleFile.id)).all()
+    return db.session.scalars(
+        select(ArticleFile).where(ArticleFile.article_id == article.id).order_by(ArticleFile.id)
+    ).all()
 
 
 def draft_from_ticket(tenant, ticket, author) -> Article:
@@ -188,18 +231,31 @@ def draft_from_ticket(tenant, ticket, author) -> Article:
     if ticket.status.category not in ("resolved", "closed"):
         raise ArticleError(_("Only a resolved request can become an article."))
     answer = db.session.execute(
-        select(Comment.body).join(User, Comment.author_id == User.id)
+        select(Comment.body)
+        .join(User, Comment.author_id == User.id)
         .where(Comment.ticket_id == ticket.id, Comment.is_internal.is_(False), User.role.in_(("agent", "admin")))
-        .order_by(Comment.created_at.desc(), Comment.id.desc()).limit(1)).scalar()
+        .order_by(Comment.created_at.desc(), Comment.id.desc())
+        .limit(1)
+    ).scalar()
     body = (ticket.description or "").strip()
     if answer:
         body = f"{body}\n\n## {_('Solution')}\n\n{answer.strip()}" if body else answer.strip()
-    return create_article(tenant, author, ArticleData(title=ticket.summary, body=body, language=tenant.default_locale,
-                                                      visibility="customers", portal_id=ticket.portal_id),
-                          source_ticket_id=ticket.id)
+    return create_article(
+        tenant,
+        author,
+        ArticleData(
+            title=ticket.summary,
+            body=body,
+            language=tenant.default_locale,
+            visibility="customers",
+            portal_id=ticket.portal_id,
+        ),
+        source_ticket_id=ticket.id,
+    )
 
 
 # --- suggestions and deflection ---------------------------------------------------------------
+
 
 def visit_id(session_store: dict, now: datetime | None = None) -> str:
     """The person's current suggestion visit: kept in their session, renewed after 30 idle minutes."""
@@ -219,20 +275,27 @@ def record_suggestions(user, visit: str, article_ids, kind: str) -> None:
     if not ids:
         return
     if kind == "shown":
-        known = set(db.session.scalars(select(SuggestionEvent.article_id).where(
-            SuggestionEvent.visit == visit, SuggestionEvent.kind == "shown", SuggestionEvent.article_id.in_(ids))))
+        known = set(
+            db.session.scalars(
+                select(SuggestionEvent.article_id).where(
+                    SuggestionEvent.visit == visit, SuggestionEvent.kind == "shown", SuggestionEvent.article_id.in_(ids)
+                )
+            )
+        )
         ids = [i for i in ids if i not in known]
     for article_id in ids:
-        db.session.add(SuggestionEvent(kind=kind, visit=visit, user_id=getattr(user, "id", None), article_id=article_id))
+        db.session.add(
+            SuggestionEvent(kind=kind, visit=visit, user_id=getattr(user, "id", None), article_id=article_id)
+        )
     db.session.commit()
 
 
 @dataclass
 class DeflectionSummary:
-    visits_shown: int = 0       # visits in which suggestions were shown
-    visits_opened: int = 0      # ... in which a suggested article was opened
-    deflected: int = 0          # ... after which no request was raised: the requests saved
-    pending: int = 0            # opened less than 30 minutes ago: not decided yet
+    visits_shown: int = 0  # visits in which suggestions were shown
+    visits_opened: int = 0  # ... in which a suggested article was opened
+    deflected: int = 0  # ... after which no request was raised: the requests saved
+    pending: int = 0  # opened less than 30 minutes ago: not decided yet
     by_article: list = field(default_factory=list)  # (article, opened visits, deflected visits)
 
 
@@ -247,15 +310,23 @@ def deflection_summary(now: datetime | None = None, days: int = 90) -> Deflectio
 
     now = now or utcnow()
     since = now - timedelta(days=days)
-    events = db.session.execute(select(SuggestionEvent).where(SuggestionEvent.created_at >= since)
-                                .order_by(SuggestionEvent.created_at)).scalars().all()
+    events = (
+        db.session.execute(
+            select(SuggestionEvent).where(SuggestionEvent.created_at >= since).order_by(SuggestionEvent.created_at)
+        )
+        .scalars()
+        .all()
+    )
     visits: dict[str, list] = {}
     for event in events:
         visits.setdefault(event.visit, []).append(event)
     user_ids = {e.user_id for e in events if e.user_id}
     raised: dict[int, list] = {}
-    for user_id, created in db.session.execute(select(Ticket.created_by_id, Ticket.created_at).where(
-            Ticket.created_by_id.in_(user_ids or [0]), Ticket.created_at >= since)):
+    for user_id, created in db.session.execute(
+        select(Ticket.created_by_id, Ticket.created_at).where(
+            Ticket.created_by_id.in_(user_ids or [0]), Ticket.created_at >= since
+        )
+    ):
         raised.setdefault(user_id, []).append(created)
     summary = DeflectionSummary()
     per_article: dict[int, list[int]] = {}
@@ -281,8 +352,10 @@ def deflection_summary(now: datetime | None = None, days: int = 90) -> Deflectio
             counts[0] += 1
             counts[1] += 1 if deflected else 0
     articles = {a.id: a for a in db.session.scalars(select(Article).where(Article.id.in_(list(per_article) or [0])))}
-    summary.by_article = sorted(((articles[i], o, d) for i, (o, d) in per_article.items() if i in articles),
-                                key=lambda row: (-row[2], -row[1], row[0].title))
+    summary.by_article = sorted(
+        ((articles[i], o, d) for i, (o, d) in per_article.items() if i in articles),
+        key=lambda row: (-row[2], -row[1], row[0].title),
+    )
     return summary
 
 
@@ -298,8 +371,18 @@ def seed_demo_articles(tenant, author, items: list) -> int:
 
     portals = {p.key: p.id for p in db.session.scalars(select(Portal))}
     for item in items:
-        create_article(tenant, author, ArticleData(
-            title=item["title"], body=item.get("body", ""), language=item.get("language", tenant.default_locale),
-            category=item.get("category", ""), slug=item.get("slug", ""), portal_id=portals.get(item.get("portal")),
-            visibility=item.get("visibility", "public")), publish=item.get("status", PUBLISHED) == PUBLISHED)
+        create_article(
+            tenant,
+            author,
+            ArticleData(
+                title=item["title"],
+                body=item.get("body", ""),
+                language=item.get("language", tenant.default_locale),
+                category=item.get("category", ""),
+                slug=item.get("slug", ""),
+                portal_id=portals.get(item.get("portal")),
+                visibility=item.get("visibility", "public"),
+            ),
+            publish=item.get("status", PUBLISHED) == PUBLISHED,
+        )
     return len(items)

@@ -1,4 +1,5 @@
 """Text helpers of the help center: folding for search, article Markdown, highlighted snippets."""
+
 from __future__ import annotations
 
 import re
@@ -9,8 +10,22 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 
 # Letters without a Unicode decomposition that people still type without their stroke.
-_SPECIAL = {"ł": "l", "Ł": "l", "đ": "d", "Đ": "d", "ø": "o", "Ø": "o", "ß": "s", "æ": "a", "Æ": "a",
-            "ı": "i", "ħ": "h", "ŧ": "t", "œ": "o", "Œ": "o"}
+_SPECIAL = {
+    "ł": "l",
+    "Ł": "l",
+    "đ": "d",
+    "Đ": "d",
+    "ø": "o",
+    "Ø": "o",
+    "ß": "s",
+    "æ": "a",
+    "Æ": "a",
+    "ı": "i",
+    "ħ": "h",
+    "ŧ": "t",
+    "œ": "o",
+    "Œ": "o",
+}
 _WORD = re.compile(r"[^\W_]+")
 
 
@@ -34,8 +49,30 @@ def terms(query: str | None, limit: int = 8) -> list[str]:
 
 # Article bodies: the comment Markdown plus headings, tables and images (only the article's own files).
 _markdown = MarkdownIt("commonmark", {"breaks": True, "html": False, "linkify": True}).enable(["table", "linkify"])
-_ARTICLE_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "code", "pre", "blockquote", "a", "h2", "h3", "h4",
-                 "table", "thead", "tbody", "tr", "th", "td", "img", "hr"}
+_ARTICLE_TAGS = {
+    "p",
+    "br",
+    "strong",
+    "em",
+    "ul",
+    "ol",
+    "li",
+    "code",
+    "pre",
+    "blockquote",
+    "a",
+    "h2",
+    "h3",
+    "h4",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "img",
+    "hr",
+}
 
 
 def article_html(text: str | None, files_prefix: str = "") -> Markup:
@@ -49,9 +86,16 @@ def article_html(text: str | None, files_prefix: str = "") -> Markup:
             return value if files_prefix and value.startswith(files_prefix) else None
         return value
 
-    return Markup(nh3.clean(html, tags=_ARTICLE_TAGS, attributes={"a": {"href"}, "img": {"src", "alt"}},
-                            link_rel="nofollow noopener noreferrer", url_schemes={"http", "https", "mailto"},
-                            attribute_filter=keep))
+    return Markup(
+        nh3.clean(
+            html,
+            tags=_ARTICLE_TAGS,
+            attributes={"a": {"href"}, "img": {"src", "alt"}},
+            link_rel="nofollow noopener noreferrer",
+            url_schemes={"http", "https", "mailto"},
+            attribute_filter=keep,
+        )
+    )
 
 
 def plain(text: str | None) -> str:
@@ -105,7 +149,7 @@ def within_one_typo(word: str, candidate: str) -> bool:
     limit = 2 if len(word) >= 8 else 1
     if abs(len(candidate) - len(word)) > limit and not candidate.startswith(word[:3]):
         return False
-    return _distance(word, candidate[:len(word) + limit], limit) <= limit or _distance(word, candidate, limit) <= limit
+    return _distance(word, candidate[: len(word) + limit], limit) <= limit or _distance(word, candidate, limit) <= limit
 
 
 def _distance(a: str, b: str, limit: int) -> int:

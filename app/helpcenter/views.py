@@ -1,10 +1,10 @@
 """Help-center pages: reading (``/help/...``), the one search, suggestions for the request form
 (JSON), and the staff's article editor (``/help/manage/...``). Thin: parse, ask the policy, call a
 service, render."""
+
 from __future__ import annotations
 
-from flask import (Blueprint, abort, flash, g, jsonify, redirect, render_template, request, send_file, session,
-                   url_for)
+from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, send_file, session, url_for
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -52,8 +52,10 @@ def _article_html_filter(article: Article):
 def index():
     languages = list(dict.fromkeys([_language(), g.tenant.default_locale]))
     articles = db.session.scalars(
-        select(Article).where(visible_articles_clause(current_user, g.tenant.id), Article.language.in_(languages))
-        .order_by(Article.category, Article.title)).all()
+        select(Article)
+        .where(visible_articles_clause(current_user, g.tenant.id), Article.language.in_(languages))
+        .order_by(Article.category, Article.title)
+    ).all()
     by_category: dict[str, list] = {}
     for article in articles:
         by_category.setdefault(article.category or _("General"), []).append(article)
@@ -63,8 +65,18 @@ def index():
 @bp.get("/search")
 def search_page():
     query = (request.args.get("q") or "").strip()[:200]
-    results = search(current_user, query, tenant_id=g.tenant.id, language=_language(),
-                     default_language=g.tenant.default_locale, limit=30) if query else []
+    results = (
+        search(
+            current_user,
+            query,
+            tenant_id=g.tenant.id,
+            language=_language(),
+            default_language=g.tenant.default_locale,
+            limit=30,
+        )
+        if query
+        else []
+    )
     return render_template("helpcenter/search.html", query=query, results=results)
 
 
@@ -73,28 +85,54 @@ def suggest():
     """Articles for what a customer is typing (the new-request form); ``context=request`` records them."""
     query = (request.args.get("q") or "").strip()[:200]
     limit = min(int_arg(request.args.get("limit"), 5, minimum=1), 10)
-    results = search(current_user, query, tenant_id=g.tenant.id, language=_language(),
-                     default_language=g.tenant.default_locale, kinds=("article",), mode="any",
-                     limit=limit) if len(query) >= 3 else []
+    results = (
+        search(
+            current_user,
+            query,
+            tenant_id=g.tenant.id,
+            language=_language(),
+            default_language=g.tenant.default_locale,
+            kinds=("article",),
+            mode="any",
+            limit=limit,
+        )
+        if len(query) >= 3
+        else []
+    )
     if results and request.args.get("context") == "request" and current_user.is_authenticated:
         services.record_suggestions(current_user, services.visit_id(session), [r.article.id for r in results], "shown")
-    return jsonify(articles=[{
-        "title": r.article.title, "title_html": str(r.title), "snippet_html": str(r.snippet),
-        "url": r.url + ("?from=suggestion" if request.args.get("context") == "request" else ""),
-        "link": url_for("helpcenter.article", slug=r.article.slug, _external=True),
-        "markdown": f"[{r.article.title}]({url_for('helpcenter.article', slug=r.article.slug, _external=True)})",
-    } for r in results])
+    return jsonify(
+        articles=[
+            {
+                "title": r.article.title,
+                "title_html": str(r.title),
+                "snippet_html": str(r.snippet),
+                "url": r.url + ("?from=suggestion" if request.args.get("context") == "request" else ""),
+                "link": url_for("helpcenter.article", slug=r.article.slug, _external=True),
+                "markdown": f"[{r.article.title}]({url_for('helpcenter.article', slug=r.article.slug, _external=True)})",
+            }
+            for r in results
+        ]
+    )
 
 
 @bp.get("/articles/<slug>")
 def article(slug):
     article = _article_or_404(slug)
-    if request.args.get("from") == "suggestion" and current_user.is_authenticated and not can_manage_articles(current_user):
+    if (
+        request.args.get("from") == "suggestion"
+        and current_user.is_authenticated
+        and not can_manage_articles(current_user)
+    ):
         services.record_suggestions(current_user, services.visit_id(session), [article.id], "opened")
     words = terms(request.args.get("q"))
-    return render_template("helpcenter/article.html", article=article, files=services.files_of(article),
-                           title=highlight(article.title, words) if words else article.title,
-                           staff=can_manage_articles(current_user))
+    return render_template(
+        "helpcenter/article.html",
+        article=article,
+        files=services.files_of(article),
+        title=highlight(article.title, words) if words else article.title,
+        staff=can_manage_articles(current_user),
+    )
 
 
 @bp.get("/articles/<slug>/files/<int:file_id>")
@@ -112,14 +150,20 @@ def article_file(slug, file_id):
         abort(503)
     # Pictures are shown in the article; anything else is a download. Either way the browser must not
     # guess another type, and the sandbox policy stops anything active even if opened.
-    response = send_file(stream, mimetype=stored.content_type, as_attachment=not stored.is_image,
-                         download_name=safe_filename(stored.filename), max_age=300)
+    response = send_file(
+        stream,
+        mimetype=stored.content_type,
+        as_attachment=not stored.is_image,
+        download_name=safe_filename(stored.filename),
+        max_age=300,
+    )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
 
 
 # --- the staff's editor ----------------------------------------------------------------------------
+
 
 @bp.get("/manage/")
 def manage():
@@ -136,14 +180,20 @@ def _editor_form(article: Article | None = None) -> ArticleForm:
 
     form.language.choices = [SelectChoice(code, LANGUAGE_NAMES.get(code, code)) for code in g.tenant.locales]
     form.portal.choices = [SelectChoice("", _("— every service —"))] + [
-        SelectChoice(str(p.id), localized(p.name)) for p in portal_catalog(g.tenant)]
+        SelectChoice(str(p.id), localized(p.name)) for p in portal_catalog(g.tenant)
+    ]
     form.visibility.choices = [SelectChoice(key, str(label)) for key, label in VISIBILITY_LABELS.items()]
-    form.organizations.choices = [SelectChoice(o.id, o.name)
-                                  for o in db.session.scalars(select(Organization).order_by(Organization.name))]
+    form.organizations.choices = [
+        SelectChoice(o.id, o.name) for o in db.session.scalars(select(Organization).order_by(Organization.name))
+    ]
     if request.method == "GET":
-        data = services.article_data(article) if article else services.ArticleData(title="", language=_language()
-                                                                                   if _language() in g.tenant.locales
-                                                                                   else g.tenant.default_locale)
+        data = (
+            services.article_data(article)
+            if article
+            else services.ArticleData(
+                title="", language=_language() if _language() in g.tenant.locales else g.tenant.default_locale
+            )
+        )
         form.title.data, form.slug.data, form.body.data = data.title, data.slug, data.body
         form.language.data, form.category.data, form.visibility.data = data.language, data.category, data.visibility
         form.portal.data = str(data.portal_id or "")
@@ -153,10 +203,15 @@ def _editor_form(article: Article | None = None) -> ArticleForm:
 
 def _form_data(form: ArticleForm) -> services.ArticleData:
     return services.ArticleData(
-        title=form.title.data or "", body=form.body.data or "", language=form.language.data,
-        category=form.category.data or "", slug=(form.slug.data or "").strip(),
+        title=form.title.data or "",
+        body=form.body.data or "",
+        language=form.language.data,
+        category=form.category.data or "",
+        slug=(form.slug.data or "").strip(),
         portal_id=int(form.portal.data) if (form.portal.data or "").isdigit() else None,
-        visibility=form.visibility.data, organization_ids=list(form.organizations.data or []))
+        visibility=form.visibility.data,
+        organization_ids=list(form.organizations.data or []),
+    )
 
 
 def _save(form: ArticleForm, article: Article | None):
@@ -172,7 +227,9 @@ def _save(form: ArticleForm, article: Article | None):
     except services.ArticleError as error:
         db.session.rollback()
         target = getattr(form, error.field, None) if error.field else None
-        (target.errors if target is not None and isinstance(target.errors, list) else form.form_errors).append(error.message)
+        (target.errors if target is not None and isinstance(target.errors, list) else form.form_errors).append(
+            error.message
+        )
         return None
     flash(_("The article is published.") if article.is_published else _("The draft is saved."), "success")
     return redirect(url_for("helpcenter.edit", article_id=article.id))
@@ -198,8 +255,13 @@ def edit(article_id):
         done = _save(form, article)
         if done:
             return done
-    return render_template("helpcenter/edit.html", form=form, article=article, files=services.files_of(article),
-                           files_prefix=_files_prefix(article)), 200 if not form.errors else 422
+    return render_template(
+        "helpcenter/edit.html",
+        form=form,
+        article=article,
+        files=services.files_of(article),
+        files_prefix=_files_prefix(article),
+    ), 200 if not form.errors else 422
 
 
 @bp.post("/manage/<int:article_id>/status")
@@ -208,8 +270,10 @@ def set_status(article_id):
     article = db.session.get(Article, article_id) or abort(404)
     published = request.form.get("publish") == "1"
     services.set_published(article, current_user, published)
-    flash(_("The article is published.") if published else _("The article is a draft again: customers no longer see it."),
-          "success")
+    flash(
+        _("The article is published.") if published else _("The article is a draft again: customers no longer see it."),
+        "success",
+    )
     return redirect(url_for("helpcenter.edit", article_id=article.id))
 
 
@@ -217,8 +281,12 @@ def set_status(article_id):
 def history(article_id):
     _staff_only()
     article = db.session.get(Article, article_id) or abort(404)
-    return render_template("helpcenter/history.html", article=article, versions=services.versions(article),
-                           preview=lambda text: plain(text)[:300])
+    return render_template(
+        "helpcenter/history.html",
+        article=article,
+        versions=services.versions(article),
+        preview=lambda text: plain(text)[:300],
+    )
 
 
 @bp.post("/manage/<int:article_id>/history/<int:number>/restore")
@@ -251,6 +319,11 @@ def from_request(reference):
         db.session.rollback()
         flash(error.message, "error")
         return redirect(url_for("tickets.detail", reference=reference))
-    flash(_("A draft was made from %(reference)s. Check it, remove personal details, then publish it.",
-            reference=reference), "success")
+    flash(
+        _(
+            "A draft was made from %(reference)s. Check it, remove personal details, then publish it.",
+            reference=reference,
+        ),
+        "success",
+    )
     return redirect(url_for("helpcenter.edit", article_id=article.id))

@@ -1,2 +1,3 @@
 """Languages: the five UI languages, locale and time zone selection, per-tenant string overrides."""
+
 LANGUAGES = ("hu", "fi", "cs", "pl", "en")

@@ -5,6 +5,7 @@ The app catalog in ``translations/`` is shared; a tenant may override any UI str
 catalog placed in front of the app catalog, so ``gettext`` finds the tenant's wording first and
 falls back to the app's. Cached per (tenant, configuration version, locale).
 """
+
 from __future__ import annotations
 
 import re
@@ -33,8 +34,9 @@ class TenantDomain(Domain):
         merged = _merged_cache.get(key)
         if merged is None:
             merged = support.Translations()
-            merged._catalog = {key: format_safe(text, key[0] if isinstance(key, tuple) else key)
-                               for key, text in overrides.items()}
+            merged._catalog = {
+                key: format_safe(text, key[0] if isinstance(key, tuple) else key) for key, text in overrides.items()
+            }
             merged.plural = getattr(base, "plural", merged.plural)
             merged.add_fallback(base)
             _merged_cache.set(key, merged)

@@ -6,6 +6,7 @@ tenant's default language; what the command tells the operator is in the operato
 ``LANG``), else English, among the five UI languages. E-mails a command causes are still written
 in their recipient's language (they force it themselves).
 """
+
 from __future__ import annotations
 
 import functools
@@ -47,6 +48,7 @@ def cli_locale() -> str:
 
 def in_operator_language(command):
     """Run a command's body under ``force_locale(cli_locale())``."""
+
     @functools.wraps(command)
     def run(*args, **kwargs):
         with force_locale(cli_locale()):

@@ -1,4 +1,5 @@
 """Which language and time zone a page or e-mail is rendered in."""
+
 from __future__ import annotations
 
 from flask import g, has_request_context, request, session

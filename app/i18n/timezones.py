@@ -1,4 +1,5 @@
 """Time zones as people read them: "Magyarország idő", "Yhdysvallat (Denver) aika", not tz database ids."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -18,7 +19,8 @@ def timezone_choices(locale: str) -> tuple[tuple[str, str], ...]:
     counts: dict[str, int] = {}
     for _tz, name in named:
         counts[name] = counts.get(name, 0) + 1
-    labelled = [(tz, name if counts[name] == 1 else f"{name} – {tz.rsplit('/', 1)[-1].replace('_', ' ')}")
-                for tz, name in named]
+    labelled = [
+        (tz, name if counts[name] == 1 else f"{name} – {tz.rsplit('/', 1)[-1].replace('_', ' ')}") for tz, name in named
+    ]
     Locale.parse(locale)  # an unknown locale fails here, not in the page
     return (("UTC", "UTC"), *sorted(labelled, key=lambda item: item[1].casefold()))

@@ -5,6 +5,7 @@ enters the tenant's scope, runs the function, and commits (or rolls back on erro
 started with ``--job-class app.jobs.AppJob``; the app is created lazily in the work horse, after
 the fork, so no database connection crosses a fork.
 """
+
 from __future__ import annotations
 
 from contextlib import nullcontext
@@ -39,8 +40,12 @@ def get_redis(app=None) -> redis.Redis:
 
 
 def get_queue(name: str | None = None) -> Queue:
-    return Queue(name or current_app.config["RQ_QUEUE"], connection=get_redis(), job_class=AppJob,
-                 is_async=current_app.config["RQ_IS_ASYNC"])
+    return Queue(
+        name or current_app.config["RQ_QUEUE"],
+        connection=get_redis(),
+        job_class=AppJob,
+        is_async=current_app.config["RQ_IS_ASYNC"],
+    )
 
 
 def enqueue(func, *args, tenant_id: int | None, job_id: str | None = None, **kwargs) -> Job:

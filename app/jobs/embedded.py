@@ -3,6 +3,7 @@
 When ``REDIS_URL`` is not set, the app starts one under ``instance/redis/`` (or reuses the one a
 previous process of ``make run`` started) so that RQ works with no installation.
 """
+
 from __future__ import annotations
 
 import json

@@ -3,6 +3,7 @@
 ``make run`` starts it next to the worker. Every periodic job is an idempotent, set-based sweep over
 the database, so a missed or doubled run changes nothing.
 """
+
 import os
 
 from rq import cron

@@ -3,6 +3,7 @@ IMAP mailboxes of tenants.
 
 Operator tools: they name the tenant explicitly.
 """
+
 from __future__ import annotations
 
 import sys
@@ -19,12 +20,18 @@ mail_cli = OperatorGroup("mail", help="Inbound e-mail: ingest a message, manage 
 
 # What became of a message, in the operator's words (the stored outcome is the code).
 OUTCOME_WORDS = {
-    m.RECEIVED: _l("received, not processed yet"), m.COMMENT: _l("added as a comment"),
-    m.CREATED: _l("created a request"), m.REJECTED: _l("rejected"),
-    m.IGNORED_AUTO_REPLY: _l("ignored (an automatic reply)"), m.BOUNCE: _l("a bounce"),
-    m.MALFORMED: _l("malformed, kept for an agent"), m.RATE_LIMITED: _l("refused (too many messages)"),
-    m.TOO_LARGE: _l("refused (too large)"), m.FAILED: _l("failed, kept for an agent"),
-    m.HELD: _l("held for an agent: the sender could not be confirmed"), m.DISCARDED: _l("discarded by an agent"),
+    m.RECEIVED: _l("received, not processed yet"),
+    m.COMMENT: _l("added as a comment"),
+    m.CREATED: _l("created a request"),
+    m.REJECTED: _l("rejected"),
+    m.IGNORED_AUTO_REPLY: _l("ignored (an automatic reply)"),
+    m.BOUNCE: _l("a bounce"),
+    m.MALFORMED: _l("malformed, kept for an agent"),
+    m.RATE_LIMITED: _l("refused (too many messages)"),
+    m.TOO_LARGE: _l("refused (too large)"),
+    m.FAILED: _l("failed, kept for an agent"),
+    m.HELD: _l("held for an agent: the sender could not be confirmed"),
+    m.DISCARDED: _l("discarded by an agent"),
 }
 
 
@@ -71,8 +78,9 @@ def reprocess_command(slug, ids):
     waiting = retryable_messages(tenant.id, list(ids) or None)
     if ids:
         for missing in sorted(set(ids) - set(waiting)):
-            click.echo(_("message %(id)s: nothing to retry (no such message, or it was processed)", id=missing),
-                       err=True)
+            click.echo(
+                _("message %(id)s: nothing to retry (no such message, or it was processed)", id=missing), err=True
+            )
     if not waiting:
         click.echo(_("no failed messages to process again"))
         return
@@ -100,8 +108,9 @@ def _describe(inbound, tenant) -> str:
     reference = None
     if inbound.ticket_id:
         with tenant_scope(tenant.id):
-            reference = db.session.execute(select(Ticket.reference).where(Ticket.id == inbound.ticket_id)
-                                           ).scalar_one_or_none()
+            reference = db.session.execute(
+                select(Ticket.reference).where(Ticket.id == inbound.ticket_id)
+            ).scalar_one_or_none()
     outcome = str(OUTCOME_WORDS.get(inbound.outcome, inbound.outcome))
     if inbound.duplicate:
         outcome = _("duplicate of message %(id)s (%(outcome)s)", id=inbound.id, outcome=outcome)
@@ -126,8 +135,13 @@ def mailbox_cli():
 @click.option("--port", type=int, default=None, help="Default 993 for ssl, 143 otherwise.")
 @click.option("--security", type=click.Choice(["ssl", "starttls", "none"]), default="ssl", show_default=True)
 @click.option("--username", required=True)
-@click.option("--password", prompt=True, hide_input=True, envvar="MAILBOX_PASSWORD",
-              help="Prompted for when not given (or from $MAILBOX_PASSWORD); stored encrypted.")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    envvar="MAILBOX_PASSWORD",
+    help="Prompted for when not given (or from $MAILBOX_PASSWORD); stored encrypted.",
+)
 @click.option("--folder", default="INBOX", show_default=True)
 @click.option("--processed-folder", default=None, help="Move stored messages here (else they are flagged seen).")
 @click.option("--no-verify-certificate", is_flag=True, help="Accept any TLS certificate (test servers only).")
@@ -138,11 +152,25 @@ def mailbox_set(slug, host, port, security, username, password, folder, processe
 
     tenant = _tenant_or_exit(slug)
     with tenant_scope(tenant.id):
-        mailbox = set_mailbox(host=host, port=port, security=security, username=username, password=password,
-                              folder=folder, processed_folder=processed_folder,
-                              verify_certificate=not no_verify_certificate)
-        click.echo(_("mailbox %(id)s: %(address)s (%(security)s), folder %(folder)s", id=mailbox.id,
-                     address=f"{username}@{host}:{mailbox.port}", security=security, folder=folder))
+        mailbox = set_mailbox(
+            host=host,
+            port=port,
+            security=security,
+            username=username,
+            password=password,
+            folder=folder,
+            processed_folder=processed_folder,
+            verify_certificate=not no_verify_certificate,
+        )
+        click.echo(
+            _(
+                "mailbox %(id)s: %(address)s (%(security)s), folder %(folder)s",
+                id=mailbox.id,
+                address=f"{username}@{host}:{mailbox.port}",
+                security=security,
+                folder=folder,
+            )
+        )
 
 
 @mailbox_cli.command("list")
@@ -154,8 +182,9 @@ def mailbox_list():
     from app.tenancy.scoping import all_tenants
 
     with all_tenants():
-        rows = db.session.execute(select(Mailbox, Tenant.slug).join(Tenant, Tenant.id == Mailbox.tenant_id)
-                                  .order_by(Tenant.slug, Mailbox.id)).all()
+        rows = db.session.execute(
+            select(Mailbox, Tenant.slug).join(Tenant, Tenant.id == Mailbox.tenant_id).order_by(Tenant.slug, Mailbox.id)
+        ).all()
     for mailbox, slug in rows:
         if not mailbox.enabled:
             state = _("disabled")
@@ -164,8 +193,10 @@ def mailbox_list():
         else:
             state = _("ok")
         last_poll = _("last poll %(when)s", when=mailbox.last_polled_at or "—")
-        click.echo(f"{mailbox.id:<4} {slug:<14} {mailbox.username}@{mailbox.host}:{mailbox.port} "
-                   f"{mailbox.security:<8} {mailbox.folder:<10} {last_poll} · {state}")
+        click.echo(
+            f"{mailbox.id:<4} {slug:<14} {mailbox.username}@{mailbox.host}:{mailbox.port} "
+            f"{mailbox.security:<8} {mailbox.folder:<10} {last_poll} · {state}"
+        )
 
 
 @mailbox_cli.command("remove")
@@ -194,9 +225,14 @@ def rotate_key_command():
     done, unreadable = reencrypt_mailbox_passwords()
     click.echo(ngettext("%(num)d mailbox password re-encrypted", "%(num)d mailbox passwords re-encrypted", done))
     if unreadable:
-        _error(ngettext("%(num)d mailbox password could not be decrypted with any key; enter it again in the console",
-                        "%(num)d mailbox passwords could not be decrypted with any key; enter them again in the console",
-                        unreadable), 1)
+        _error(
+            ngettext(
+                "%(num)d mailbox password could not be decrypted with any key; enter it again in the console",
+                "%(num)d mailbox passwords could not be decrypted with any key; enter them again in the console",
+                unreadable,
+            ),
+            1,
+        )
 
 
 @mail_cli.command("poll")
@@ -218,9 +254,11 @@ def _poll_words(result: dict) -> str:
     """``poll_mailbox``'s counts in words: "2 messages stored, 1 duplicate, 0 left for the next poll"."""
     if result.get("skipped"):
         return _("skipped (disabled)")
-    parts = [ngettext("%(num)d message stored", "%(num)d messages stored", result.get("stored", 0)),
-             ngettext("%(num)d duplicate", "%(num)d duplicates", result.get("duplicates", 0)),
-             ngettext("%(num)d left for the next poll", "%(num)d left for the next poll", result.get("left", 0))]
+    parts = [
+        ngettext("%(num)d message stored", "%(num)d messages stored", result.get("stored", 0)),
+        ngettext("%(num)d duplicate", "%(num)d duplicates", result.get("duplicates", 0)),
+        ngettext("%(num)d left for the next poll", "%(num)d left for the next poll", result.get("left", 0)),
+    ]
     if result.get("error"):
         from app.mailin.jobs import error_words
 

@@ -3,6 +3,7 @@ the unseen messages, feeds each to ``ingest`` and only then flags it ``\\Seen`` 
 mailbox's processed folder). A message that could not be stored stays unseen for the next poll; one
 stored twice (two polls at once, a crash before the flag) is recognised by its Message-ID.
 """
+
 from __future__ import annotations
 
 import imaplib
@@ -26,8 +27,9 @@ def poll_mailboxes() -> int:
     from app.jobs import enqueue
 
     with all_tenants():
-        rows = db.session.execute(select(Mailbox.id, Mailbox.tenant_id).where(Mailbox.enabled.is_(True))
-                                  .order_by(Mailbox.id)).all()
+        rows = db.session.execute(
+            select(Mailbox.id, Mailbox.tenant_id).where(Mailbox.enabled.is_(True)).order_by(Mailbox.id)
+        ).all()
     for mailbox_id, tenant_id in rows:
         enqueue(poll_mailbox, mailbox_id, tenant_id=tenant_id, job_id=f"imap-poll-{tenant_id}-{mailbox_id}")
     return len(rows)
@@ -197,8 +199,10 @@ def error_words(code: str | None) -> str:
     from flask_babel import gettext as _
 
     words = {
-        ERROR_ADDRESS: _("This address is not allowed for a mailbox: it is a private or local address, or the "
-                         "port is not an IMAP port (143 or 993)."),
+        ERROR_ADDRESS: _(
+            "This address is not allowed for a mailbox: it is a private or local address, or the "
+            "port is not an IMAP port (143 or 993)."
+        ),
         ERROR_CONNECT: _("The server could not be reached, or it did not answer as an IMAP server."),
         ERROR_LOGIN: _("The server refused the user name or the password."),
         ERROR_FOLDER: _("The folder does not exist on the server."),

@@ -1,4 +1,5 @@
 """Inbound e-mail: every message received (whatever became of it), and the mailboxes polled over IMAP."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -25,8 +26,20 @@ FAILED = "failed"  # an unexpected error while processing; kept for an agent to 
 # shown to the request's agents, who add it (``comment``) or set it aside (``discarded``, still stored).
 HELD = "held"
 DISCARDED = "discarded"
-OUTCOMES = (RECEIVED, COMMENT, CREATED, REJECTED, IGNORED_AUTO_REPLY, BOUNCE, MALFORMED, RATE_LIMITED, TOO_LARGE,
-            FAILED, HELD, DISCARDED)
+OUTCOMES = (
+    RECEIVED,
+    COMMENT,
+    CREATED,
+    REJECTED,
+    IGNORED_AUTO_REPLY,
+    BOUNCE,
+    MALFORMED,
+    RATE_LIMITED,
+    TOO_LARGE,
+    FAILED,
+    HELD,
+    DISCARDED,
+)
 
 # Why a reply was held (``InboundMessage.hold_reason``): codes, worded for agents where they are shown.
 HOLD_NOT_PARTICIPANT = "not_participant"  # the sender takes no part in the request (or has no account)

@@ -15,6 +15,7 @@ What the fields are for:
 - ``is_auto_reply``, ``is_bounce``, ``bounced_message_id``, ``is_noreply_sender``, ``size``:
   loop protection; ``auto_reply_reason`` says which rule fired, for the record.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -34,6 +35,7 @@ __all__ = ["Attachment", "ParsedMessage", "html_to_text", "parse_message"]
 
 
 # --- result types ---------------------------------------------------------------------------
+
 
 @dataclass
 class Attachment:
@@ -81,6 +83,7 @@ class ParsedMessage:
 
 
 # --- entry point ----------------------------------------------------------------------------
+
 
 def parse_message(raw: bytes) -> ParsedMessage:
     """Parse ``raw`` (an RFC 822 message) without ever raising.
@@ -208,8 +211,7 @@ def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
         headers = msg.get_all(name) or []
         for header in headers:
             for address in getattr(header, "addresses", ()):
-                pairs.append((_fix_surrogates(address.display_name or ""),
-                              _fix_surrogates(address.addr_spec or "")))
+                pairs.append((_fix_surrogates(address.display_name or ""), _fix_surrogates(address.addr_spec or "")))
     except Exception:
         pairs = []
     if not pairs or not any("@" in address for _, address in pairs):
@@ -336,6 +338,7 @@ def _part_text(part: Message) -> str:
 
 # --- bodies ---------------------------------------------------------------------------------
 
+
 def _read_bodies(msg: Message, result: ParsedMessage) -> None:
     plain_part, html_part = _body_parts(msg)
     plain = _normalize_newlines(_part_text(plain_part)) if plain_part is not None else ""
@@ -425,13 +428,15 @@ def _read_attachments(msg: Message, result: ParsedMessage) -> None:
         data = _part_bytes(part)
         content_id = _content_id(part)
         inline = disposition == "inline" or (disposition is None and content_id is not None)
-        result.attachments.append(Attachment(
-            filename=filename or _fallback_filename(ctype, len(result.attachments) + 1),
-            content_type=ctype,
-            data=data,
-            content_id=content_id,
-            inline=inline,
-        ))
+        result.attachments.append(
+            Attachment(
+                filename=filename or _fallback_filename(ctype, len(result.attachments) + 1),
+                content_type=ctype,
+                data=data,
+                content_id=content_id,
+                inline=inline,
+            )
+        )
 
 
 def _part_bytes(part: Message) -> bytes:
@@ -530,8 +535,7 @@ _BOUNCE_SUBJECT_RE = re.compile(
     r"|niedostarczalne|nie można dostarczyć|niedostarczona",
     re.IGNORECASE,
 )
-_DAEMON_LOCAL_RE = re.compile(r"^(?:mailer[-_.]?daemon|postmaster|mail[-_.]?delivery[-_.]?\w*)$",
-                              re.IGNORECASE)
+_DAEMON_LOCAL_RE = re.compile(r"^(?:mailer[-_.]?daemon|postmaster|mail[-_.]?delivery[-_.]?\w*)$", re.IGNORECASE)
 _NOREPLY_LOCAL_RE = re.compile(
     r"(?:^|[-_.+])(?:no[-_.]?reply|do[-_.]?not[-_.]?reply|dont[-_.]?reply|no[-_.]?response)"
     r"(?:$|[-_.+])|^(?:mailer[-_.]?daemon|postmaster|bounces?)(?:$|[-_.+])",
@@ -592,8 +596,8 @@ def _is_bounce(msg: Message, result: ParsedMessage) -> bool:
         return True  # a DSN without (or with a wrong) report-type parameter
     local_part = result.from_address.split("@", 1)[0]
     from_daemon = bool(_DAEMON_LOCAL_RE.match(local_part)) or bool(
-        re.search(r"mail delivery (?:subsystem|system)|mailer-daemon|postmaster",
-                  result.from_name, re.IGNORECASE))
+        re.search(r"mail delivery (?:subsystem|system)|mailer-daemon|postmaster", result.from_name, re.IGNORECASE)
+    )
     null_sender = (_raw_header(msg, "Return-Path") or "").replace(" ", "") == "<>"
     return (from_daemon or null_sender) and bool(_BOUNCE_SUBJECT_RE.search(result.subject))
 
@@ -615,8 +619,7 @@ def _bounced_message_id(msg: Message, result: ParsedMessage) -> str | None:
             if value:
                 return value
     # Plain-text bounces (qmail, Gmail) quote the original headers in the body.
-    match = re.search(r"^\s*Message-ID:\s*(<[^>\s]+>)", result.text or "",
-                      re.IGNORECASE | re.MULTILINE)
+    match = re.search(r"^\s*Message-ID:\s*(<[^>\s]+>)", result.text or "", re.IGNORECASE | re.MULTILINE)
     if match:
         value = normalize_message_id(match.group(1))
         if value and value != result.message_id:
@@ -647,9 +650,39 @@ def _read_defects(msg: Message, result: ParsedMessage) -> None:
 
 _SKIPPED_TAGS = {"script", "style", "head", "title", "template", "noscript", "xml", "svg", "object"}
 _BLOCK_TAGS = {
-    "address", "article", "aside", "center", "dd", "div", "dl", "dt", "fieldset", "figcaption",
-    "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "li", "main",
-    "nav", "ol", "p", "pre", "section", "table", "tbody", "thead", "tfoot", "tr", "ul",
+    "address",
+    "article",
+    "aside",
+    "center",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "footer",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "li",
+    "main",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "table",
+    "tbody",
+    "thead",
+    "tfoot",
+    "tr",
+    "ul",
 }
 _PARAGRAPH_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table", "pre"}
 _VOID_TAGS = {"br", "hr", "img", "meta", "link", "input", "area", "base", "col", "wbr"}

@@ -1,4 +1,5 @@
 """Who may hand in e-mail over HTTP, and who may download the original of an e-mail."""
+
 from __future__ import annotations
 
 # Who may reach each route of this module (audiences: app/security/access.py; checked for every

@@ -41,6 +41,7 @@ A line that merely contains "wrote" (or any other verb) mid-sentence is never a 
 attribution must end with the verb and a colon (or be one of the known date-first/verb-first
 layouts) and carry an e-mail address, a time or a date.
 """
+
 from __future__ import annotations
 
 import re
@@ -89,8 +90,7 @@ _QUOTE_PREFIX_RE = re.compile(r"^[ \t]*>")
 _DECORATION_RE = re.compile(r"^[\s\-_=*~#+.•·—–]*$")
 
 # Words that introduce an attribution line ("On …", "Am …", "Dne …", "W dniu …").
-_ATTRIBUTION_START_RE = re.compile(
-    r"^(?:on|at|am|le|den|dne|dnia|dňa|w dniu|el|il|op|em|в)\b", re.IGNORECASE)
+_ATTRIBUTION_START_RE = re.compile(r"^(?:on|at|am|le|den|dne|dnia|dňa|w dniu|el|il|op|em|в)\b", re.IGNORECASE)
 # A weekday abbreviation followed by a date: "pe 20. lokakuuta", "czw., 19 gru", "su, 2025-09-28".
 _WEEKDAY_DATE_START_RE = re.compile(r"^[^\W\d_]{1,4}\.?,?\s+\d")
 _VERBS = (
@@ -114,8 +114,7 @@ _DATE_RE = re.compile(r"\b\d{1,4}[./-]\s?\d{1,2}\b|\b(?:19|20)\d{2}\b")
 # Gmail's date-first form: "2017-11-24 16:32 GMT+01:00 Name <addr>:".
 _ISO_DATE_ATTRIBUTION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}\s+\d{1,2}:\d{2}\b.*[@<].*:\s*$")
 # Apple Mail in Czech/Polish/Hungarian writes no verb: "5. 3. 2024 v 14:02, Name <addr>:".
-_DATE_FIRST_ADDRESS_RE = re.compile(
-    r"^\d.*\b\d{1,2}[:.]\d{2}\b.*<[^<>@\s]+@[^<>\s]+>\s*:\s*$")
+_DATE_FIRST_ADDRESS_RE = re.compile(r"^\d.*\b\d{1,2}[:.]\d{2}\b.*<[^<>@\s]+@[^<>\s]+>\s*:\s*$")
 
 _ORIGINAL_MESSAGE_RE = re.compile(
     r"^[\s>]*-{2,}\s*(?:original message|original e-mail|ursprüngliche nachricht"
@@ -139,17 +138,72 @@ _FORWARD_RE = re.compile(
 _RULE_RE = re.compile(r"^\s*_{10,}\s*$")
 
 _FROM_LABELS = (
-    "from", "von", "de", "från", "fra", "van", "da", "od", "feladó", "lähettäjä", "nadawca", "от",
+    "from",
+    "von",
+    "de",
+    "från",
+    "fra",
+    "van",
+    "da",
+    "od",
+    "feladó",
+    "lähettäjä",
+    "nadawca",
+    "от",
 )
 _OTHER_LABELS = (
-    "sent", "date", "to", "cc", "bcc", "subject", "reply-to",
-    "envoyé", "envoyé le", "à", "objet", "gesendet", "an", "betreff", "datum", "kopie",
-    "skickat", "till", "ämne", "sendt", "til", "emne", "verzonden", "aan", "onderwerp",
-    "dátum", "elküldve", "címzett", "másolat", "másolatot kap", "tárgy",
-    "lähetetty", "päivämäärä", "päiväys", "vastaanottaja", "kopio", "aihe",
-    "odesláno", "komu", "předmět",
-    "wysłano", "data", "do", "dw", "temat", "adresat", "kopia",
-    "отправлено", "кому", "тема", "копия", "дата",
+    "sent",
+    "date",
+    "to",
+    "cc",
+    "bcc",
+    "subject",
+    "reply-to",
+    "envoyé",
+    "envoyé le",
+    "à",
+    "objet",
+    "gesendet",
+    "an",
+    "betreff",
+    "datum",
+    "kopie",
+    "skickat",
+    "till",
+    "ämne",
+    "sendt",
+    "til",
+    "emne",
+    "verzonden",
+    "aan",
+    "onderwerp",
+    "dátum",
+    "elküldve",
+    "címzett",
+    "másolat",
+    "másolatot kap",
+    "tárgy",
+    "lähetetty",
+    "päivämäärä",
+    "päiväys",
+    "vastaanottaja",
+    "kopio",
+    "aihe",
+    "odesláno",
+    "komu",
+    "předmět",
+    "wysłano",
+    "data",
+    "do",
+    "dw",
+    "temat",
+    "adresat",
+    "kopia",
+    "отправлено",
+    "кому",
+    "тема",
+    "копия",
+    "дата",
 )
 
 
@@ -169,40 +223,44 @@ _DEVICE_WORDS = (
     r"iphone|ipad|ipod|android|mobile|cell|phone|smartphone|device|samsung|galaxy|htc|nokia"
     r"|blackberry|huawei|xiaomi|pixel|tablet|pc|laptop|windows|mac"
 )
-_PHONE_SIGNATURE_RES = tuple(re.compile(pattern, re.IGNORECASE) for pattern in (
-    # English: "Sent from my iPhone", "Sent with Sparrow", "Sent via mobile", "Sent from Mailbox"
-    r"^sent (?:from|with|via|using|by|on) (?:my |a |an |the )?[^,;!?]{1,50}?[.!]?$",
-    rf"^sent from my [^,.]*\b(?:{_DEVICE_WORDS})\b",
-    r"^(?:get|download) outlook for \w+",
-    r"^from my (?:{_DEVICE_WORDS})\b".replace("{_DEVICE_WORDS}", _DEVICE_WORDS),
-    r"^\w+ from (?:my )?mobile$",
-    # Hungarian: "iPhone-ról küldve", "Az iPhone-omról küldve", "Küldve Androidról"
-    r"^(?:az )?\S*(?:iphone|ipad|android|samsung|galaxy|mobil|telefon|outlook)\S*\s.*küldve$",
-    r"^(?:az )?\S*(?:iphone|ipad|android)\S* küldve$",
-    r"^küldve (?:az? )?\S*(?:iphone|ipad|android|mobil|telefon|outlook)",
-    # Finnish: "Lähetetty iPhonesta", "Lähetetty Android-laitteesta", "Lähetetty Outlookista"
-    r"^lähetetty \S*(?:iphone|ipad|android|puhelim|mobiili|outlook|laitteesta|sähköpostista)",
-    # Czech: "Odesláno z iPhonu", "Odesláno z mého telefonu", "Odesláno z aplikace Outlook"
-    r"^odesláno z (?:mého |mojí |aplikace )?\S*(?:iphon|ipad|android|telefon|mobil|outlook"
-    r"|samsung|pošta|tabletu|zařízení)",
-    # Polish: "Wysłane z iPhone'a", "Wysłane z mojego smartfona", "Wysłano z aplikacji Outlook"
-    r"^wysłan[eo] z (?:mojego |mojej |aplikacji )?\S*(?:iphone|ipad|android|telefon|smartfon"
-    r"|komórk|outlook|samsung|galaxy|poczt|urządzenia|tabletu)",
-    # Other languages in the public fixtures.
-    r"^envoyé (?:de|depuis) (?:mon|ma) ",
-    r"^von meinem .+ gesendet\.?$",
-    r"^diese nachricht wurde von meinem .+ gesendet\.?$",
-    r"^gesendet (?:von|mit) (?:meinem )?\S+",
-    r"^verzonden (?:met|vanaf|van) ",
-    r"^(?:sendt|skickat) fr[aå]n? min ",
-    r"^從我的 .+傳送$",
-    r"^发自我的",
-))
+_PHONE_SIGNATURE_RES = tuple(
+    re.compile(pattern, re.IGNORECASE)
+    for pattern in (
+        # English: "Sent from my iPhone", "Sent with Sparrow", "Sent via mobile", "Sent from Mailbox"
+        r"^sent (?:from|with|via|using|by|on) (?:my |a |an |the )?[^,;!?]{1,50}?[.!]?$",
+        rf"^sent from my [^,.]*\b(?:{_DEVICE_WORDS})\b",
+        r"^(?:get|download) outlook for \w+",
+        r"^from my (?:{_DEVICE_WORDS})\b".replace("{_DEVICE_WORDS}", _DEVICE_WORDS),
+        r"^\w+ from (?:my )?mobile$",
+        # Hungarian: "iPhone-ról küldve", "Az iPhone-omról küldve", "Küldve Androidról"
+        r"^(?:az )?\S*(?:iphone|ipad|android|samsung|galaxy|mobil|telefon|outlook)\S*\s.*küldve$",
+        r"^(?:az )?\S*(?:iphone|ipad|android)\S* küldve$",
+        r"^küldve (?:az? )?\S*(?:iphone|ipad|android|mobil|telefon|outlook)",
+        # Finnish: "Lähetetty iPhonesta", "Lähetetty Android-laitteesta", "Lähetetty Outlookista"
+        r"^lähetetty \S*(?:iphone|ipad|android|puhelim|mobiili|outlook|laitteesta|sähköpostista)",
+        # Czech: "Odesláno z iPhonu", "Odesláno z mého telefonu", "Odesláno z aplikace Outlook"
+        r"^odesláno z (?:mého |mojí |aplikace )?\S*(?:iphon|ipad|android|telefon|mobil|outlook"
+        r"|samsung|pošta|tabletu|zařízení)",
+        # Polish: "Wysłane z iPhone'a", "Wysłane z mojego smartfona", "Wysłano z aplikacji Outlook"
+        r"^wysłan[eo] z (?:mojego |mojej |aplikacji )?\S*(?:iphone|ipad|android|telefon|smartfon"
+        r"|komórk|outlook|samsung|galaxy|poczt|urządzenia|tabletu)",
+        # Other languages in the public fixtures.
+        r"^envoyé (?:de|depuis) (?:mon|ma) ",
+        r"^von meinem .+ gesendet\.?$",
+        r"^diese nachricht wurde von meinem .+ gesendet\.?$",
+        r"^gesendet (?:von|mit) (?:meinem )?\S+",
+        r"^verzonden (?:met|vanaf|van) ",
+        r"^(?:sendt|skickat) fr[aå]n? min ",
+        r"^從我的 .+傳送$",
+        r"^发自我的",
+    )
+)
 _URL_RE = re.compile(r"<?(?:https?|mailto):[^\s>]*>?")
 _MARKDOWN_LINK_RE = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 
 
 # --- entry point ----------------------------------------------------------------------------
+
 
 def strip_reply(text: str, markers: Iterable[str] = ()) -> StrippedReply:
     """Split ``text`` into what the sender wrote, the quoted history and the signature.
@@ -318,6 +376,7 @@ def _unquote_line(line: str) -> str:
 
 # --- cut detection --------------------------------------------------------------------------
 
+
 def _first_cut(lines: list[str], markers: frozenset[str]):
     """``(index, kind, line count)`` of the first line where quoted material starts."""
     for index, line in enumerate(lines):
@@ -348,15 +407,14 @@ def _attribution_size(lines: list[str], index: int) -> int:
     if not _may_start_wrapped_attribution(lines[index]):
         return 0
     for size in (2, 3):
-        chunk = lines[index:index + size]
+        chunk = lines[index : index + size]
         if len(chunk) < size or not all(part.strip() for part in chunk):
             return 0
         if _is_attribution(" ".join(part.strip() for part in chunk)):
             # Prefer a later start when the next line begins an attribution by itself
             # ("Contact me at a@b.c" / "On Mon, … wrote:").
             following = lines[index + 1]
-            if _ATTRIBUTION_START_RE.match(following.strip()) and _attribution_size(
-                    lines, index + 1):
+            if _ATTRIBUTION_START_RE.match(following.strip()) and _attribution_size(lines, index + 1):
                 return 0
             return size
     return 0
@@ -390,7 +448,8 @@ def _is_attribution(line: str) -> bool:
         return True
     if _ATTRIBUTION_START_RE.match(core):
         return bool(_VERB_ANYWHERE_RE.search(core)) and bool(
-            has_address or _TIME_RE.search(core) or _DATE_RE.search(core))
+            has_address or _TIME_RE.search(core) or _DATE_RE.search(core)
+        )
     return bool(_VERB_AT_END_RE.search(core)) and bool(has_address or _TIME_RE.search(core))
 
 
@@ -398,7 +457,7 @@ def _is_header_block(lines: list[str], index: int) -> bool:
     """An Outlook-style block: ≥ 3 header lines within 8 lines, one of them a "From"."""
     if not _ANY_HEADER_RE.match(lines[index]):
         return False
-    window = lines[index:index + 8]
+    window = lines[index : index + 8]
     headers = [line for line in window if _ANY_HEADER_RE.match(line)]
     return len(headers) >= 3 and any(_FROM_HEADER_RE.match(line) for line in headers)
 
@@ -415,8 +474,7 @@ def _skip_forward_header(lines: list[str], index: int, kind: str) -> tuple[int, 
             line = view[position]
             if _ANY_HEADER_RE.match(line):
                 position += 1
-            elif line.strip() and position + 1 < len(view) and _ANY_HEADER_RE.match(
-                    view[position + 1]):
+            elif line.strip() and position + 1 < len(view) and _ANY_HEADER_RE.match(view[position + 1]):
                 position += 1  # a wrapped header value ("Subject: … / spans over 2 lines")
             else:
                 break
@@ -424,6 +482,7 @@ def _skip_forward_header(lines: list[str], index: int, kind: str) -> tuple[int, 
 
 
 # --- our own marker -------------------------------------------------------------------------
+
 
 def _marker_key(text: str) -> str:
     text = unicodedata.normalize("NFC", text).casefold()
@@ -441,8 +500,7 @@ def _is_marker(line: str, markers: frozenset[str]) -> bool:
     key = _marker_key(line)
     if not key or len(key) > 200:
         return False
-    return any(key == marker or (marker in key and len(key) <= len(marker) + 25)
-               for marker in markers)
+    return any(key == marker or (marker in key and len(key) <= len(marker) + 25) for marker in markers)
 
 
 def _contains_marker(lines: list[str], markers: frozenset[str]) -> bool:
@@ -451,13 +509,14 @@ def _contains_marker(lines: list[str], markers: frozenset[str]) -> bool:
 
 # --- signatures -----------------------------------------------------------------------------
 
+
 def _split_signature(lines: list[str]) -> tuple[list[str], list[str]]:
     """Split a trailing signature off the visible lines."""
     lines = _trim_decoration(lines)
     # 1. An RFC 3676 delimiter followed by a short block (at most 12 non-blank lines).
     for index in range(len(lines) - 1, -1, -1):
         if _SIGNATURE_DELIMITER_RE.match(lines[index].rstrip("\n")):
-            tail = [line for line in lines[index + 1:] if line.strip()]
+            tail = [line for line in lines[index + 1 :] if line.strip()]
             if len(tail) <= 12 and _has_content(lines[:index]):
                 return _trim_decoration(lines[:index]), lines[index:]
             break

@@ -22,6 +22,7 @@
 
 Every outcome is logged (tenant, row id, outcome, reason, request), never a message body.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -63,11 +64,13 @@ def _thread_id(message_id: str | None) -> tuple[str, int, int, str, str | None] 
     match = _THREAD_ID_RE.match((message_id or "").strip().strip("<>"))
     if not match or len(match.group(2)) > 9 or len(match.group(3)) > 9:  # beyond our ids: nothing of ours
         return None
-    return (match.group(1).lower(), int(match.group(2)), int(match.group(3)), match.group(5).lower(),
-            match.group(4))
+    return (match.group(1).lower(), int(match.group(2)), int(match.group(3)), match.group(5).lower(), match.group(4))
+
+
 _SUBJECT_PREFIX_RE = re.compile(
     r"^\s*(?:(?:re|aw|sv|vs|odp|odp\.|fw|fwd|tr|wg|pd|vá|továbbítás|továbbítva|vl|vb|rv|r|i)\s*(?:\[\d+\])?\s*:\s*)+",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 
 
 class IngestError(Exception):
@@ -75,6 +78,7 @@ class IngestError(Exception):
 
 
 # --- the pipeline ---------------------------------------------------------------------------------
+
 
 def ingest(raw: bytes, tenant_id: int, *, source: str = "cli", envelope_to: tuple[str, ...] = ()) -> InboundMessage:
     """Store and process one raw RFC 822 message for the tenant; never raises for anything the
@@ -100,9 +104,16 @@ def _ingest(raw: bytes, tenant, source: str, envelope_to: tuple[str, ...]) -> In
     except StorageError as exc:
         log.error("inbound mail of tenant %s not stored (storage: %s)", tenant.id, exc)
         raise IngestError("the message could not be stored") from exc
-    inbound = InboundMessage(message_id=message_id, sender=(parsed.from_address or "")[:320],
-                             subject=(parsed.subject or "")[:500], size=len(raw), source=source[:10], raw_key=key,
-                             received_at=utcnow(), outcome=m.RECEIVED)
+    inbound = InboundMessage(
+        message_id=message_id,
+        sender=(parsed.from_address or "")[:320],
+        subject=(parsed.subject or "")[:500],
+        size=len(raw),
+        source=source[:10],
+        raw_key=key,
+        received_at=utcnow(),
+        outcome=m.RECEIVED,
+    )
     db.session.add(inbound)
     try:
         db.session.commit()
@@ -120,14 +131,22 @@ def _ingest(raw: bytes, tenant, source: str, envelope_to: tuple[str, ...]) -> In
         raise IngestError("the message could not be stored") from exc
 
     inbound = _process_and_record(inbound, parsed, tenant, too_large=too_large, envelope_to=envelope_to)
-    log.info("inbound mail %s of tenant %s (%s, %d bytes): %s%s%s", inbound.id, tenant.id, source, inbound.size,
-             inbound.outcome, f" ({inbound.reason})" if inbound.reason else "",
-             f", request {inbound.ticket_id}" if inbound.ticket_id else "")
+    log.info(
+        "inbound mail %s of tenant %s (%s, %d bytes): %s%s%s",
+        inbound.id,
+        tenant.id,
+        source,
+        inbound.size,
+        inbound.outcome,
+        f" ({inbound.reason})" if inbound.reason else "",
+        f", request {inbound.ticket_id}" if inbound.ticket_id else "",
+    )
     return inbound
 
 
-def _process_and_record(inbound: InboundMessage, parsed: ParsedMessage, tenant, *, too_large: bool,
-                        envelope_to: tuple[str, ...]) -> InboundMessage:
+def _process_and_record(
+    inbound: InboundMessage, parsed: ParsedMessage, tenant, *, too_large: bool, envelope_to: tuple[str, ...]
+) -> InboundMessage:
     """Process a stored message in its own transaction; an unexpected error leaves it ``failed``."""
     inbound_id = inbound.id
     try:
@@ -152,8 +171,11 @@ def retryable_messages(tenant_id: int, ids: list[int] | None = None) -> list[int
     """Ids of the tenant's stored messages that ``reprocess`` would take up, oldest first."""
     with tenant_context(tenant_id):
         query = select(InboundMessage.id).where(
-            or_(InboundMessage.outcome == m.FAILED,
-                and_(InboundMessage.outcome == m.RECEIVED, InboundMessage.received_at < utcnow() - IN_FLIGHT)))
+            or_(
+                InboundMessage.outcome == m.FAILED,
+                and_(InboundMessage.outcome == m.RECEIVED, InboundMessage.received_at < utcnow() - IN_FLIGHT),
+            )
+        )
         if ids:
             query = query.where(InboundMessage.id.in_(ids))
         return list(db.session.scalars(query.order_by(InboundMessage.id)))
@@ -179,20 +201,30 @@ def reprocess(inbound_id: int, tenant_id: int) -> InboundMessage | None:
             log.error("inbound mail %s of tenant %s: original not readable (%s)", inbound_id, tenant.id, exc)
             raise IngestError("the original could not be read") from exc
         inbound = _process_and_record(inbound, parse_message(raw), tenant, too_large=False, envelope_to=())
-        log.info("inbound mail %s of tenant %s reprocessed: %s%s", inbound.id, tenant.id, inbound.outcome,
-                 f" ({inbound.reason})" if inbound.reason else "")
+        log.info(
+            "inbound mail %s of tenant %s reprocessed: %s%s",
+            inbound.id,
+            tenant.id,
+            inbound.outcome,
+            f" ({inbound.reason})" if inbound.reason else "",
+        )
         return inbound
 
 
 def _stored(message_id: str) -> InboundMessage | None:
-    return db.session.execute(select(InboundMessage).where(InboundMessage.message_id == message_id)
-                              ).scalar_one_or_none()
+    return db.session.execute(
+        select(InboundMessage).where(InboundMessage.message_id == message_id)
+    ).scalar_one_or_none()
 
 
 def _duplicate(existing: InboundMessage) -> InboundMessage:
     existing.duplicate = True
-    log.info("inbound mail of tenant %s already stored as %s (%s): duplicate ignored", existing.tenant_id,
-             existing.id, existing.outcome)
+    log.info(
+        "inbound mail of tenant %s already stored as %s (%s): duplicate ignored",
+        existing.tenant_id,
+        existing.id,
+        existing.outcome,
+    )
     return existing
 
 
@@ -209,7 +241,7 @@ def _header_section(raw: bytes) -> bytes:
     for separator in (b"\r\n\r\n", b"\n\n"):
         index = raw.find(separator)
         if index != -1:
-            return raw[:index + len(separator)]
+            return raw[: index + len(separator)]
     return raw[:65536]
 
 
@@ -222,10 +254,13 @@ def _set(inbound: InboundMessage, outcome: str, reason: str | None = None) -> No
     inbound.reason = reason[:500] if reason else None
 
 
-def _process(inbound: InboundMessage, parsed: ParsedMessage, tenant, *, too_large: bool,
-             envelope_to: tuple[str, ...]) -> None:
+def _process(
+    inbound: InboundMessage, parsed: ParsedMessage, tenant, *, too_large: bool, envelope_to: tuple[str, ...]
+) -> None:
     settings = tenant.settings or {}
-    answerable = not (parsed.is_noreply_sender or parsed.is_auto_reply or parsed.is_bounce) and bool(parsed.from_address)
+    answerable = not (parsed.is_noreply_sender or parsed.is_auto_reply or parsed.is_bounce) and bool(
+        parsed.from_address
+    )
     if not tenant.is_active:
         return _set(inbound, m.REJECTED, "tenant is not active")
     if too_large:
@@ -242,8 +277,11 @@ def _process(inbound: InboundMessage, parsed: ParsedMessage, tenant, *, too_larg
     if _is_own_address(parsed.from_address, tenant) or _is_our_message_id(parsed.message_id):
         return _set(inbound, m.IGNORED_AUTO_REPLY, "our own message came back")
     limit = int(settings.get("email_rate_per_hour", DEFAULT_RATE_PER_HOUR))
-    recent = db.session.scalar(select(func.count(InboundMessage.id)).where(
-        InboundMessage.sender == inbound.sender, InboundMessage.received_at >= utcnow() - RATE_WINDOW))
+    recent = db.session.scalar(
+        select(func.count(InboundMessage.id)).where(
+            InboundMessage.sender == inbound.sender, InboundMessage.received_at >= utcnow() - RATE_WINDOW
+        )
+    )
     if recent > limit:
         return _set(inbound, m.RATE_LIMITED, f"more than {limit} messages in an hour")
 
@@ -309,8 +347,9 @@ def _ticket_of_reply_address(address: str, sender: str, tenant) -> tuple[Ticket 
         return ticket, BY_SIGNED_ADDRESS
     if reply_signature_is_for(signature, tenant.id, ticket_id):
         return ticket, BY_REQUEST_ADDRESS
-    recipients = db.session.scalars(select(OutboxMessage.recipient).where(OutboxMessage.ticket_id == ticket_id)
-                                    .distinct()).all()
+    recipients = db.session.scalars(
+        select(OutboxMessage.recipient).where(OutboxMessage.ticket_id == ticket_id).distinct()
+    ).all()
     if any(reply_signature_is_for(signature, tenant.id, ticket_id, recipient) for recipient in recipients):
         return ticket, BY_OTHER_RECIPIENTS_ADDRESS
     return None, None
@@ -346,16 +385,22 @@ def takes_part(ticket: Ticket, user: User | None, address: str, tenant) -> bool:
         if user.is_staff or ticket.requester_id == user.id:
             return True
         for table in (Participant, Watcher):
-            if db.session.execute(select(table.id).where(table.ticket_id == ticket.id,
-                                                         table.user_id == user.id)).first() is not None:
+            if (
+                db.session.execute(
+                    select(table.id).where(table.ticket_id == ticket.id, table.user_id == user.id)
+                ).first()
+                is not None
+            ):
                 return True
     cc_field = notification_settings(tenant).get("cc_field")
     if cc_field:
         from app.catalog.models import Field
 
-        text = db.session.execute(select(TicketFieldValue.value_text).join(Field, TicketFieldValue.field_id == Field.id)
-                                  .where(TicketFieldValue.ticket_id == ticket.id, Field.key == cc_field)
-                                  ).scalar_one_or_none()
+        text = db.session.execute(
+            select(TicketFieldValue.value_text)
+            .join(Field, TicketFieldValue.field_id == Field.id)
+            .where(TicketFieldValue.ticket_id == ticket.id, Field.key == cc_field)
+        ).scalar_one_or_none()
         if address in cc_addresses(text):
             return True
     return False
@@ -371,14 +416,26 @@ def _names_our_email_to(parsed: ParsedMessage, tenant, ticket: Ticket, address: 
     for message_id in [*parsed.in_reply_to[:5], *parsed.references[-50:]]:
         ours = _thread_id(message_id)
         # Only a signed Message-ID proves the e-mail reached the sender: the numbers alone are guessable.
-        if (ours and ours[0] == "outbox" and ours[1] == tenant.id and ours[3] == _portal_host()
-                and message_id_signature_is_valid(ours[4], tenant.id, ours[2])):
+        if (
+            ours
+            and ours[0] == "outbox"
+            and ours[1] == tenant.id
+            and ours[3] == _portal_host()
+            and message_id_signature_is_valid(ours[4], tenant.id, ours[2])
+        ):
             ids.append(ours[2])
     if not ids:
         return False
-    return db.session.execute(select(OutboxMessage.id).where(
-        OutboxMessage.id.in_(ids), OutboxMessage.ticket_id == ticket.id,
-        func.lower(OutboxMessage.recipient) == address)).first() is not None
+    return (
+        db.session.execute(
+            select(OutboxMessage.id).where(
+                OutboxMessage.id.in_(ids),
+                OutboxMessage.ticket_id == ticket.id,
+                func.lower(OutboxMessage.recipient) == address,
+            )
+        ).first()
+        is not None
+    )
 
 
 def _portal_host() -> str:
@@ -411,7 +468,9 @@ def subject_tag_patterns(tenant) -> list[re.Pattern]:
     patterns = []
     for template in dict.fromkeys([(tenant.settings or {}).get("subject_tag") or "{reference}", "{reference}"]):
         regex = re.escape(template).replace(r"\ ", r"\s*")
-        regex = regex.replace(r"\{reference\}", rf"(?P<reference>{prefix}-\d+)").replace(r"\{number\}", r"(?P<number>\d+)")
+        regex = regex.replace(r"\{reference\}", rf"(?P<reference>{prefix}-\d+)").replace(
+            r"\{number\}", r"(?P<number>\d+)"
+        )
         patterns.append(re.compile(r"\[\s*" + regex + r"\s*\]", re.IGNORECASE))
     return patterns
 
@@ -451,8 +510,9 @@ def _is_own_address(address: str, tenant) -> bool:
 
 # --- comments ---------------------------------------------------------------------------------------
 
+
 def reply_markers(tenant) -> list[str]:
-    """"Reply above this line" as our notification e-mails write it, in each of the tenant's languages."""
+    """ "Reply above this line" as our notification e-mails write it, in each of the tenant's languages."""
     from flask_babel import gettext
 
     markers = []
@@ -475,8 +535,11 @@ def _uploads(tenant, parsed: ParsedMessage) -> tuple[list[FileStorage], list[str
     accepted, skipped = [], []
     max_count = int((tenant.settings or {}).get("max_attachments", DEFAULT_MAX_ATTACHMENTS))
     for attachment in parsed.attachments:
-        upload = FileStorage(stream=io.BytesIO(attachment.data), filename=attachment.filename or "attachment",
-                             content_type=attachment.content_type or "application/octet-stream")
+        upload = FileStorage(
+            stream=io.BytesIO(attachment.data),
+            filename=attachment.filename or "attachment",
+            content_type=attachment.content_type or "application/octet-stream",
+        )
         try:
             check_uploads(tenant, [upload])
         except RequestError:
@@ -532,12 +595,17 @@ def _add_cc_participants(ticket, sender, parsed, tenant) -> None:
         user = find_user(address)
         if user is None or not user.active or user.is_staff or user.id == ticket.requester_id:
             continue
-        if db.session.execute(select(Participant.id).where(Participant.ticket_id == ticket.id,
-                                                           Participant.user_id == user.id)).first():
+        if db.session.execute(
+            select(Participant.id).where(Participant.ticket_id == ticket.id, Participant.user_id == user.id)
+        ).first():
             continue
         db.session.add(Participant(ticket_id=ticket.id, user_id=user.id, added_by_id=sender.id))
-        if db.session.execute(select(Watcher.id).where(Watcher.ticket_id == ticket.id,
-                                                       Watcher.user_id == user.id)).first() is None:
+        if (
+            db.session.execute(
+                select(Watcher.id).where(Watcher.ticket_id == ticket.id, Watcher.user_id == user.id)
+            ).first()
+            is None
+        ):
             db.session.add(Watcher(ticket_id=ticket.id, user_id=user.id))
         record_event(ticket, "participant_added", actor=sender, user_id=user.id, invited=False, channel="email")
 
@@ -563,8 +631,15 @@ def _hold(inbound, parsed, tenant, ticket, sender, routed_by, reason, answerable
 
     inbound.ticket_id, inbound.hold_reason = ticket.id, reason
     _set(inbound, m.HELD, f"held for an agent: {reason} (routed by {routed_by})")
-    record_event(INBOUND_HELD, tenant_id=tenant.id, subject=sender, email=parsed.from_address,
-                 inbound_message_id=inbound.id, reference=ticket.reference, reason=reason)
+    record_event(
+        INBOUND_HELD,
+        tenant_id=tenant.id,
+        subject=sender,
+        email=parsed.from_address,
+        inbound_message_id=inbound.id,
+        reference=ticket.reference,
+        reason=reason,
+    )
     if answerable and not _guided_recently(parsed.from_address):
         _answer(inbound, parsed, "held", user=sender)
 
@@ -574,15 +649,29 @@ def _guided_recently(address: str) -> bool:
     not turn the portal into a spam cannon aimed at whoever's address was forged.)"""
     from app.notifications.models import OutboxMessage
 
-    return db.session.execute(select(OutboxMessage.id).where(
-        OutboxMessage.kind == "mailin_held", func.lower(OutboxMessage.recipient) == address.lower(),
-        OutboxMessage.created_at >= utcnow() - GUIDANCE_WINDOW).limit(1)).first() is not None
+    return (
+        db.session.execute(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.kind == "mailin_held",
+                func.lower(OutboxMessage.recipient) == address.lower(),
+                OutboxMessage.created_at >= utcnow() - GUIDANCE_WINDOW,
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 def held_messages(ticket: Ticket) -> list[InboundMessage]:
     """The request's messages waiting for an agent's review, oldest first."""
-    return list(db.session.scalars(select(InboundMessage).where(
-        InboundMessage.ticket_id == ticket.id, InboundMessage.outcome == m.HELD).order_by(InboundMessage.id)))
+    return list(
+        db.session.scalars(
+            select(InboundMessage)
+            .where(InboundMessage.ticket_id == ticket.id, InboundMessage.outcome == m.HELD)
+            .order_by(InboundMessage.id)
+        )
+    )
 
 
 def _read_original(inbound: InboundMessage) -> ParsedMessage:
@@ -630,10 +719,12 @@ def _claim(inbound: InboundMessage, agent: User, outcome: str) -> None:
     """Mark a held message reviewed, once: of two agents acting at the same moment, one wins."""
     from sqlalchemy import update
 
-    claimed = db.session.execute(update(InboundMessage).where(
-        InboundMessage.id == inbound.id, InboundMessage.outcome == m.HELD).values(
-        outcome=outcome, reviewed_by_id=agent.id, reviewed_at=utcnow()).execution_options(
-        synchronize_session=False)).rowcount
+    claimed = db.session.execute(
+        update(InboundMessage)
+        .where(InboundMessage.id == inbound.id, InboundMessage.outcome == m.HELD)
+        .values(outcome=outcome, reviewed_by_id=agent.id, reviewed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
     if not claimed:
         db.session.rollback()
         raise ReviewError(_("Another agent has already reviewed this message."))
@@ -651,8 +742,12 @@ def accept_held(ticket: Ticket, inbound_id: int, agent: User, *, internal: bool)
     if not internal:
         author = held_sender(inbound, ticket)
         if author is None:
-            raise ReviewError(_("The sender cannot comment on this request. Add the message as an internal note, "
-                                "or share the request with them first."))
+            raise ReviewError(
+                _(
+                    "The sender cannot comment on this request. Add the message as an internal note, "
+                    "or share the request with them first."
+                )
+            )
         if ticket.status.is_final:
             raise ReviewError(_("The request is closed. Add the message as an internal note instead."))
     tenant = g.tenant
@@ -661,16 +756,22 @@ def accept_held(ticket: Ticket, inbound_id: int, agent: User, *, internal: bool)
     inbound_id = inbound.id
     _claim(inbound, agent, m.COMMENT)
     try:
-        comment = add_comment(ticket, author, new_text(parsed, tenant), uploads=files, is_internal=internal,
-                              channel="email")  # commits the claim with the comment
+        comment = add_comment(
+            ticket, author, new_text(parsed, tenant), uploads=files, is_internal=internal, channel="email"
+        )  # commits the claim with the comment
     except RequestError as error:
         raise ReviewError(error.message) from None
     inbound = db.session.get(InboundMessage, inbound_id)
     inbound.comment_id = comment.id
     inbound.reason = ((inbound.reason or "") + f"; accepted by agent {agent.id}")[:500]
     db.session.commit()
-    log.info("held inbound mail %s of tenant %s accepted by agent %s as %s", inbound_id, tenant.id, agent.id,
-             "an internal note" if internal else "the sender's comment")
+    log.info(
+        "held inbound mail %s of tenant %s accepted by agent %s as %s",
+        inbound_id,
+        tenant.id,
+        agent.id,
+        "an internal note" if internal else "the sender's comment",
+    )
     return comment.id
 
 
@@ -683,6 +784,7 @@ def discard_held(ticket: Ticket, inbound_id: int, agent: User) -> None:
 
 
 # --- new requests ----------------------------------------------------------------------------------
+
 
 def clean_subject(subject: str, tenant) -> str:
     """The subject without reply/forward prefixes and our tags: the new request's summary."""
@@ -725,21 +827,31 @@ def _new_request(inbound, parsed, tenant, sender: User | None, answerable: bool,
     created_account = False
     if sender is None:
         try:
-            sender, created_account = create_contact_account(parsed.from_address, name=parsed.from_name[:200],
-                                                             reason="account_created")
+            sender, created_account = create_contact_account(
+                parsed.from_address, name=parsed.from_name[:200], reason="account_created"
+            )
         except AccountError:
             return _set(inbound, m.REJECTED, "; ".join([*reasons, "the sender's address is not valid"]))
     files, skipped = _uploads(tenant, parsed)
-    values = {"summary": clean_subject(parsed.subject, tenant)[:500] or _no_subject(sender),
-              "description": new_text(parsed, tenant)}
+    values = {
+        "summary": clean_subject(parsed.subject, tenant)[:500] or _no_subject(sender),
+        "description": new_text(parsed, tenant),
+    }
     cc_field = notification_settings(tenant).get("cc_field")
     copied = [a for a in parsed.cc if a != sender.email and not _is_own_address(a, tenant)]
     if cc_field and copied:
         values[cc_field] = ", ".join(copied)  # Festum's "Kopio": they get the thread once support answers
     inbound_id = inbound.id
     try:
-        ticket = raise_request(tenant=tenant, request_type_id=request_type.id, requester=sender, created_by=sender,
-                               values=values, uploads=files, channel="email")
+        ticket = raise_request(
+            tenant=tenant,
+            request_type_id=request_type.id,
+            requester=sender,
+            created_by=sender,
+            values=values,
+            uploads=files,
+            channel="email",
+        )
     except RequestError as error:
         db.session.rollback()
         inbound = db.session.get(InboundMessage, inbound_id)
@@ -762,6 +874,7 @@ def _no_subject(user) -> str:
 
 # --- bounces ----------------------------------------------------------------------------------------
 
+
 def _record_bounce(inbound, parsed) -> None:
     """A bounce of one of our outbox messages: the message is marked failed and, if it was about a
     request, the request's timeline shows agents that it did not arrive."""
@@ -771,8 +884,12 @@ def _record_bounce(inbound, parsed) -> None:
     from app.notifications.links import message_id_signature_is_valid
 
     ours = _thread_id(parsed.bounced_message_id)
-    if (not ours or ours[0] != "outbox" or ours[1] != inbound.tenant_id
-            or not message_id_signature_is_valid(ours[4], inbound.tenant_id, ours[2])):
+    if (
+        not ours
+        or ours[0] != "outbox"
+        or ours[1] != inbound.tenant_id
+        or not message_id_signature_is_valid(ours[4], inbound.tenant_id, ours[2])
+    ):
         # A forged bounce must not mark a genuine message failed: only signed Message-IDs count.
         return _set(inbound, m.BOUNCE, "not one of our messages")
     outbox = db.session.get(OutboxMessage, ours[2])
@@ -783,13 +900,19 @@ def _record_bounce(inbound, parsed) -> None:
     if outbox.ticket_id is not None:
         ticket = db.session.get(Ticket, outbox.ticket_id)
         if ticket is not None:
-            record_event(ticket, "email_bounced", recipient=outbox.recipient, subject=outbox.subject,
-                         inbound_message_id=inbound.id)
+            record_event(
+                ticket,
+                "email_bounced",
+                recipient=outbox.recipient,
+                subject=outbox.subject,
+                inbound_message_id=inbound.id,
+            )
             inbound.ticket_id = ticket.id
     _set(inbound, m.BOUNCE, f"outbox message {outbox.id} to {outbox.recipient} bounced")
 
 
 # --- answers to the sender -------------------------------------------------------------------------
+
 
 def _answer(inbound, parsed, kind: str, *, user: User | None = None, ticket: Ticket | None = None, **context) -> None:
     """Queue a short, translated answer to the sender (their account's language, else the tenant's),
@@ -807,14 +930,23 @@ def _answer(inbound, parsed, kind: str, *, user: User | None = None, ticket: Tic
         domain = _portal_host()
         headers["Reply-To"] = reply_address(support_address(g.tenant), ticket, parsed.from_address)
         headers["References"] = " ".join(filter(None, [thread_root_id(ticket, domain), own]))
-    queue_email(kind=f"mailin_{kind}", to=parsed.from_address, user=user, locale=recipient_locale(user),
-                template=f"mailin/email/{kind}", idempotency_key=f"mailin:{inbound.id}:{kind}", headers=headers,
-                ticket_id=ticket.id if ticket is not None else None,
-                ticket=ticket, tag=subject_tag(g.tenant, ticket) if ticket is not None else "",
-                original_subject=parsed.subject or "", sender_address=parsed.from_address,
-                portal_link=url_for("portal.home", _external=True),
-                request_link=url_for("tickets.detail", reference=ticket.reference, _external=True) if ticket else "",
-                **context)
+    queue_email(
+        kind=f"mailin_{kind}",
+        to=parsed.from_address,
+        user=user,
+        locale=recipient_locale(user),
+        template=f"mailin/email/{kind}",
+        idempotency_key=f"mailin:{inbound.id}:{kind}",
+        headers=headers,
+        ticket_id=ticket.id if ticket is not None else None,
+        ticket=ticket,
+        tag=subject_tag(g.tenant, ticket) if ticket is not None else "",
+        original_subject=parsed.subject or "",
+        sender_address=parsed.from_address,
+        portal_link=url_for("portal.home", _external=True),
+        request_link=url_for("tickets.detail", reference=ticket.reference, _external=True) if ticket else "",
+        **context,
+    )
 
 
 # --- IMAP mailboxes -------------------------------------------------------------------------------
@@ -829,8 +961,9 @@ def _derived_key(secret: str) -> bytes:
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"portal mailin mailbox password"
-               ).derive(secret.encode())
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"portal mailin mailbox password").derive(
+        secret.encode()
+    )
     return base64.urlsafe_b64encode(key)
 
 
@@ -842,8 +975,10 @@ def _fernet():
     from cryptography.fernet import Fernet, MultiFernet
 
     config = current_app.config
-    keys = [*config.get("MAILBOX_ENCRYPTION_KEYS", []),
-            *(_derived_key(secret) for secret in (config["SECRET_KEY"], *config.get("SECRET_KEY_FALLBACKS", [])))]
+    keys = [
+        *config.get("MAILBOX_ENCRYPTION_KEYS", []),
+        *(_derived_key(secret) for secret in (config["SECRET_KEY"], *config.get("SECRET_KEY_FALLBACKS", []))),
+    ]
     return MultiFernet([Fernet(key) for key in keys])
 
 
@@ -877,16 +1012,26 @@ def reencrypt_mailbox_passwords() -> tuple[int, int]:
     return done, unreadable
 
 
-def set_mailbox(*, host: str, username: str, password: str, port: int | None = None, security: str = "ssl",
-                folder: str = "INBOX", processed_folder: str | None = None, verify_certificate: bool = True):
+def set_mailbox(
+    *,
+    host: str,
+    username: str,
+    password: str,
+    port: int | None = None,
+    security: str = "ssl",
+    folder: str = "INBOX",
+    processed_folder: str | None = None,
+    verify_certificate: bool = True,
+):
     """Add the current tenant's mailbox, or update the one with the same host, user and folder."""
     from app.mailin.models import Mailbox
 
     if security not in SECURITY_MODES:
         raise ValueError(f"security must be one of {', '.join(SECURITY_MODES)}")
     port = port or (993 if security == "ssl" else 143)
-    mailbox = db.session.execute(select(Mailbox).where(Mailbox.host == host, Mailbox.username == username,
-                                                       Mailbox.folder == folder)).scalar_one_or_none()
+    mailbox = db.session.execute(
+        select(Mailbox).where(Mailbox.host == host, Mailbox.username == username, Mailbox.folder == folder)
+    ).scalar_one_or_none()
     if mailbox is None:
         mailbox = Mailbox(host=host, username=username, folder=folder)
         db.session.add(mailbox)
@@ -905,8 +1050,16 @@ class MailboxConnectionError(Exception):
         self.message = message
 
 
-def test_mailbox_connection(*, host: str, port: int | None, security: str, username: str, password: str,
-                            folder: str = "INBOX", verify_certificate: bool = True) -> int:
+def test_mailbox_connection(
+    *,
+    host: str,
+    port: int | None,
+    security: str,
+    username: str,
+    password: str,
+    folder: str = "INBOX",
+    verify_certificate: bool = True,
+) -> int:
     """Connect, log in and open the folder as the poller would; the number of messages in it.
 
     Raises MailboxConnectionError with a translated reason; never stores anything."""
@@ -917,15 +1070,26 @@ def test_mailbox_connection(*, host: str, port: int | None, security: str, usern
 
     if security not in SECURITY_MODES or not host or not username:
         raise MailboxConnectionError(_("Please give the server, the security and the user name."))
-    probe = Mailbox(host=host, port=port or (993 if security == "ssl" else 143), security=security,
-                    username=username, folder=folder or "INBOX", verify_certificate=verify_certificate)
+    probe = Mailbox(
+        host=host,
+        port=port or (993 if security == "ssl" else 143),
+        security=security,
+        username=username,
+        folder=folder or "INBOX",
+        verify_certificate=verify_certificate,
+    )
     try:
         connection = _connect(probe)
     except MailboxError as error:
         # Fixed words: what the admin typed, never what the remote server said (its banner, its errors).
         if error.code == ERROR_CONNECT:
-            raise MailboxConnectionError(_("The server %(host)s:%(port)s could not be reached, or it did not "
-                                           "answer as an IMAP server.", host=probe.host, port=probe.port)) from None
+            raise MailboxConnectionError(
+                _(
+                    "The server %(host)s:%(port)s could not be reached, or it did not answer as an IMAP server.",
+                    host=probe.host,
+                    port=probe.port,
+                )
+            ) from None
         raise MailboxConnectionError(error_words(error.code)) from None
     try:
         try:

@@ -1,5 +1,6 @@
 """Inbound e-mail over HTTP (the mail gate for MTAs and webhooks, on the platform domain) and the
 download of an e-mail's full original for agents (on the tenant's portal)."""
+
 from __future__ import annotations
 
 import hmac
@@ -28,7 +29,7 @@ def _authorized() -> bool:
     header = request.headers.get("Authorization", "")
     if not token or not header.startswith("Bearer "):
         return False
-    return hmac.compare_digest(header[len("Bearer "):].strip().encode(), token.encode())
+    return hmac.compare_digest(header[len("Bearer ") :].strip().encode(), token.encode())
 
 
 def _raw_message() -> bytes:
@@ -67,8 +68,12 @@ def mailgate(slug):
         inbound = ingest(raw, tenant.id, source="http", envelope_to=recipients)
     except IngestError:
         return jsonify(error="not stored, try again later"), 503, {"Retry-After": "60"}
-    return jsonify(id=inbound.id, outcome="duplicate" if inbound.duplicate else inbound.outcome,
-                   ticket_id=inbound.ticket_id, comment_id=inbound.comment_id)
+    return jsonify(
+        id=inbound.id,
+        outcome="duplicate" if inbound.duplicate else inbound.outcome,
+        ticket_id=inbound.ticket_id,
+        comment_id=inbound.comment_id,
+    )
 
 
 def _send_original(inbound: InboundMessage | None, name: str):
@@ -95,8 +100,13 @@ def _staff_ticket(reference: str) -> Ticket:
 def comment_original(reference, comment_id):
     """The full original e-mail of a comment that arrived by e-mail (agents only)."""
     ticket = _staff_ticket(reference)
-    inbound = db.session.execute(select(InboundMessage).where(
-        InboundMessage.ticket_id == ticket.id, InboundMessage.comment_id == comment_id)).scalars().first()
+    inbound = (
+        db.session.execute(
+            select(InboundMessage).where(InboundMessage.ticket_id == ticket.id, InboundMessage.comment_id == comment_id)
+        )
+        .scalars()
+        .first()
+    )
     return _send_original(inbound, f"{ticket.reference}-{comment_id}.eml")
 
 
@@ -107,8 +117,13 @@ def request_original(reference):
     from app.mailin.models import CREATED
 
     ticket = _staff_ticket(reference)
-    inbound = db.session.execute(select(InboundMessage).where(
-        InboundMessage.ticket_id == ticket.id, InboundMessage.outcome == CREATED)).scalars().first()
+    inbound = (
+        db.session.execute(
+            select(InboundMessage).where(InboundMessage.ticket_id == ticket.id, InboundMessage.outcome == CREATED)
+        )
+        .scalars()
+        .first()
+    )
     return _send_original(inbound, f"{ticket.reference}.eml")
 
 
@@ -117,8 +132,9 @@ def request_original(reference):
 # Why a reply was held, in the agent's words (the stored reason is a code).
 HOLD_REASON_WORDS = {
     m.HOLD_NOT_PARTICIPANT: _l("The sender takes no part in this request."),
-    m.HOLD_OTHER_RECIPIENT: _l("The sender replied through a reply address that was sent to someone else, "
-                               "for example in a forwarded e-mail."),
+    m.HOLD_OTHER_RECIPIENT: _l(
+        "The sender replied through a reply address that was sent to someone else, for example in a forwarded e-mail."
+    ),
     m.HOLD_SUBJECT_TAG: _l("Only the subject names this request, so the sender could not be confirmed."),
     m.HOLD_UNCONFIRMED_THREAD: _l("The e-mail answers a message that was not sent to the sender's address."),
 }
@@ -137,9 +153,15 @@ def held_messages_for(ticket: Ticket) -> list[dict]:
     if not current_user.is_authenticated or not current_user.is_staff or not can(current_user, "view", ticket):
         return []
     # Each one is read back from storage: a flood of forged mail shows a page at a time, oldest first.
-    return [{"message": inbound, "reason": HOLD_REASON_WORDS.get(inbound.hold_reason, inbound.hold_reason),
-             "preview": held_preview(inbound, g.tenant), "sender": held_sender(inbound, ticket)}
-            for inbound in held_messages(ticket)[:HELD_SHOWN]]
+    return [
+        {
+            "message": inbound,
+            "reason": HOLD_REASON_WORDS.get(inbound.hold_reason, inbound.hold_reason),
+            "preview": held_preview(inbound, g.tenant),
+            "sender": held_sender(inbound, ticket),
+        }
+        for inbound in held_messages(ticket)[:HELD_SHOWN]
+    ]
 
 
 @bp.app_template_global("held_count")
@@ -147,8 +169,14 @@ def held_count_for(ticket: Ticket) -> int:
     """How many e-mails wait for review on ``ticket`` (the panel shows the first ``HELD_SHOWN``)."""
     from sqlalchemy import func
 
-    return db.session.scalar(select(func.count(InboundMessage.id)).where(
-        InboundMessage.ticket_id == ticket.id, InboundMessage.outcome == m.HELD)) or 0
+    return (
+        db.session.scalar(
+            select(func.count(InboundMessage.id)).where(
+                InboundMessage.ticket_id == ticket.id, InboundMessage.outcome == m.HELD
+            )
+        )
+        or 0
+    )
 
 
 def _back_to(ticket: Ticket):
@@ -183,8 +211,12 @@ def accept_held(reference, inbound_id):
     except ReviewError as error:
         flash(error.message, "error")
     else:
-        flash(_("The e-mail was added to the request as an internal note.") if internal
-              else _("The e-mail was added to the request as its sender's comment."), "success")
+        flash(
+            _("The e-mail was added to the request as an internal note.")
+            if internal
+            else _("The e-mail was added to the request as its sender's comment."),
+            "success",
+        )
     return _back_to(ticket)
 
 

@@ -6,6 +6,7 @@ Reply-To address that routes the reply back to the request, and signed links: vi
 add a comment, stop notifications (one click, RFC 8058 ``List-Unsubscribe-Post`` too) and, for
 the satisfaction survey, a 1–5 rating.
 """
+
 from __future__ import annotations
 
 from flask import current_app, g
@@ -41,16 +42,23 @@ def _still_wanted(rows, ticket, user: User | None, address: str) -> list:
     if user is not None:
         if not user.active or not can(user, "view", ticket):
             return []
-        watching = db.session.execute(select(Watcher.id).where(Watcher.ticket_id == ticket.id,
-                                                               Watcher.user_id == user.id)).first() is not None
+        watching = (
+            db.session.execute(
+                select(Watcher.id).where(Watcher.ticket_id == ticket.id, Watcher.user_id == user.id)
+            ).first()
+            is not None
+        )
         if watching or user.is_staff:
             return rows
         return [r for r in rows if r.event_kind in ("survey_requested", "assigned")]
     key = notification_settings(g.tenant).get("cc_field")
     from app.catalog.models import Field
 
-    text = db.session.execute(select(TicketFieldValue.value_text).join(Field, TicketFieldValue.field_id == Field.id)
-                              .where(TicketFieldValue.ticket_id == ticket.id, Field.key == key)).scalar_one_or_none()
+    text = db.session.execute(
+        select(TicketFieldValue.value_text)
+        .join(Field, TicketFieldValue.field_id == Field.id)
+        .where(TicketFieldValue.ticket_id == ticket.id, Field.key == key)
+    ).scalar_one_or_none()
     return rows if key and address in cc_addresses(text) else []
 
 
@@ -60,11 +68,18 @@ def _items(rows, ticket, audience: str, when) -> list[dict]:
     from app.tickets.models import Comment, TicketEvent
     from app.workflow.models import Status
 
-    events = {e.id: e for e in db.session.scalars(select(TicketEvent).where(
-        TicketEvent.id.in_([r.event_id for r in rows])))}
-    comment_ids = [(e.data or {}).get("comment_id") for e in events.values() if e.kind in ("commented", "internal_note")]
-    comments = {c.id: c for c in db.session.scalars(select(Comment).where(Comment.id.in_([i for i in comment_ids if i])))}
-    actor_ids = {e.actor_id for e in events.values() if e.actor_id} | {c.author_id for c in comments.values() if c.author_id}
+    events = {
+        e.id: e for e in db.session.scalars(select(TicketEvent).where(TicketEvent.id.in_([r.event_id for r in rows])))
+    }
+    comment_ids = [
+        (e.data or {}).get("comment_id") for e in events.values() if e.kind in ("commented", "internal_note")
+    ]
+    comments = {
+        c.id: c for c in db.session.scalars(select(Comment).where(Comment.id.in_([i for i in comment_ids if i])))
+    }
+    actor_ids = {e.actor_id for e in events.values() if e.actor_id} | {
+        c.author_id for c in comments.values() if c.author_id
+    }
     people = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(actor_ids)))} if actor_ids else {}
     statuses = {s.key: s for s in db.session.scalars(select(Status))}
     fields = {f.key: f for f in form_fields(g.tenant, ticket.request_type.form_id)}
@@ -117,8 +132,11 @@ def compose_update(rows):
     ticket = db.session.get(Ticket, first.ticket_id)
     user = db.session.get(User, first.recipient_user_id) if first.recipient_user_id else None
     audience = "agent" if any(r.audience == "agent" for r in rows) and (user is None or user.is_staff) else "customer"
-    kinds = dict(db.session.execute(select(TicketEvent.id, TicketEvent.kind).where(
-        TicketEvent.id.in_([r.event_id for r in rows]))).all())
+    kinds = dict(
+        db.session.execute(
+            select(TicketEvent.id, TicketEvent.kind).where(TicketEvent.id.in_([r.event_id for r in rows]))
+        ).all()
+    )
     for row in rows:
         row.event_kind = kinds.get(row.event_id)
     wanted = _still_wanted(rows, ticket, user, first.recipient)
@@ -141,12 +159,22 @@ def compose_update(rows):
         "X-Auto-Response-Suppress": "All",
     }
     return queue_email(
-        kind="ticket_update", to=first.recipient, user=user,
-        locale=recipient_locale(user), template="tickets/email/update",
-        idempotency_key=f"notify:{ticket.id}:{first.recipient}:{first.id}", headers=headers, ticket_id=ticket.id,
-        ticket=ticket, items=items, audience=audience, links=links, tag=subject_tag(tenant, ticket),
+        kind="ticket_update",
+        to=first.recipient,
+        user=user,
+        locale=recipient_locale(user),
+        template="tickets/email/update",
+        idempotency_key=f"notify:{ticket.id}:{first.recipient}:{first.id}",
+        headers=headers,
+        ticket_id=ticket.id,
+        ticket=ticket,
+        items=items,
+        audience=audience,
+        links=links,
+        tag=subject_tag(tenant, ticket),
         rate_links=[(score, rate_link(links["rate_token"], score)) for score in range(1, 6)] if survey else [],
-        recipient_name=user.display_name if user else "", steps=steps,
+        recipient_name=user.display_name if user else "",
+        steps=steps,
     )
 
 

@@ -1,4 +1,5 @@
 """Delivery of outbox messages (RQ jobs) and the sweep that retries whatever is still pending."""
+
 from __future__ import annotations
 
 import logging
@@ -27,7 +28,7 @@ STALE_SENDING = timedelta(minutes=10)
 
 
 def _backoff(attempts: int) -> timedelta:
-    return timedelta(minutes=min(2 ** attempts, 240))
+    return timedelta(minutes=min(2**attempts, 240))
 
 
 class _URLListHeader(UnstructuredHeader):
@@ -95,8 +96,14 @@ def deliver_outbox_message(message_id: int) -> str:
         if failed:
             _record_failure(message)
         db.session.commit()
-        log.warning("outbox message %s of tenant %s not delivered (attempt %s%s): %s",
-                    message.id, tenant.id, message.attempts, ", given up" if failed else "", exc)
+        log.warning(
+            "outbox message %s of tenant %s not delivered (attempt %s%s): %s",
+            message.id,
+            tenant.id,
+            message.attempts,
+            ", given up" if failed else "",
+            exc,
+        )
         return "failed" if failed else "retry"
     message.status = OUTBOX_SENT
     message.sent_at = utcnow()
@@ -125,8 +132,13 @@ def _record_failure(message: OutboxMessage) -> None:
 
     ticket = db.session.get(Ticket, message.ticket_id)
     if ticket is not None:
-        record_event(ticket, "email_failed", recipient=message.recipient, error=(message.last_error or "")[:300],
-                     subject=message.subject)
+        record_event(
+            ticket,
+            "email_failed",
+            recipient=message.recipient,
+            error=(message.last_error or "")[:300],
+            subject=message.subject,
+        )
 
 
 def sweep_outbox(now=None) -> int:
@@ -138,7 +150,8 @@ def sweep_outbox(now=None) -> int:
         stale = (OutboxMessage.status == OUTBOX_SENDING) & (OutboxMessage.next_attempt_at <= now - STALE_SENDING)
         # A message whose delivery crashed the worker every time is given up, not retried forever.
         db.session.execute(
-            update(OutboxMessage).where(stale, OutboxMessage.attempts >= MAX_ATTEMPTS)
+            update(OutboxMessage)
+            .where(stale, OutboxMessage.attempts >= MAX_ATTEMPTS)
             .values(status=OUTBOX_FAILED, last_error="delivery was interrupted too many times")
         )
         db.session.execute(update(OutboxMessage).where(stale).values(status=OUTBOX_PENDING))
@@ -154,6 +167,7 @@ def sweep_outbox(now=None) -> int:
 
 
 # --- batched notifications of requests --------------------------------------------------------------
+
 
 def _batch_job_id(tenant_id: int, ticket_id: int, address: str) -> str:
     import hashlib
@@ -173,8 +187,9 @@ def schedule_batches(batches) -> None:
             if due_at <= utcnow():
                 enqueue(send_notification_batch, ticket_id, address, tenant_id=tenant_id, job_id=job_id)
             else:
-                get_queue().enqueue_at(due_at, send_notification_batch, ticket_id, address, job_id=job_id,
-                                       meta={"tenant_id": tenant_id})
+                get_queue().enqueue_at(
+                    due_at, send_notification_batch, ticket_id, address, job_id=job_id, meta={"tenant_id": tenant_id}
+                )
         except Exception as exc:  # Redis down: the sweep will pick it up
             log.warning("could not schedule notifications of ticket %s of tenant %s: %s", ticket_id, tenant_id, exc)
 
@@ -195,8 +210,14 @@ def sweep_notifications(now=None) -> int:
             .having(func.min(Notification.due_at) <= now)
         ).all()
     for tenant_id, ticket_id, address in due:
-        enqueue(send_notification_batch, ticket_id, address, now.isoformat(), tenant_id=tenant_id,
-                job_id=_batch_job_id(tenant_id, ticket_id, address))
+        enqueue(
+            send_notification_batch,
+            ticket_id,
+            address,
+            now.isoformat(),
+            tenant_id=tenant_id,
+            job_id=_batch_job_id(tenant_id, ticket_id, address),
+        )
     return len(due)
 
 
@@ -214,8 +235,13 @@ def send_notification_batch(ticket_id: int, address: str, now: str | None = None
 
     moment = datetime.fromisoformat(now) if now else utcnow()
     rows = db.session.scalars(
-        select(Notification).where(Notification.ticket_id == ticket_id, Notification.recipient == address,
-                                   Notification.status == NOTIFICATION_PENDING).order_by(Notification.id)
+        select(Notification)
+        .where(
+            Notification.ticket_id == ticket_id,
+            Notification.recipient == address,
+            Notification.status == NOTIFICATION_PENDING,
+        )
+        .order_by(Notification.id)
     ).all()
     if not rows:
         return "nothing"

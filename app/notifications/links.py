@@ -4,6 +4,7 @@ A link token names the tenant, the request and the recipient (a user, or a bare 
 landing page knows whom it is for without a login. Tokens are signed with the secret key, salted
 per purpose, and expire; another tenant's token is refused.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -41,9 +42,11 @@ def read_link_token(purpose: str, token: str, tenant_id: int) -> dict:
 
 def email_links(ticket, *, user_id: int | None, address: str) -> dict[str, str]:
     """The links one e-mail carries for its recipient (external URLs of the tenant's portal)."""
+
     def token(purpose):
-        return make_link_token(purpose, tenant_id=ticket.tenant_id, ticket_id=ticket.id, user_id=user_id,
-                               address=address)
+        return make_link_token(
+            purpose, tenant_id=ticket.tenant_id, ticket_id=ticket.id, user_id=user_id, address=address
+        )
 
     view = token(VIEW)
     unsubscribe = token(UNSUBSCRIBE)
@@ -64,6 +67,7 @@ def rate_link(rate_token: str, score: int) -> str:
 # the address the e-mail went to (16 hex digits), so a forwarded e-mail's reply address confirms only
 # its first recipient. E-mails sent before carry a signature of the request alone (12 hex digits):
 # it still routes, but confirms no sender by itself.
+
 
 def _reply_signature(tenant_id: int, ticket_id: int, recipient: str | None = None, secret: str | None = None) -> str:
     key = (secret or current_app.config["SECRET_KEY"]).encode()
@@ -109,9 +113,10 @@ def message_id_signature_is_valid(signature: str | None, tenant_id: int, outbox_
 
     if not signature:
         return False
-    return any(hmac.compare_digest(signature.lower().encode(),
-                                   _message_id_signature(tenant_id, outbox_id, secret).encode())
-               for secret in signing_keys(current_app.config))
+    return any(
+        hmac.compare_digest(signature.lower().encode(), _message_id_signature(tenant_id, outbox_id, secret).encode())
+        for secret in signing_keys(current_app.config)
+    )
 
 
 def reply_signature_is_for(signature: str, tenant_id: int, ticket_id: int, recipient: str | None = None) -> bool:
@@ -119,9 +124,10 @@ def reply_signature_is_for(signature: str, tenant_id: int, ticket_id: int, recip
     under the SECRET_KEY or one of its fallbacks (replies to e-mails sent before a key rotation)?"""
     from app.config import signing_keys
 
-    return any(hmac.compare_digest(signature.encode(),
-                                   _reply_signature(tenant_id, ticket_id, recipient, secret).encode())
-               for secret in signing_keys(current_app.config))
+    return any(
+        hmac.compare_digest(signature.encode(), _reply_signature(tenant_id, ticket_id, recipient, secret).encode())
+        for secret in signing_keys(current_app.config)
+    )
 
 
 def ticket_id_from_reply_address(address: str, tenant_id: int, sender: str | None = None) -> int | None:
@@ -131,8 +137,9 @@ def ticket_id_from_reply_address(address: str, tenant_id: int, sender: str | Non
     if claim is None:
         return None
     ticket_id, signature = claim
-    if (sender and reply_signature_is_for(signature, tenant_id, ticket_id, sender)) or \
-            reply_signature_is_for(signature, tenant_id, ticket_id):
+    if (sender and reply_signature_is_for(signature, tenant_id, ticket_id, sender)) or reply_signature_is_for(
+        signature, tenant_id, ticket_id
+    ):
         return ticket_id
     return None
 

@@ -4,6 +4,7 @@
 mail client or `ls`); ``smtp://user:password@host:port`` delivers over SMTP (``smtps://`` for TLS on
 connect, ``?starttls=1`` to upgrade a plain connection).
 """
+
 from __future__ import annotations
 
 import mailbox
@@ -100,10 +101,13 @@ def _deliver_smtp(message: EmailMessage, parsed) -> None:
             client.send_message(message)
     except smtplib.SMTPRecipientsRefused as exc:
         codes = [code for code, _message in exc.recipients.values()]
-        raise MailDeliveryError(f"SMTP server {host} refused the recipient: {exc.recipients}",
-                                permanent=all(code >= 500 for code in codes)) from exc
+        raise MailDeliveryError(
+            f"SMTP server {host} refused the recipient: {exc.recipients}", permanent=all(code >= 500 for code in codes)
+        ) from exc
     except smtplib.SMTPResponseException as exc:
-        raise MailDeliveryError(f"SMTP delivery to {host} failed: {exc.smtp_code} {exc.smtp_error!r}",
-                                permanent=exc.smtp_code >= 500 and not isinstance(exc, smtplib.SMTPAuthenticationError)) from exc
+        raise MailDeliveryError(
+            f"SMTP delivery to {host} failed: {exc.smtp_code} {exc.smtp_error!r}",
+            permanent=exc.smtp_code >= 500 and not isinstance(exc, smtplib.SMTPAuthenticationError),
+        ) from exc
     except (OSError, smtplib.SMTPException) as exc:
         raise MailDeliveryError(f"SMTP delivery to {host} failed: {exc}") from exc

@@ -1,4 +1,5 @@
 """The outbox: every e-mail is a row written in the transaction of the change that caused it."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -19,6 +19,7 @@ and recipient, following the tenant's rules (``settings.notifications`` and each
 Sending is the batch job's (``app.notifications.jobs``): it waits the tenant's window so that a
 status change and the agent's comment arrive as one e-mail.
 """
+
 from __future__ import annotations
 
 import re
@@ -106,16 +107,24 @@ class _Recipients:
         if self._watchers is None:
             from app.tickets.models import Watcher
 
-            self._watchers = list(self.session.scalars(
-                select(User).join(Watcher, Watcher.user_id == User.id)
-                .where(Watcher.ticket_id == self.ticket.id, User.active.is_(True)).order_by(User.id)))
+            self._watchers = list(
+                self.session.scalars(
+                    select(User)
+                    .join(Watcher, Watcher.user_id == User.id)
+                    .where(Watcher.ticket_id == self.ticket.id, User.active.is_(True))
+                    .order_by(User.id)
+                )
+            )
         return self._watchers
 
     @property
     def staff(self) -> list[User]:
         if self._staff is None:
-            self._staff = list(self.session.scalars(
-                select(User).where(User.role.in_(STAFF_ROLES), User.active.is_(True)).order_by(User.id)))
+            self._staff = list(
+                self.session.scalars(
+                    select(User).where(User.role.in_(STAFF_ROLES), User.active.is_(True)).order_by(User.id)
+                )
+            )
         return self._staff
 
     def agents_for(self, kind: str, actor: User | None) -> list[User]:
@@ -143,8 +152,10 @@ class _Recipients:
                 from app.tickets.models import TicketFieldValue
 
                 text = self.session.execute(
-                    select(TicketFieldValue.value_text).join(Field, TicketFieldValue.field_id == Field.id)
-                    .where(TicketFieldValue.ticket_id == self.ticket.id, Field.key == key)).scalar_one_or_none()
+                    select(TicketFieldValue.value_text)
+                    .join(Field, TicketFieldValue.field_id == Field.id)
+                    .where(TicketFieldValue.ticket_id == self.ticket.id, Field.key == key)
+                ).scalar_one_or_none()
                 self._cc = cc_addresses(text)
         return self._cc
 
@@ -154,10 +165,17 @@ class _Recipients:
         if self._agent_replied is None:
             from app.tickets.models import Comment
 
-            self._agent_replied = self.session.execute(
-                select(Comment.id).join(User, Comment.author_id == User.id)
-                .where(Comment.ticket_id == self.ticket.id, Comment.is_internal.is_(False),
-                       User.role.in_(STAFF_ROLES)).limit(1)).first() is not None
+            self._agent_replied = (
+                self.session.execute(
+                    select(Comment.id)
+                    .join(User, Comment.author_id == User.id)
+                    .where(
+                        Comment.ticket_id == self.ticket.id, Comment.is_internal.is_(False), User.role.in_(STAFF_ROLES)
+                    )
+                    .limit(1)
+                ).first()
+                is not None
+            )
         return self._agent_replied
 
 
@@ -179,8 +197,9 @@ def _status_reaches_customers(session: Session, ticket_event, statuses: dict | N
     return before is None or before.customer_name != after.customer_name or before.category != after.category
 
 
-def recipients_of(ticket_event, people: _Recipients, session: Session,
-                  with_step: bool = False) -> dict[str, tuple[User | None, str]]:
+def recipients_of(
+    ticket_event, people: _Recipients, session: Session, with_step: bool = False
+) -> dict[str, tuple[User | None, str]]:
     """{address: (user or None, audience)} for one event; the actor is never among them.
     ``with_step``: the transaction also changed the request's status."""
     ticket = people.ticket
@@ -285,10 +304,18 @@ def plan_notifications(session: Session, events: list) -> None:
             with_step = any(e.kind == "status_changed" for e in ticket_events)
             for ticket_event in ticket_events:
                 for address, (user, audience) in recipients_of(ticket_event, people, session, with_step).items():
-                    session.add(Notification(
-                        tenant_id=tenant_id, ticket_id=ticket_id, event_id=ticket_event.id, recipient=address,
-                        recipient_user_id=user.id if user else None, audience=audience, created_at=now,
-                        due_at=now + window))
+                    session.add(
+                        Notification(
+                            tenant_id=tenant_id,
+                            ticket_id=ticket_id,
+                            event_id=ticket_event.id,
+                            recipient=address,
+                            recipient_user_id=user.id if user else None,
+                            audience=audience,
+                            created_at=now,
+                            due_at=now + window,
+                        )
+                    )
                     session.info.setdefault(_SCHEDULE_KEY, set()).add((tenant_id, ticket_id, address, now + window))
 
 

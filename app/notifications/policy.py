@@ -1,4 +1,5 @@
 """Who may follow the links of notification e-mails: whoever holds the signed link."""
+
 from __future__ import annotations
 
 # Who may reach each route of this module (audiences: app/security/access.py; checked for every

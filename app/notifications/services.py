@@ -5,6 +5,7 @@ caller's transaction; once that transaction commits, a delivery job is enqueued.
 at that moment, nothing is lost: the periodic sweep (``app.notifications.jobs.sweep_outbox``)
 enqueues every message still pending.
 """
+
 from __future__ import annotations
 
 import logging
@@ -29,8 +30,18 @@ def recipient_locale(user=None) -> str:
     return tenant.default_locale if tenant is not None else "en"
 
 
-def queue_email(*, kind: str, to: str, template: str, idempotency_key: str, user=None, locale: str | None = None,
-                headers: dict | None = None, ticket_id: int | None = None, **context) -> OutboxMessage:
+def queue_email(
+    *,
+    kind: str,
+    to: str,
+    template: str,
+    idempotency_key: str,
+    user=None,
+    locale: str | None = None,
+    headers: dict | None = None,
+    ticket_id: int | None = None,
+    **context,
+) -> OutboxMessage:
     """Render and queue one e-mail. The caller commits (the e-mail goes only if the change does)."""
     existing = db.session.execute(
         select(OutboxMessage).where(OutboxMessage.idempotency_key == idempotency_key)
@@ -41,9 +52,17 @@ def queue_email(*, kind: str, to: str, template: str, idempotency_key: str, user
         subject = render_template(f"{template}.subject.txt", user=user, **context).strip()
         text = render_template(f"{template}.txt", user=user, **context)
         html = render_template(f"{template}.html", user=user, subject=subject, **context)
-    message = OutboxMessage(kind=kind, recipient=to, recipient_user_id=user.id if user else None, subject=subject,
-                            body_text=text, body_html=html, idempotency_key=idempotency_key, headers=dict(headers or {}),
-                            ticket_id=ticket_id)
+    message = OutboxMessage(
+        kind=kind,
+        recipient=to,
+        recipient_user_id=user.id if user else None,
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        idempotency_key=idempotency_key,
+        headers=dict(headers or {}),
+        ticket_id=ticket_id,
+    )
     db.session.add(message)
     db.session.flush()
     db.session.info.setdefault(_PENDING_KEY, []).append((message.id, current_tenant_id()))
@@ -71,7 +90,7 @@ def _forget_after_rollback(session: Session) -> None:
 
 
 def stop_notifications(ticket, user, address: str) -> None:
-    """"Stop notifications for this request" from an e-mail: the user stops watching it; a bare CC
+    """ "Stop notifications for this request" from an e-mail: the user stops watching it; a bare CC
     address is taken off the request's CC field. Idempotent; the request's timeline records it."""
     from app.tickets.services import set_watching
 
@@ -87,8 +106,11 @@ def stop_notifications(ticket, user, address: str) -> None:
     from app.catalog.models import Field
     from app.tickets.models import TicketFieldValue
 
-    text = db.session.execute(select(TicketFieldValue.value_text).join(Field, TicketFieldValue.field_id == Field.id)
-                              .where(TicketFieldValue.ticket_id == ticket.id, Field.key == key)).scalar_one_or_none()
+    text = db.session.execute(
+        select(TicketFieldValue.value_text)
+        .join(Field, TicketFieldValue.field_id == Field.id)
+        .where(TicketFieldValue.ticket_id == ticket.id, Field.key == key)
+    ).scalar_one_or_none()
     remaining = [a for a in cc_addresses(text) if a != address.lower()]
     if len(remaining) != len(cc_addresses(text)):
         update_details(ticket, None, {key: ", ".join(remaining)})

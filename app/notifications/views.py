@@ -1,5 +1,6 @@
 """Where the links of notification e-mails land: view the request, stop notifications (no login;
 opening a link only asks, a button acts), and rate the request (Exea's satisfaction survey). Pages are in the recipient's language."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
@@ -20,8 +21,11 @@ def _read(purpose: str, token: str):
     try:
         data = links.read_link_token(purpose, token, g.tenant.id)
     except links.LinkError as exc:
-        message = (_("This link has expired. Open the request on the portal instead.") if exc.expired
-                   else _("This link is not valid. Open the request on the portal instead."))
+        message = (
+            _("This link has expired. Open the request on the portal instead.")
+            if exc.expired
+            else _("This link is not valid. Open the request on the portal instead.")
+        )
         return None, render_template("notifications/link_problem.html", message=message), None
     ticket = db.session.get(Ticket, data["k"])
     if ticket is None:
@@ -69,8 +73,9 @@ def resubscribe(token):
     if user is not None:
         set_watching(ticket, user, True)
     with force_locale(recipient_locale(user)):
-        return render_template("notifications/unsubscribed.html", ticket=ticket, token=token, user=user,
-                               resubscribed=user is not None)
+        return render_template(
+            "notifications/unsubscribed.html", ticket=ticket, token=token, user=user, resubscribed=user is not None
+        )
 
 
 @bp.route("/<token>/rate", methods=["GET", "POST"])
@@ -97,9 +102,19 @@ def rate(token):
             error = _("Please choose a rating from 1 to 5.")
     elif raw and not valid:
         error = _("Please choose a rating from 1 to 5.")
-    rating = db.session.execute(select(SatisfactionRating).where(
-        SatisfactionRating.ticket_id == ticket.id, SatisfactionRating.user_id == user.id)).scalar_one_or_none()
+    rating = db.session.execute(
+        select(SatisfactionRating).where(
+            SatisfactionRating.ticket_id == ticket.id, SatisfactionRating.user_id == user.id
+        )
+    ).scalar_one_or_none()
     chosen = int(raw) if valid else (rating.score if rating else None)
     with force_locale(recipient_locale(user)):
-        return render_template("notifications/rate.html", ticket=ticket, token=token, rating=rating, error=error,
-                               thanks=thanks, chosen=chosen), 400 if error else 200
+        return render_template(
+            "notifications/rate.html",
+            ticket=ticket,
+            token=token,
+            rating=rating,
+            error=error,
+            thanks=thanks,
+            chosen=chosen,
+        ), 400 if error else 200

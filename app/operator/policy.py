@@ -1,4 +1,5 @@
 """Who may use the platform side on the bare domain."""
+
 from __future__ import annotations
 
 # Who may reach each route of this module (audiences: app/security/access.py; checked for every

@@ -1,5 +1,6 @@
 """The operator's tenant lifecycle: onboarding (from ``_template`` or another tenant's export, the
 same loader and ``apply_definition`` as ``flask tenants sync``), counts per tenant, suspension."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,8 +11,14 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.tenancy.definition import (SLUG_RE, SUPPORTED_LANGUAGES, DefinitionError, compact_definition,
-                                    read_definition_files, validate_definition)
+from app.tenancy.definition import (
+    SLUG_RE,
+    SUPPORTED_LANGUAGES,
+    DefinitionError,
+    compact_definition,
+    read_definition_files,
+    validate_definition,
+)
 from app.tenancy.models import Tenant
 from app.tenancy.scoping import all_tenants
 
@@ -34,9 +41,14 @@ def tenant_rows() -> list[TenantRow]:
         tenants = list(db.session.scalars(select(Tenant).order_by(Tenant.slug)))
         users = dict(db.session.execute(select(User.tenant_id, func.count()).group_by(User.tenant_id)).all())
         requests = dict(db.session.execute(select(Ticket.tenant_id, func.count()).group_by(Ticket.tenant_id)).all())
-        open_requests = dict(db.session.execute(
-            select(Ticket.tenant_id, func.count()).join(Status, Ticket.status_id == Status.id)
-            .where(Status.category.in_(("open", "waiting"))).group_by(Ticket.tenant_id)).all())
+        open_requests = dict(
+            db.session.execute(
+                select(Ticket.tenant_id, func.count())
+                .join(Status, Ticket.status_id == Status.id)
+                .where(Status.category.in_(("open", "waiting")))
+                .group_by(Ticket.tenant_id)
+            ).all()
+        )
     return [TenantRow(t, users.get(t.id, 0), requests.get(t.id, 0), open_requests.get(t.id, 0)) for t in tenants]
 
 
@@ -56,12 +68,20 @@ def default_prefix(slug: str) -> str:
     prefix = "".join(ch for ch in slug.upper() if ch.isalnum())[:3]
     if not prefix or not prefix[0].isalpha():
         prefix = ("T" + prefix)[:3]
-    return (prefix + "XX")[:max(len(prefix), 2)]
+    return (prefix + "XX")[: max(len(prefix), 2)]
 
 
-def onboard_tenant(*, slug: str, name: str, source: str = "_template", languages: list[str] | None = None,
-                   default_language: str | None = None, admin_email: str | None = None, prefix: str | None = None,
-                   actor=None) -> Tenant:
+def onboard_tenant(
+    *,
+    slug: str,
+    name: str,
+    source: str = "_template",
+    languages: list[str] | None = None,
+    default_language: str | None = None,
+    admin_email: str | None = None,
+    prefix: str | None = None,
+    actor=None,
+) -> Tenant:
     """Create a tenant from a template or another tenant's export, then invite its first admin.
 
     Raises DefinitionError (with every problem) and changes nothing when something is wrong.
@@ -83,13 +103,18 @@ def onboard_tenant(*, slug: str, name: str, source: str = "_template", languages
     if problems:
         raise DefinitionError(problems)
     data = source_definition(source)
-    data.update(slug=slug, name=(name or "").strip() or slug.capitalize(),
-                reference_prefix=(prefix or default_prefix(slug)).upper())
+    data.update(
+        slug=slug,
+        name=(name or "").strip() or slug.capitalize(),
+        reference_prefix=(prefix or default_prefix(slug)).upper(),
+    )
     data.get("settings", {}).pop("support_email", None)  # another tenant's address is not this one's
     if languages:
         languages = [lang for lang in SUPPORTED_LANGUAGES if lang in languages]
         default_language = default_language if default_language in languages else languages[0]
-        relocalize(data, languages, data["default_language"] if data["default_language"] in data["languages"] else languages[0])
+        relocalize(
+            data, languages, data["default_language"] if data["default_language"] in data["languages"] else languages[0]
+        )
         data["languages"], data["default_language"] = languages, default_language
     elif default_language:
         data["default_language"] = default_language
@@ -121,6 +146,7 @@ def change_tenant_status(slug: str, status: str, *, actor) -> Tenant:
 
     tenant = db.session.execute(select(Tenant).where(Tenant.slug == slug)).scalar_one_or_none()
     if tenant is not None and status in (models.TENANT_ACTIVE, models.TENANT_SUSPENDED) and tenant.status != status:
-        record_event(TENANT_SUSPENDED if status == models.TENANT_SUSPENDED else TENANT_RESUMED, tenant_id=tenant.id,
-                     actor=actor)
+        record_event(
+            TENANT_SUSPENDED if status == models.TENANT_SUSPENDED else TENANT_RESUMED, tenant_id=tenant.id, actor=actor
+        )
     return set_tenant_status(slug, status)  # commits the event with the change

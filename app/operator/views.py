@@ -1,5 +1,6 @@
 """The platform side, on the bare domain: landing page, operator login, the tenants with their counts,
 onboarding a tenant, suspending and resuming one."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,8 +35,13 @@ def _require_operator() -> None:
 def home():
     rows = tenant_rows() if _is_operator() else None
     scheme, domain = current_app.config["PREFERRED_URL_SCHEME"], current_app.config["PORTAL_DOMAIN"]
-    return render_template("operator/home.html", rows=rows, tenants=[r.tenant for r in rows or []] if rows is not None
-                           else None, scheme=scheme, domain=domain)
+    return render_template(
+        "operator/home.html",
+        rows=rows,
+        tenants=[r.tenant for r in rows or []] if rows is not None else None,
+        scheme=scheme,
+        domain=domain,
+    )
 
 
 def _template_sources() -> list[str]:
@@ -49,16 +55,26 @@ def new_tenant():
     _require_operator()
     templates = _template_sources()
     tenants = list_tenants()
-    values = {"slug": "", "name": "", "source": "_template", "languages": ["en"], "default_language": "en",
-              "admin_email": "", "prefix": ""}
+    values = {
+        "slug": "",
+        "name": "",
+        "source": "_template",
+        "languages": ["en"],
+        "default_language": "en",
+        "admin_email": "",
+        "prefix": "",
+    }
     problems: list[str] = []
     if request.method == "POST":
-        values = {"slug": (request.form.get("slug") or "").strip().lower(),
-                  "name": (request.form.get("name") or "").strip(), "source": request.form.get("source", "_template"),
-                  "languages": request.form.getlist("languages"),
-                  "default_language": request.form.get("default_language", ""),
-                  "admin_email": (request.form.get("admin_email") or "").strip(),
-                  "prefix": (request.form.get("prefix") or "").strip().upper()}
+        values = {
+            "slug": (request.form.get("slug") or "").strip().lower(),
+            "name": (request.form.get("name") or "").strip(),
+            "source": request.form.get("source", "_template"),
+            "languages": request.form.getlist("languages"),
+            "default_language": request.form.get("default_language", ""),
+            "admin_email": (request.form.get("admin_email") or "").strip(),
+            "prefix": (request.form.get("prefix") or "").strip().upper(),
+        }
         if not values["languages"]:
             problems.append(_("Choose at least one language."))
         if not values["admin_email"]:
@@ -67,21 +83,40 @@ def new_tenant():
             problems.append(_("Choose what the new portal starts from."))
         if not problems:
             try:
-                tenant = onboard_tenant(slug=values["slug"], name=values["name"], source=values["source"],
-                                        languages=values["languages"], default_language=values["default_language"],
-                                        admin_email=values["admin_email"], prefix=values["prefix"] or None,
-                                        actor=current_user._get_current_object())
+                tenant = onboard_tenant(
+                    slug=values["slug"],
+                    name=values["name"],
+                    source=values["source"],
+                    languages=values["languages"],
+                    default_language=values["default_language"],
+                    admin_email=values["admin_email"],
+                    prefix=values["prefix"] or None,
+                    actor=current_user._get_current_object(),
+                )
             except DefinitionError as error:
                 problems.extend(error.problems)
             else:
                 scheme, domain = current_app.config["PREFERRED_URL_SCHEME"], current_app.config["PORTAL_DOMAIN"]
-                flash(_("%(name)s is online at %(url)s; the invitation went to %(email)s.", name=tenant.name,
-                        url=f"{scheme}://{tenant.slug}.{domain}/", email=values["admin_email"]), "success")
+                flash(
+                    _(
+                        "%(name)s is online at %(url)s; the invitation went to %(email)s.",
+                        name=tenant.name,
+                        url=f"{scheme}://{tenant.slug}.{domain}/",
+                        email=values["admin_email"],
+                    ),
+                    "success",
+                )
                 return redirect(url_for("operator.home"))
     from app.templating import LANGUAGE_NAMES
 
-    return render_template("operator/new_tenant.html", values=values, problems=problems, templates=templates,
-                           tenants=tenants, language_names=LANGUAGE_NAMES), 422 if problems else 200
+    return render_template(
+        "operator/new_tenant.html",
+        values=values,
+        problems=problems,
+        templates=templates,
+        tenants=tenants,
+        language_names=LANGUAGE_NAMES,
+    ), 422 if problems else 200
 
 
 @bp.post("/tenants/<slug>/status")
@@ -94,8 +129,12 @@ def tenant_status(slug):
         tenant = change_tenant_status(slug, status, actor=current_user._get_current_object())
     except DefinitionError:
         abort(404)
-    flash(_("%(name)s is suspended: its portal says so, and its data is kept.", name=tenant.name)
-          if status == "suspended" else _("%(name)s is active again.", name=tenant.name), "success")
+    flash(
+        _("%(name)s is suspended: its portal says so, and its data is kept.", name=tenant.name)
+        if status == "suspended"
+        else _("%(name)s is active again.", name=tenant.name),
+        "success",
+    )
     return redirect(url_for("operator.home"))
 
 

@@ -1,8 +1,20 @@
 """The customer portal's home page and language switcher, on ``<tenant>.<PORTAL_DOMAIN>``."""
+
 from __future__ import annotations
 
-from flask import (Blueprint, abort, current_app, g, redirect, render_template, request, send_file,
-                   send_from_directory, session, url_for)
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    send_from_directory,
+    session,
+    url_for,
+)
 from flask_login import current_user
 
 from app.catalog.services import portal_catalog

@@ -21,6 +21,7 @@ A signed-in user of one host counts as nobody on every other host (sessions are 
 checked against the tenant), so the last two must get what ``anonymous`` gets on a tenant host,
 and on the bare domain every tenant user must get what ``anonymous`` gets there.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -77,36 +78,75 @@ class Audience:
 
 _REQUEST_PEOPLE = frozenset({CUSTOMER, ORG_ADMIN, AGENT, TENANT_ADMIN})
 
-AUDIENCES: dict[str, Audience] = {a.key: a for a in (
-    Audience("PUBLIC", "Anyone on the tenant's portal, signed in or not.", EVERYONE),
-    Audience("PLATFORM_PUBLIC", "Anyone on the bare domain (the platform's own pages).", EVERYONE,
-             host=PLATFORM_HOST),
-    Audience("STATIC", "Static files: anyone, on any host.", EVERYONE),
-    Audience("PLATFORM_STATIC", "Static files on the bare domain: anyone.", EVERYONE, host=PLATFORM_HOST),
-    Audience("SIGNED", "Anyone holding a valid link signed for this tenant (e-mailed links); another "
-             "tenant's or a forged token is refused.", EVERYONE, signed=True),
-    Audience("USER", "Any signed-in user of the tenant (acts on themselves only).", TENANT_USERS),
-    Audience("OWN", "The person themselves (their profile, their picture) and the tenant's staff.",
-             frozenset({CUSTOMER, AGENT, TENANT_ADMIN})),
-    Audience("STAFF", "Agents and tenant admins of the tenant.", STAFF_ACTORS),
-    Audience("STAFF_READ_ADMIN_WRITE", "Agents and tenant admins read; only tenant admins change "
-             "(roles, e-mail addresses, organizations).", STAFF_ACTORS, writers=frozenset({TENANT_ADMIN})),
-    Audience("TENANT_ADMIN", "Tenant admins of the tenant.", frozenset({TENANT_ADMIN})),
-    Audience("OPERATOR", "The platform operator, on the bare domain.", frozenset({OPERATOR}), host=PLATFORM_HOST),
-    Audience("MAILGATE", "A mail server with the mail gate's bearer token; no browser session.",
-             frozenset(), host=PLATFORM_HOST, bearer=True),
-    Audience("REQUEST_VIEWER", "Whoever may see that request: its requester, people and organization "
-             "members it is shared with, organization admins of the requester's organizations, staff.",
-             _REQUEST_PEOPLE),
-    Audience("REQUEST_SHARER", "Whoever may share that request or change its sharing: the requester, "
-             "organization admins, staff (not people it is merely shared with).", _REQUEST_PEOPLE),
-    Audience("REQUEST_EDITOR", "Whoever may change that request's details or move it on (close, reopen, "
-             "approve): the requester, organization admins, staff.", _REQUEST_PEOPLE),
-    Audience("REQUEST_STAFF", "Staff acting on a request of their tenant (assign, link, forward, "
-             "original e-mails).", STAFF_ACTORS),
-    Audience("ARTICLE_READER", "Whoever may read that help article (the matrix uses one shared with the "
-             "requester's organization: its members and staff).", _REQUEST_PEOPLE),
-)}
+AUDIENCES: dict[str, Audience] = {
+    a.key: a
+    for a in (
+        Audience("PUBLIC", "Anyone on the tenant's portal, signed in or not.", EVERYONE),
+        Audience(
+            "PLATFORM_PUBLIC", "Anyone on the bare domain (the platform's own pages).", EVERYONE, host=PLATFORM_HOST
+        ),
+        Audience("STATIC", "Static files: anyone, on any host.", EVERYONE),
+        Audience("PLATFORM_STATIC", "Static files on the bare domain: anyone.", EVERYONE, host=PLATFORM_HOST),
+        Audience(
+            "SIGNED",
+            "Anyone holding a valid link signed for this tenant (e-mailed links); another "
+            "tenant's or a forged token is refused.",
+            EVERYONE,
+            signed=True,
+        ),
+        Audience("USER", "Any signed-in user of the tenant (acts on themselves only).", TENANT_USERS),
+        Audience(
+            "OWN",
+            "The person themselves (their profile, their picture) and the tenant's staff.",
+            frozenset({CUSTOMER, AGENT, TENANT_ADMIN}),
+        ),
+        Audience("STAFF", "Agents and tenant admins of the tenant.", STAFF_ACTORS),
+        Audience(
+            "STAFF_READ_ADMIN_WRITE",
+            "Agents and tenant admins read; only tenant admins change (roles, e-mail addresses, organizations).",
+            STAFF_ACTORS,
+            writers=frozenset({TENANT_ADMIN}),
+        ),
+        Audience("TENANT_ADMIN", "Tenant admins of the tenant.", frozenset({TENANT_ADMIN})),
+        Audience("OPERATOR", "The platform operator, on the bare domain.", frozenset({OPERATOR}), host=PLATFORM_HOST),
+        Audience(
+            "MAILGATE",
+            "A mail server with the mail gate's bearer token; no browser session.",
+            frozenset(),
+            host=PLATFORM_HOST,
+            bearer=True,
+        ),
+        Audience(
+            "REQUEST_VIEWER",
+            "Whoever may see that request: its requester, people and organization "
+            "members it is shared with, organization admins of the requester's organizations, staff.",
+            _REQUEST_PEOPLE,
+        ),
+        Audience(
+            "REQUEST_SHARER",
+            "Whoever may share that request or change its sharing: the requester, "
+            "organization admins, staff (not people it is merely shared with).",
+            _REQUEST_PEOPLE,
+        ),
+        Audience(
+            "REQUEST_EDITOR",
+            "Whoever may change that request's details or move it on (close, reopen, "
+            "approve): the requester, organization admins, staff.",
+            _REQUEST_PEOPLE,
+        ),
+        Audience(
+            "REQUEST_STAFF",
+            "Staff acting on a request of their tenant (assign, link, forward, original e-mails).",
+            STAFF_ACTORS,
+        ),
+        Audience(
+            "ARTICLE_READER",
+            "Whoever may read that help article (the matrix uses one shared with the "
+            "requester's organization: its members and staff).",
+            _REQUEST_PEOPLE,
+        ),
+    )
+}
 
 
 def effective_actor(actor: str, host: str) -> str:

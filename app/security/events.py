@@ -4,6 +4,7 @@ A ``SecurityEvent`` stores ``kind`` and ``params`` (values only: roles, organiza
 e-mail addresses, counts), never sentences; ``describe_event`` words it for whoever reads the
 trail, like ``app.tenancy.changes.describe_change`` does for configuration changes.
 """
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -69,13 +70,16 @@ def word_param(name: str, value):
 # Kinds whose sentence depends on one param's value (a key), so each variant stays a whole sentence
 # for translators; an unknown value falls back to the kind's sentence in SENTENCES.
 SENTENCE_VARIANTS = {
-    MEMBERSHIP_CHANGED: ("change", {
-        "added": _l("Added to %(organization)s as a member"),
-        "added_as_admin": _l("Added to %(organization)s as an organization admin"),
-        "made_admin": _l("Made an organization admin of %(organization)s"),
-        "made_member": _l("No longer an organization admin of %(organization)s, still a member"),
-        "removed": _l("Removed from %(organization)s"),
-    }),
+    MEMBERSHIP_CHANGED: (
+        "change",
+        {
+            "added": _l("Added to %(organization)s as a member"),
+            "added_as_admin": _l("Added to %(organization)s as an organization admin"),
+            "made_admin": _l("Made an organization admin of %(organization)s"),
+            "made_member": _l("No longer an organization admin of %(organization)s, still a member"),
+            "removed": _l("Removed from %(organization)s"),
+        },
+    ),
 }
 
 

@@ -7,6 +7,7 @@ brand colours, status colours); scripts are files under ``static/`` only, and no
 ``style=`` attribute or an inline event handler. E-mails are not subject to CSP and keep their
 inline styles.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -31,18 +32,20 @@ def content_security_policy(nonce: str) -> str:
     Images may be ``data:`` URLs (the tab icon in the tenant's colour). Downloads are streamed by
     the app, never redirected to the storage's host, so no other origin is needed.
     """
-    return "; ".join([
-        "default-src 'self'",
-        f"script-src 'self' 'nonce-{nonce}'",
-        f"style-src 'self' 'nonce-{nonce}'",
-        "img-src 'self' data:",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ])
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src 'self' 'nonce-{nonce}'",
+            f"style-src 'self' 'nonce-{nonce}'",
+            "img-src 'self' data:",
+            "font-src 'self'",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
 
 
 def _signed_in() -> bool:

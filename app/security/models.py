@@ -1,4 +1,5 @@
 """The security event trail, one row per event, per tenant (or the platform, ``tenant_id`` NULL)."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -13,6 +13,7 @@ what answered. So (ASVS 12.6.1, 5.2.6):
 - the operator may allow hosts or networks anyway (``MAILBOX_ALLOWED_HOSTS``: a test server, an
   on-premises mail server), on any port.
 """
+
 from __future__ import annotations
 
 import imaplib
@@ -63,8 +64,9 @@ def is_public_address(ip: IPAddress) -> bool:
     embedded = _embedded_ipv4(ip)
     if embedded is not None and not is_public_address(embedded):
         return False
-    return ip.is_global and not (ip.is_multicast or ip.is_private or ip.is_loopback or ip.is_link_local
-                                 or ip.is_reserved or ip.is_unspecified)
+    return ip.is_global and not (
+        ip.is_multicast or ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_unspecified
+    )
 
 
 def _allowed(host: str, ip: IPAddress, allowed: list[str]) -> bool:
@@ -136,8 +138,7 @@ class PinnedIMAP4(_PinnedConnection, imaplib.IMAP4):
 
 
 class PinnedIMAP4_SSL(_PinnedConnection, imaplib.IMAP4_SSL):
-    def __init__(self, host: str, port: int, address: str, ssl_context: ssl.SSLContext,
-                 timeout: float | None = None):
+    def __init__(self, host: str, port: int, address: str, ssl_context: ssl.SSLContext, timeout: float | None = None):
         self._address = address
         super().__init__(host, port, ssl_context=ssl_context, timeout=timeout)
 

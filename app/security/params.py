@@ -8,6 +8,7 @@ or an e-mail header in a form that raises (ASVS 5.1.3, 5.1.4, 5.2.2).
 - a text meant for one line (a request's summary, an e-mail subject) loses its line breaks and other
   control characters.
 """
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Writing and reading the security event trail."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -11,8 +12,9 @@ from app.security.events import KINDS
 from app.security.models import SecurityEvent
 
 
-def record_event(kind: str, *, tenant_id: int | None, actor=None, subject=None, email: str = "",
-                 ip: str | None = None, **params) -> SecurityEvent:
+def record_event(
+    kind: str, *, tenant_id: int | None, actor=None, subject=None, email: str = "", ip: str | None = None, **params
+) -> SecurityEvent:
     """Add one event to the session (the boundary commits it with the change it describes).
 
     ``actor`` is whoever acted (a ``User`` or an ``Operator``), ``subject`` the user concerned.
@@ -37,8 +39,9 @@ def record_event(kind: str, *, tenant_id: int | None, actor=None, subject=None, 
     return event
 
 
-def events_for_tenant(tenant_id: int, *, limit: int = 200, before_id: int | None = None, kind: str | None = None,
-                      email: str | None = None) -> list[SecurityEvent]:
+def events_for_tenant(
+    tenant_id: int, *, limit: int = 200, before_id: int | None = None, kind: str | None = None, email: str | None = None
+) -> list[SecurityEvent]:
     """The newest events of one tenant first, keyset-paginated by id.
 
     ``kind`` keeps one kind; ``email`` (part of an address, any case) keeps the events that name
@@ -53,15 +56,22 @@ def events_for_tenant(tenant_id: int, *, limit: int = 200, before_id: int | None
         query = query.where(SecurityEvent.kind == kind)
     needle = (email or "").strip().lower()
     if needle:
-        accounts = select(User.id).where(User.tenant_id == tenant_id,
-                                         func.lower(User.email).contains(needle, autoescape=True))
-        query = query.where(or_(func.lower(SecurityEvent.email).contains(needle, autoescape=True),
-                                SecurityEvent.actor_user_id.in_(accounts), SecurityEvent.subject_user_id.in_(accounts)))
+        accounts = select(User.id).where(
+            User.tenant_id == tenant_id, func.lower(User.email).contains(needle, autoescape=True)
+        )
+        query = query.where(
+            or_(
+                func.lower(SecurityEvent.email).contains(needle, autoescape=True),
+                SecurityEvent.actor_user_id.in_(accounts),
+                SecurityEvent.subject_user_id.in_(accounts),
+            )
+        )
     return list(db.session.execute(query.order_by(SecurityEvent.id.desc()).limit(limit)).scalars())
 
 
-def iter_events_for_tenant(tenant_id: int, *, kind: str | None = None, email: str | None = None,
-                           batch: int = 500) -> Iterator[SecurityEvent]:
+def iter_events_for_tenant(
+    tenant_id: int, *, kind: str | None = None, email: str | None = None, batch: int = 500
+) -> Iterator[SecurityEvent]:
     """Every matching event of one tenant, newest first, read in keyset batches (the CSV export:
     one bounded query at a time however long the trail)."""
     before_id = None

@@ -6,6 +6,7 @@ look-alike characters when they parse a host. A proxy may decode percent-escapes
 target is accepted only if every one of those readings is still a path on this site; anything
 doubtful falls back to the default, which is always a local URL the app built itself.
 """
+
 from __future__ import annotations
 
 import re

@@ -4,6 +4,7 @@
 ``S3_REGION``, ``S3_ACCESS_KEY_ID``, ``S3_SECRET_ACCESS_KEY`` for MinIO, moto or another
 S3-compatible server). Keys always start with the tenant: ``<tenant_id>/<ticket_id>/<uuid>``.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -75,10 +76,18 @@ class S3Storage:
 
         self.bucket = bucket
         self.client = boto3.client(
-            "s3", endpoint_url=endpoint_url, region_name=region,
-            aws_access_key_id=access_key, aws_secret_access_key=secret_key,
-            config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
-                          retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30),
+            "s3",
+            endpoint_url=endpoint_url,
+            region_name=region,
+            aws_access_key_id=access_key,
+            aws_secret_access_key=secret_key,
+            config=Config(
+                signature_version="s3v4",
+                s3={"addressing_style": "path"},
+                retries={"max_attempts": 3, "mode": "standard"},
+                connect_timeout=5,
+                read_timeout=30,
+            ),
         )
 
     def _call(self, method, **kwargs):
@@ -119,7 +128,8 @@ class S3Storage:
 
         disposition = f"attachment; filename*=UTF-8''{quote(filename)}"
         return self.client.generate_presigned_url(
-            "get_object", Params={"Bucket": self.bucket, "Key": key, "ResponseContentDisposition": disposition},
+            "get_object",
+            Params={"Bucket": self.bucket, "Key": key, "ResponseContentDisposition": disposition},
             ExpiresIn=expires,
         )
 
@@ -140,8 +150,13 @@ def storage_from_url(url: str, config: dict):
     if parsed.scheme == "file":
         return LocalStorage(parsed.path)
     if parsed.scheme == "s3":
-        return S3Storage(parsed.netloc, endpoint_url=config.get("S3_ENDPOINT_URL"), region=config.get("S3_REGION"),
-                         access_key=config.get("S3_ACCESS_KEY_ID"), secret_key=config.get("S3_SECRET_ACCESS_KEY"))
+        return S3Storage(
+            parsed.netloc,
+            endpoint_url=config.get("S3_ENDPOINT_URL"),
+            region=config.get("S3_REGION"),
+            access_key=config.get("S3_ACCESS_KEY_ID"),
+            secret_key=config.get("S3_SECRET_ACCESS_KEY"),
+        )
     raise ValueError(f"unsupported STORAGE_URL {url!r}: use file:///path or s3://bucket")
 
 

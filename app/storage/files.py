@@ -3,6 +3,7 @@ a ``Content-Disposition`` header, and a content type read from the bytes, never 
 
 Used for request attachments (portal and inbound e-mail) and their downloads.
 """
+
 from __future__ import annotations
 
 import mimetypes
@@ -15,8 +16,7 @@ MAX_FILENAME_LENGTH = 200
 FALLBACK_NAME = "file"
 
 # Windows refuses these as file names, with any extension (CON.txt is CON).
-_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
-                     *(f"LPT{i}" for i in range(1, 10))}
+_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 # Characters Windows forbids in names, besides the control characters.
 _FORBIDDEN = re.compile(r'[<>:"|?*]')
 
@@ -49,15 +49,33 @@ def safe_filename(name: str | None, *, max_length: int = MAX_FILENAME_LENGTH) ->
 
 
 # Types a browser would run or render as a page of our origin: never shown inline.
-ACTIVE_CONTENT_TYPES = {"text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml",
-                        "text/javascript", "application/javascript", "application/x-javascript",
-                        "application/ecmascript", "text/ecmascript", "application/pdf+html"}
+ACTIVE_CONTENT_TYPES = {
+    "text/html",
+    "application/xhtml+xml",
+    "image/svg+xml",
+    "text/xml",
+    "application/xml",
+    "text/javascript",
+    "application/javascript",
+    "application/x-javascript",
+    "application/ecmascript",
+    "text/ecmascript",
+    "application/pdf+html",
+}
 _MARKUP = (
-    (re.compile(rb"^\s*(?:<!--.*?-->\s*)*<\?xml[^>]*>\s*(?:<!--.*?-->\s*)*(?:<!doctype\s+svg|<svg)", re.I | re.S),
-     "image/svg+xml"),
+    (
+        re.compile(rb"^\s*(?:<!--.*?-->\s*)*<\?xml[^>]*>\s*(?:<!--.*?-->\s*)*(?:<!doctype\s+svg|<svg)", re.I | re.S),
+        "image/svg+xml",
+    ),
     (re.compile(rb"^\s*(?:<!--.*?-->\s*)*(?:<!doctype\s+svg|<svg)", re.I | re.S), "image/svg+xml"),
-    (re.compile(rb"^\s*(?:<!--.*?-->\s*)*(?:<!doctype\s+html|<html|<head|<body|<script|<iframe|<h1|<div|<p\b|"
-                rb"<table|<a\s|<img|<style|<title|<br|<b\b|<font)", re.I | re.S), "text/html"),
+    (
+        re.compile(
+            rb"^\s*(?:<!--.*?-->\s*)*(?:<!doctype\s+html|<html|<head|<body|<script|<iframe|<h1|<div|<p\b|"
+            rb"<table|<a\s|<img|<style|<title|<br|<b\b|<font)",
+            re.I | re.S,
+        ),
+        "text/html",
+    ),
     (re.compile(rb"^\s*<\?xml", re.I), "application/xml"),
 )
 SNIFF_BYTES = 8192

@@ -10,6 +10,7 @@ A change entry is a plain JSON mapping (``SyncReport.changes``, ``ConfigChange.c
 on a page), so the same stored change reads in Czech for one admin and in Hungarian for another.
 Entries stored before this format are plain English strings; they are shown as they are.
 """
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -68,23 +69,54 @@ _SENTENCES = {
 
 # The attributes an "updated ..." entry names, in words (unknown ones are shown as identifiers).
 _FIELD_WORDS = {
-    "name": _l("name"), "customer_name": _l("name for customers"), "category": _l("category"),
-    "color": _l("colour"), "notify": _l("notifications"), "position": _l("order"),
-    "initial_status_id": _l("initial status"), "from_status_id": _l("from status"),
-    "to_status_id": _l("target status"), "actors": _l("who may use it"), "requires": _l("required fields"),
-    "type": _l("type"), "label": _l("label"), "help": _l("help text"), "required": _l("required"),
-    "options": _l("options"), "visible_when": _l("visibility condition"),
-    "value_when_hidden": _l("value when hidden"), "default": _l("default value"),
-    "fixed_value": _l("fixed value"), "editable_by": _l("who may edit it"), "description": _l("description"),
-    "icon": _l("icon"), "form_id": _l("form"), "workflow_id": _l("workflow"), "trigger": _l("trigger"),
-    "conditions": _l("conditions"), "actions": _l("actions"), "enabled": _l("enabled"),
-    "filters": _l("filters"), "default_locale": _l("default language"), "locales": _l("languages"),
-    "timezone": _l("time zone"), "registration_mode": _l("registration"),
-    "reference_prefix": _l("reference prefix"), "branding": _l("branding"), "settings": _l("settings"),
+    "name": _l("name"),
+    "customer_name": _l("name for customers"),
+    "category": _l("category"),
+    "color": _l("colour"),
+    "notify": _l("notifications"),
+    "position": _l("order"),
+    "initial_status_id": _l("initial status"),
+    "from_status_id": _l("from status"),
+    "to_status_id": _l("target status"),
+    "actors": _l("who may use it"),
+    "requires": _l("required fields"),
+    "type": _l("type"),
+    "label": _l("label"),
+    "help": _l("help text"),
+    "required": _l("required"),
+    "options": _l("options"),
+    "visible_when": _l("visibility condition"),
+    "value_when_hidden": _l("value when hidden"),
+    "default": _l("default value"),
+    "fixed_value": _l("fixed value"),
+    "editable_by": _l("who may edit it"),
+    "description": _l("description"),
+    "icon": _l("icon"),
+    "form_id": _l("form"),
+    "workflow_id": _l("workflow"),
+    "trigger": _l("trigger"),
+    "conditions": _l("conditions"),
+    "actions": _l("actions"),
+    "enabled": _l("enabled"),
+    "filters": _l("filters"),
+    "default_locale": _l("default language"),
+    "locales": _l("languages"),
+    "timezone": _l("time zone"),
+    "registration_mode": _l("registration"),
+    "reference_prefix": _l("reference prefix"),
+    "branding": _l("branding"),
+    "settings": _l("settings"),
     # further attributes that problems' key paths name (queues, conditions, time rules)
-    "key": _l("key"), "status": _l("status"), "statuses": _l("statuses"), "field": _l("field"),
-    "in": _l("values"), "assignee": _l("assignee"), "sort": _l("sort order"), "after": _l("waiting time"),
-    "portal": _l("portal"), "request_types": _l("request types"),
+    "key": _l("key"),
+    "status": _l("status"),
+    "statuses": _l("statuses"),
+    "field": _l("field"),
+    "in": _l("values"),
+    "assignee": _l("assignee"),
+    "sort": _l("sort order"),
+    "after": _l("waiting time"),
+    "portal": _l("portal"),
+    "request_types": _l("request types"),
 }
 
 
@@ -99,8 +131,7 @@ def describe_change(entry) -> str:
         return str(entry)
     action, kind = entry.get("action"), entry.get("kind")
     fields = [str(_FIELD_WORDS.get(name, name)) for name in entry.get("fields") or []]
-    values = {"key": entry.get("key", ""), "language": entry.get("language", ""),
-              "fields": ", ".join(fields)}
+    values = {"key": entry.get("key", ""), "language": entry.get("language", ""), "fields": ", ".join(fields)}
     sentence = _SENTENCES.get((action, kind))
     if sentence is None:  # a kind this version does not know: still readable
         return " ".join(str(part) for part in (action, kind, entry.get("key"), *fields) if part)

@@ -2,6 +2,7 @@
 
 These commands reach across tenants on purpose: they are the operator's tools.
 """
+
 from __future__ import annotations
 
 import sys
@@ -46,8 +47,10 @@ def list_command():
         click.echo(_("no tenants; run %(command)s", command="`flask --app wsgi tenants sync`"))
         return
     for tenant in rows:
-        click.echo(f"{tenant.slug:<16} {tenant.status:<10} {tenant.name:<24} "
-                   f"{','.join(tenant.locales):<10} {_tenant_url(tenant.slug)}")
+        click.echo(
+            f"{tenant.slug:<16} {tenant.status:<10} {tenant.name:<24} "
+            f"{','.join(tenant.locales):<10} {_tenant_url(tenant.slug)}"
+        )
 
 
 @tenants_cli.command("sync")
@@ -73,14 +76,20 @@ def sync_command(slug, dry_run):
             continue
         count = len(report.changes)
         if dry_run:
-            line = ngettext("%(slug)s: would change (%(num)d change)", "%(slug)s: would change (%(num)d changes)",
-                            count, slug=report.slug)
+            line = ngettext(
+                "%(slug)s: would change (%(num)d change)",
+                "%(slug)s: would change (%(num)d changes)",
+                count,
+                slug=report.slug,
+            )
         elif report.created:
-            line = ngettext("%(slug)s: created (%(num)d change)", "%(slug)s: created (%(num)d changes)",
-                            count, slug=report.slug)
+            line = ngettext(
+                "%(slug)s: created (%(num)d change)", "%(slug)s: created (%(num)d changes)", count, slug=report.slug
+            )
         else:
-            line = ngettext("%(slug)s: updated (%(num)d change)", "%(slug)s: updated (%(num)d changes)",
-                            count, slug=report.slug)
+            line = ngettext(
+                "%(slug)s: updated (%(num)d change)", "%(slug)s: updated (%(num)d changes)", count, slug=report.slug
+            )
         click.echo(line)
         for entry in report.changes:
             click.echo(f"  - {describe_change(entry)}")
@@ -102,25 +111,44 @@ def create_command(slug, template, name, prefix, languages, default_language, ad
     from app.operator.services import onboard_tenant
 
     if not SLUG_RE.match(slug):
-        _fail(DefinitionError([_("'%(slug)s' is not a valid slug: lowercase letters, digits and '-', at most 63",
-                                 slug=slug)]))
+        _fail(
+            DefinitionError(
+                [_("'%(slug)s' is not a valid slug: lowercase letters, digits and '-', at most 63", slug=slug)]
+            )
+        )
     source = f"tenant:{from_tenant}" if from_tenant else template
     try:
-        tenant = onboard_tenant(slug=slug, name=name or slug.capitalize(), source=source, prefix=prefix,
-                                languages=[x.strip() for x in languages.split(",") if x.strip()] if languages else None,
-                                default_language=default_language, admin_email=admin_email, actor="cli")
+        tenant = onboard_tenant(
+            slug=slug,
+            name=name or slug.capitalize(),
+            source=source,
+            prefix=prefix,
+            languages=[x.strip() for x in languages.split(",") if x.strip()] if languages else None,
+            default_language=default_language,
+            admin_email=admin_email,
+            actor="cli",
+        )
     except DefinitionError as error:
         _fail(error)
-    click.echo(_("%(slug)s: created from %(source)s; portal at %(url)s", slug=tenant.slug,
-                 source=from_tenant or template, url=_tenant_url(tenant.slug)))
+    click.echo(
+        _(
+            "%(slug)s: created from %(source)s; portal at %(url)s",
+            slug=tenant.slug,
+            source=from_tenant or template,
+            url=_tenant_url(tenant.slug),
+        )
+    )
     if admin_email:
         click.echo(_("%(slug)s: invitation sent to %(email)s", slug=tenant.slug, email=admin_email))
 
 
 @tenants_cli.command("export")
 @click.argument("slug")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Write the files into this folder (default: print them).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write the files into this folder (default: print them).",
+)
 def export_command(slug, out):
     """Write a tenant's configuration in the tenants/ definition format."""
     try:

@@ -3,6 +3,7 @@
 One loader and one validator serve ``flask tenants sync``, the admin console's import and
 onboarding. Errors name the file and the key path so that a reviewer can fix them directly.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,17 @@ SCHEMA_PATH = Path(__file__).resolve().parents[2] / "tenants" / "definition.sche
 
 # Which top-level keys live in which file.
 FILES = {
-    "tenant.yaml": ("slug", "name", "languages", "default_language", "timezone", "registration",
-                    "reference_prefix", "branding", "settings"),
+    "tenant.yaml": (
+        "slug",
+        "name",
+        "languages",
+        "default_language",
+        "timezone",
+        "registration",
+        "reference_prefix",
+        "branding",
+        "settings",
+    ),
     "catalog.yaml": ("portals", "forms"),
     "workflow.yaml": ("statuses", "workflows"),
     "queues.yaml": ("queues",),
@@ -76,8 +86,9 @@ class _DefinitionLoader(yaml.SafeLoader):
     def compose_node(self, parent, index):
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            raise UnsafeYAMLError(_("The file uses YAML anchors or aliases (& and *), which are not accepted; "
-                                    "write each value out."))
+            raise UnsafeYAMLError(
+                _("The file uses YAML anchors or aliases (& and *), which are not accepted; write each value out.")
+            )
         self._nodes += 1
         if self._nodes > MAX_NODES:
             raise UnsafeYAMLError(_("The file has too many values (more than %(limit)s).", limit=MAX_NODES))
@@ -144,9 +155,15 @@ def _shown(value) -> str:
 
 
 def _type_words(types) -> str:
-    words = {"object": _("a mapping of keys"), "array": _("a list"), "string": _("text"),
-             "integer": _("a whole number"), "number": _("a number"), "boolean": _("true or false"),
-             "null": _("empty")}
+    words = {
+        "object": _("a mapping of keys"),
+        "array": _("a list"),
+        "string": _("text"),
+        "integer": _("a whole number"),
+        "number": _("a number"),
+        "boolean": _("true or false"),
+        "null": _("empty"),
+    }
     types = [types] if isinstance(types, str) else list(types)
     return " / ".join(words.get(t, t) for t in types)
 
@@ -162,33 +179,44 @@ def schema_message(error) -> str:
     if keyword == "type":
         return _("must be %(type)s, not %(value)s", type=_type_words(expected), value=_shown(value))
     if keyword == "enum":
-        return _("%(value)s is not one of %(allowed)s", value=_shown(value),
-                 allowed=", ".join(_shown(v) for v in expected))
+        return _(
+            "%(value)s is not one of %(allowed)s", value=_shown(value), allowed=", ".join(_shown(v) for v in expected)
+        )
     if keyword == "const":
         return _("must be %(value)s", value=_shown(expected))
     if keyword == "additionalProperties" and isinstance(value, dict):
         known = error.schema.get("properties", {})
         patterns = error.schema.get("patternProperties", {})
         extra = [k for k in value if k not in known and not any(re.search(p, k) for p in patterns)]
-        return ngettext("unknown key %(keys)s", "unknown keys %(keys)s", len(extra),
-                        keys=", ".join(f"'{k}'" for k in extra))
+        return ngettext(
+            "unknown key %(keys)s", "unknown keys %(keys)s", len(extra), keys=", ".join(f"'{k}'" for k in extra)
+        )
     if keyword == "pattern":
         return _("%(value)s does not match the expected form (%(pattern)s)", value=_shown(value), pattern=expected)
     if keyword == "minLength":
-        return (_("must not be empty") if expected == 1 else
-                ngettext("must be at least %(num)d character long", "must be at least %(num)d characters long",
-                         expected))
+        return (
+            _("must not be empty")
+            if expected == 1
+            else ngettext(
+                "must be at least %(num)d character long", "must be at least %(num)d characters long", expected
+            )
+        )
     if keyword == "maxLength":
-        return ngettext("must be at most %(num)d character long", "must be at most %(num)d characters long",
-                        expected)
+        return ngettext("must be at most %(num)d character long", "must be at most %(num)d characters long", expected)
     if keyword == "minItems":
-        return (_("must not be empty") if expected == 1 else
-                ngettext("needs at least %(num)d item", "needs at least %(num)d items", expected))
+        return (
+            _("must not be empty")
+            if expected == 1
+            else ngettext("needs at least %(num)d item", "needs at least %(num)d items", expected)
+        )
     if keyword == "maxItems":
         return ngettext("takes at most %(num)d item", "takes at most %(num)d items", expected)
     if keyword == "minProperties":
-        return (_("must not be empty") if expected == 1 else
-                ngettext("needs at least %(num)d key", "needs at least %(num)d keys", expected))
+        return (
+            _("must not be empty")
+            if expected == 1
+            else ngettext("needs at least %(num)d key", "needs at least %(num)d keys", expected)
+        )
     if keyword == "maxProperties":
         return ngettext("takes at most %(num)d key", "takes at most %(num)d keys", expected)
     if keyword == "uniqueItems":
@@ -240,8 +268,9 @@ def read_definition_files(folder: Path) -> dict:
         for key, value in content.items():
             if key not in keys:
                 expected = KEY_TO_FILE.get(key)
-                message = (_("unknown key here (it belongs in %(file)s)", file=expected) if expected
-                           else _("unknown key here"))
+                message = (
+                    _("unknown key here (it belongs in %(file)s)", file=expected) if expected else _("unknown key here")
+                )
                 problems.append(f"{path}: {key}: {message}")
                 continue
             merged[key] = value
@@ -289,13 +318,25 @@ def _check_localized(node, path: list, languages: list[str], problems: _Problems
                 missing = [lang for lang in languages if lang not in value]
                 extra = [lang for lang in value if lang not in languages]
                 if missing:
-                    problems.add(path + [key], ngettext("missing language %(languages)s",
-                                                        "missing languages %(languages)s", len(missing),
-                                                        languages=", ".join(missing)))
+                    problems.add(
+                        path + [key],
+                        ngettext(
+                            "missing language %(languages)s",
+                            "missing languages %(languages)s",
+                            len(missing),
+                            languages=", ".join(missing),
+                        ),
+                    )
                 if extra:
-                    problems.add(path + [key], ngettext("language %(languages)s is not enabled for this tenant",
-                                                        "languages %(languages)s are not enabled for this tenant",
-                                                        len(extra), languages=", ".join(extra)))
+                    problems.add(
+                        path + [key],
+                        ngettext(
+                            "language %(languages)s is not enabled for this tenant",
+                            "languages %(languages)s are not enabled for this tenant",
+                            len(extra),
+                            languages=", ".join(extra),
+                        ),
+                    )
             else:
                 _check_localized(value, path + [key], languages, problems)
     elif isinstance(node, list):
@@ -306,11 +347,18 @@ def _check_localized(node, path: list, languages: list[str], problems: _Problems
 def _check_semantics(data: dict, problems: _Problems, expected_slug: str | None) -> None:
     languages = data["languages"]
     if expected_slug is not None and data["slug"] != expected_slug:
-        problems.add(["slug"], _("'%(slug)s' must equal the folder name '%(folder)s'", slug=data["slug"],
-                                 folder=expected_slug))
+        problems.add(
+            ["slug"], _("'%(slug)s' must equal the folder name '%(folder)s'", slug=data["slug"], folder=expected_slug)
+        )
     if data["default_language"] not in languages:
-        problems.add(["default_language"], _("'%(language)s' is not one of the languages (%(languages)s)",
-                                             language=data["default_language"], languages=", ".join(languages)))
+        problems.add(
+            ["default_language"],
+            _(
+                "'%(language)s' is not one of the languages (%(languages)s)",
+                language=data["default_language"],
+                languages=", ".join(languages),
+            ),
+        )
     if "timezone" in data:
         try:
             ZoneInfo(data["timezone"])
@@ -332,12 +380,13 @@ def _check_semantics(data: dict, problems: _Problems, expected_slug: str | None)
         for t_index, transition in enumerate(workflow["transitions"]):
             tpath = wpath + ["transitions", t_index]
             sources = transition.get("from")
-            for source_key in ([sources] if isinstance(sources, str) else sources or []):
+            for source_key in [sources] if isinstance(sources, str) else sources or []:
                 if source_key not in statuses:
                     problems.add(tpath + ["from"], _("unknown status '%(key)s'", key=source_key))
                 elif statuses[source_key]["category"] == "closed":
-                    problems.add(tpath + ["from"], _("status '%(key)s' is final (closed) and cannot be left",
-                                                     key=source_key))
+                    problems.add(
+                        tpath + ["from"], _("status '%(key)s' is final (closed) and cannot be left", key=source_key)
+                    )
             if transition["to"] not in statuses:
                 problems.add(tpath + ["to"], _("unknown status '%(key)s'", key=transition["to"]))
 
@@ -397,15 +446,23 @@ def _check_semantics(data: dict, problems: _Problems, expected_slug: str | None)
     if forward_status is not None and forward_status not in statuses:
         problems.add(["settings", "forward_status"], _("unknown status '%(key)s'", key=forward_status))
     cc_field = data.get("settings", {}).get("notifications", {}).get("cc_field")
-    text_keys = {f["key"] for form in data["forms"] for f in form["fields"] if f["type"] in ("text", "textarea", "email")}
+    text_keys = {
+        f["key"] for form in data["forms"] for f in form["fields"] if f["type"] in ("text", "textarea", "email")
+    }
     if cc_field is not None and cc_field not in text_keys:
         problems.add(["settings", "notifications", "cc_field"], _("no form has a text field '%(key)s'", key=cc_field))
 
     for lang in data.get("strings", {}):
         if lang not in languages:
-            problems.add(["strings", lang], ngettext("language %(languages)s is not enabled for this tenant",
-                                                     "languages %(languages)s are not enabled for this tenant", 1,
-                                                     languages=lang))
+            problems.add(
+                ["strings", lang],
+                ngettext(
+                    "language %(languages)s is not enabled for this tenant",
+                    "languages %(languages)s are not enabled for this tenant",
+                    1,
+                    languages=lang,
+                ),
+            )
 
 
 def _check_transition_requirements(data: dict, forms: dict, problems: _Problems) -> None:
@@ -431,17 +488,32 @@ def _check_transition_requirements(data: dict, forms: dict, problems: _Problems)
                     if form is None or key not in all_field_keys:
                         continue
                     if fdef is None:
-                        messages.append(_("field '%(key)s' is not in form '%(form)s' of request type "
-                                          "'%(request_type)s'", key=key, form=request_type["form"],
-                                          request_type=f"{portal_key}/{request_type['key']}"))
+                        messages.append(
+                            _(
+                                "field '%(key)s' is not in form '%(form)s' of request type '%(request_type)s'",
+                                key=key,
+                                form=request_type["form"],
+                                request_type=f"{portal_key}/{request_type['key']}",
+                            )
+                        )
                     elif key in ("description", "attachments") or fdef["type"] == "files":
-                        messages.append(_("field '%(key)s' cannot be required by a transition (only fields stored "
-                                          "as the request's values)", key=key))
+                        messages.append(
+                            _(
+                                "field '%(key)s' cannot be required by a transition (only fields stored "
+                                "as the request's values)",
+                                key=key,
+                            )
+                        )
                     elif "fixed_value" in fdef:
                         messages.append(_("field '%(key)s' has a fixed value and cannot be filled in", key=key))
                     elif "customer" in transition["actors"] and fdef.get("editable_by") == "agent":
-                        messages.append(_("field '%(key)s' is set by support (editable_by: agent), so a customer "
-                                          "transition cannot require it", key=key))
+                        messages.append(
+                            _(
+                                "field '%(key)s' is set by support (editable_by: agent), so a customer "
+                                "transition cannot require it",
+                                key=key,
+                            )
+                        )
                 for message in dict.fromkeys(messages):
                     problems.add(path, message)
 
@@ -479,8 +551,10 @@ def _check_queues(data: dict, statuses: dict, problems: _Problems) -> None:
                 continue
             for i, value in enumerate(values):
                 if value not in choice_options[key]:
-                    problems.add(path + ["fields", key, i], _("'%(value)s' is not an option of '%(field)s'",
-                                                              value=value, field=key))
+                    problems.add(
+                        path + ["fields", key, i],
+                        _("'%(value)s' is not an option of '%(field)s'", value=value, field=key),
+                    )
 
 
 def _check_field(fdef: dict, path: list, fields: dict, form_types: set, problems: _Problems) -> None:
@@ -502,22 +576,29 @@ def _check_field(fdef: dict, path: list, fields: dict, form_types: set, problems
         if "field" in condition:
             other = fields.get(condition["field"])
             if other is None or other is fdef:
-                problems.add(path + ["visible_when", "field"], _("unknown field '%(key)s' in this form",
-                                                                 key=condition["field"]))
+                problems.add(
+                    path + ["visible_when", "field"], _("unknown field '%(key)s' in this form", key=condition["field"])
+                )
             elif other["type"] not in ("select", "multiselect", "checkbox"):
-                problems.add(path + ["visible_when", "field"], _("field '%(key)s' is not a choice field",
-                                                                 key=condition["field"]))
+                problems.add(
+                    path + ["visible_when", "field"], _("field '%(key)s' is not a choice field", key=condition["field"])
+                )
             else:
-                known = {o["key"] for o in other.get("options", [])} if other["type"] != "checkbox" else {"true", "false"}
+                known = (
+                    {o["key"] for o in other.get("options", [])} if other["type"] != "checkbox" else {"true", "false"}
+                )
                 for value in condition["in"]:
                     if value not in known:
-                        problems.add(path + ["visible_when", "in"], _("'%(value)s' is not an option of '%(field)s'",
-                                                                      value=value, field=condition["field"]))
+                        problems.add(
+                            path + ["visible_when", "in"],
+                            _("'%(value)s' is not an option of '%(field)s'", value=value, field=condition["field"]),
+                        )
         else:
             for key in condition["request_type"]:
                 if key not in form_types:
-                    problems.add(path + ["visible_when", "request_type"], _("no request type '%(key)s' uses this form",
-                                                                            key=key))
+                    problems.add(
+                        path + ["visible_when", "request_type"], _("no request type '%(key)s' uses this form", key=key)
+                    )
         if fdef.get("required") and "value_when_hidden" not in fdef:
             pass  # a hidden required field is simply not required while hidden
     elif "value_when_hidden" in fdef:
@@ -525,10 +606,25 @@ def _check_field(fdef: dict, path: list, fields: dict, form_types: set, problems
 
 
 # An agent queue's filters (the request list's vocabulary); "any" assignee means no filter.
-QUEUE_FILTER_DEFAULTS = {"status": "open", "statuses": [], "assignee": "any", "portal": None, "request_types": [],
-                         "fields": {}, "sort": "-updated"}
-FIELD_DEFAULTS = {"help": {}, "required": False, "options": [], "visible_when": None,
-                  "value_when_hidden": None, "default": None, "fixed_value": None, "editable_by": "customer"}
+QUEUE_FILTER_DEFAULTS = {
+    "status": "open",
+    "statuses": [],
+    "assignee": "any",
+    "portal": None,
+    "request_types": [],
+    "fields": {},
+    "sort": "-updated",
+}
+FIELD_DEFAULTS = {
+    "help": {},
+    "required": False,
+    "options": [],
+    "visible_when": None,
+    "value_when_hidden": None,
+    "default": None,
+    "fixed_value": None,
+    "editable_by": "customer",
+}
 
 
 def normalize_definition(data: dict) -> dict:
@@ -580,8 +676,14 @@ def normalize_definition(data: dict) -> dict:
 def compact_definition(data: dict) -> dict:
     """The inverse of normalize: drop keys that only repeat a default (for readable exports)."""
     out = json.loads(json.dumps(data))
-    for key, default in (("branding", {}), ("settings", {}), ("rules", []), ("strings", {}), ("queues", []),
-                         ("sla", {})):
+    for key, default in (
+        ("branding", {}),
+        ("settings", {}),
+        ("rules", []),
+        ("strings", {}),
+        ("queues", []),
+        ("sla", {}),
+    ):
         if out.get(key) == default:
             out.pop(key, None)
     for key, default in (("clock", "calendar"), ("warn_before", "PT4H"), ("targets", {})):

@@ -1,4 +1,5 @@
 """The tenant: a vendor with its own branded portal. Not tenant-scoped itself."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -4,6 +4,7 @@
 subdomain routing), we validate it, look it up (cached for a few seconds per process), and make it
 the current tenant: ``g.tenant`` for views and templates, the scoping context for queries.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -58,11 +59,20 @@ def load_tenant_context(slug: str) -> TenantContext | None:
     for locale, msgid, msgstr in rows:
         overrides.setdefault(locale, {})[msgid] = msgstr
     return TenantContext(
-        id=tenant.id, slug=tenant.slug, name=tenant.name, status=tenant.status,
-        default_locale=tenant.default_locale, locales=tuple(tenant.locales), timezone=tenant.timezone,
-        registration_mode=tenant.registration_mode, reference_prefix=tenant.reference_prefix,
-        config_version=tenant.config_version, branding=dict(tenant.branding or {}),
-        settings=dict(tenant.settings or {}), string_overrides=overrides, logo_key=tenant.logo_key,
+        id=tenant.id,
+        slug=tenant.slug,
+        name=tenant.name,
+        status=tenant.status,
+        default_locale=tenant.default_locale,
+        locales=tuple(tenant.locales),
+        timezone=tenant.timezone,
+        registration_mode=tenant.registration_mode,
+        reference_prefix=tenant.reference_prefix,
+        config_version=tenant.config_version,
+        branding=dict(tenant.branding or {}),
+        settings=dict(tenant.settings or {}),
+        string_overrides=overrides,
+        logo_key=tenant.logo_key,
     )
 
 
@@ -100,8 +110,7 @@ def enter_tenant(slug: str) -> TenantContext:
             # A suspended portal says so (its data is kept); nothing else of it is served.
             from flask import render_template
 
-            abort(Response(render_template("operator/suspended.html", name=known.name), 503,
-                           {"Retry-After": "3600"}))
+            abort(Response(render_template("operator/suspended.html", name=known.name), 503, {"Retry-After": "3600"}))
         g.unknown_tenant = True
         abort(404)
     g.tenant = context

@@ -9,6 +9,7 @@ maintenance) says so with ``with all_tenants():`` -- grep for it.
 INSERTs are guarded in ``before_flush``: a new tenant-owned row gets the current tenant, and a
 row for another tenant is refused.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager

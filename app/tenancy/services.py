@@ -3,6 +3,7 @@
 ``apply_definition`` is an idempotent, non-destructive upsert by key: running it twice changes
 nothing the second time, and configuration that requests still use is never removed.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -88,10 +89,18 @@ def apply_definition(definition: dict, *, dry_run: bool = False, on_applied=None
             db.session.add(tenant)
             report.created = True
         _assign(
-            tenant, report, "tenant", d["slug"],
-            name=d["name"], default_locale=d["default_language"], locales=list(d["languages"]),
-            timezone=d["timezone"], registration_mode=d["registration"],
-            reference_prefix=d["reference_prefix"], branding=d["branding"], settings=d["settings"],
+            tenant,
+            report,
+            "tenant",
+            d["slug"],
+            name=d["name"],
+            default_locale=d["default_language"],
+            locales=list(d["languages"]),
+            timezone=d["timezone"],
+            registration_mode=d["registration"],
+            reference_prefix=d["reference_prefix"],
+            branding=d["branding"],
+            settings=d["settings"],
         )
         db.session.flush()
         with tenant_scope(tenant.id):
@@ -123,16 +132,33 @@ def _sync_configuration(d: dict, report: SyncReport, problems: list[str]) -> Non
     wanted = set()
     for position, s in enumerate(d["statuses"]):
         wanted.add(s["key"])
-        _upsert(Status, statuses, s["key"], report, "status", name=s["name"],
-                customer_name=s["customer_name"], category=s["category"], color=s["color"], notify=s["notify"],
-                position=position)
+        _upsert(
+            Status,
+            statuses,
+            s["key"],
+            report,
+            "status",
+            name=s["name"],
+            customer_name=s["customer_name"],
+            category=s["category"],
+            color=s["color"],
+            notify=s["notify"],
+            position=position,
+        )
     session.flush()
 
     # Workflows and transitions.
     workflows = {w.key: w for w in session.scalars(select(Workflow))}
     for w in d["workflows"]:
-        workflow = _upsert(Workflow, workflows, w["key"], report, "workflow", name=w["name"],
-                           initial_status_id=statuses[w["initial_status"]].id)
+        workflow = _upsert(
+            Workflow,
+            workflows,
+            w["key"],
+            report,
+            "workflow",
+            name=w["name"],
+            initial_status_id=statuses[w["initial_status"]].id,
+        )
         session.flush()
         existing = {t.key: t for t in workflow.transitions}
         keep = set()
@@ -147,10 +173,18 @@ def _sync_configuration(d: dict, report: SyncReport, problems: list[str]) -> Non
                     obj = Transition(key=key, workflow=workflow)
                     session.add(obj)
                     existing[key] = obj
-                _assign(obj, report, "transition", f"{w['key']}/{key}", name=t["name"],
-                        from_status_id=statuses[source].id if source else None,
-                        to_status_id=statuses[t["to"]].id, actors=list(t["actors"]),
-                        requires=list(t["requires"]), position=position)
+                _assign(
+                    obj,
+                    report,
+                    "transition",
+                    f"{w['key']}/{key}",
+                    name=t["name"],
+                    from_status_id=statuses[source].id if source else None,
+                    to_status_id=statuses[t["to"]].id,
+                    actors=list(t["actors"]),
+                    requires=list(t["requires"]),
+                    position=position,
+                )
         for key, obj in existing.items():
             if key not in keep:
                 session.delete(obj)
@@ -170,17 +204,35 @@ def _sync_configuration(d: dict, report: SyncReport, problems: list[str]) -> Non
             if obj is None:
                 obj = Field(key=fd["key"], form=form)
                 session.add(obj)
-            _assign(obj, report, "field", f"{f['key']}/{fd['key']}", type=fd["type"], label=fd["label"],
-                    help=fd["help"], required=fd["required"], options=fd["options"],
-                    visible_when=fd["visible_when"], value_when_hidden=fd["value_when_hidden"],
-                    default=fd["default"], fixed_value=fd["fixed_value"], editable_by=fd["editable_by"],
-                    position=position)
+            _assign(
+                obj,
+                report,
+                "field",
+                f"{f['key']}/{fd['key']}",
+                type=fd["type"],
+                label=fd["label"],
+                help=fd["help"],
+                required=fd["required"],
+                options=fd["options"],
+                visible_when=fd["visible_when"],
+                value_when_hidden=fd["value_when_hidden"],
+                default=fd["default"],
+                fixed_value=fd["fixed_value"],
+                editable_by=fd["editable_by"],
+                position=position,
+            )
         for key, obj in existing.items():
             if key in keep:
                 continue
             used = select(func.count()).select_from(TicketFieldValue).where(TicketFieldValue.field_id == obj.id)
-            if not _refuse_if_used(used, _("field '%(key)s' was removed but requests have values for it; keep "
-                                           "it in the definition", key=f"{f['key']}/{key}"), problems):
+            if not _refuse_if_used(
+                used,
+                _(
+                    "field '%(key)s' was removed but requests have values for it; keep it in the definition",
+                    key=f"{f['key']}/{key}",
+                ),
+                problems,
+            ):
                 session.delete(obj)
                 _deleted(report, "field", f"{f['key']}/{key}")
     session.flush()
@@ -190,8 +242,9 @@ def _sync_configuration(d: dict, report: SyncReport, problems: list[str]) -> Non
     all_types = list(session.scalars(select(RequestType)))
     keep_types = set()
     for position, p in enumerate(d["portals"]):
-        portal = _upsert(Portal, portals, p["key"], report, "portal", name=p["name"],
-                         description=p["description"], position=position)
+        portal = _upsert(
+            Portal, portals, p["key"], report, "portal", name=p["name"], description=p["description"], position=position
+        )
         session.flush()
         existing = {rt.key: rt for rt in all_types if rt.portal_id == portal.id}
         for rt_position, rt in enumerate(p["request_types"]):
@@ -199,17 +252,29 @@ def _sync_configuration(d: dict, report: SyncReport, problems: list[str]) -> Non
             if obj is None:
                 obj = RequestType(key=rt["key"], portal_id=portal.id)
                 session.add(obj)
-            _assign(obj, report, "request_type", f"{p['key']}/{rt['key']}", name=rt["name"],
-                    description=rt["description"], icon=rt["icon"], position=rt_position,
-                    form_id=forms[rt["form"]].id, workflow_id=workflows[rt["workflow"]].id)
+            _assign(
+                obj,
+                report,
+                "request_type",
+                f"{p['key']}/{rt['key']}",
+                name=rt["name"],
+                description=rt["description"],
+                icon=rt["icon"],
+                position=rt_position,
+                form_id=forms[rt["form"]].id,
+                workflow_id=workflows[rt["workflow"]].id,
+            )
             session.flush()
             keep_types.add(obj.id)
     for obj in all_types:
         if obj.id in keep_types:
             continue
         used = select(func.count()).select_from(Ticket).where(Ticket.request_type_id == obj.id)
-        if not _refuse_if_used(used, _("request type '%(key)s' was removed but requests use it; keep it in "
-                                       "the definition", key=obj.key), problems):
+        if not _refuse_if_used(
+            used,
+            _("request type '%(key)s' was removed but requests use it; keep it in the definition", key=obj.key),
+            problems,
+        ):
             session.delete(obj)
             _deleted(report, "request_type", obj.key)
     session.flush()
@@ -217,8 +282,11 @@ def _sync_configuration(d: dict, report: SyncReport, problems: list[str]) -> Non
     for key, obj in portals.items():
         if key not in wanted_portals:
             used = select(func.count()).select_from(Ticket).where(Ticket.portal_id == obj.id)
-            if not _refuse_if_used(used, _("portal '%(key)s' was removed but requests belong to it; keep it "
-                                           "in the definition", key=key), problems):
+            if not _refuse_if_used(
+                used,
+                _("portal '%(key)s' was removed but requests belong to it; keep it in the definition", key=key),
+                problems,
+            ):
                 session.delete(obj)
                 _deleted(report, "portal", key)
     wanted_forms = {f["key"] for f in d["forms"]}
@@ -236,17 +304,34 @@ def _sync_configuration(d: dict, report: SyncReport, problems: list[str]) -> Non
         if key in wanted:
             continue
         used = select(func.count()).select_from(Ticket).where(Ticket.status_id == obj.id)
-        if not _refuse_if_used(used, _("status '%(key)s' was removed but requests are in it; move them to "
-                                       "another status first or keep it in the definition", key=key), problems):
+        if not _refuse_if_used(
+            used,
+            _(
+                "status '%(key)s' was removed but requests are in it; move them to "
+                "another status first or keep it in the definition",
+                key=key,
+            ),
+            problems,
+        ):
             session.delete(obj)
             _deleted(report, "status", key)
 
     # Automation rules.
     rules = {r.key: r for r in session.scalars(select(AutomationRule))}
     for position, r in enumerate(d["rules"]):
-        _upsert(AutomationRule, rules, r["key"], report, "rule", name=r.get("name", {}),
-                trigger=r["trigger"], conditions=r["conditions"], actions=r["actions"],
-                enabled=r["enabled"], position=position)
+        _upsert(
+            AutomationRule,
+            rules,
+            r["key"],
+            report,
+            "rule",
+            name=r.get("name", {}),
+            trigger=r["trigger"],
+            conditions=r["conditions"],
+            actions=r["actions"],
+            enabled=r["enabled"],
+            position=position,
+        )
     for key, obj in rules.items():
         if key not in {r["key"] for r in d["rules"]}:
             session.delete(obj)
@@ -269,8 +354,7 @@ def _sync_configuration(d: dict, report: SyncReport, problems: list[str]) -> Non
     # Agent queues (no request refers to one: removed from the files, removed here).
     queues = {q.key: q for q in session.scalars(select(Queue))}
     for position, q in enumerate(d["queues"]):
-        _upsert(Queue, queues, q["key"], report, "queue", name=q["name"], filters=q["filters"],
-                position=position)
+        _upsert(Queue, queues, q["key"], report, "queue", name=q["name"], filters=q["filters"], position=position)
     for key, obj in queues.items():
         if key not in {q["key"] for q in d["queues"]}:
             session.delete(obj)
@@ -324,12 +408,16 @@ def export_definition(slug: str) -> dict:
         status_key = {s.id: s.key for s in statuses}
         workflows = list(db.session.scalars(select(Workflow).order_by(Workflow.id)))
         workflow_key = {w.id: w.key for w in workflows}
-        transitions = list(db.session.scalars(select(Transition).order_by(Transition.workflow_id, Transition.position, Transition.id)))
+        transitions = list(
+            db.session.scalars(select(Transition).order_by(Transition.workflow_id, Transition.position, Transition.id))
+        )
         forms = list(db.session.scalars(select(Form).order_by(Form.id)))
         form_key = {f.id: f.key for f in forms}
         fields = list(db.session.scalars(select(Field).order_by(Field.form_id, Field.position)))
         portals = list(db.session.scalars(select(Portal).order_by(Portal.position)))
-        request_types = list(db.session.scalars(select(RequestType).order_by(RequestType.portal_id, RequestType.position)))
+        request_types = list(
+            db.session.scalars(select(RequestType).order_by(RequestType.portal_id, RequestType.position))
+        )
         rules = list(db.session.scalars(select(AutomationRule).order_by(AutomationRule.position)))
         overrides = list(db.session.scalars(select(StringOverride).order_by(StringOverride.locale, StringOverride.id)))
         queues = list(db.session.scalars(select(Queue).order_by(Queue.position, Queue.id)))
@@ -345,39 +433,102 @@ def export_definition(slug: str) -> dict:
             base_key = t.key.split("@", 1)[0]
             item = merged.get(base_key)
             if item is None:
-                item = merged[base_key] = {"key": base_key, "name": t.name, "from": [], "to": status_key[t.to_status_id],
-                                           "actors": list(t.actors), "requires": list(t.requires or [])}
+                item = merged[base_key] = {
+                    "key": base_key,
+                    "name": t.name,
+                    "from": [],
+                    "to": status_key[t.to_status_id],
+                    "actors": list(t.actors),
+                    "requires": list(t.requires or []),
+                }
             if t.from_status_id is not None:
                 item["from"].append(status_key[t.from_status_id])
         return list(merged.values())
 
     data = {
-        "slug": tenant.slug, "name": tenant.name, "languages": list(tenant.locales),
-        "default_language": tenant.default_locale, "timezone": tenant.timezone,
-        "registration": tenant.registration_mode, "reference_prefix": tenant.reference_prefix,
-        "branding": dict(tenant.branding or {}), "settings": dict(tenant.settings or {}),
+        "slug": tenant.slug,
+        "name": tenant.name,
+        "languages": list(tenant.locales),
+        "default_language": tenant.default_locale,
+        "timezone": tenant.timezone,
+        "registration": tenant.registration_mode,
+        "reference_prefix": tenant.reference_prefix,
+        "branding": dict(tenant.branding or {}),
+        "settings": dict(tenant.settings or {}),
         "portals": [
-            {"key": p.key, "name": p.name, "description": p.description or {},
-             "request_types": [
-                 {"key": rt.key, "name": rt.name, "description": rt.description or {}, "icon": rt.icon,
-                  "form": form_key[rt.form_id], "workflow": workflow_key[rt.workflow_id]}
-                 for rt in request_types if rt.portal_id == p.id]}
+            {
+                "key": p.key,
+                "name": p.name,
+                "description": p.description or {},
+                "request_types": [
+                    {
+                        "key": rt.key,
+                        "name": rt.name,
+                        "description": rt.description or {},
+                        "icon": rt.icon,
+                        "form": form_key[rt.form_id],
+                        "workflow": workflow_key[rt.workflow_id],
+                    }
+                    for rt in request_types
+                    if rt.portal_id == p.id
+                ],
+            }
             for p in portals
         ],
         "forms": [
-            {"key": f.key, "fields": [
-                {"key": x.key, "type": x.type, "label": x.label, "help": x.help or {}, "required": x.required,
-                 "options": x.options or [], "visible_when": x.visible_when, "value_when_hidden": x.value_when_hidden,
-                 "default": x.default, "fixed_value": x.fixed_value, "editable_by": x.editable_by}
-                for x in fields if x.form_id == f.id]}
+            {
+                "key": f.key,
+                "fields": [
+                    {
+                        "key": x.key,
+                        "type": x.type,
+                        "label": x.label,
+                        "help": x.help or {},
+                        "required": x.required,
+                        "options": x.options or [],
+                        "visible_when": x.visible_when,
+                        "value_when_hidden": x.value_when_hidden,
+                        "default": x.default,
+                        "fixed_value": x.fixed_value,
+                        "editable_by": x.editable_by,
+                    }
+                    for x in fields
+                    if x.form_id == f.id
+                ],
+            }
             for f in forms
         ],
-        "statuses": [{"key": s.key, "name": s.name, "customer_name": s.customer_name, "category": s.category,
-                      "color": s.color, "notify": s.notify} for s in statuses],
-        "workflows": [{"key": w.key, "name": w.name, "initial_status": status_key[w.initial_status_id],
-                       "transitions": transitions_of(w.id)} for w in workflows],
-        "rules": [{"key": r.key, "name": r.name, "trigger": r.trigger, "enabled": r.enabled,
-                   "conditions": r.conditions or {}, "actions": r.actions} for r in rules],
+        "statuses": [
+            {
+                "key": s.key,
+                "name": s.name,
+                "customer_name": s.customer_name,
+                "category": s.category,
+                "color": s.color,
+                "notify": s.notify,
+            }
+            for s in statuses
+        ],
+        "workflows": [
+            {
+                "key": w.key,
+                "name": w.name,
+                "initial_status": status_key[w.initial_status_id],
+                "transitions": transitions_of(w.id),
+            }
+            for w in workflows
+        ],
+        "rules": [
+            {
+                "key": r.key,
+                "name": r.name,
+                "trigger": r.trigger,
+                "enabled": r.enabled,
+                "conditions": r.conditions or {},
+                "actions": r.actions,
+            }
+            for r in rules
+        ],
         "strings": {},
         "queues": [{"key": q.key, "name": q.name, "filters": dict(q.filters or {})} for q in queues],
         "sla": dict(sla),

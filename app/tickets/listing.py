@@ -3,6 +3,7 @@
 One query for the page (status, portal and requester joined in) and one for the count, whatever
 the number of requests: no N+1.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -26,7 +27,7 @@ SORTS = ("updated", "created", "reference", "summary", "status", "portal", "requ
 
 @dataclass(frozen=True)
 class RequestFilters:
-    status: str = "open"          # open | resolved | closed | all | a status key
+    status: str = "open"  # open | resolved | closed | all | a status key
     scope: str = "mine"
     request_type: int | None = None
     portal: str = ""
@@ -34,15 +35,16 @@ class RequestFilters:
     fields: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (field key, option keys)
     sort: str = "-updated"
     page: int = 1
-    assignee: str = ""            # "" any | "me" | "none" | an agent's id
+    assignee: str = ""  # "" any | "me" | "none" | an agent's id
     # Set by agent queues (not by the list's form): any of these status keys / request type ids.
     statuses: tuple[str, ...] = ()
     request_types: tuple[int, ...] = ()
-    sla: str = ""                 # "" | "breaching" (due soon or breached) | "breached" (app.automation.sla)
+    sla: str = ""  # "" | "breaching" (due soon or breached) | "breached" (app.automation.sla)
 
     @classmethod
-    def from_args(cls, args, *, field_keys, staff: bool, default_status: str = "open",
-                  default_sort: str = "-updated") -> "RequestFilters":
+    def from_args(
+        cls, args, *, field_keys, staff: bool, default_status: str = "open", default_sort: str = "-updated"
+    ) -> "RequestFilters":
         sort = args.get("sort", default_sort)
         if sort.lstrip("-") not in SORTS:
             sort = default_sort
@@ -53,9 +55,13 @@ class RequestFilters:
         assignee = args.get("assignee", "") if staff else ""
         return cls(
             assignee=assignee if assignee in ("", "me", "none") or int_arg(assignee) is not None else "",
-            status=args.get("status") or default_status, scope=scope if scope in SCOPES else "mine",
-            request_type=int_arg(raw_type), portal=args.get("portal", ""),
-            q=(args.get("q") or "").strip()[:200], fields=tuple((k, v) for k, v in selected if v), sort=sort,
+            status=args.get("status") or default_status,
+            scope=scope if scope in SCOPES else "mine",
+            request_type=int_arg(raw_type),
+            portal=args.get("portal", ""),
+            q=(args.get("q") or "").strip()[:200],
+            fields=tuple((k, v) for k, v in selected if v),
+            sort=sort,
             page=page_arg(raw_page),
         )
 
@@ -107,13 +113,24 @@ def filtered_statement(viewer, filters: RequestFilters, within: RequestFilters |
     if filters.scope == "mine":
         statement = statement.where(Ticket.requester_id == viewer.id)
     elif filters.scope == "shared":
-        statement = statement.where(Ticket.requester_id != viewer.id, or_(
-            Ticket.id.in_(select(Participant.ticket_id).where(Participant.user_id == viewer.id)),
-            Ticket.id.in_(select(TicketOrganization.ticket_id).where(TicketOrganization.organization_id.in_(my_orgs)))))
+        statement = statement.where(
+            Ticket.requester_id != viewer.id,
+            or_(
+                Ticket.id.in_(select(Participant.ticket_id).where(Participant.user_id == viewer.id)),
+                Ticket.id.in_(
+                    select(TicketOrganization.ticket_id).where(TicketOrganization.organization_id.in_(my_orgs))
+                ),
+            ),
+        )
     elif filters.scope == "organization":
-        statement = statement.where(or_(
-            Ticket.id.in_(select(TicketOrganization.ticket_id).where(TicketOrganization.organization_id.in_(my_orgs))),
-            Ticket.requester_id.in_(select(Membership.user_id).where(Membership.organization_id.in_(my_orgs)))))
+        statement = statement.where(
+            or_(
+                Ticket.id.in_(
+                    select(TicketOrganization.ticket_id).where(TicketOrganization.organization_id.in_(my_orgs))
+                ),
+                Ticket.requester_id.in_(select(Membership.user_id).where(Membership.organization_id.in_(my_orgs))),
+            )
+        )
     for constraints in (filters, within) if within is not None else (filters,):
         statement = _constrain(statement, viewer, constraints)
     return statement, requester
@@ -134,12 +151,21 @@ def _constrain(statement, viewer, filters: RequestFilters):
         statement = statement.where(Portal.key == filters.portal)
     if filters.q:
         like = f"%{filters.q.lower()}%"
-        statement = statement.where(or_(func.lower(Ticket.summary).like(like), func.lower(Ticket.reference).like(like),
-                                        func.lower(Ticket.description).like(like)))
+        statement = statement.where(
+            or_(
+                func.lower(Ticket.summary).like(like),
+                func.lower(Ticket.reference).like(like),
+                func.lower(Ticket.description).like(like),
+            )
+        )
     for key, values in filters.fields:
-        statement = statement.where(Ticket.id.in_(
-            select(TicketFieldValue.ticket_id).join(Field, TicketFieldValue.field_id == Field.id)
-            .where(Field.key == key, TicketFieldValue.value_text.in_(values))))
+        statement = statement.where(
+            Ticket.id.in_(
+                select(TicketFieldValue.ticket_id)
+                .join(Field, TicketFieldValue.field_id == Field.id)
+                .where(Field.key == key, TicketFieldValue.value_text.in_(values))
+            )
+        )
     if filters.assignee == "me":
         statement = statement.where(Ticket.assignee_id == viewer.id)
     elif filters.assignee == "none":
@@ -155,21 +181,39 @@ def _constrain(statement, viewer, filters: RequestFilters):
 
 def count_requests(viewer, filters: RequestFilters, within: RequestFilters | None = None) -> int:
     statement, _requester = filtered_statement(viewer, filters, within)
-    return db.session.execute(select(func.count()).select_from(statement.with_only_columns(Ticket.id).subquery())).scalar_one()
+    return db.session.execute(
+        select(func.count()).select_from(statement.with_only_columns(Ticket.id).subquery())
+    ).scalar_one()
 
 
 def list_requests(viewer, filters: RequestFilters, within: RequestFilters | None = None) -> RequestPage:
     statement, requester = filtered_statement(viewer, filters, within)
-    total = db.session.execute(select(func.count()).select_from(statement.with_only_columns(Ticket.id).subquery())).scalar_one()
+    total = db.session.execute(
+        select(func.count()).select_from(statement.with_only_columns(Ticket.id).subquery())
+    ).scalar_one()
     column = {
-        "updated": Ticket.updated_at, "created": Ticket.created_at, "reference": Ticket.number,
-        "summary": func.lower(Ticket.summary), "status": Status.position, "portal": Portal.position,
+        "updated": Ticket.updated_at,
+        "created": Ticket.created_at,
+        "reference": Ticket.number,
+        "summary": func.lower(Ticket.summary),
+        "status": Status.position,
+        "portal": Portal.position,
         "requester": func.lower(requester.name),
     }[filters.sort.lstrip("-")]
     order = column.desc() if filters.sort.startswith("-") else column.asc()
-    rows = db.session.scalars(
-        statement.options(contains_eager(Ticket.status), contains_eager(Ticket.portal),
-                          contains_eager(Ticket.requester.of_type(requester)), joinedload(Ticket.assignee))
-        .order_by(order, Ticket.id.desc()).limit(PAGE_SIZE).offset((filters.page - 1) * PAGE_SIZE)
-    ).unique().all()
+    rows = (
+        db.session.scalars(
+            statement.options(
+                contains_eager(Ticket.status),
+                contains_eager(Ticket.portal),
+                contains_eager(Ticket.requester.of_type(requester)),
+                joinedload(Ticket.assignee),
+            )
+            .order_by(order, Ticket.id.desc())
+            .limit(PAGE_SIZE)
+            .offset((filters.page - 1) * PAGE_SIZE)
+        )
+        .unique()
+        .all()
+    )
     return RequestPage(rows=list(rows), total=total, page=filters.page)

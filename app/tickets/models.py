@@ -1,4 +1,5 @@
 """Requests (tickets) and everything that hangs on them."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -70,9 +71,7 @@ class Ticket(TenantScoped, db.Model):
     requester: Mapped[User] = relationship(foreign_keys=[requester_id])
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
-    field_values: Mapped[list["TicketFieldValue"]] = relationship(
-        back_populates="ticket", cascade="all, delete-orphan"
-    )
+    field_values: Mapped[list["TicketFieldValue"]] = relationship(back_populates="ticket", cascade="all, delete-orphan")
 
 
 class TicketFieldValue(TenantScoped, db.Model):
@@ -137,7 +136,10 @@ class Participant(TenantScoped, db.Model):
     """Someone the request is shared with by name (Flexinform's "Megosztás")."""
 
     __tablename__ = "participants"
-    __table_args__ = (UniqueConstraint("ticket_id", "user_id"), Index("ix_participants_tenant_user", "tenant_id", "user_id"))
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "user_id"),
+        Index("ix_participants_tenant_user", "tenant_id", "user_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
@@ -150,7 +152,10 @@ class Watcher(TenantScoped, db.Model):
     """Someone who gets the request's notifications (the bell, "Értesítést kérek")."""
 
     __tablename__ = "watchers"
-    __table_args__ = (UniqueConstraint("ticket_id", "user_id"), Index("ix_watchers_tenant_user", "tenant_id", "user_id"))
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "user_id"),
+        Index("ix_watchers_tenant_user", "tenant_id", "user_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
@@ -194,7 +199,10 @@ class TicketLink(TenantScoped, db.Model):
     """Two related requests; ``kind`` is "relates" or "duplicate" (ticket is a duplicate of other)."""
 
     __tablename__ = "ticket_links"
-    __table_args__ = (UniqueConstraint("ticket_id", "other_id"), Index("ix_ticket_links_tenant_other", "tenant_id", "other_id"))
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "other_id"),
+        Index("ix_ticket_links_tenant_other", "tenant_id", "other_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))

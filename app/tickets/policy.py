@@ -10,6 +10,7 @@ Relations of a person to a request:
 - org_member: a member of an organization the request is shared with (sees, comments, watches).
 Anyone else, anonymous visitors and people of other tenants have no access at all.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import and_, false, or_, select
@@ -47,14 +48,20 @@ def relations(user, ticket: Ticket) -> set[str]:
     ).first()
     if participant:
         found.add("participant")
-    my_memberships = dict(db.session.execute(
-        select(Membership.organization_id, Membership.is_admin).where(Membership.user_id == user.id)
-    ).all())
+    my_memberships = dict(
+        db.session.execute(
+            select(Membership.organization_id, Membership.is_admin).where(Membership.user_id == user.id)
+        ).all()
+    )
     if my_memberships:
-        shared_with = set(db.session.scalars(
-            select(TicketOrganization.organization_id).where(TicketOrganization.ticket_id == ticket.id)))
-        requester_orgs = set(db.session.scalars(
-            select(Membership.organization_id).where(Membership.user_id == ticket.requester_id)))
+        shared_with = set(
+            db.session.scalars(
+                select(TicketOrganization.organization_id).where(TicketOrganization.ticket_id == ticket.id)
+            )
+        )
+        requester_orgs = set(
+            db.session.scalars(select(Membership.organization_id).where(Membership.user_id == ticket.requester_id))
+        )
         for org_id, is_admin in my_memberships.items():
             if is_admin and (org_id in shared_with or org_id in requester_orgs):
                 found.add("org_admin")
@@ -85,12 +92,15 @@ def visible_tickets_clause(user):
         return same_tenant
     my_orgs = select(Membership.organization_id).where(Membership.user_id == user.id)
     my_admin_orgs = my_orgs.where(Membership.is_admin.is_(True))
-    return and_(same_tenant, or_(
-        Ticket.requester_id == user.id,
-        Ticket.id.in_(select(Participant.ticket_id).where(Participant.user_id == user.id)),
-        Ticket.id.in_(select(TicketOrganization.ticket_id).where(TicketOrganization.organization_id.in_(my_orgs))),
-        Ticket.requester_id.in_(select(Membership.user_id).where(Membership.organization_id.in_(my_admin_orgs))),
-    ))
+    return and_(
+        same_tenant,
+        or_(
+            Ticket.requester_id == user.id,
+            Ticket.id.in_(select(Participant.ticket_id).where(Participant.user_id == user.id)),
+            Ticket.id.in_(select(TicketOrganization.ticket_id).where(TicketOrganization.organization_id.in_(my_orgs))),
+            Ticket.requester_id.in_(select(Membership.user_id).where(Membership.organization_id.in_(my_admin_orgs))),
+        ),
+    )
 
 
 # Who may reach each route of this module (audiences: app/security/access.py; checked for every

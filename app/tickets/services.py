@@ -3,6 +3,7 @@
 This module holds the rules every later feature builds on: the tenant-prefixed reference handed out
 without gaps or races, and a timeline event for everything that happens.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import func, select, update
@@ -44,7 +45,8 @@ def next_ticket_number() -> int:
     if number is None:
         ensure_ticket_sequence()
         number = db.session.execute(
-            update(TicketSequence).values(last_number=TicketSequence.last_number + 1)
+            update(TicketSequence)
+            .values(last_number=TicketSequence.last_number + 1)
             .returning(TicketSequence.last_number)
         ).scalar_one()
     return number
@@ -63,8 +65,15 @@ def record_event(ticket: Ticket, kind: str, *, actor: User | None = None, **data
     return event
 
 
-def create_ticket(*, request_type: RequestType, requester: User, summary: str, description: str = "",
-                  created_by: User | None = None, channel: str = "portal") -> Ticket:
+def create_ticket(
+    *,
+    request_type: RequestType,
+    requester: User,
+    summary: str,
+    description: str = "",
+    created_by: User | None = None,
+    channel: str = "portal",
+) -> Ticket:
     """Create a request of ``request_type`` for ``requester`` in its workflow's initial status.
 
     The caller validates the form (catalog) and commits; the reference, initial status and the
@@ -78,10 +87,19 @@ def create_ticket(*, request_type: RequestType, requester: User, summary: str, d
     number = next_ticket_number()
     now = utcnow()
     ticket = Ticket(
-        number=number, reference=f"{tenant.reference_prefix}-{number}", portal_id=request_type.portal_id,
-        request_type=request_type, status_id=workflow.initial_status_id, summary=summary[:500],
-        description=description or "", requester=requester, created_by=created_by or requester,
-        channel=channel, status_changed_at=now, created_at=now, updated_at=now,
+        number=number,
+        reference=f"{tenant.reference_prefix}-{number}",
+        portal_id=request_type.portal_id,
+        request_type=request_type,
+        status_id=workflow.initial_status_id,
+        summary=summary[:500],
+        description=description or "",
+        requester=requester,
+        created_by=created_by or requester,
+        channel=channel,
+        status_changed_at=now,
+        created_at=now,
+        updated_at=now,
     )
     db.session.add(ticket)
     record_event(ticket, "created", actor=created_by or requester, channel=channel)
@@ -95,8 +113,27 @@ DEFAULT_MAX_ATTACHMENT_MB = 20
 DEFAULT_MAX_ATTACHMENTS = 10
 # Files that run when opened are refused; everything else is stored and served as a download.
 BLOCKED_EXTENSIONS = {
-    "exe", "com", "bat", "cmd", "msi", "scr", "pif", "cpl", "vbs", "vbe", "js", "jse", "wsf", "wsh", "ps1",
-    "hta", "jar", "lnk", "reg", "dll", "sys",
+    "exe",
+    "com",
+    "bat",
+    "cmd",
+    "msi",
+    "scr",
+    "pif",
+    "cpl",
+    "vbs",
+    "vbe",
+    "js",
+    "jse",
+    "wsf",
+    "wsh",
+    "ps1",
+    "hta",
+    "jar",
+    "lnk",
+    "reg",
+    "dll",
+    "sys",
 }
 
 
@@ -112,8 +149,10 @@ class RequestError(Exception):
 def attachment_limits(tenant) -> tuple[int, int]:
     """The tenant's limits for attached files: bytes per file and files per upload."""
     settings = tenant.settings or {}
-    return (int(settings.get("max_attachment_mb", DEFAULT_MAX_ATTACHMENT_MB)) * 1024 * 1024,
-            int(settings.get("max_attachments", DEFAULT_MAX_ATTACHMENTS)))
+    return (
+        int(settings.get("max_attachment_mb", DEFAULT_MAX_ATTACHMENT_MB)) * 1024 * 1024,
+        int(settings.get("max_attachments", DEFAULT_MAX_ATTACHMENTS)),
+    )
 
 
 def check_uploads(tenant, uploads) -> list:
@@ -130,14 +169,18 @@ def check_uploads(tenant, uploads) -> list:
         name = safe_filename(upload.filename)
         extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
         if extension in BLOCKED_EXTENSIONS:
-            raise RequestError(_("Files of type .%(extension)s cannot be attached for safety reasons.",
-                                 extension=extension), "attachments")
+            raise RequestError(
+                _("Files of type .%(extension)s cannot be attached for safety reasons.", extension=extension),
+                "attachments",
+            )
         upload.stream.seek(0, 2)
         size = upload.stream.tell()
         upload.stream.seek(0)
         if size > max_bytes:
-            raise RequestError(_("%(name)s is too large: at most %(size)d MB per file.", name=name,
-                                 size=max_bytes // (1024 * 1024)), "attachments")
+            raise RequestError(
+                _("%(name)s is too large: at most %(size)d MB per file.", name=name, size=max_bytes // (1024 * 1024)),
+                "attachments",
+            )
         if size == 0:
             raise RequestError(_("%(name)s is empty.", name=name), "attachments")
     return files
@@ -167,22 +210,40 @@ def store_attachments(ticket: Ticket, files, *, uploaded_by: User | None, commen
             upload.stream.seek(0)
             storage.put(key, upload.stream, content_type)
             stored.append(key)
-            db.session.add(Attachment(ticket_id=ticket.id, comment_id=comment_id, storage_key=key, filename=name,
-                                      content_type=content_type, size=size,
-                                      uploaded_by_id=uploaded_by.id if uploaded_by else None))
+            db.session.add(
+                Attachment(
+                    ticket_id=ticket.id,
+                    comment_id=comment_id,
+                    storage_key=key,
+                    filename=name,
+                    content_type=content_type,
+                    size=size,
+                    uploaded_by_id=uploaded_by.id if uploaded_by else None,
+                )
+            )
     except StorageError:
         for key in stored:
             try:
                 storage.delete(key)
             except StorageError:
                 pass
-        raise RequestError(_("The files could not be saved just now. Nothing was sent; please try again."),
-                           "attachments") from None
+        raise RequestError(
+            _("The files could not be saved just now. Nothing was sent; please try again."), "attachments"
+        ) from None
     return stored
 
 
-def raise_request(*, tenant, request_type_id: int, requester: User, created_by: User, values: dict, uploads=(),
-                  share_with_organization_ids=(), channel: str = "portal") -> Ticket:
+def raise_request(
+    *,
+    tenant,
+    request_type_id: int,
+    requester: User,
+    created_by: User,
+    values: dict,
+    uploads=(),
+    share_with_organization_ids=(),
+    channel: str = "portal",
+) -> Ticket:
     """Create a request from a validated form: the ticket, its field values, sharing, the requester
     as watcher, and the attachments, in one transaction (an upload failure leaves nothing behind)."""
     from flask_babel import gettext as _
@@ -204,14 +265,23 @@ def raise_request(*, tenant, request_type_id: int, requester: User, created_by: 
         raise RequestError(_("The request can only be shared with the requester's organizations."), "share_with")
     stored_keys = []
     try:
-        ticket = create_ticket(request_type=request_type, requester=requester, summary=values.get("summary") or "",
-                               description=values.get("description") or "", created_by=created_by, channel=channel)
+        ticket = create_ticket(
+            request_type=request_type,
+            requester=requester,
+            summary=values.get("summary") or "",
+            description=values.get("description") or "",
+            created_by=created_by,
+            channel=channel,
+        )
         fields = {f.key: f.id for f in db.session.scalars(select(Field).where(Field.form_id == request_type.form_id))}
         for key, value in values.items():
             if key in ("summary", "description") or key not in fields or value in (None, "", []):
                 continue
-            db.session.add(TicketFieldValue(ticket_id=ticket.id, field_id=fields[key], value=value,
-                                            value_text=TicketFieldValue.text_of(value)))
+            db.session.add(
+                TicketFieldValue(
+                    ticket_id=ticket.id, field_id=fields[key], value=value, value_text=TicketFieldValue.text_of(value)
+                )
+            )
         for org_id in share_ids:
             db.session.add(TicketOrganization(ticket_id=ticket.id, organization_id=org_id))
         db.session.add(Watcher(ticket_id=ticket.id, user_id=requester.id))
@@ -235,8 +305,17 @@ def raise_request(*, tenant, request_type_id: int, requester: User, created_by: 
 
 # --- conversation and customer actions ---------------------------------------------------------
 
-def add_comment(ticket: Ticket, author: User, body: str, *, uploads=(), is_internal: bool = False,
-                transition_id: int | None = None, channel: str = "portal"):
+
+def add_comment(
+    ticket: Ticket,
+    author: User,
+    body: str,
+    *,
+    uploads=(),
+    is_internal: bool = False,
+    transition_id: int | None = None,
+    channel: str = "portal",
+):
     """A comment (with files, and for customers an optional "change status to"), in one transaction.
 
     A customer's comment runs the tenant's ``customer_comment`` rules (e.g. back to support)."""
@@ -258,8 +337,7 @@ def add_comment(ticket: Ticket, author: User, body: str, *, uploads=(), is_inter
         is_internal = False
     stored = []
     try:
-        comment = Comment(ticket_id=ticket.id, author_id=author.id, body=body, is_internal=is_internal,
-                          channel=channel)
+        comment = Comment(ticket_id=ticket.id, author_id=author.id, body=body, is_internal=is_internal, channel=channel)
         db.session.add(comment)
         db.session.flush()
         record_event(ticket, "internal_note" if is_internal else "commented", actor=author, comment_id=comment.id)
@@ -278,8 +356,9 @@ def add_comment(ticket: Ticket, author: User, body: str, *, uploads=(), is_inter
     return comment
 
 
-def take_transition(ticket: Ticket, actor: User, transition_id: int, comment: str = "",
-                    values: dict | None = None) -> None:
+def take_transition(
+    ticket: Ticket, actor: User, transition_id: int, comment: str = "", values: dict | None = None
+) -> None:
     """A workflow step (confirm, send back, approve, reject, close, reopen...), with its comment and
     the values of the fields it requires (Targito's list of information needed)."""
     from app.tickets.models import Comment
@@ -305,8 +384,9 @@ def take_transition(ticket: Ticket, actor: User, transition_id: int, comment: st
 def set_watching(ticket: Ticket, user: User, watching: bool) -> None:
     from app.tickets.models import Watcher
 
-    existing = db.session.execute(select(Watcher).where(Watcher.ticket_id == ticket.id,
-                                                        Watcher.user_id == user.id)).scalar_one_or_none()
+    existing = db.session.execute(
+        select(Watcher).where(Watcher.ticket_id == ticket.id, Watcher.user_id == user.id)
+    ).scalar_one_or_none()
     if watching and existing is None:
         db.session.add(Watcher(ticket_id=ticket.id, user_id=user.id))
         record_event(ticket, "watch_started", actor=user)
@@ -323,6 +403,7 @@ def _tenant_context():
 
 
 # --- sharing ------------------------------------------------------------------------------------
+
 
 def share_with_person(ticket: Ticket, by: User, email: str) -> tuple[User, bool]:
     """Add a participant by e-mail (Flexinform's "Megosztás"): they see the request, get its
@@ -346,28 +427,46 @@ def share_with_person(ticket: Ticket, by: User, email: str) -> tuple[User, bool]
         raise RequestError(_("Please enter a valid e-mail address."), "email")
     existing = find_user(address)
     if existing is None and not is_staff(by) and _tenant_context().registration_mode != "open":
-        raise RequestError(_("%(email)s has no account at this portal, and only the support team can invite "
-                             "new people here.", email=address), "email")
+        raise RequestError(
+            _(
+                "%(email)s has no account at this portal, and only the support team can invite new people here.",
+                email=address,
+            ),
+            "email",
+        )
     if existing is not None:
         if existing.id == ticket.requester_id:
             raise RequestError(_("%(email)s is the requester of this request.", email=existing.email), "email")
-        if db.session.execute(select(Participant.id).where(Participant.ticket_id == ticket.id,
-                                                           Participant.user_id == existing.id)).first():
+        if db.session.execute(
+            select(Participant.id).where(Participant.ticket_id == ticket.id, Participant.user_id == existing.id)
+        ).first():
             raise RequestError(_("The request is already shared with %(email)s.", email=existing.email), "email")
-    if not ratelimit.allow_mail("share", recipient=address, sender=f"user:{by.id}",
-                                tenant_id=ticket.tenant_id):
-        raise RequestError(_("The request could not be shared just now: too many e-mails have been sent. "
-                             "Please try again later."), "email")
+    if not ratelimit.allow_mail("share", recipient=address, sender=f"user:{by.id}", tenant_id=ticket.tenant_id):
+        raise RequestError(
+            _("The request could not be shared just now: too many e-mails have been sent. Please try again later."),
+            "email",
+        )
     link = url_for("tickets.detail", reference=ticket.reference, _external=True)
-    user, created = create_contact_account(address, reason="shared_invitation", ticket=ticket, sharer=by,
-                                           request_link=link)
+    user, created = create_contact_account(
+        address, reason="shared_invitation", ticket=ticket, sharer=by, request_link=link
+    )
     db.session.add(Participant(ticket_id=ticket.id, user_id=user.id, added_by_id=by.id))
-    if db.session.execute(select(Watcher.id).where(Watcher.ticket_id == ticket.id,
-                                                   Watcher.user_id == user.id)).first() is None:
+    if (
+        db.session.execute(select(Watcher.id).where(Watcher.ticket_id == ticket.id, Watcher.user_id == user.id)).first()
+        is None
+    ):
         db.session.add(Watcher(ticket_id=ticket.id, user_id=user.id))
     if not created:
-        queue_email(kind="request_shared", to=user.email, user=user, template="tickets/email/shared",
-                    idempotency_key=f"shared:{ticket.id}:{user.id}", ticket=ticket, sharer=by, request_link=link)
+        queue_email(
+            kind="request_shared",
+            to=user.email,
+            user=user,
+            template="tickets/email/shared",
+            idempotency_key=f"shared:{ticket.id}:{user.id}",
+            ticket=ticket,
+            sharer=by,
+            request_link=link,
+        )
     record_event(ticket, "participant_added", actor=by, user_id=user.id, invited=created)
     db.session.commit()
     return user, created
@@ -376,13 +475,15 @@ def share_with_person(ticket: Ticket, by: User, email: str) -> tuple[User, bool]
 def remove_participant(ticket: Ticket, by: User, user_id: int) -> None:
     from app.tickets.models import Participant, Watcher
 
-    participant = db.session.execute(select(Participant).where(Participant.ticket_id == ticket.id,
-                                                               Participant.user_id == user_id)).scalar_one_or_none()
+    participant = db.session.execute(
+        select(Participant).where(Participant.ticket_id == ticket.id, Participant.user_id == user_id)
+    ).scalar_one_or_none()
     if participant is None:
         return
     db.session.delete(participant)
-    watcher = db.session.execute(select(Watcher).where(Watcher.ticket_id == ticket.id,
-                                                       Watcher.user_id == user_id)).scalar_one_or_none()
+    watcher = db.session.execute(
+        select(Watcher).where(Watcher.ticket_id == ticket.id, Watcher.user_id == user_id)
+    ).scalar_one_or_none()
     if watcher is not None:
         db.session.delete(watcher)
     record_event(ticket, "participant_removed", actor=by, user_id=user_id)
@@ -397,11 +498,16 @@ def set_organization_sharing(ticket: Ticket, by: User, organization_id: int, sha
     from app.accounts.models import Membership
     from app.tickets.models import TicketOrganization
 
-    allowed = set(db.session.scalars(select(Membership.organization_id).where(Membership.user_id == ticket.requester_id)))
+    allowed = set(
+        db.session.scalars(select(Membership.organization_id).where(Membership.user_id == ticket.requester_id))
+    )
     if organization_id not in allowed:
         raise RequestError(_("The request can only be shared with the requester's organizations."))
-    existing = db.session.execute(select(TicketOrganization).where(
-        TicketOrganization.ticket_id == ticket.id, TicketOrganization.organization_id == organization_id)).scalar_one_or_none()
+    existing = db.session.execute(
+        select(TicketOrganization).where(
+            TicketOrganization.ticket_id == ticket.id, TicketOrganization.organization_id == organization_id
+        )
+    ).scalar_one_or_none()
     if shared and existing is None:
         db.session.add(TicketOrganization(ticket_id=ticket.id, organization_id=organization_id))
         record_event(ticket, "shared_with_organizations", actor=by, organizations=[organization_id])
@@ -412,6 +518,7 @@ def set_organization_sharing(ticket: Ticket, by: User, organization_id: int, sha
 
 
 # --- editing the basic information --------------------------------------------------------------
+
 
 def update_details(ticket: Ticket, by: User, values: dict, uploads=()) -> list[str]:
     """Change the fields the tenant lets requesters edit after creation (Festum's "Perustiedot"),
@@ -447,20 +554,27 @@ def set_field_values(ticket: Ticket, by: User, values: dict) -> list[str]:
                 ticket.summary = value
                 changed.append(key)
             continue
-        field = db.session.execute(select(Field).where(Field.form_id == ticket.request_type.form_id,
-                                                       Field.key == key)).scalar_one_or_none()
+        field = db.session.execute(
+            select(Field).where(Field.form_id == ticket.request_type.form_id, Field.key == key)
+        ).scalar_one_or_none()
         if field is None:
             continue
-        row = db.session.execute(select(TicketFieldValue).where(
-            TicketFieldValue.ticket_id == ticket.id, TicketFieldValue.field_id == field.id)).scalar_one_or_none()
+        row = db.session.execute(
+            select(TicketFieldValue).where(
+                TicketFieldValue.ticket_id == ticket.id, TicketFieldValue.field_id == field.id
+            )
+        ).scalar_one_or_none()
         old = row.value if row else None
         if value in ("", []):
             value = None
         if value == old:
             continue
         if row is None:
-            db.session.add(TicketFieldValue(ticket_id=ticket.id, field_id=field.id, value=value,
-                                            value_text=TicketFieldValue.text_of(value)))
+            db.session.add(
+                TicketFieldValue(
+                    ticket_id=ticket.id, field_id=field.id, value=value, value_text=TicketFieldValue.text_of(value)
+                )
+            )
         else:
             row.value, row.value_text = value, TicketFieldValue.text_of(value)
         record_event(ticket, "field_changed", actor=by, field=key, old=old, new=value)
@@ -494,8 +608,10 @@ def assign_ticket(ticket: Ticket, by: User, assignee_id: int | None) -> None:
 
 # --- bulk actions (agents) ------------------------------------------------------------------------
 
-def bulk_update(tickets, by: User, *, assignee_id: int | None = None, assign: bool = False,
-                status_key: str | None = None) -> tuple[int, int]:
+
+def bulk_update(
+    tickets, by: User, *, assignee_id: int | None = None, assign: bool = False, status_key: str | None = None
+) -> tuple[int, int]:
     """Assign and/or move several requests through the same services and checks as one by one.
 
     A request whose workflow has no agent step to ``status_key`` from its current status is left as
@@ -508,8 +624,14 @@ def bulk_update(tickets, by: User, *, assignee_id: int | None = None, assign: bo
             if assign:
                 assign_ticket(ticket, by, assignee_id)
             if status_key:
-                step = next((t for t in available_transitions(ticket, actor_kind(by))
-                             if t.to_status.key == status_key and not t.requires), None)
+                step = next(
+                    (
+                        t
+                        for t in available_transitions(ticket, actor_kind(by))
+                        if t.to_status.key == status_key and not t.requires
+                    ),
+                    None,
+                )
                 if step is None:
                     skipped += 1
                     continue
@@ -523,11 +645,13 @@ def bulk_update(tickets, by: User, *, assignee_id: int | None = None, assign: bo
 
 # --- related requests and duplicates (agents) ---------------------------------------------------
 
+
 def _by_reference(reference: str) -> Ticket:
     from flask_babel import gettext as _
 
-    other = db.session.execute(select(Ticket).where(Ticket.reference == (reference or "").strip().upper())
-                               ).scalar_one_or_none()
+    other = db.session.execute(
+        select(Ticket).where(Ticket.reference == (reference or "").strip().upper())
+    ).scalar_one_or_none()
     if other is None:
         raise RequestError(_("There is no request %(reference)s.", reference=(reference or "").strip()), "reference")
     return other
@@ -541,9 +665,12 @@ def link_tickets(ticket: Ticket, by: User, reference: str, kind: str = "relates"
     other = _by_reference(reference)
     if other.id == ticket.id:
         raise RequestError(_("A request cannot be linked to itself."), "reference")
-    existing = db.session.execute(select(TicketLink).where(
-        ((TicketLink.ticket_id == ticket.id) & (TicketLink.other_id == other.id))
-        | ((TicketLink.ticket_id == other.id) & (TicketLink.other_id == ticket.id)))).scalar_one_or_none()
+    existing = db.session.execute(
+        select(TicketLink).where(
+            ((TicketLink.ticket_id == ticket.id) & (TicketLink.other_id == other.id))
+            | ((TicketLink.ticket_id == other.id) & (TicketLink.other_id == ticket.id))
+        )
+    ).scalar_one_or_none()
     if existing is None:
         db.session.add(TicketLink(ticket_id=ticket.id, other_id=other.id, kind=kind, created_by_id=by.id))
         record_event(ticket, "linked", actor=by, other=other.reference, link=kind)
@@ -570,13 +697,25 @@ def merge_into(ticket: Ticket, by: User, reference: str) -> Ticket:
     already = set(db.session.scalars(select(Watcher.user_id).where(Watcher.ticket_id == target.id)))
     for user_id in followers - already - {target.requester_id}:
         db.session.add(Watcher(ticket_id=target.id, user_id=user_id))
-        if not db.session.execute(select(Participant.id).where(Participant.ticket_id == target.id,
-                                                               Participant.user_id == user_id)).first():
+        if not db.session.execute(
+            select(Participant.id).where(Participant.ticket_id == target.id, Participant.user_id == user_id)
+        ).first():
             db.session.add(Participant(ticket_id=target.id, user_id=user_id, added_by_id=by.id))
-    db.session.add(Comment(ticket_id=ticket.id, author_id=by.id,
-                           body=_("Closed as a duplicate of %(reference)s.", reference=target.reference)))
-    db.session.add(Comment(ticket_id=target.id, author_id=by.id, is_internal=True,
-                           body=_("%(reference)s was merged into this request.", reference=ticket.reference)))
+    db.session.add(
+        Comment(
+            ticket_id=ticket.id,
+            author_id=by.id,
+            body=_("Closed as a duplicate of %(reference)s.", reference=target.reference),
+        )
+    )
+    db.session.add(
+        Comment(
+            ticket_id=target.id,
+            author_id=by.id,
+            is_internal=True,
+            body=_("%(reference)s was merged into this request.", reference=ticket.reference),
+        )
+    )
     closed = db.session.scalars(select(Status).where(Status.category == "closed").order_by(Status.position)).first()
     move_to_status(ticket, closed, actor_user=by, merged_into=target.reference)
     db.session.commit()
@@ -602,6 +741,7 @@ def change_request_type(ticket: Ticket, by: User, request_type_id: int) -> None:
 
 
 # --- forwarding a summary to someone outside (agents) ---------------------------------------------
+
 
 def forward_summary(ticket: Ticket, by: User, email: str, note: str = "") -> User:
     """E-mail a summary of the request to an outside address (Flexinform: a question for the
@@ -632,31 +772,53 @@ def forward_summary(ticket: Ticket, by: User, email: str, note: str = "") -> Use
         db.session.flush()
     elif outsider.is_staff:
         raise RequestError(_("%(email)s is an agent here; assign the request instead.", email=address), "email")
-    if not db.session.execute(select(Participant.id).where(Participant.ticket_id == ticket.id,
-                                                           Participant.user_id == outsider.id)).first():
+    if not db.session.execute(
+        select(Participant.id).where(Participant.ticket_id == ticket.id, Participant.user_id == outsider.id)
+    ).first():
         db.session.add(Participant(ticket_id=ticket.id, user_id=outsider.id, added_by_id=by.id))
     fields = {f.id: f for f in form_fields(tenant, ticket.request_type.form_id)}
-    values = [(fields[v.field_id], v.value) for v in db.session.scalars(
-        select(TicketFieldValue).where(TicketFieldValue.ticket_id == ticket.id)) if v.field_id in fields
-        and fields[v.field_id].key not in ("summary", "description", "attachments")]
-    comments = db.session.scalars(select(Comment).where(Comment.ticket_id == ticket.id, Comment.is_internal.is_(False))
-                                  .order_by(Comment.created_at, Comment.id)).all()
+    values = [
+        (fields[v.field_id], v.value)
+        for v in db.session.scalars(select(TicketFieldValue).where(TicketFieldValue.ticket_id == ticket.id))
+        if v.field_id in fields and fields[v.field_id].key not in ("summary", "description", "attachments")
+    ]
+    comments = db.session.scalars(
+        select(Comment)
+        .where(Comment.ticket_id == ticket.id, Comment.is_internal.is_(False))
+        .order_by(Comment.created_at, Comment.id)
+    ).all()
     domain = current_app.config["PORTAL_DOMAIN"].split(":")[0]
     root = thread_root_id(ticket, domain)
     record_event(ticket, "forwarded", actor=by, to=address, note=bool((note or "").strip()))
     db.session.flush()
-    count = db.session.execute(select(func.count(TicketEvent.id)).where(
-        TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "forwarded")).scalar_one()
-    queue_email(kind="ticket_forward", to=address, user=outsider, template="tickets/email/forward",
-                idempotency_key=f"forward:{ticket.id}:{address}:{count}", ticket_id=ticket.id,
-                headers={"Reply-To": reply_address(support_address(tenant), ticket, address), "In-Reply-To": root,
-                         "References": root},
-                ticket=ticket, sender=by, note=(note or "").strip(), values=values, comments=comments,
-                tag=subject_tag(tenant, ticket))
+    count = db.session.execute(
+        select(func.count(TicketEvent.id)).where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "forwarded")
+    ).scalar_one()
+    queue_email(
+        kind="ticket_forward",
+        to=address,
+        user=outsider,
+        template="tickets/email/forward",
+        idempotency_key=f"forward:{ticket.id}:{address}:{count}",
+        ticket_id=ticket.id,
+        headers={
+            "Reply-To": reply_address(support_address(tenant), ticket, address),
+            "In-Reply-To": root,
+            "References": root,
+        },
+        ticket=ticket,
+        sender=by,
+        note=(note or "").strip(),
+        values=values,
+        comments=comments,
+        tag=subject_tag(tenant, ticket),
+    )
     target = (tenant.settings or {}).get("forward_status")
     if target:
-        step = next((t for t in available_transitions(ticket, actor_kind(by))
-                     if t.to_status.key == target and not t.requires), None)
+        step = next(
+            (t for t in available_transitions(ticket, actor_kind(by)) if t.to_status.key == target and not t.requires),
+            None,
+        )
         if step is not None:
             apply_transition(ticket, step, actor_user=by)
     ticket.updated_at = utcnow()

@@ -1,4 +1,5 @@
 """Customer portal views of requests: raise one with the tenant's form, see it, download its files."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -19,8 +20,16 @@ from app.security.params import int_arg
 from app.tickets import services
 from app.tickets.forms import PRIVATE, add_request_options
 from app.tickets.listing import SCOPES, RequestFilters, list_requests
-from app.tickets.models import (Attachment, Comment, Participant, Ticket, TicketEvent, TicketFieldValue,
-                                TicketOrganization, Watcher)
+from app.tickets.models import (
+    Attachment,
+    Comment,
+    Participant,
+    Ticket,
+    TicketEvent,
+    TicketFieldValue,
+    TicketOrganization,
+    Watcher,
+)
 from app.tickets.policy import allowed_actions, can
 from app.workflow.models import Status, Transition
 from app.workflow.services import TransitionError, actor_kind, available_transitions
@@ -32,18 +41,25 @@ bp = Blueprint("tickets", __name__, subdomain="<tenant>")
 def _upload_limits():
     """The tenant's attachment limits, for the pages' immediate check of chosen files
     (macros/file_drop.html); the server checks every file again when the form is sent."""
+
     def upload_limits() -> dict:
         max_bytes, max_files = services.attachment_limits(g.tenant)
-        return {"max_bytes": max_bytes, "max_mb": max_bytes // (1024 * 1024), "max_files": max_files,
-                "blocked_extensions": sorted(services.BLOCKED_EXTENSIONS)}
+        return {
+            "max_bytes": max_bytes,
+            "max_mb": max_bytes // (1024 * 1024),
+            "max_files": max_files,
+            "blocked_extensions": sorted(services.BLOCKED_EXTENSIONS),
+        }
 
     return {"upload_limits": upload_limits}
 
 
 def _organizations_of(user) -> list[Organization]:
     return db.session.scalars(
-        select(Organization).join(Membership, Membership.organization_id == Organization.id)
-        .where(Membership.user_id == user.id).order_by(Organization.name)
+        select(Organization)
+        .join(Membership, Membership.organization_id == Organization.id)
+        .where(Membership.user_id == user.id)
+        .order_by(Organization.name)
     ).all()
 
 
@@ -55,13 +71,22 @@ def index():
     filters = RequestFilters.from_args(request.args, field_keys=[f.key for f in choice_fields], staff=staff)
     page = list_requests(current_user, filters)
     statuses = db.session.scalars(select(Status).order_by(Status.position)).all()
-    has_organizations = db.session.execute(
-        select(Membership.id).where(Membership.user_id == current_user.id).limit(1)).first() is not None
-    return render_template("tickets/index.html", page=page, filters=filters, statuses=statuses,
-                           portals=portal_catalog(g.tenant), choice_fields=choice_fields, staff=staff,
-                           scopes=[s for s in SCOPES if staff or has_organizations or s == "mine"],
-                           list_base=url_for("tickets.index"),
-                           list_url=lambda **changes: url_for("tickets.index", **filters.args(**changes)))
+    has_organizations = (
+        db.session.execute(select(Membership.id).where(Membership.user_id == current_user.id).limit(1)).first()
+        is not None
+    )
+    return render_template(
+        "tickets/index.html",
+        page=page,
+        filters=filters,
+        statuses=statuses,
+        portals=portal_catalog(g.tenant),
+        choice_fields=choice_fields,
+        staff=staff,
+        scopes=[s for s in SCOPES if staff or has_organizations or s == "mine"],
+        list_base=url_for("tickets.index"),
+        list_url=lambda **changes: url_for("tickets.index", **filters.args(**changes)),
+    )
 
 
 @bp.route("/portals/<portal_key>/<type_key>/new", methods=["GET", "POST"])
@@ -75,8 +100,12 @@ def new_request(portal_key, type_key):
     staff = is_staff(current_user)
     organizations = _organizations_of(current_user)
     form_class = build_request_form(fields, request_type.key, localized, staff=staff)
-    form_class = add_request_options(form_class, organizations=organizations, staff=staff,
-                                     default_sharing=(g.tenant.settings or {}).get("default_sharing", "private"))
+    form_class = add_request_options(
+        form_class,
+        organizations=organizations,
+        staff=staff,
+        default_sharing=(g.tenant.settings or {}).get("default_sharing", "private"),
+    )
     form = form_class()
     if request.method == "GET":
         prefill(form, request.args, fields)
@@ -95,9 +124,15 @@ def new_request(portal_key, type_key):
             flash(_("Your request %(reference)s has been received.", reference=ticket.reference), "success")
             return redirect(url_for("tickets.detail", reference=ticket.reference))
     status = 200 if not form.errors else 422
-    return render_template("tickets/new.html", form=form, portal=portal, request_type=request_type,
-                           fields=form._infos, form_name=form_name,
-                           can_raise=can_raise_requests(current_user)), status
+    return render_template(
+        "tickets/new.html",
+        form=form,
+        portal=portal,
+        request_type=request_type,
+        fields=form._infos,
+        form_name=form_name,
+        can_raise=can_raise_requests(current_user),
+    ), status
 
 
 def _raise(form, fields, request_type, organizations, staff) -> Ticket:
@@ -110,9 +145,15 @@ def _raise(form, fields, request_type, organizations, staff) -> Ticket:
     if choice and choice != PRIVATE:
         share_ids = [int(choice.split(":", 1)[1])]
     uploads = request.files.getlist(form_name("attachments"))
-    return services.raise_request(tenant=g.tenant, request_type_id=request_type.id, requester=requester,
-                                  created_by=current_user._get_current_object(), values=stored_values(form, fields),
-                                  uploads=uploads, share_with_organization_ids=share_ids)
+    return services.raise_request(
+        tenant=g.tenant,
+        request_type_id=request_type.id,
+        requester=requester,
+        created_by=current_user._get_current_object(),
+        values=stored_values(form, fields),
+        uploads=uploads,
+        share_with_organization_ids=share_ids,
+    )
 
 
 def _ticket_or_404(reference: str, action: str = "view") -> Ticket:
@@ -128,20 +169,28 @@ def detail(reference):
     ticket = _ticket_or_404(reference)
     portal, request_type = request_type_by_id(g.tenant, ticket.request_type_id)
     fields = form_fields(g.tenant, request_type.form_id)
-    values = {fv.field_id: fv.value for fv in db.session.scalars(
-        select(TicketFieldValue).where(TicketFieldValue.ticket_id == ticket.id))}
-    shown = [(f, values[f.id]) for f in fields
-             if f.id in values and f.key not in ("summary", "description", "attachments")]
-    attachments = db.session.scalars(select(Attachment).where(Attachment.ticket_id == ticket.id)
-                                     .order_by(Attachment.created_at, Attachment.id)).all()
+    values = {
+        fv.field_id: fv.value
+        for fv in db.session.scalars(select(TicketFieldValue).where(TicketFieldValue.ticket_id == ticket.id))
+    }
+    shown = [
+        (f, values[f.id]) for f in fields if f.id in values and f.key not in ("summary", "description", "attachments")
+    ]
+    attachments = db.session.scalars(
+        select(Attachment).where(Attachment.ticket_id == ticket.id).order_by(Attachment.created_at, Attachment.id)
+    ).all()
     shared_with = db.session.scalars(
-        select(Organization.name).join(TicketOrganization, TicketOrganization.organization_id == Organization.id)
-        .where(TicketOrganization.ticket_id == ticket.id).order_by(Organization.name)).all()
+        select(Organization.name)
+        .join(TicketOrganization, TicketOrganization.organization_id == Organization.id)
+        .where(TicketOrganization.ticket_id == ticket.id)
+        .order_by(Organization.name)
+    ).all()
     actions = allowed_actions(current_user, ticket)
     staff = is_staff(current_user)
     newest_first = request.args.get("order", "newest") != "oldest"
     comments = db.session.execute(
-        select(Comment, User).outerjoin(User, Comment.author_id == User.id)
+        select(Comment, User)
+        .outerjoin(User, Comment.author_id == User.id)
         .where(Comment.ticket_id == ticket.id, *([] if staff else [Comment.is_internal.is_(False)]))
         .order_by(Comment.created_at.desc() if newest_first else Comment.created_at.asc(), Comment.id)
     ).all()
@@ -152,40 +201,80 @@ def detail(reference):
     # Customers act on the workflow as requester or organization admin; followers only comment.
     if not staff and not ({"close", "reopen", "approve"} & actions):
         transitions = []
-    transition_forms = {t.id: form for t in transitions
-                        if (form := _transition_form(t, fields, values)) is not None}
-    watching = db.session.execute(select(Watcher.id).where(Watcher.ticket_id == ticket.id,
-                                                           Watcher.user_id == current_user.id)).first() is not None
-    participants = db.session.scalars(select(User).join(Participant, Participant.user_id == User.id)
-                                      .where(Participant.ticket_id == ticket.id).order_by(User.email)).all()
+    transition_forms = {t.id: form for t in transitions if (form := _transition_form(t, fields, values)) is not None}
+    watching = (
+        db.session.execute(
+            select(Watcher.id).where(Watcher.ticket_id == ticket.id, Watcher.user_id == current_user.id)
+        ).first()
+        is not None
+    )
+    participants = db.session.scalars(
+        select(User)
+        .join(Participant, Participant.user_id == User.id)
+        .where(Participant.ticket_id == ticket.id)
+        .order_by(User.email)
+    ).all()
     requester_orgs = _organizations_of(ticket.requester) if "share" in actions else []
     details_form = _details_form(ticket, fields, values) if "edit" in actions and not ticket.status.is_final else None
-    agents = db.session.scalars(select(User).where(User.role.in_(("agent", "admin")), User.active.is_(True))
-                                .order_by(User.name, User.email)).all() if staff else []
-    history = db.session.execute(
-        select(TicketEvent, User).outerjoin(User, TicketEvent.actor_id == User.id)
-        .where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.created_at, TicketEvent.id)
-    ).all() if staff else []
+    agents = (
+        db.session.scalars(
+            select(User).where(User.role.in_(("agent", "admin")), User.active.is_(True)).order_by(User.name, User.email)
+        ).all()
+        if staff
+        else []
+    )
+    history = (
+        db.session.execute(
+            select(TicketEvent, User)
+            .outerjoin(User, TicketEvent.actor_id == User.id)
+            .where(TicketEvent.ticket_id == ticket.id)
+            .order_by(TicketEvent.created_at, TicketEvent.id)
+        ).all()
+        if staff
+        else []
+    )
     status_names = {s.key: s.name for s in db.session.scalars(select(Status))} if staff else {}
     field_labels = {f.key: f.label for f in fields}
     related = []
     if staff:
         from app.tickets.models import TicketLink
 
-        rows = db.session.execute(select(TicketLink, Ticket).join(
-            Ticket, ((TicketLink.other_id == Ticket.id) & (TicketLink.ticket_id == ticket.id))
-            | ((TicketLink.ticket_id == Ticket.id) & (TicketLink.other_id == ticket.id)))).all()
+        rows = db.session.execute(
+            select(TicketLink, Ticket).join(
+                Ticket,
+                ((TicketLink.other_id == Ticket.id) & (TicketLink.ticket_id == ticket.id))
+                | ((TicketLink.ticket_id == Ticket.id) & (TicketLink.other_id == ticket.id)),
+            )
+        ).all()
         related = [(link.kind, other, link.ticket_id == ticket.id) for link, other in rows]
     people = {u.id: u.display_name for u in agents}
-    return render_template("tickets/detail.html", ticket=ticket, portal=portal, request_type=request_type,
-                           shown=shown, attachments=files_by_comment.get(None, []) if "see_attachments" in actions else [],
-                           files_by_comment=files_by_comment if "see_attachments" in actions else {},
-                           shared_with=shared_with, staff=staff, comments=comments, newest_first=newest_first,
-                           transitions=transitions, transition_forms=transition_forms, actions=actions,
-                           watching=watching,
-                           participants=participants, requester_orgs=requester_orgs, details_form=details_form,
-                           agents=agents, history=history, related=related, portals=portal_catalog(g.tenant), status_names=status_names, field_labels=field_labels,
-                           people=people)
+    return render_template(
+        "tickets/detail.html",
+        ticket=ticket,
+        portal=portal,
+        request_type=request_type,
+        shown=shown,
+        attachments=files_by_comment.get(None, []) if "see_attachments" in actions else [],
+        files_by_comment=files_by_comment if "see_attachments" in actions else {},
+        shared_with=shared_with,
+        staff=staff,
+        comments=comments,
+        newest_first=newest_first,
+        transitions=transitions,
+        transition_forms=transition_forms,
+        actions=actions,
+        watching=watching,
+        participants=participants,
+        requester_orgs=requester_orgs,
+        details_form=details_form,
+        agents=agents,
+        history=history,
+        related=related,
+        portals=portal_catalog(g.tenant),
+        status_names=status_names,
+        field_labels=field_labels,
+        people=people,
+    )
 
 
 @bp.post("/requests/<reference>/comments")
@@ -196,9 +285,14 @@ def comment(reference):
     if transition_id and not ({"close", "reopen", "approve"} & allowed_actions(current_user, ticket)):
         transition_id = None
     try:
-        services.add_comment(ticket, current_user._get_current_object(), request.form.get("body", ""),
-                             uploads=request.files.getlist("files"), transition_id=transition_id,
-                             is_internal=request.form.get("internal") == "1")
+        services.add_comment(
+            ticket,
+            current_user._get_current_object(),
+            request.form.get("body", ""),
+            uploads=request.files.getlist("files"),
+            transition_id=transition_id,
+            is_internal=request.form.get("internal") == "1",
+        )
     except (services.RequestError, TransitionError) as error:
         flash(error.message, "error")
         return redirect(url_for("tickets.detail", reference=reference) + "#comment-form")
@@ -219,18 +313,30 @@ def transition(reference, transition_id):
         form = _transition_form(step, form_fields(g.tenant, request_type.form_id), formdata=request.form)
         if form is not None:
             if not form.validate():
-                flash(" ".join(f"{form[form_name(info.key)].label.text}: {error}" for info in form._infos
-                               for error in form[form_name(info.key)].errors), "error")
+                flash(
+                    " ".join(
+                        f"{form[form_name(info.key)].label.text}: {error}"
+                        for info in form._infos
+                        for error in form[form_name(info.key)].errors
+                    ),
+                    "error",
+                )
                 return redirect(url_for("tickets.detail", reference=reference) + f"#transition-{transition_id}")
             values = form.submitted_values()
     try:
-        services.take_transition(ticket, current_user._get_current_object(), transition_id,
-                                 request.form.get("body", ""), values=values)
+        services.take_transition(
+            ticket, current_user._get_current_object(), transition_id, request.form.get("body", ""), values=values
+        )
     except TransitionError as error:
         flash(error.message, "error")
     else:
-        flash(_("The request is now: %(status)s.", status=localized(
-            ticket.status.name if is_staff(current_user) else ticket.status.customer_name)), "success")
+        flash(
+            _(
+                "The request is now: %(status)s.",
+                status=localized(ticket.status.name if is_staff(current_user) else ticket.status.customer_name),
+            ),
+            "success",
+        )
     return redirect(url_for("tickets.detail", reference=reference))
 
 
@@ -240,8 +346,12 @@ def watch(reference):
     ticket = _ticket_or_404(reference, "watch")
     watching = request.form.get("watch") == "1"
     services.set_watching(ticket, current_user._get_current_object(), watching)
-    flash(_("You will get notifications about this request.") if watching
-          else _("You will no longer get notifications about this request."), "success")
+    flash(
+        _("You will get notifications about this request.")
+        if watching
+        else _("You will no longer get notifications about this request."),
+        "success",
+    )
     return redirect(url_for("tickets.detail", reference=reference))
 
 
@@ -261,8 +371,13 @@ def download(reference, attachment_id):
         abort(503)
     # Always a download (never rendered as a page of the portal, whatever the type), with the
     # type read from the bytes at upload; the sandbox policy stops anything active even if opened.
-    response = send_file(stream, mimetype=attachment.content_type or "application/octet-stream",
-                         as_attachment=True, download_name=safe_filename(attachment.filename), max_age=0)
+    response = send_file(
+        stream,
+        mimetype=attachment.content_type or "application/octet-stream",
+        as_attachment=True,
+        download_name=safe_filename(attachment.filename),
+        max_age=0,
+    )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
@@ -273,14 +388,19 @@ def download(reference, attachment_id):
 def add_participant(reference):
     ticket = _ticket_or_404(reference, "share")
     try:
-        user, invited = services.share_with_person(ticket, current_user._get_current_object(),
-                                                   request.form.get("email", ""))
+        user, invited = services.share_with_person(
+            ticket, current_user._get_current_object(), request.form.get("email", "")
+        )
     except (services.RequestError, accounts.AccountError) as error:
         db.session.rollback()
         flash(error.message, "error")
     else:
-        flash(_("The request is shared with %(email)s; we have sent them an invitation.", email=user.email) if invited
-              else _("The request is shared with %(email)s.", email=user.email), "success")
+        flash(
+            _("The request is shared with %(email)s; we have sent them an invitation.", email=user.email)
+            if invited
+            else _("The request is shared with %(email)s.", email=user.email),
+            "success",
+        )
     return redirect(url_for("tickets.detail", reference=reference) + "#sharing")
 
 
@@ -289,27 +409,43 @@ def add_participant(reference):
 def forward(reference):
     """Agents: e-mail a summary to an outside address; the reply comes back as a comment."""
     ticket = _staff_ticket_or_404(reference)
-    return _act(reference, lambda: services.forward_summary(ticket, current_user._get_current_object(),
-                                                            request.form.get("email", ""), request.form.get("note", "")),
-                success=lambda outsider: _("The summary was sent to %(email)s. Their reply will be added to the request.",
-                                           email=outsider.email), anchor="#forward")
+    return _act(
+        reference,
+        lambda: services.forward_summary(
+            ticket, current_user._get_current_object(), request.form.get("email", ""), request.form.get("note", "")
+        ),
+        success=lambda outsider: _(
+            "The summary was sent to %(email)s. Their reply will be added to the request.", email=outsider.email
+        ),
+        anchor="#forward",
+    )
 
 
 @bp.post("/requests/<reference>/participants/<int:user_id>/remove")
 @login_required
 def remove_participant(reference, user_id):
     ticket = _ticket_or_404(reference, "share")
-    return _act(reference, lambda: services.remove_participant(ticket, current_user._get_current_object(), user_id),
-                anchor="#sharing")
+    return _act(
+        reference,
+        lambda: services.remove_participant(ticket, current_user._get_current_object(), user_id),
+        anchor="#sharing",
+    )
 
 
 @bp.post("/requests/<reference>/organizations")
 @login_required
 def share_organization(reference):
     ticket = _ticket_or_404(reference, "share")
-    return _act(reference, lambda: services.set_organization_sharing(
-        ticket, current_user._get_current_object(), int_arg(request.form.get("organization"), 0),
-        request.form.get("share") == "1"), anchor="#sharing")
+    return _act(
+        reference,
+        lambda: services.set_organization_sharing(
+            ticket,
+            current_user._get_current_object(),
+            int_arg(request.form.get("organization"), 0),
+            request.form.get("share") == "1",
+        ),
+        anchor="#sharing",
+    )
 
 
 def _transition_form(transition, fields, values=None, *, formdata=None):
@@ -372,9 +508,15 @@ def update_details(reference):
     if not form.validate_on_submit():
         flash(" ".join(str(e) for f in form for e in f.errors) or _("Please correct the following:"), "error")
         return redirect(url_for("tickets.detail", reference=reference) + "#details")
-    return _act(reference, lambda: services.update_details(
-        ticket, current_user._get_current_object(), form.submitted_values(),
-        uploads=request.files.getlist(form_name("attachments"))))
+    return _act(
+        reference,
+        lambda: services.update_details(
+            ticket,
+            current_user._get_current_object(),
+            form.submitted_values(),
+            uploads=request.files.getlist(form_name("attachments")),
+        ),
+    )
 
 
 def _staff_ticket_or_404(reference: str) -> Ticket:
@@ -411,10 +553,16 @@ def link(reference):
     ticket = _staff_ticket_or_404(reference)
     other = request.form.get("reference", "")
     if request.form.get("merge") == "1":
-        return _act(reference, lambda: services.merge_into(ticket, current_user._get_current_object(), other),
-                    lambda target: _("Merged into %(reference)s.", reference=target.reference))
-    return _act(reference, lambda: services.link_tickets(ticket, current_user._get_current_object(), other),
-                lambda target: _("Linked with %(reference)s.", reference=target.reference))
+        return _act(
+            reference,
+            lambda: services.merge_into(ticket, current_user._get_current_object(), other),
+            lambda target: _("Merged into %(reference)s.", reference=target.reference),
+        )
+    return _act(
+        reference,
+        lambda: services.link_tickets(ticket, current_user._get_current_object(), other),
+        lambda target: _("Linked with %(reference)s.", reference=target.reference),
+    )
 
 
 @bp.post("/requests/<reference>/type")
@@ -423,5 +571,9 @@ def change_type(reference):
     ticket = _staff_ticket_or_404(reference)
     if ticket.status.is_final:
         abort(404)
-    return _act(reference, lambda: services.change_request_type(
-        ticket, current_user._get_current_object(), int_arg(request.form.get("request_type"), 0)))
+    return _act(
+        reference,
+        lambda: services.change_request_type(
+            ticket, current_user._get_current_object(), int_arg(request.form.get("request_type"), 0)
+        ),
+    )

@@ -1,4 +1,5 @@
 """Statuses, workflows and the transitions between statuses."""
+
 from __future__ import annotations
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint, true

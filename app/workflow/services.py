@@ -4,6 +4,7 @@ It checks the workflow (the transition starts from the current status, the actor
 final status is never left, what the transition requires is given), then moves the request and
 writes the timeline. Notifications and automation hook onto the events it writes.
 """
+
 from __future__ import annotations
 
 from flask_babel import gettext as _
@@ -34,9 +35,11 @@ def available_transitions(ticket, actor: str) -> list[Transition]:
     transitions = db.session.scalars(
         select(Transition)
         .join(Status, Transition.to_status_id == Status.id)
-        .where(Transition.workflow_id == ticket.request_type.workflow_id,
-               or_(Transition.from_status_id.is_(None), Transition.from_status_id == ticket.status_id),
-               Transition.to_status_id != ticket.status_id)
+        .where(
+            Transition.workflow_id == ticket.request_type.workflow_id,
+            or_(Transition.from_status_id.is_(None), Transition.from_status_id == ticket.status_id),
+            Transition.to_status_id != ticket.status_id,
+        )
         .order_by(Transition.position, Transition.id)
     ).all()
     return [t for t in transitions if actor in (t.actors or [])]
@@ -49,16 +52,22 @@ def required_fields(ticket, transition: Transition) -> list:
     keys = [key for key in (transition.requires or []) if key != "comment"]
     if not keys:
         return []
-    return list(db.session.scalars(select(Field).where(Field.form_id == ticket.request_type.form_id,
-                                                       Field.key.in_(keys)).order_by(Field.position)))
+    return list(
+        db.session.scalars(
+            select(Field)
+            .where(Field.form_id == ticket.request_type.form_id, Field.key.in_(keys))
+            .order_by(Field.position)
+        )
+    )
 
 
 def _missing(value) -> bool:
     return value is None or value == [] or (isinstance(value, str) and not value.strip())
 
 
-def apply_transition(ticket, transition: Transition, *, actor_user, comment: str | None = None,
-                     values: dict | None = None) -> None:
+def apply_transition(
+    ticket, transition: Transition, *, actor_user, comment: str | None = None, values: dict | None = None
+) -> None:
     """Move ``ticket`` along ``transition``; the caller adds the comment (if any) and commits.
 
     The fields the transition requires are stored from ``values`` (a field not given keeps its
@@ -74,16 +83,25 @@ def apply_transition(ticket, transition: Transition, *, actor_user, comment: str
     fields = required_fields(ticket, transition)
     values = values or {}
     if fields:
-        stored = dict(db.session.execute(select(TicketFieldValue.field_id, TicketFieldValue.value).where(
-            TicketFieldValue.ticket_id == ticket.id, TicketFieldValue.field_id.in_([f.id for f in fields]))).all())
+        stored = dict(
+            db.session.execute(
+                select(TicketFieldValue.field_id, TicketFieldValue.value).where(
+                    TicketFieldValue.ticket_id == ticket.id, TicketFieldValue.field_id.in_([f.id for f in fields])
+                )
+            ).all()
+        )
         for f in fields:
             if _missing(values[f.key] if f.key in values else stored.get(f.id)):
                 raise TransitionError(_("Please fill in “%(field)s” for this step.", field=localized(f.label)), f.key)
         from app.tickets.services import set_field_values
 
         set_field_values(ticket, actor_user, {f.key: values[f.key] for f in fields if f.key in values})
-    move_to_status(ticket, db.session.get(Status, transition.to_status_id), actor_user=actor_user,
-                   transition=transition.key.split("@", 1)[0])
+    move_to_status(
+        ticket,
+        db.session.get(Status, transition.to_status_id),
+        actor_user=actor_user,
+        transition=transition.key.split("@", 1)[0],
+    )
 
 
 def move_to_status(ticket, target: Status, *, actor_user=None, **event_data) -> None:
@@ -107,8 +125,9 @@ def move_to_status(ticket, target: Status, *, actor_user=None, **event_data) -> 
     from app.automation.sla import status_changed as sla_status_changed
 
     sla_status_changed(ticket, previous, target, now)
-    record_event(ticket, "status_changed", actor=actor_user, from_status=previous.key, to_status=target.key,
-                 **event_data)
+    record_event(
+        ticket, "status_changed", actor=actor_user, from_status=previous.key, to_status=target.key, **event_data
+    )
     from app.automation.services import status_entered
 
     status_entered(ticket)

@@ -1,4 +1,5 @@
 """Tenant admins manage people and organizations; agents invite; customers see no admin pages."""
+
 from sqlalchemy import select
 
 from app.accounts.models import Membership, Organization, User
@@ -30,12 +31,17 @@ def test_admin_changes_role_email_and_deactivates(app, client, make_tenant, make
     login("crmservice", "admin@crmservice.test")
     listing = client.get(portal_url("crmservice", "/admin/users?q=matti")).get_data(as_text=True)
     assert "<td>matti@asiakas.fi</td>" in listing and "<td>admin@crmservice.test</td>" not in listing
-    response = client.post(portal_url("crmservice", f"/admin/users/{user_id}"),
-                           data={"name": "Matti M.", "email": "matti.m@asiakas.fi", "role": "agent"})
+    response = client.post(
+        portal_url("crmservice", f"/admin/users/{user_id}"),
+        data={"name": "Matti M.", "email": "matti.m@asiakas.fi", "role": "agent"},
+    )
     assert response.status_code == 302
     # The new address takes over once it confirms the change (the link went there).
-    [link] = [link_in(text) for to, _s, text, _h, kind in outbox()
-              if kind == "email_change_confirm" and to == "matti.m@asiakas.fi"]
+    [link] = [
+        link_in(text)
+        for to, _s, text, _h, kind in outbox()
+        if kind == "email_change_confirm" and to == "matti.m@asiakas.fi"
+    ]
     assert client.post(link).status_code == 302
     user = _user(app, crm, "matti.m@asiakas.fi")
     assert user.role == "agent" and user.name == "Matti M." and user.is_verified
@@ -50,8 +56,10 @@ def test_email_change_to_an_address_in_use_is_refused_and_keeps_the_form(app, cl
     user_id = make_user(crm, "matti@asiakas.fi")
     make_user(crm, "liisa@asiakas.fi")
     login("crmservice", "admin@crmservice.test")
-    response = client.post(portal_url("crmservice", f"/admin/users/{user_id}"),
-                           data={"name": "Matti", "email": "liisa@asiakas.fi", "role": "customer"})
+    response = client.post(
+        portal_url("crmservice", f"/admin/users/{user_id}"),
+        data={"name": "Matti", "email": "liisa@asiakas.fi", "role": "customer"},
+    )
     assert response.status_code == 422 and 'value="liisa@asiakas.fi"' in response.get_data(as_text=True)
     assert _user(app, crm, "matti@asiakas.fi") is not None
 
@@ -61,8 +69,10 @@ def test_admins_cannot_lock_themselves_out(app, client, make_tenant, make_user, 
     admin_id = make_user(crm, "admin@crmservice.test", role="admin")
     login("crmservice", "admin@crmservice.test")
     client.post(portal_url("crmservice", f"/admin/users/{admin_id}/active"), data={"active": "0"})
-    client.post(portal_url("crmservice", f"/admin/users/{admin_id}"),
-                data={"name": "", "email": "admin@crmservice.test", "role": "customer"})
+    client.post(
+        portal_url("crmservice", f"/admin/users/{admin_id}"),
+        data={"name": "", "email": "admin@crmservice.test", "role": "customer"},
+    )
     admin = _user(app, crm, "admin@crmservice.test")
     assert admin.active and admin.role == "admin"
 
@@ -73,13 +83,17 @@ def test_agents_invite_but_do_not_change_roles(app, client, make_tenant, make_us
     user_id = make_user(crm, "matti@asiakas.fi")
     login("crmservice", "agent@crmservice.test")
     assert client.get(portal_url("crmservice", "/admin/users/invite")).status_code == 200
-    response = client.post(portal_url("crmservice", f"/admin/users/{user_id}"),
-                           data={"name": "", "email": "matti@asiakas.fi", "role": "admin"})
+    response = client.post(
+        portal_url("crmservice", f"/admin/users/{user_id}"),
+        data={"name": "", "email": "matti@asiakas.fi", "role": "admin"},
+    )
     assert response.status_code == 403
     assert _user(app, crm, "matti@asiakas.fi").role == "customer"
     # An agent may only invite customers.
-    client.post(portal_url("crmservice", "/admin/users/invite"),
-                data={"email": "boss@asiakas.fi", "role": "admin", "organization": ""})
+    client.post(
+        portal_url("crmservice", "/admin/users/invite"),
+        data={"email": "boss@asiakas.fi", "role": "admin", "organization": ""},
+    )
     assert _user(app, crm, "boss@asiakas.fi") is None
 
 
@@ -101,12 +115,14 @@ def test_organizations_and_organization_admins(app, client, make_tenant, make_us
         membership = db.session.scalars(select(Membership)).one()
         assert membership.is_admin
     matti = _user(app, crm, "matti@asiakas.fi")
-    client.post(portal_url("crmservice", f"/admin/organizations/{org_id}/members/{matti.id}"),
-                data={"action": "make_member"})
+    client.post(
+        portal_url("crmservice", f"/admin/organizations/{org_id}/members/{matti.id}"), data={"action": "make_member"}
+    )
     with app.app_context(), tenant_scope(crm.id):
         assert not db.session.scalars(select(Membership)).one().is_admin
-    client.post(portal_url("crmservice", f"/admin/organizations/{org_id}/members/{matti.id}"),
-                data={"action": "remove"})
+    client.post(
+        portal_url("crmservice", f"/admin/organizations/{org_id}/members/{matti.id}"), data={"action": "remove"}
+    )
     with app.app_context(), tenant_scope(crm.id):
         assert db.session.scalars(select(Membership)).all() == []
 

@@ -1,4 +1,5 @@
 """Logging in and out, passwords, throttling, profile, avatar; sessions never cross tenants."""
+
 import io
 import re
 from datetime import datetime, timezone
@@ -43,8 +44,11 @@ def _wait_message(app, lang: str, minutes: int) -> str:
     from flask_babel import force_locale, ngettext
 
     with app.test_request_context("/"), force_locale(lang):
-        return ngettext("Too many failed login attempts. Please wait %(num)d minute and try again.",
-                        "Too many failed login attempts. Please wait %(num)d minutes and try again.", minutes)
+        return ngettext(
+            "Too many failed login attempts. Please wait %(num)d minute and try again.",
+            "Too many failed login attempts. Please wait %(num)d minutes and try again.",
+            minutes,
+        )
 
 
 def test_login_is_throttled_per_account_with_a_translated_message(app, client, make_tenant, make_user, login):
@@ -88,6 +92,7 @@ def test_forgot_password_answers_the_same_and_the_link_works_once(app, client, m
     known = client.post(portal_url("festum", "/password/forgot"), data={"email": "liisa@yritys.fi"})
     unknown = client.post(portal_url("festum", "/password/forgot"), data={"email": "nobody@yritys.fi"})
     assert known.status_code == unknown.status_code == 200
+
     def strip(html: str) -> str:
         """The page without the address typed and the per-response CSP nonce."""
         html = re.sub(r'nonce="[^"]+"', 'nonce="N"', html)
@@ -112,11 +117,13 @@ def test_change_password_needs_the_current_one_and_the_new_one_twice(app, client
     wrong = client.post(url, data={"current": "nope", "password": "uusi-salasana-1", "confirm": "uusi-salasana-1"})
     assert wrong.status_code == 422
     assert translated(app, "fi", "The current password is not correct.") in wrong.get_data(as_text=True)
-    mismatch = client.post(url, data={"current": "correct-horse-battery", "password": "uusi-salasana-1",
-                                      "confirm": "uusi-salasana-2"})
+    mismatch = client.post(
+        url, data={"current": "correct-horse-battery", "password": "uusi-salasana-1", "confirm": "uusi-salasana-2"}
+    )
     assert translated(app, "fi", "The two passwords do not match.") in mismatch.get_data(as_text=True)
-    ok = client.post(url, data={"current": "correct-horse-battery", "password": "uusi-salasana-1",
-                                "confirm": "uusi-salasana-1"})
+    ok = client.post(
+        url, data={"current": "correct-horse-battery", "password": "uusi-salasana-1", "confirm": "uusi-salasana-1"}
+    )
     assert ok.status_code == 302
     client.post(portal_url("festum", "/logout"))
     assert login("festum", "liisa@yritys.fi", "uusi-salasana-1").status_code == 302
@@ -131,8 +138,10 @@ def test_profile_language_and_time_zone_are_followed_by_the_pages(app, client, m
     login("targito", "jana@example.cz")
     page = client.get(portal_url("targito", "/profile")).get_data(as_text=True)
     assert '<html lang="cs">' in page and "13:00" in page  # Europe/Prague, the tenant's zone
-    response = client.post(portal_url("targito", "/profile"),
-                           data={"name": "Jana Nováková", "locale": "en", "timezone": "America/New_York"})
+    response = client.post(
+        portal_url("targito", "/profile"),
+        data={"name": "Jana Nováková", "locale": "en", "timezone": "America/New_York"},
+    )
     assert response.status_code == 302
     page = client.get(portal_url("targito", "/profile")).get_data(as_text=True)
     assert '<html lang="en">' in page and "Jana Nováková" in page and "7:00" in page
@@ -152,15 +161,27 @@ def test_avatar_is_checked_resized_stored_and_shown_only_inside_the_tenant(app, 
     targito = make_tenant("targito")
     user_id = make_user(targito, "jana@example.cz")
     login("targito", "jana@example.cz")
-    bad = client.post(portal_url("targito", "/profile/avatar"),
-                      data={"avatar": (io.BytesIO(b"not an image"), "cv.pdf")}, content_type="multipart/form-data")
+    bad = client.post(
+        portal_url("targito", "/profile/avatar"),
+        data={"avatar": (io.BytesIO(b"not an image"), "cv.pdf")},
+        content_type="multipart/form-data",
+    )
     assert bad.status_code == 422
     assert translated(app, "cs", "Please upload a PNG, JPEG, GIF or WebP picture.") in bad.get_data(as_text=True)
     big = io.BytesIO(b"\x89PNG" + b"0" * (2 * 1024 * 1024 + 10))
-    assert client.post(portal_url("targito", "/profile/avatar"), data={"avatar": (big, "huge.png")},
-                       content_type="multipart/form-data").status_code == 422
-    ok = client.post(portal_url("targito", "/profile/avatar"), data={"avatar": (_png(), "me.png")},
-                     content_type="multipart/form-data")
+    assert (
+        client.post(
+            portal_url("targito", "/profile/avatar"),
+            data={"avatar": (big, "huge.png")},
+            content_type="multipart/form-data",
+        ).status_code
+        == 422
+    )
+    ok = client.post(
+        portal_url("targito", "/profile/avatar"),
+        data={"avatar": (_png(), "me.png")},
+        content_type="multipart/form-data",
+    )
     assert ok.status_code == 302
     user = _user(app, targito, "jana@example.cz")
     assert user.avatar_key.startswith(f"{targito.id}/avatars/{user_id}/")
@@ -175,8 +196,9 @@ def test_pages_for_logged_in_people_send_others_to_login_and_back(client, make_t
     make_user(make_tenant("exea"), "anna@firma.pl")
     response = client.get(portal_url("exea", "/profile"))
     assert response.status_code == 302 and "/login?next=%2Fprofile" in response.headers["Location"]
-    back = client.post(portal_url("exea", "/login?next=/profile"),
-                       data={"email": "anna@firma.pl", "password": "correct-horse-battery"})
+    back = client.post(
+        portal_url("exea", "/login?next=/profile"), data={"email": "anna@firma.pl", "password": "correct-horse-battery"}
+    )
     assert back.headers["Location"] == "/profile"
 
 
@@ -188,11 +210,16 @@ def test_operator_logs_in_on_the_bare_domain_only(app, client, make_tenant):
     with app.app_context():
         db.session.add(Operator(email="operator@portal.test", password_hash=hash_password("operator-password")))
         db.session.commit()
-    response = client.post(portal_url(None, "/login"), data={"email": "operator@portal.test",
-                                                            "password": "operator-password"})
+    response = client.post(
+        portal_url(None, "/login"), data={"email": "operator@portal.test", "password": "operator-password"}
+    )
     assert response.status_code == 302
     home = client.get(portal_url(None)).get_data(as_text=True)
     assert "exea.portal.test" in home
     # Operators are not tenant users: no tenant page treats them as logged in.
-    assert client.post(portal_url("exea", "/login"), data={"email": "operator@portal.test",
-                                                           "password": "operator-password"}).status_code == 422
+    assert (
+        client.post(
+            portal_url("exea", "/login"), data={"email": "operator@portal.test", "password": "operator-password"}
+        ).status_code
+        == 422
+    )

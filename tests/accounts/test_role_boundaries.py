@@ -4,6 +4,7 @@ Only tenant admins change roles and e-mail addresses, deactivate, manage organiz
 members and invite staff or organization admins; agents invite customers only. A changed e-mail
 address takes effect once the new address is confirmed, and the old address hears of it.
 """
+
 import pytest
 from sqlalchemy import select
 
@@ -21,9 +22,11 @@ def _user(app, tenant, email):
 
 def _events(app, tenant, kind):
     with app.app_context(), all_tenants():
-        return db.session.scalars(select(SecurityEvent).where(SecurityEvent.tenant_id == tenant.id,
-                                                              SecurityEvent.kind == kind)
-                                  .order_by(SecurityEvent.id)).all()
+        return db.session.scalars(
+            select(SecurityEvent)
+            .where(SecurityEvent.tenant_id == tenant.id, SecurityEvent.kind == kind)
+            .order_by(SecurityEvent.id)
+        ).all()
 
 
 def _organization(app, tenant, name="Asiakas Oy"):
@@ -47,15 +50,19 @@ def test_an_agent_cannot_change_anyones_email_address(app, client, crm, login, o
     """The takeover: an agent set the tenant admin's address to their own, then reset its password."""
     admin = _user(app, crm, "admin@crmservice.test")
     login("crmservice", "agent@crmservice.test")
-    response = client.post(portal_url("crmservice", f"/admin/users/{admin.id}"),
-                           data={"name": admin.name, "email": "evil@attacker.example", "role": "admin"})
+    response = client.post(
+        portal_url("crmservice", f"/admin/users/{admin.id}"),
+        data={"name": admin.name, "email": "evil@attacker.example", "role": "admin"},
+    )
     assert response.status_code == 403
     assert _user(app, crm, "admin@crmservice.test") is not None
     assert _user(app, crm, "evil@attacker.example") is None
     assert outbox() == []  # not even a confirmation link went out
     matti = _user(app, crm, "matti@asiakas.fi")
-    response = client.post(portal_url("crmservice", f"/admin/users/{matti.id}"),
-                           data={"name": "Matti", "email": "matti@elsewhere.fi", "role": "customer"})
+    response = client.post(
+        portal_url("crmservice", f"/admin/users/{matti.id}"),
+        data={"name": "Matti", "email": "matti@elsewhere.fi", "role": "customer"},
+    )
     assert response.status_code == 403 and _user(app, crm, "matti@asiakas.fi") is not None
 
 
@@ -64,11 +71,15 @@ def test_an_agent_cannot_change_roles_or_deactivate(app, client, crm, login):
     matti = _user(app, crm, "matti@asiakas.fi")
     login("crmservice", "agent@crmservice.test")
     for user, role in ((admin, "customer"), (matti, "agent"), (matti, "admin")):
-        response = client.post(portal_url("crmservice", f"/admin/users/{user.id}"),
-                               data={"name": user.name, "email": user.email, "role": role})
+        response = client.post(
+            portal_url("crmservice", f"/admin/users/{user.id}"),
+            data={"name": user.name, "email": user.email, "role": role},
+        )
         assert response.status_code == 403
-    assert client.post(portal_url("crmservice", f"/admin/users/{admin.id}/active"),
-                       data={"active": "0"}).status_code == 403
+    assert (
+        client.post(portal_url("crmservice", f"/admin/users/{admin.id}/active"), data={"active": "0"}).status_code
+        == 403
+    )
     assert _user(app, crm, "admin@crmservice.test").role == "admin"
     assert _user(app, crm, "admin@crmservice.test").active
     assert _user(app, crm, "matti@asiakas.fi").role == "customer"
@@ -82,8 +93,10 @@ def test_an_agent_sees_a_person_but_no_controls_to_change_them(app, client, crm,
     assert "matti@asiakas.fi" in page
     assert 'name="role"' not in page and 'name="email"' not in page
     assert "/active" not in page  # no (de)activation button
-    response = client.post(portal_url("crmservice", f"/admin/users/{matti.id}"),
-                           data={"name": "Matti Meikäläinen", "email": "matti@asiakas.fi", "role": "customer"})
+    response = client.post(
+        portal_url("crmservice", f"/admin/users/{matti.id}"),
+        data={"name": "Matti Meikäläinen", "email": "matti@asiakas.fi", "role": "customer"},
+    )
     assert response.status_code == 403
     assert _user(app, crm, "matti@asiakas.fi").name == "Matti"
 
@@ -93,18 +106,23 @@ def test_an_agent_invites_customers_only_never_staff_or_organization_admins(app,
     login("crmservice", "agent@crmservice.test")
     page = client.get(portal_url("crmservice", "/admin/users/invite")).get_data(as_text=True)
     assert 'name="org_admin"' not in page and 'value="admin"' not in page and 'value="agent"' not in page
-    response = client.post(portal_url("crmservice", "/admin/users/invite"),
-                           data={"email": "boss@asiakas.fi", "role": "customer", "organization": str(org_id),
-                                 "org_admin": "y"})
+    response = client.post(
+        portal_url("crmservice", "/admin/users/invite"),
+        data={"email": "boss@asiakas.fi", "role": "customer", "organization": str(org_id), "org_admin": "y"},
+    )
     assert response.status_code == 403
     assert _user(app, crm, "boss@asiakas.fi") is None
     for role in ("agent", "admin"):
-        client.post(portal_url("crmservice", "/admin/users/invite"),
-                    data={"email": f"{role}@asiakas.fi", "role": role, "organization": ""})
+        client.post(
+            portal_url("crmservice", "/admin/users/invite"),
+            data={"email": f"{role}@asiakas.fi", "role": role, "organization": ""},
+        )
         assert _user(app, crm, f"{role}@asiakas.fi") is None
     # A plain customer invitation, into an organization, is fine.
-    response = client.post(portal_url("crmservice", "/admin/users/invite"),
-                           data={"email": "liisa@asiakas.fi", "role": "customer", "organization": str(org_id)})
+    response = client.post(
+        portal_url("crmservice", "/admin/users/invite"),
+        data={"email": "liisa@asiakas.fi", "role": "customer", "organization": str(org_id)},
+    )
     assert response.status_code == 302
     liisa = _user(app, crm, "liisa@asiakas.fi")
     assert liisa.role == "customer"
@@ -126,8 +144,13 @@ def test_an_agent_cannot_manage_organizations_or_their_members(app, client, crm,
     member_url = portal_url("crmservice", f"/admin/organizations/{org_id}/members/{matti.id}")
     assert client.post(member_url, data={"action": "make_admin"}).status_code == 403
     assert client.post(member_url, data={"action": "remove"}).status_code == 403
-    assert client.post(portal_url("crmservice", f"/admin/organizations/{org_id}"),
-                       data={"email": "agent@crmservice.test", "is_admin": "y"}).status_code == 403
+    assert (
+        client.post(
+            portal_url("crmservice", f"/admin/organizations/{org_id}"),
+            data={"email": "agent@crmservice.test", "is_admin": "y"},
+        ).status_code
+        == 403
+    )
     assert client.post(portal_url("crmservice", "/admin/organizations"), data={"name": "Uusi Oy"}).status_code == 403
     with app.app_context(), tenant_scope(crm.id):
         [membership] = db.session.scalars(select(Membership)).all()
@@ -150,8 +173,13 @@ def test_the_services_refuse_too(app, crm):
             lambda: services.set_active(admin, False, by=agent),
             lambda: services.request_email_change(admin, "evil@attacker.example", by=agent),
             lambda: services.invite("boss@asiakas.fi", role="admin", invited_by=agent),
-            lambda: services.invite("boss@asiakas.fi", role="customer", organization=services.get_or_create_organization("X"),
-                                    org_admin=True, invited_by=agent),
+            lambda: services.invite(
+                "boss@asiakas.fi",
+                role="customer",
+                organization=services.get_or_create_organization("X"),
+                org_admin=True,
+                invited_by=agent,
+            ),
             lambda: services.create_organization("Uusi Oy", by=agent),
         ]
         for attempt in attempts:
@@ -168,22 +196,32 @@ def test_a_tenant_admin_changes_roles_deactivates_and_manages_members_with_a_tra
     login("crmservice", "admin@crmservice.test")
     page = client.get(portal_url("crmservice", f"/admin/users/{matti.id}")).get_data(as_text=True)
     assert 'name="role"' in page and 'type="email"' in page and "/active" in page
-    response = client.post(portal_url("crmservice", f"/admin/users/{matti.id}"),
-                           data={"name": "Matti", "email": "matti@asiakas.fi", "role": "agent"})
+    response = client.post(
+        portal_url("crmservice", f"/admin/users/{matti.id}"),
+        data={"name": "Matti", "email": "matti@asiakas.fi", "role": "agent"},
+    )
     assert response.status_code == 302 and _user(app, crm, "matti@asiakas.fi").role == "agent"
     [event] = _events(app, crm, "role_changed")
     assert event.params == {"old_role": "customer", "new_role": "agent"} and event.subject_user_id == matti.id
     client.post(portal_url("crmservice", f"/admin/users/{matti.id}/active"), data={"active": "0"})
     client.post(portal_url("crmservice", f"/admin/users/{matti.id}/active"), data={"active": "1"})
     assert len(_events(app, crm, "user_deactivated")) == 1 and len(_events(app, crm, "user_reactivated")) == 1
-    assert client.post(portal_url("crmservice", f"/admin/organizations/{org_id}"),
-                       data={"email": "matti@asiakas.fi", "is_admin": "y"}).status_code == 302
-    client.post(portal_url("crmservice", f"/admin/organizations/{org_id}/members/{matti.id}"),
-                data={"action": "remove"})
+    assert (
+        client.post(
+            portal_url("crmservice", f"/admin/organizations/{org_id}"),
+            data={"email": "matti@asiakas.fi", "is_admin": "y"},
+        ).status_code
+        == 302
+    )
+    client.post(
+        portal_url("crmservice", f"/admin/organizations/{org_id}/members/{matti.id}"), data={"action": "remove"}
+    )
     changes = [e.params["change"] for e in _events(app, crm, "membership_changed")]
     assert changes == ["added_as_admin", "removed"]
-    response = client.post(portal_url("crmservice", "/admin/users/invite"),
-                           data={"email": "uusi.agentti@crmservice.fi", "role": "agent", "organization": ""})
+    response = client.post(
+        portal_url("crmservice", "/admin/users/invite"),
+        data={"email": "uusi.agentti@crmservice.fi", "role": "agent", "organization": ""},
+    )
     assert response.status_code == 302 and _user(app, crm, "uusi.agentti@crmservice.fi").role == "agent"
 
 
@@ -191,12 +229,17 @@ def test_an_email_change_takes_effect_once_the_new_address_confirms_it(app, clie
     make_tenant("festum")
     matti = _user(app, crm, "matti@asiakas.fi")
     login("crmservice", "admin@crmservice.test")
-    response = client.post(portal_url("crmservice", f"/admin/users/{matti.id}"),
-                           data={"name": "Matti", "email": "Matti.M@Uusi.fi", "role": "customer"})
+    response = client.post(
+        portal_url("crmservice", f"/admin/users/{matti.id}"),
+        data={"name": "Matti", "email": "Matti.M@Uusi.fi", "role": "customer"},
+    )
     assert response.status_code == 302
     assert _user(app, crm, "matti@asiakas.fi") is not None  # not yet
     messages = {(to, kind): text for to, _subject, text, _html, kind in outbox()}
-    assert set(messages) == {("matti.m@uusi.fi", "email_change_confirm"), ("matti@asiakas.fi", "email_change_requested")}
+    assert set(messages) == {
+        ("matti.m@uusi.fi", "email_change_confirm"),
+        ("matti@asiakas.fi", "email_change_requested"),
+    }
     assert "matti.m@uusi.fi" in messages[("matti@asiakas.fi", "email_change_requested")]
     link = link_in(messages[("matti.m@uusi.fi", "email_change_confirm")])
     assert link.startswith("http://crmservice.portal.test/")
@@ -225,8 +268,10 @@ def test_an_email_change_takes_effect_once_the_new_address_confirms_it(app, clie
 def test_an_email_change_to_an_address_taken_meanwhile_is_refused(app, client, crm, login, outbox, make_user):
     matti = _user(app, crm, "matti@asiakas.fi")
     login("crmservice", "admin@crmservice.test")
-    client.post(portal_url("crmservice", f"/admin/users/{matti.id}"),
-                data={"name": "Matti", "email": "matti@uusi.fi", "role": "customer"})
+    client.post(
+        portal_url("crmservice", f"/admin/users/{matti.id}"),
+        data={"name": "Matti", "email": "matti@uusi.fi", "role": "customer"},
+    )
     [link] = [link_in(text) for to, _s, text, _h, kind in outbox() if kind == "email_change_confirm"]
     make_user(crm, "matti@uusi.fi")
     assert client.post(link).status_code == 400
@@ -244,8 +289,14 @@ def test_a_profile_picture_is_for_its_owner_and_staff_only(app, client, crm, log
     matti = _user(app, crm, "matti@asiakas.fi")
     make_user(crm, "liisa@asiakas.fi")
     login("crmservice", "matti@asiakas.fi")
-    assert client.post(portal_url("crmservice", "/profile/avatar"), data={"avatar": (buffer, "me.png")},
-                       content_type="multipart/form-data").status_code == 302
+    assert (
+        client.post(
+            portal_url("crmservice", "/profile/avatar"),
+            data={"avatar": (buffer, "me.png")},
+            content_type="multipart/form-data",
+        ).status_code
+        == 302
+    )
     url = portal_url("crmservice", f"/people/{matti.id}/avatar")
     assert client.get(url).status_code == 200
     for email, status in (("liisa@asiakas.fi", 404), ("agent@crmservice.test", 200)):

@@ -2,6 +2,7 @@
 every other session of that person (the session carries the account's ``session_version``);
 idle and absolute timeouts; no "keep me logged in" cookie; registration takes the same work whether
 or not the address is known."""
+
 import time
 
 import pytest
@@ -36,8 +37,12 @@ def _user(app, tenant, email):
 
 def _event_kinds(app, tenant_id=None):
     with app.app_context(), all_tenants():
-        return [e.kind for e in db.session.scalars(select(SecurityEvent).where(SecurityEvent.tenant_id == tenant_id)
-                                                   .order_by(SecurityEvent.id))]
+        return [
+            e.kind
+            for e in db.session.scalars(
+                select(SecurityEvent).where(SecurityEvent.tenant_id == tenant_id).order_by(SecurityEvent.id)
+            )
+        ]
 
 
 def test_logout_ends_the_session_even_for_a_copied_cookie_and_every_other_device(app, make_tenant, make_user):
@@ -45,8 +50,9 @@ def test_logout_ends_the_session_even_for_a_copied_cookie_and_every_other_device
     make_user(exea, "anna@firma.pl")
     laptop, phone = _login(app, "exea", "anna@firma.pl"), _login(app, "exea", "anna@firma.pl")
     copied = app.test_client()  # someone who copied the laptop's cookie
-    copied.set_cookie("session", laptop.get_cookie("session", domain="exea.portal.test").value,
-                      domain="exea.portal.test")
+    copied.set_cookie(
+        "session", laptop.get_cookie("session", domain="exea.portal.test").value, domain="exea.portal.test"
+    )
     assert _logged_in(copied, "exea") and _logged_in(phone, "exea")
     laptop.post(portal_url("exea", "/logout"))
     assert not _logged_in(laptop, "exea")
@@ -55,13 +61,14 @@ def test_logout_ends_the_session_even_for_a_copied_cookie_and_every_other_device
     assert "logout" in _event_kinds(app, exea.id)
 
 
-def test_a_password_change_ends_other_sessions_keeps_this_one_and_tells_the_user(app, make_tenant, make_user,
-                                                                                outbox):
+def test_a_password_change_ends_other_sessions_keeps_this_one_and_tells_the_user(app, make_tenant, make_user, outbox):
     festum = make_tenant("festum")
     make_user(festum, "liisa@yritys.fi", locale="fi")
     here, elsewhere = _login(app, "festum", "liisa@yritys.fi"), _login(app, "festum", "liisa@yritys.fi")
-    response = here.post(portal_url("festum", "/profile/password"),
-                         data={"current": PASSWORD, "password": "uusi-salasana-1", "confirm": "uusi-salasana-1"})
+    response = here.post(
+        portal_url("festum", "/profile/password"),
+        data={"current": PASSWORD, "password": "uusi-salasana-1", "confirm": "uusi-salasana-1"},
+    )
     assert response.status_code == 302
     assert _logged_in(here, "festum")
     assert not _logged_in(elsewhere, "festum")
@@ -82,8 +89,10 @@ def test_a_password_reset_ends_every_other_session(app, make_tenant, make_user, 
     browser = app.test_client()
     browser.post(portal_url("festum", "/password/forgot"), data={"email": "liisa@yritys.fi"})
     [(_to, _s, text, _h, _kind)] = outbox()
-    assert browser.post(link_in(text), data={"password": "uusi-salasana-1",
-                                             "confirm": "uusi-salasana-1"}).status_code == 302
+    assert (
+        browser.post(link_in(text), data={"password": "uusi-salasana-1", "confirm": "uusi-salasana-1"}).status_code
+        == 302
+    )
     assert _logged_in(browser, "festum")
     assert not _logged_in(elsewhere, "festum")
     assert "password_reset" in _event_kinds(app, festum.id)
@@ -101,8 +110,13 @@ def test_deactivation_and_a_role_change_end_the_persons_sessions(app, make_tenan
     admin.post(portal_url("crmservice", f"/admin/users/{matti_id}/active"), data={"active": "1"})
     assert not _logged_in(matti, "crmservice")  # reactivation does not revive the old session
     matti = _login(app, "crmservice", "matti@asiakas.fi")
-    assert admin.post(portal_url("crmservice", f"/admin/users/{matti_id}"),
-                      data={"name": "", "email": "matti@asiakas.fi", "role": "agent"}).status_code == 302
+    assert (
+        admin.post(
+            portal_url("crmservice", f"/admin/users/{matti_id}"),
+            data={"name": "", "email": "matti@asiakas.fi", "role": "agent"},
+        ).status_code
+        == 302
+    )
     assert not _logged_in(matti, "crmservice")
     assert _logged_in(admin, "crmservice")
 
@@ -113,8 +127,10 @@ def test_a_confirmed_email_change_ends_the_persons_sessions(app, make_tenant, ma
     matti_id = make_user(crm, "matti@asiakas.fi")
     admin = _login(app, "crmservice", "admin@crmservice.test")
     matti = _login(app, "crmservice", "matti@asiakas.fi")
-    admin.post(portal_url("crmservice", f"/admin/users/{matti_id}"),
-               data={"name": "", "email": "matti@uusi.fi", "role": "customer"})
+    admin.post(
+        portal_url("crmservice", f"/admin/users/{matti_id}"),
+        data={"name": "", "email": "matti@uusi.fi", "role": "customer"},
+    )
     assert _logged_in(matti, "crmservice")  # a mere request changes nothing
     [link] = [link_in(text) for _to, _s, text, _h, kind in outbox() if kind == "email_change_confirm"]
     assert app.test_client().post(link).status_code == 302
@@ -168,8 +184,9 @@ def test_there_is_no_keep_me_logged_in_cookie(app, client, make_tenant, make_use
     user_id = make_user(exea, "anna@firma.pl")
     page = client.get(portal_url("exea", "/login")).get_data(as_text=True)
     assert 'name="remember"' not in page
-    response = client.post(portal_url("exea", "/login"),
-                           data={"email": "anna@firma.pl", "password": PASSWORD, "remember": "y"})
+    response = client.post(
+        portal_url("exea", "/login"), data={"email": "anna@firma.pl", "password": PASSWORD, "remember": "y"}
+    )
     assert response.status_code == 302
     cookies = response.headers.getlist("Set-Cookie")
     assert not any(c.startswith("remember_token=") and "Expires=Thu, 01 Jan 1970" not in c for c in cookies)
@@ -193,8 +210,9 @@ def test_cookies_are_secure_under_https(app_config, make_tenant, make_user):
     assert secure_app.config["REMEMBER_COOKIE_SAMESITE"] == "Lax"
     exea = make_tenant("exea")
     make_user(exea, "anna@firma.pl")
-    response = secure_app.test_client().post("https://exea.portal.test/login",
-                                             data={"email": "anna@firma.pl", "password": PASSWORD})
+    response = secure_app.test_client().post(
+        "https://exea.portal.test/login", data={"email": "anna@firma.pl", "password": PASSWORD}
+    )
     [session_cookie] = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("session=")]
     assert "Secure" in session_cookie and "HttpOnly" in session_cookie and "SameSite=Lax" in session_cookie
 
@@ -206,23 +224,32 @@ def test_the_operators_sessions_end_too(app):
         db.session.add(Operator(email="operator@portal.test", password_hash=hash_password("operator-password")))
         db.session.commit()
     desk, copied = app.test_client(), app.test_client()
-    assert desk.post(portal_url(None, "/login"), data={"email": "operator@portal.test",
-                                                      "password": "operator-password"}).status_code == 302
+    assert (
+        desk.post(
+            portal_url(None, "/login"), data={"email": "operator@portal.test", "password": "operator-password"}
+        ).status_code
+        == 302
+    )
     copied.set_cookie("session", desk.get_cookie("session", domain="portal.test").value, domain="portal.test")
     assert "/tenants/new" in copied.get(portal_url(None)).get_data(as_text=True)
     desk.post(portal_url(None, "/logout"))
     assert "/tenants/new" not in copied.get(portal_url(None)).get_data(as_text=True)
     assert "logout" in _event_kinds(app, None)
 
-    assert desk.post(portal_url(None, "/login"), data={"email": "operator@portal.test",
-                                                      "password": "operator-password"}).status_code == 302
+    assert (
+        desk.post(
+            portal_url(None, "/login"), data={"email": "operator@portal.test", "password": "operator-password"}
+        ).status_code
+        == 302
+    )
     _age_session(desk, None, **{services.SESSION_SEEN_KEY: 31 * 60})
     assert "/tenants/new" not in desk.get(portal_url(None)).get_data(as_text=True)
 
 
 @pytest.mark.parametrize("known", [True, False])
-def test_registration_hashes_the_password_whether_or_not_the_address_is_known(app, client, make_tenant, make_user,
-                                                                               monkeypatch, known):
+def test_registration_hashes_the_password_whether_or_not_the_address_is_known(
+    app, client, make_tenant, make_user, monkeypatch, known
+):
     """The slow hash is what would tell an attacker apart an existing account (issue, defect 15)."""
     flexinform = make_tenant("flexinform")
     if known:
@@ -230,7 +257,14 @@ def test_registration_hashes_the_password_whether_or_not_the_address_is_known(ap
     hashed = []
     real = services.hash_password
     monkeypatch.setattr(services, "hash_password", lambda password: hashed.append(password) or real(password))
-    response = client.post(portal_url("flexinform", "/register"), data={
-        "name": "Valaki", "email": "anna@example.com", "password": "hosszu-jelszo-1", "confirm": "hosszu-jelszo-1"})
+    response = client.post(
+        portal_url("flexinform", "/register"),
+        data={
+            "name": "Valaki",
+            "email": "anna@example.com",
+            "password": "hosszu-jelszo-1",
+            "confirm": "hosszu-jelszo-1",
+        },
+    )
     assert response.status_code == 200
     assert hashed == ["hosszu-jelszo-1"]

@@ -1,4 +1,5 @@
 """Helpers shared by the admin console tests."""
+
 from sqlalchemy import func, select
 
 from app.extensions import db

@@ -1,5 +1,6 @@
 """The Audit page's "Change" column in the reader's language: what a Czech admin changed reads in
 Hungarian for a Hungarian colleague; summaries stored as text by older versions still show."""
+
 import re
 
 from markupsafe import escape
@@ -39,26 +40,51 @@ def _summaries(client, login, email) -> list[str]:
 def test_a_czech_admins_changes_read_in_hungarian_for_a_hungarian_admin(app, client, make_user, login):
     bistro = _bistro(app, make_user)
     login("bistro", CZECH)
-    saved = client.post(config("/statuses/new"), data={"key": "paused", "name.cs": "Pozastaveno",
-                                                        "name.hu": "Szünetel", "category": "waiting",
-                                                        "color": "#555555"}, follow_redirects=True)
+    saved = client.post(
+        config("/statuses/new"),
+        data={
+            "key": "paused",
+            "name.cs": "Pozastaveno",
+            "name.hu": "Szünetel",
+            "category": "waiting",
+            "color": "#555555",
+        },
+        follow_redirects=True,
+    )
     # The admin who saved reads the confirmation in their own language.
-    assert str(escape(translated(app, "cs", "Saved: %(summary)s.", summary=translated(
-        app, "cs", "status '%(key)s'", key="paused")))) in saved.get_data(as_text=True)
+    assert str(
+        escape(
+            translated(
+                app, "cs", "Saved: %(summary)s.", summary=translated(app, "cs", "status '%(key)s'", key="paused")
+            )
+        )
+    ) in saved.get_data(as_text=True)
     assert client.post(config("/forms/default/move"), data={"key": "description", "direction": "up"}).status_code == 302
-    assert client.post(config("/branding"), data={"primary_color": "#1f4e79", "accent_color": "",
-                                                   "tagline.cs": "Podpora", "tagline.hu": "Támogatás"}
-                       ).status_code == 302
+    assert (
+        client.post(
+            config("/branding"),
+            data={"primary_color": "#1f4e79", "accent_color": "", "tagline.cs": "Podpora", "tagline.hu": "Támogatás"},
+        ).status_code
+        == 302
+    )
     client.post(portal_url("bistro", "/logout"))
     with app.app_context(), tenant_scope(bistro.id):  # stored as data, in nobody's language
         stored = db.session.scalars(select(ConfigChange.summary).order_by(ConfigChange.id)).all()
-    assert stored[1:] == [{"what": "status", "key": "paused"}, {"what": "field_order", "key": "default"},
-                          {"what": "branding"}]
+    assert stored[1:] == [
+        {"what": "status", "key": "paused"},
+        {"what": "field_order", "key": "default"},
+        {"what": "branding"},
+    ]
 
     def expected(lang):
-        return [str(escape(translated(app, lang, msgid, **values))) for msgid, values in (
-            ("branding", {}), ("order of the fields of form '%(key)s'", {"key": "default"}),
-            ("status '%(key)s'", {"key": "paused"}))]
+        return [
+            str(escape(translated(app, lang, msgid, **values)))
+            for msgid, values in (
+                ("branding", {}),
+                ("order of the fields of form '%(key)s'", {"key": "default"}),
+                ("status '%(key)s'", {"key": "paused"}),
+            )
+        ]
 
     assert _summaries(client, login, HUNGARIAN)[:3] == expected("hu")
     assert _summaries(client, login, CZECH)[:3] == expected("cs")
@@ -67,8 +93,13 @@ def test_a_czech_admins_changes_read_in_hungarian_for_a_hungarian_admin(app, cli
 def test_a_summary_stored_as_text_by_an_older_version_still_shows(app, client, make_user, login):
     bistro = _bistro(app, make_user)
     with app.app_context(), tenant_scope(bistro.id):
-        db.session.add(ConfigChange(actor_name=CZECH, summary="stav 'paused'",  # the writer's words, as stored before
-                                    changes=["created status 'paused'"]))
+        db.session.add(
+            ConfigChange(
+                actor_name=CZECH,
+                summary="stav 'paused'",  # the writer's words, as stored before
+                changes=["created status 'paused'"],
+            )
+        )
         db.session.commit()
     assert _summaries(client, login, HUNGARIAN)[0] == str(escape("stav 'paused'"))
 
@@ -77,4 +108,5 @@ def test_onboarding_reads_in_the_viewers_language(app, client, make_user, login)
     _bistro(app, make_user)
     for email, lang in ((HUNGARIAN, "hu"), (CZECH, "cs")):
         assert _summaries(client, login, email) == [
-            str(escape(translated(app, lang, "created from '%(source)s'", source="_template")))]
+            str(escape(translated(app, lang, "created from '%(source)s'", source="_template")))
+        ]

@@ -1,5 +1,6 @@
 """The tenant admin console: the definition edited in the browser, validated and applied like
 `flask tenants sync`, previewed, exported and imported, audited."""
+
 import io
 import zipfile
 
@@ -33,8 +34,6 @@ def _setup(make_tenant, make_user, login, role="admin"):
     return targito
 
 
-
-
 def test_only_tenant_admins_see_the_console(client, make_tenant, make_user, login):
     targito = make_tenant("targito")
     assert "/login" in client.get(url("/")).headers["Location"]
@@ -52,36 +51,98 @@ def test_only_tenant_admins_see_the_console(client, make_tenant, make_user, logi
 
 
 def test_a_new_request_type_with_a_conditional_field_and_a_status_with_a_time_rule_work_at_once(
-        app, client, make_tenant, make_user, login):
+    app, client, make_tenant, make_user, login
+):
     targito = _setup(make_tenant, make_user, login)
-    response = client.post(url("/request-types/new"), data={
-        "key": "outage", "name.cs": "Výpadek", "name.en": "Outage", "portal": "support", "form": "__new__",
-        "workflow": "support", "icon": "bolt"})
+    response = client.post(
+        url("/request-types/new"),
+        data={
+            "key": "outage",
+            "name.cs": "Výpadek",
+            "name.en": "Outage",
+            "portal": "support",
+            "form": "__new__",
+            "workflow": "support",
+            "icon": "bolt",
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
-    response = client.post(url("/forms/outage/fields/new"), data={
-        "key": "impact", "type": "select", "label.cs": "Dopad", "label.en": "Impact", "required": "1",
-        "editable_by": "customer", "option_rows": "3",
-        "option_0_key": "one", "option_0_label.cs": "Jeden uživatel", "option_0_label.en": "One user",
-        "option_1_key": "many", "option_1_label.cs": "Více uživatelů", "option_1_label.en": "Many users",
-        "visible_mode": "always"})
+    response = client.post(
+        url("/forms/outage/fields/new"),
+        data={
+            "key": "impact",
+            "type": "select",
+            "label.cs": "Dopad",
+            "label.en": "Impact",
+            "required": "1",
+            "editable_by": "customer",
+            "option_rows": "3",
+            "option_0_key": "one",
+            "option_0_label.cs": "Jeden uživatel",
+            "option_0_label.en": "One user",
+            "option_1_key": "many",
+            "option_1_label.cs": "Více uživatelů",
+            "option_1_label.en": "Many users",
+            "visible_mode": "always",
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
-    response = client.post(url("/forms/outage/fields/new"), data={
-        "key": "affected_users", "type": "text", "label.cs": "Kolik uživatelů", "label.en": "How many users",
-        "required": "1", "editable_by": "customer", "option_rows": "0",
-        "visible_mode": "field", "visible_field": "impact", "visible_in": "many"})
+    response = client.post(
+        url("/forms/outage/fields/new"),
+        data={
+            "key": "affected_users",
+            "type": "text",
+            "label.cs": "Kolik uživatelů",
+            "label.en": "How many users",
+            "required": "1",
+            "editable_by": "customer",
+            "option_rows": "0",
+            "visible_mode": "field",
+            "visible_field": "impact",
+            "visible_in": "many",
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
-    response = client.post(url("/statuses/new"), data={
-        "key": "on_hold", "name.cs": "Pozastaveno", "name.en": "On hold", "customer_name.cs": "V řešení",
-        "customer_name.en": "In progress", "category": "waiting", "color": "#555555", "notify": "1"})
+    response = client.post(
+        url("/statuses/new"),
+        data={
+            "key": "on_hold",
+            "name.cs": "Pozastaveno",
+            "name.en": "On hold",
+            "customer_name.cs": "V řešení",
+            "customer_name.en": "In progress",
+            "category": "waiting",
+            "color": "#555555",
+            "notify": "1",
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
-    response = client.post(url("/workflows/support/transitions/new"), data={
-        "key": "hold", "name.cs": "Pozastavit", "name.en": "Put on hold", "from": "received", "to": "on_hold",
-        "actors": "agent"})
+    response = client.post(
+        url("/workflows/support/transitions/new"),
+        data={
+            "key": "hold",
+            "name.cs": "Pozastavit",
+            "name.en": "Put on hold",
+            "from": "received",
+            "to": "on_hold",
+            "actors": "agent",
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
-    response = client.post(url("/rules/new"), data={
-        "key": "close_on_hold", "name.cs": "Uzavřít po 14 dnech", "name.en": "Close after 14 days",
-        "trigger": "status_age", "status": "on_hold", "after": "P14D", "clock": "calendar",
-        "transition_to": "done", "enabled": "1"})
+    response = client.post(
+        url("/rules/new"),
+        data={
+            "key": "close_on_hold",
+            "name.cs": "Uzavřít po 14 dnech",
+            "name.en": "Close after 14 days",
+            "trigger": "status_age",
+            "status": "on_hold",
+            "after": "P14D",
+            "clock": "calendar",
+            "transition_to": "done",
+            "enabled": "1",
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     with app.app_context(), tenant_scope(targito.id):
         rule = db.session.execute(select(AutomationRule).where(AutomationRule.key == "close_on_hold")).scalar_one()
@@ -95,18 +156,34 @@ def test_a_new_request_type_with_a_conditional_field_and_a_status_with_a_time_ru
     assert "Výpadek" in page and "Dopad" in page
     assert 'data-visible-field="field_impact" data-visible-in="many"' in page
     # Hidden by its condition, the required field is not asked for; shown, it is.
-    shown = client.post(portal_url("targito", "/portals/support/outage/new"), data={
-        "field_summary": "Nejde to", "field_description": "Vůbec", "field_impact": "many", "share_with": "private"})
+    shown = client.post(
+        portal_url("targito", "/portals/support/outage/new"),
+        data={
+            "field_summary": "Nejde to",
+            "field_description": "Vůbec",
+            "field_impact": "many",
+            "share_with": "private",
+        },
+    )
     assert shown.status_code == 422
-    hidden = client.post(portal_url("targito", "/portals/support/outage/new"), data={
-        "field_summary": "Nejde to", "field_description": "Vůbec", "field_impact": "one", "share_with": "private"})
+    hidden = client.post(
+        portal_url("targito", "/portals/support/outage/new"),
+        data={
+            "field_summary": "Nejde to",
+            "field_description": "Vůbec",
+            "field_impact": "one",
+            "share_with": "private",
+        },
+    )
     assert hidden.status_code == 302, hidden.get_data(as_text=True)
 
 
 def _raise_request(client, login):
     login("targito", CUSTOMER)
-    response = client.post(portal_url("targito", "/portals/support/support/new"), data={
-        "field_summary": "Dotaz", "field_description": "Jak na to?", "share_with": "private"})
+    response = client.post(
+        portal_url("targito", "/portals/support/support/new"),
+        data={"field_summary": "Dotaz", "field_description": "Jak na to?", "share_with": "private"},
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     client.post(portal_url("targito", "/logout"))
 
@@ -120,32 +197,68 @@ def test_refused_changes_leave_everything_unchanged(app, client, make_tenant, ma
     statuses = _count(app, targito, Status)
 
     initial = client.post(url("/statuses/open/delete"))
-    assert initial.status_code == 422 and str(escape(translated(
-        app, "cs", "New requests of workflow '%(workflow)s' start in status '%(key)s': choose another initial status "
-        "first.", workflow="support", key="open"))) in initial.get_data(as_text=True)
+    assert initial.status_code == 422 and str(
+        escape(
+            translated(
+                app,
+                "cs",
+                "New requests of workflow '%(workflow)s' start in status '%(key)s': choose another initial status "
+                "first.",
+                workflow="support",
+                key="open",
+            )
+        )
+    ) in initial.get_data(as_text=True)
     assert client.post(url("/workflows/support/initial"), data={"initial_status": "received"}).status_code == 302
     version = _version(app)
     changes = _count(app, targito, ConfigChange)
     in_use = client.post(url("/statuses/open/delete"))
     assert in_use.status_code == 422
-    assert str(escape(translated(app, "cs", "status '%(key)s' was removed but requests are in it; move them to "
-                                 "another status first or keep it in the definition", key="open"))
-               ) in in_use.get_data(as_text=True)
+    assert str(
+        escape(
+            translated(
+                app,
+                "cs",
+                "status '%(key)s' was removed but requests are in it; move them to "
+                "another status first or keep it in the definition",
+                key="open",
+            )
+        )
+    ) in in_use.get_data(as_text=True)
 
-    missing_status = client.post(url("/workflows/support/transitions/new"), data={
-        "key": "jump", "name.cs": "Skok", "name.en": "Jump", "from": "received", "to": "nosuch", "actors": "agent"})
+    missing_status = client.post(
+        url("/workflows/support/transitions/new"),
+        data={
+            "key": "jump",
+            "name.cs": "Skok",
+            "name.en": "Jump",
+            "from": "received",
+            "to": "nosuch",
+            "actors": "agent",
+        },
+    )
     assert missing_status.status_code == 422
     text = missing_status.get_data(as_text=True)
     # The validator's own words, in the admin's Czech (`flask tenants sync` says them in the operator's).
     assert str(escape(translated(app, "cs", "unknown status '%(key)s'", key="nosuch"))) in text
     assert str(escape(translated(app, "cs", "transition '%(key)s'", key="jump"))) in text
 
-    missing_language = client.post(url("/statuses/new"), data={
-        "key": "paused", "name.cs": "Pozastaveno", "category": "waiting", "color": "#555555"})
+    missing_language = client.post(
+        url("/statuses/new"),
+        data={"key": "paused", "name.cs": "Pozastaveno", "category": "waiting", "color": "#555555"},
+    )
     assert missing_language.status_code == 422
     text = missing_language.get_data(as_text=True)
-    assert str(escape(translated_plural(app, "cs", "missing language %(languages)s", "missing languages %(languages)s",
-                                        1, languages="en"))) in text
+    assert (
+        str(
+            escape(
+                translated_plural(
+                    app, "cs", "missing language %(languages)s", "missing languages %(languages)s", 1, languages="en"
+                )
+            )
+        )
+        in text
+    )
     assert 'value="Pozastaveno"' in text  # the form keeps what was typed
 
     assert _version(app) == version and _count(app, targito, Status) == statuses
@@ -154,11 +267,27 @@ def test_refused_changes_leave_everything_unchanged(app, client, make_tenant, ma
 
 def test_deleting_an_unused_status_removes_its_transitions(app, client, make_tenant, make_user, login):
     targito = _setup(make_tenant, make_user, login)
-    client.post(url("/statuses/new"), data={"key": "paused", "name.cs": "Pozastaveno", "name.en": "Paused",
-                                             "category": "waiting", "color": "#555555"})
-    client.post(url("/workflows/support/transitions/new"), data={
-        "key": "pause", "name.cs": "Pozastavit", "name.en": "Pause", "from": "received", "to": "paused",
-        "actors": "agent"})
+    client.post(
+        url("/statuses/new"),
+        data={
+            "key": "paused",
+            "name.cs": "Pozastaveno",
+            "name.en": "Paused",
+            "category": "waiting",
+            "color": "#555555",
+        },
+    )
+    client.post(
+        url("/workflows/support/transitions/new"),
+        data={
+            "key": "pause",
+            "name.cs": "Pozastavit",
+            "name.en": "Pause",
+            "from": "received",
+            "to": "paused",
+            "actors": "agent",
+        },
+    )
     assert "pause" in client.get(url("/workflows")).get_data(as_text=True)
     response = client.post(url("/statuses/paused/delete"))
     assert response.status_code == 302
@@ -183,31 +312,46 @@ def test_preview_in_two_languages(client, make_tenant, make_user, login):
 
 
 def test_export_then_import_is_an_empty_diff_and_a_changed_file_is_shown_then_applied(
-        app, client, make_tenant, make_user, login):
+    app, client, make_tenant, make_user, login
+):
     targito = _setup(make_tenant, make_user, login)
     exported = client.get(url("/export.zip"))
     assert exported.status_code == 200 and exported.mimetype == "application/zip"
     names = zipfile.ZipFile(io.BytesIO(exported.data)).namelist()
     assert "targito/tenant.yaml" in names and "targito/workflow.yaml" in names
-    dry = client.post(url("/import"), data={"file": (io.BytesIO(exported.data), "targito.zip")},
-                      content_type="multipart/form-data")
+    dry = client.post(
+        url("/import"), data={"file": (io.BytesIO(exported.data), "targito.zip")}, content_type="multipart/form-data"
+    )
     assert dry.status_code == 200
-    assert translated(app, "cs", "No differences: the file matches the current configuration.") in dry.get_data(as_text=True)
+    assert translated(app, "cs", "No differences: the file matches the current configuration.") in dry.get_data(
+        as_text=True
+    )
 
     merged = yaml.safe_load(client.get(url("/export.yaml")).data)
     assert translated(app, "cs", "No differences: the file matches the current configuration.") in client.post(
-        url("/import"), data={
-        "file": (io.BytesIO(yaml.safe_dump(merged, allow_unicode=True).encode()), "targito.yaml")},
-        content_type="multipart/form-data").get_data(as_text=True)
+        url("/import"),
+        data={"file": (io.BytesIO(yaml.safe_dump(merged, allow_unicode=True).encode()), "targito.yaml")},
+        content_type="multipart/form-data",
+    ).get_data(as_text=True)
 
     merged["statuses"][0]["name"]["en"] = "New"
     version = _version(app)
-    dry = client.post(url("/import"), data={
-        "file": (io.BytesIO(yaml.safe_dump(merged, allow_unicode=True).encode()), "targito.yaml")},
-        content_type="multipart/form-data")
+    dry = client.post(
+        url("/import"),
+        data={"file": (io.BytesIO(yaml.safe_dump(merged, allow_unicode=True).encode()), "targito.yaml")},
+        content_type="multipart/form-data",
+    )
     text = dry.get_data(as_text=True)
-    assert str(escape(translated(app, "cs", "updated status '%(key)s' (%(fields)s)", key="open",
-                                 fields=translated(app, "cs", "name")))) in text
+    assert (
+        str(
+            escape(
+                translated(
+                    app, "cs", "updated status '%(key)s' (%(fields)s)", key="open", fields=translated(app, "cs", "name")
+                )
+            )
+        )
+        in text
+    )
     assert _version(app) == version
     payload = text.split('name="definition" value="', 1)[1].split('"', 1)[0]
     import html
@@ -223,16 +367,29 @@ def test_an_invalid_import_is_refused_with_the_file_and_key(app, client, make_te
     _setup(make_tenant, make_user, login)
     merged = yaml.safe_load(client.get(url("/export.yaml")).data)
     merged["workflows"][0]["transitions"][0]["to"] = "nowhere"
-    response = client.post(url("/import"), data={
-        "file": (io.BytesIO(yaml.safe_dump(merged).encode()), "targito.yaml")}, content_type="multipart/form-data")
+    response = client.post(
+        url("/import"),
+        data={"file": (io.BytesIO(yaml.safe_dump(merged).encode()), "targito.yaml")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 422
-    assert str(escape(translated(app, "cs", "unknown status '%(key)s'", key="nowhere"))) in response.get_data(as_text=True)
+    assert str(escape(translated(app, "cs", "unknown status '%(key)s'", key="nowhere"))) in response.get_data(
+        as_text=True
+    )
 
 
 def test_every_applied_change_is_in_the_audit_log(app, client, make_tenant, make_user, login):
     targito = _setup(make_tenant, make_user, login)
-    client.post(url("/statuses/new"), data={"key": "paused", "name.cs": "Pozastaveno", "name.en": "Paused",
-                                             "category": "waiting", "color": "#555555"})
+    client.post(
+        url("/statuses/new"),
+        data={
+            "key": "paused",
+            "name.cs": "Pozastaveno",
+            "name.en": "Paused",
+            "category": "waiting",
+            "color": "#555555",
+        },
+    )
     client.post(url("/statuses/move"), data={"key": "paused", "direction": "up"})
     with app.app_context(), tenant_scope(targito.id):
         changes = db.session.scalars(select(ConfigChange).order_by(ConfigChange.id)).all()
@@ -245,20 +402,31 @@ def test_every_applied_change_is_in_the_audit_log(app, client, make_tenant, make
 
 def test_branding_colours_need_contrast_with_white_text(app, client, make_tenant, make_user, login):
     _setup(make_tenant, make_user, login)
-    light = client.post(url("/branding"), data={"primary_color": "#ffd54f", "accent_color": "",
-                                                 "tagline.cs": "Podpora", "tagline.en": "Support"})
+    light = client.post(
+        url("/branding"),
+        data={"primary_color": "#ffd54f", "accent_color": "", "tagline.cs": "Podpora", "tagline.en": "Support"},
+    )
     assert light.status_code == 422 and "4.5:1" in light.get_data(as_text=True)
-    dark = client.post(url("/branding"), data={"primary_color": "#1f4e79", "accent_color": "",
-                                                "tagline.cs": "Podpora", "tagline.en": "Support"})
+    dark = client.post(
+        url("/branding"),
+        data={"primary_color": "#1f4e79", "accent_color": "", "tagline.cs": "Podpora", "tagline.en": "Support"},
+    )
     assert dark.status_code == 302
     assert "--brand: #1f4e79" in client.get(portal_url("targito", "/")).get_data(as_text=True)
 
 
 def test_enabling_a_language_starts_its_texts_from_the_default_language(app, client, make_tenant, make_user, login):
     targito = _setup(make_tenant, make_user, login)
-    response = client.post(url("/general"), data={"name": "Targito", "registration": "invite",
-                                                  "timezone": "Europe/Prague", "languages": ["cs", "en", "pl"],
-                                                  "default_language": "cs"})
+    response = client.post(
+        url("/general"),
+        data={
+            "name": "Targito",
+            "registration": "invite",
+            "timezone": "Europe/Prague",
+            "languages": ["cs", "en", "pl"],
+            "default_language": "cs",
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     with app.app_context(), tenant_scope(targito.id):
         status = db.session.execute(select(Status).where(Status.key == "open")).scalar_one()
@@ -269,8 +437,12 @@ def test_notification_settings_and_ui_strings(app, client, make_tenant, make_use
     _setup(make_tenant, make_user, login)
     assert client.post(url("/notifications"), data={"batch_seconds": "120", "on_created": "1"}).status_code == 302
     assert client.post(url("/notifications"), data={"batch_seconds": "9999", "on_created": "1"}).status_code == 422
-    assert client.post(url("/strings"), data={"language": "en", "msgid": "Send request",
-                                              "text": "Send it to Targito"}).status_code == 302
+    assert (
+        client.post(
+            url("/strings"), data={"language": "en", "msgid": "Send request", "text": "Send it to Targito"}
+        ).status_code
+        == 302
+    )
     merged = yaml.safe_load(client.get(url("/export.yaml")).data)
     assert merged["settings"]["notifications"]["batch_seconds"] == 120
     assert merged["strings"]["en"]["Send request"] == "Send it to Targito"
@@ -283,16 +455,30 @@ def test_sla_targets_and_business_hours_round_trip_and_are_validated(app, client
     page = portal_url("crmservice", "/admin/config/sla")
     form = client.get(page).get_data(as_text=True)
     assert 'name="target.severity_1.first_response" value="PT1H"' in form
-    data = {"sla_enabled": "1", "clock": "business", "by": "severity", "warn_before": "PT4H",
-            "target.severity_1.first_response": "PT2H", "target.severity_1.resolution": "PT8H"}
+    data = {
+        "sla_enabled": "1",
+        "clock": "business",
+        "by": "severity",
+        "warn_before": "PT4H",
+        "target.severity_1.first_response": "PT2H",
+        "target.severity_1.resolution": "PT8H",
+    }
     refused = client.post(page, data=data)  # the business clock needs business hours
     assert refused.status_code == 422 and "business_hours" in refused.get_data(as_text=True)
-    data.update({"hours_enabled": "1", "days": ["mon", "tue", "wed", "thu", "fri"], "start": "08:00",
-                 "end": "16:00", "holidays": "2026-12-24\n2026-12-25"})
+    data.update(
+        {
+            "hours_enabled": "1",
+            "days": ["mon", "tue", "wed", "thu", "fri"],
+            "start": "08:00",
+            "end": "16:00",
+            "holidays": "2026-12-24\n2026-12-25",
+        }
+    )
     assert client.post(page, data=data).status_code == 302
     merged = yaml.safe_load(client.get(portal_url("crmservice", "/admin/config/export.yaml")).data)
     assert merged["sla"]["clock"] == "business" and merged["sla"]["targets"] == {
-        "severity_1": {"first_response": "PT2H", "resolution": "PT8H"}}
+        "severity_1": {"first_response": "PT2H", "resolution": "PT8H"}
+    }
     assert merged["settings"]["business_hours"]["holidays"] == ["2026-12-24", "2026-12-25"]
 
 
@@ -306,8 +492,10 @@ def test_portals_are_renamed_and_reordered(app, client, make_tenant, make_user, 
     merged = yaml.safe_load(client.get(portal_url("flexinform", "/admin/config/export.yaml")).data)
     assert [p["key"] for p in merged["portals"]][:2] == [second, first]
     name = dict(merged["portals"][0]["name"], en="Renamed")
-    response = client.post(portal_url("flexinform", f"/admin/config/portals/{second}"),
-                           data={f"name.{lang}": text for lang, text in name.items()})
+    response = client.post(
+        portal_url("flexinform", f"/admin/config/portals/{second}"),
+        data={f"name.{lang}": text for lang, text in name.items()},
+    )
     assert response.status_code == 302
     merged = yaml.safe_load(client.get(portal_url("flexinform", "/admin/config/export.yaml")).data)
     assert merged["portals"][0]["name"]["en"] == "Renamed"
@@ -315,9 +503,16 @@ def test_portals_are_renamed_and_reordered(app, client, make_tenant, make_user, 
 
 def test_a_new_portal_with_its_first_request_type_is_served_at_once(app, client, make_tenant, make_user, login):
     _setup(make_tenant, make_user, login)
-    data = {"key": "vyvoj", "name.cs": "Vývojový portál", "name.en": "Development portal",
-            "type_key": "napad", "type_name.cs": "Nápad", "type_name.en": "Idea", "form": "__new__",
-            "workflow": "support"}
+    data = {
+        "key": "vyvoj",
+        "name.cs": "Vývojový portál",
+        "name.en": "Development portal",
+        "type_key": "napad",
+        "type_name.cs": "Nápad",
+        "type_name.en": "Idea",
+        "form": "__new__",
+        "workflow": "support",
+    }
     missing = client.post(url("/portals/new"), data={**data, "name.en": ""})
     assert missing.status_code == 422 and _version(app) == _version(app)
     response = client.post(url("/portals/new"), data=data)
@@ -344,13 +539,25 @@ def test_the_audit_log_words_each_stored_change_in_the_viewers_language(app, cli
     make_user(bistro, "spravce@bistro.cz", role="admin", locale="cs")
     make_user(bistro, "admin@bistro.hu", role="admin", locale="hu")
     with app.app_context(), tenant_scope(bistro.id):
-        db.session.add(ConfigChange(actor_name="cli", summary="imported a definition",
-                                    changes=["created status 'legacy'"]))  # as rows were stored before
+        db.session.add(
+            ConfigChange(actor_name="cli", summary="imported a definition", changes=["created status 'legacy'"])
+        )  # as rows were stored before
         db.session.commit()
     config = lambda path: portal_url("bistro", "/admin/config" + path)  # noqa: E731
     login("bistro", "spravce@bistro.cz")
-    assert client.post(config("/statuses/new"), data={"key": "paused", "name.cs": "Pozastaveno", "name.hu": "Szünetel",
-                                                      "category": "waiting", "color": "#555555"}).status_code == 302
+    assert (
+        client.post(
+            config("/statuses/new"),
+            data={
+                "key": "paused",
+                "name.cs": "Pozastaveno",
+                "name.hu": "Szünetel",
+                "category": "waiting",
+                "color": "#555555",
+            },
+        ).status_code
+        == 302
+    )
     assert client.post(config("/statuses/move"), data={"key": "paused", "direction": "up"}).status_code == 302
     czech = client.get(config("/audit")).get_data(as_text=True)
     client.post(portal_url("bistro", "/logout"))
@@ -359,8 +566,20 @@ def test_the_audit_log_words_each_stored_change_in_the_viewers_language(app, cli
 
     for lang, page in (("cs", czech), ("hu", hungarian)):
         assert str(escape(translated(app, lang, "created status '%(key)s'", key="paused"))) in page
-        assert str(escape(translated(app, lang, "updated status '%(key)s' (%(fields)s)", key="paused",
-                                     fields=translated(app, lang, "order")))) in page
+        assert (
+            str(
+                escape(
+                    translated(
+                        app,
+                        lang,
+                        "updated status '%(key)s' (%(fields)s)",
+                        key="paused",
+                        fields=translated(app, lang, "order"),
+                    )
+                )
+            )
+            in page
+        )
         assert str(escape(translated(app, lang, "created tenant '%(key)s'", key="bistro"))) in page
         assert str(escape("created status 'legacy'")) in page
     assert str(escape(translated(app, "cs", "created status '%(key)s'", key="paused"))) not in hungarian

@@ -1,5 +1,6 @@
 """The console's Queues page: the agents' queues edited as the definition's queues.yaml, validated like
 `flask tenants sync`, seen by the agents at once, exported and audited."""
+
 import io
 import re
 import zipfile
@@ -23,8 +24,12 @@ from app.workflow.models import Status
 from tests.admin.conftest import config_version as _version, row_count as _count
 from tests.conftest import DEMO_TENANTS, portal_url, translated, translated_plural
 
-ADMIN, AGENT, OTHER_AGENT, CUSTOMER = ("admin@targito.test", "agent@targito.test", "kolega@targito.test",
-                                       "zakaznik@firma.cz")
+ADMIN, AGENT, OTHER_AGENT, CUSTOMER = (
+    "admin@targito.test",
+    "agent@targito.test",
+    "kolega@targito.test",
+    "zakaznik@firma.cz",
+)
 
 
 def url(path, slug="targito"):
@@ -41,8 +46,6 @@ def targito(make_tenant, make_user):
     return tenant
 
 
-
-
 def _raise(app, tenant, slug, summaries):
     """One request per summary, raised by the tenant's first customer through the ticket service."""
     with app.test_request_context(portal_url(slug)), tenant_scope(tenant.id):
@@ -51,9 +54,16 @@ def _raise(app, tenant, slug, summaries):
         g.tenant = get_tenant_context(slug)
         customer = db.session.scalars(select(User).where(User.role == "customer")).first()
         request_type = db.session.scalars(select(RequestType).order_by(RequestType.id)).first()
-        return [raise_request(tenant=g.tenant, request_type_id=request_type.id, requester=customer,
-                              created_by=customer, values={"summary": summary, "description": "x"}).reference
-                for summary in summaries]
+        return [
+            raise_request(
+                tenant=g.tenant,
+                request_type_id=request_type.id,
+                requester=customer,
+                created_by=customer,
+                values={"summary": summary, "description": "x"},
+            ).reference
+            for summary in summaries
+        ]
 
 
 def _set_status(app, tenant, reference, status_key):
@@ -82,9 +92,18 @@ def _exported_queues(client, slug="targito"):
     return yaml.safe_load(archive.read(f"{slug}/queues.yaml"))["queues"]
 
 
-MY_PM = {"key": "my_pm", "name.cs": "Moje u PM", "name.en": "Mine at PM", "status": "open",
-         "statuses": ["waiting_for_pm", "waiting_for_development"], "assignee": "me", "portal": "",
-         "sort": "created", "sort_order": "asc", "sla": ""}
+MY_PM = {
+    "key": "my_pm",
+    "name.cs": "Moje u PM",
+    "name.en": "Mine at PM",
+    "status": "open",
+    "statuses": ["waiting_for_pm", "waiting_for_development"],
+    "assignee": "me",
+    "portal": "",
+    "sort": "created",
+    "sort_order": "asc",
+    "sla": "",
+}
 
 
 def test_an_admin_adds_a_queue_and_the_agent_sees_its_requests_and_count(app, client, targito, login):
@@ -96,8 +115,10 @@ def test_an_admin_adds_a_queue_and_the_agent_sees_its_requests_and_count(app, cl
     login("targito", AGENT)
     agent_id = _user_id(app, targito, AGENT)
     for ref in (refs[0], refs[2], refs[3]):
-        assert client.post(portal_url("targito", f"/requests/{ref}/assign"),
-                           data={"assignee": str(agent_id)}).status_code == 302
+        assert (
+            client.post(portal_url("targito", f"/requests/{ref}/assign"), data={"assignee": str(agent_id)}).status_code
+            == 302
+        )
     client.post(portal_url("targito", "/logout"))
 
     login("targito", ADMIN)
@@ -107,8 +128,16 @@ def test_an_admin_adds_a_queue_and_the_agent_sees_its_requests_and_count(app, cl
     saved = client.post(url("/queues/new"), data=MY_PM, follow_redirects=True)
     text = saved.get_data(as_text=True)
     assert saved.status_code == 200 and saved.request.path == "/admin/config/queues"
-    assert str(escape(translated(app, "cs", "Saved: %(summary)s.", summary=translated(
-        app, "cs", "queue '%(key)s'", key="my_pm")))) in text
+    assert (
+        str(
+            escape(
+                translated(
+                    app, "cs", "Saved: %(summary)s.", summary=translated(app, "cs", "queue '%(key)s'", key="my_pm")
+                )
+            )
+        )
+        in text
+    )
     assert "Moje u PM" in text and translated(app, "cs", "The agent looking at the queue") in text
     client.post(portal_url("targito", "/logout"))
 
@@ -130,9 +159,11 @@ def test_an_admin_adds_a_queue_and_the_agent_sees_its_requests_and_count(app, cl
     # The export has it in queues.yaml, in the definition's own words (defaults left out).
     login("targito", ADMIN)
     exported = {q["key"]: q for q in _exported_queues(client)}
-    assert exported["my_pm"] == {"key": "my_pm", "name": {"cs": "Moje u PM", "en": "Mine at PM"},
-                                 "filters": {"statuses": ["waiting_for_pm", "waiting_for_development"],
-                                             "assignee": "me", "sort": "created"}}
+    assert exported["my_pm"] == {
+        "key": "my_pm",
+        "name": {"cs": "Moje u PM", "en": "Mine at PM"},
+        "filters": {"statuses": ["waiting_for_pm", "waiting_for_development"], "assignee": "me", "sort": "created"},
+    }
     audit = client.get(url("/audit")).get_data(as_text=True)
     assert str(escape(translated(app, "cs", "queue '%(key)s'", key="my_pm"))) in audit
     assert str(escape(translated(app, "cs", "created queue '%(key)s'", key="my_pm"))) in audit
@@ -152,35 +183,56 @@ def test_invalid_queues_are_refused_in_the_admins_language_and_change_nothing(ap
     missing_language = client.post(url("/queues/new"), data={**MY_PM, "name.en": ""})
     assert missing_language.status_code == 422
     text = missing_language.get_data(as_text=True)
-    assert str(escape(translated_plural(app, "cs", "missing language %(languages)s", "missing languages %(languages)s",
-                                        1, languages="en"))) in text
+    assert (
+        str(
+            escape(
+                translated_plural(
+                    app, "cs", "missing language %(languages)s", "missing languages %(languages)s", 1, languages="en"
+                )
+            )
+        )
+        in text
+    )
     # The problem's place is named in the admin's words too: "queue 'my_pm' › name", in Czech.
-    assert str(escape(translated(app, "cs", "queue '%(key)s'", key="my_pm") + " › " + translated(app, "cs", "name"))) in text
+    assert (
+        str(escape(translated(app, "cs", "queue '%(key)s'", key="my_pm") + " › " + translated(app, "cs", "name")))
+        in text
+    )
     # The form keeps what was typed and ticked.
     assert 'value="Moje u PM"' in text
     assert re.search(r'value="waiting_for_pm"\s+checked', text)
     assert re.search(r'<option value="me"\s+selected', text)
 
     bad_key = client.post(url("/queues/new"), data={**MY_PM, "key": "Moje PM"})
-    assert bad_key.status_code == 422 and str(escape(translated(
-        app, "cs", "The key must be lowercase letters, digits, '-' or '_' (at most 63), e.g. 'bug-report'."))
+    assert bad_key.status_code == 422 and str(
+        escape(
+            translated(
+                app, "cs", "The key must be lowercase letters, digits, '-' or '_' (at most 63), e.g. 'bug-report'."
+            )
+        )
     ) in bad_key.get_data(as_text=True)
     taken = client.post(url("/queues/new"), data={**MY_PM, "key": "mine"})
-    assert taken.status_code == 422 and str(escape(translated(
-        app, "cs", "There is already a queue with the key %(key)s.", key="mine"))) in taken.get_data(as_text=True)
+    assert taken.status_code == 422 and str(
+        escape(translated(app, "cs", "There is already a queue with the key %(key)s.", key="mine"))
+    ) in taken.get_data(as_text=True)
     no_sla = client.post(url("/queues/new"), data={**MY_PM, "sla": "breached"})  # Targito has no SLA targets
-    assert no_sla.status_code == 422 and str(escape(translated(
-        app, "cs", "the sla filter needs SLA targets (sla.yaml)"))) in no_sla.get_data(as_text=True)
+    assert no_sla.status_code == 422 and str(
+        escape(translated(app, "cs", "the sla filter needs SLA targets (sla.yaml)"))
+    ) in no_sla.get_data(as_text=True)
     unknown_type = client.post(url("/queues/new"), data={**MY_PM, "request_types": ["support/nosuch"]})
-    assert unknown_type.status_code == 422 and str(escape(translated(
-        app, "cs", "unknown request type '%(key)s'", key="support/nosuch"))) in unknown_type.get_data(as_text=True)
+    assert unknown_type.status_code == 422 and str(
+        escape(translated(app, "cs", "unknown request type '%(key)s'", key="support/nosuch"))
+    ) in unknown_type.get_data(as_text=True)
     unknown_option = client.post(url("/queues/new"), data={**MY_PM, "fields.priority": ["urgent"]})
-    assert unknown_option.status_code == 422 and str(escape(translated(
-        app, "cs", "'%(value)s' is not an option of '%(field)s'", value="urgent", field="priority"))
+    assert unknown_option.status_code == 422 and str(
+        escape(translated(app, "cs", "'%(value)s' is not an option of '%(field)s'", value="urgent", field="priority"))
     ) in unknown_option.get_data(as_text=True)
 
     assert (_version(app), _count(app, targito, Queue), _count(app, targito, ConfigChange)) == (
-        version, queues, changes)
+        version,
+        queues,
+        changes,
+    )
     assert client.get(url("/queues/my_pm")).status_code == 404
 
 
@@ -193,30 +245,75 @@ def test_queues_are_edited_reordered_and_deleted(app, client, targito, login):
     assert [q["key"] for q in _exported_queues(client)][:2] == ["mine", "unassigned"]
 
     # Every field of a queue: statuses, request types, a choice field, sort, name.
-    edited = client.post(url("/queues/waiting_for_pm"), data={
-        "name.cs": "PM: chyby", "name.en": "PM: bugs", "status": "all", "statuses": ["waiting_for_pm", "done"],
-        "assignee": "none", "portal": "support", "request_types": ["support/bug"], "fields.priority": ["high"],
-        "sort": "reference", "sort_order": "desc", "sla": ""})
+    edited = client.post(
+        url("/queues/waiting_for_pm"),
+        data={
+            "name.cs": "PM: chyby",
+            "name.en": "PM: bugs",
+            "status": "all",
+            "statuses": ["waiting_for_pm", "done"],
+            "assignee": "none",
+            "portal": "support",
+            "request_types": ["support/bug"],
+            "fields.priority": ["high"],
+            "sort": "reference",
+            "sort_order": "desc",
+            "sla": "",
+        },
+    )
     assert edited.status_code == 302, edited.get_data(as_text=True)
     exported = {q["key"]: q for q in _exported_queues(client)}
-    assert exported["waiting_for_pm"] == {"key": "waiting_for_pm", "name": {"cs": "PM: chyby", "en": "PM: bugs"},
-                                          "filters": {"status": "all", "statuses": ["waiting_for_pm", "done"],
-                                                      "assignee": "none", "portal": "support",
-                                                      "request_types": ["support/bug"],
-                                                      "fields": {"priority": ["high"]},
-                                                      "sort": "-reference"}}
+    assert exported["waiting_for_pm"] == {
+        "key": "waiting_for_pm",
+        "name": {"cs": "PM: chyby", "en": "PM: bugs"},
+        "filters": {
+            "status": "all",
+            "statuses": ["waiting_for_pm", "done"],
+            "assignee": "none",
+            "portal": "support",
+            "request_types": ["support/bug"],
+            "fields": {"priority": ["high"]},
+            "sort": "-reference",
+        },
+    }
     # A status its status group leaves out is saved, with a warning that the queue never shows it.
-    warned = client.post(url("/queues/waiting_for_pm"), data={
-        "name.cs": "PM: chyby", "name.en": "PM: bugs", "status": "open", "statuses": ["waiting_for_pm", "done"],
-        "assignee": "none", "sort": "reference", "sort_order": "desc"}, follow_redirects=True)
-    assert str(escape(translated(
-        app, "cs", "The queue never shows requests in %(statuses)s: they are not in its status group %(group)s.",
-        statuses="Done", group=translated(app, "cs", "Open and waiting")))) in warned.get_data(as_text=True)
+    warned = client.post(
+        url("/queues/waiting_for_pm"),
+        data={
+            "name.cs": "PM: chyby",
+            "name.en": "PM: bugs",
+            "status": "open",
+            "statuses": ["waiting_for_pm", "done"],
+            "assignee": "none",
+            "sort": "reference",
+            "sort_order": "desc",
+        },
+        follow_redirects=True,
+    )
+    assert str(
+        escape(
+            translated(
+                app,
+                "cs",
+                "The queue never shows requests in %(statuses)s: they are not in its status group %(group)s.",
+                statuses="Done",
+                group=translated(app, "cs", "Open and waiting"),
+            )
+        )
+    ) in warned.get_data(as_text=True)
 
     deleted = client.post(url("/queues/waiting_for_pm/delete"), follow_redirects=True)
     assert deleted.status_code == 200
-    assert str(escape(translated(app, "cs", "Saved: %(summary)s.", summary=translated(
-        app, "cs", "deleted queue '%(key)s'", key="waiting_for_pm")))) in deleted.get_data(as_text=True)
+    assert str(
+        escape(
+            translated(
+                app,
+                "cs",
+                "Saved: %(summary)s.",
+                summary=translated(app, "cs", "deleted queue '%(key)s'", key="waiting_for_pm"),
+            )
+        )
+    ) in deleted.get_data(as_text=True)
     assert "waiting_for_pm" not in {q["key"] for q in _exported_queues(client)}
     # The status the queue filtered by can be deleted now (no request is in it, no queue names it).
     assert client.post(url("/statuses/waiting_for_pm/delete")).status_code == 302
@@ -229,8 +326,11 @@ def test_queues_are_edited_reordered_and_deleted(app, client, targito, login):
 
     login("targito", ADMIN)
     audit = client.get(url("/audit")).get_data(as_text=True)
-    for msgid, values in (("order of the queues", {}), ("queue '%(key)s'", {"key": "waiting_for_pm"}),
-                          ("deleted queue '%(key)s'", {"key": "waiting_for_pm"})):
+    for msgid, values in (
+        ("order of the queues", {}),
+        ("queue '%(key)s'", {"key": "waiting_for_pm"}),
+        ("deleted queue '%(key)s'", {"key": "waiting_for_pm"}),
+    ):
         assert str(escape(translated(app, "cs", msgid, **values))) in audit, msgid
 
 
@@ -268,8 +368,9 @@ class _Form(HTMLParser):
 
 
 @pytest.mark.parametrize("slug", DEMO_TENANTS)
-def test_every_demo_queue_saved_unchanged_from_its_form_changes_nothing(app, client, make_tenant, make_user, login,
-                                                                         slug):
+def test_every_demo_queue_saved_unchanged_from_its_form_changes_nothing(
+    app, client, make_tenant, make_user, login, slug
+):
     """Every filter the demo tenants use is shown on the form and sent back as it was (Exea's request type
     in any portal, Festum's Jono field, CRM-service's SLA queue ...)."""
     tenant = make_tenant(slug)
@@ -290,21 +391,35 @@ def test_every_demo_queue_saved_unchanged_from_its_form_changes_nothing(app, cli
     assert _version(app, slug) == version
 
 
-def test_a_tenant_without_queues_is_told_of_the_presets_and_starts_from_them(app, client, make_tenant, make_user,
-                                                                             login):
+def test_a_tenant_without_queues_is_told_of_the_presets_and_starts_from_them(
+    app, client, make_tenant, make_user, login
+):
     festum = make_tenant("festum", queues=[])
     make_user(festum, "admin@festum.test", role="admin")
     login("festum", "admin@festum.test")
     page = client.get(url("/queues", "festum")).get_data(as_text=True)
-    assert str(escape(translated(app, "fi", "This portal has no queues of its own: agents see the preset queues "
-                                             "below."))) in page
-    for msgid in ("Unassigned", "Assigned to me", "Waiting for the customer", "All open", "Resolved",
-                  "Start from the presets"):
+    assert (
+        str(escape(translated(app, "fi", "This portal has no queues of its own: agents see the preset queues below.")))
+        in page
+    )
+    for msgid in (
+        "Unassigned",
+        "Assigned to me",
+        "Waiting for the customer",
+        "All open",
+        "Resolved",
+        "Start from the presets",
+    ):
         assert str(escape(translated(app, "fi", msgid))) in page, msgid
 
     started = client.post(url("/queues/presets", "festum"), follow_redirects=True)
-    assert str(escape(translated(app, "fi", "Saved: %(summary)s.", summary=translated(
-        app, "fi", "queues started from the presets")))) in started.get_data(as_text=True)
+    assert str(
+        escape(
+            translated(
+                app, "fi", "Saved: %(summary)s.", summary=translated(app, "fi", "queues started from the presets")
+            )
+        )
+    ) in started.get_data(as_text=True)
     exported = _exported_queues(client, "festum")
     assert [q["key"] for q in exported] == ["unassigned", "mine", "waiting", "open", "resolved"]
     assert exported[0]["name"] == {"fi": translated(app, "fi", "Unassigned"), "en": "Unassigned"}
@@ -312,7 +427,8 @@ def test_a_tenant_without_queues_is_told_of_the_presets_and_starts_from_them(app
     # Once the portal has queues, starting again is refused.
     again = client.post(url("/queues/presets", "festum"), follow_redirects=True)
     assert str(escape(translated(app, "fi", "This portal already has queues of its own."))) in again.get_data(
-        as_text=True)
+        as_text=True
+    )
     assert len(_exported_queues(client, "festum")) == 5
 
 

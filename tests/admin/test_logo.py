@@ -1,4 +1,5 @@
 """The tenant admin uploads the portal's logo: checked, scaled, stored per tenant, shown in the header."""
+
 import io
 
 from PIL import Image
@@ -15,11 +16,13 @@ def _png(width=1200, height=300, color=(40, 60, 120)):
 
 
 def test_the_logo_is_scaled_stored_and_shown_in_the_header_of_this_tenant_only(
-        app, client, make_tenant, make_user, login):
+    app, client, make_tenant, make_user, login
+):
     _setup(make_tenant, make_user, login)
     make_tenant("exea")
-    response = client.post(url("/branding/logo"), data={"logo": (_png(), "logo.png")},
-                           content_type="multipart/form-data")
+    response = client.post(
+        url("/branding/logo"), data={"logo": (_png(), "logo.png")}, content_type="multipart/form-data"
+    )
     assert response.status_code == 302
     home = client.get(portal_url("targito")).get_data(as_text=True)
     src = home.split('class="navbar-brand brand"', 1)[1].split('src="', 1)[1].split('"', 1)[0]
@@ -47,6 +50,7 @@ def test_a_file_that_is_no_picture_is_refused_and_nothing_changes(app, client, m
 
 def test_only_tenant_admins_upload_a_logo(client, make_tenant, make_user, login):
     _setup(make_tenant, make_user, login, role="agent")
-    response = client.post(url("/branding/logo"), data={"logo": (_png(), "logo.png")},
-                           content_type="multipart/form-data")
+    response = client.post(
+        url("/branding/logo"), data={"logo": (_png(), "logo.png")}, content_type="multipart/form-data"
+    )
     assert response.status_code == 404

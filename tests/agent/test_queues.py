@@ -1,4 +1,5 @@
 """Agent queues come from the tenant's definition: counts, choice-field queues, presets, constant queries."""
+
 import re
 
 import pytest
@@ -32,9 +33,16 @@ def _raise(app, tenant, slug, rows):
         g.tenant = get_tenant_context(slug)
         customer = db.session.scalars(select(User).where(User.role == "customer")).first()
         request_type = db.session.scalars(select(RequestType).order_by(RequestType.id)).first()
-        return [raise_request(tenant=g.tenant, request_type_id=request_type.id, requester=customer,
-                              created_by=customer, values={"description": "x", **values}).reference
-                for values in rows]
+        return [
+            raise_request(
+                tenant=g.tenant,
+                request_type_id=request_type.id,
+                requester=customer,
+                created_by=customer,
+                values={"description": "x", **values},
+            ).reference
+            for values in rows
+        ]
 
 
 def _set_status(app, tenant, reference, status_key):
@@ -49,12 +57,17 @@ def festum(app, make_tenant, make_user):
     tenant = make_tenant("festum")
     make_user(tenant, "liisa@yritys.fi", name="Liisa")
     make_user(tenant, "agent@festum.test", role="agent", name="Aino Agentti")
-    _raise(app, tenant, "festum", [
-        {"summary": "Lasku ei tulostu", "queue": "taloushallinto"},
-        {"summary": "Kofax-erä jumissa", "queue": "kofax"},
-        {"summary": "Skannaus hidas", "queue": "kofax"},
-        {"summary": "Salasana vanhentunut", "queue": "asiakastuki"},
-    ])
+    _raise(
+        app,
+        tenant,
+        "festum",
+        [
+            {"summary": "Lasku ei tulostu", "queue": "taloushallinto"},
+            {"summary": "Kofax-erä jumissa", "queue": "kofax"},
+            {"summary": "Skannaus hidas", "queue": "kofax"},
+            {"summary": "Salasana vanhentunut", "queue": "asiakastuki"},
+        ],
+    )
     return tenant
 
 
@@ -92,9 +105,16 @@ def test_festum_queue_per_jono_value(app, client, festum, login):
     assert _count(page, "kofax") == 2 and _count(page, "taloushallinto") == 1 and _count(page, "asiantuntijat") == 0
     assert _count(page, "unassigned") == 4 and _count(page, "open") == 4
     # An agent moves a request to another queue (the Jono field); the counts follow.
-    client.post(portal_url("festum", "/requests/FES-3/details"), data={
-        "field_summary": "Skannaus hidas", "field_queue": "asiantuntijat", "field_priority": "3",
-        "field_severity": "normaali", "field_cc": ""})
+    client.post(
+        portal_url("festum", "/requests/FES-3/details"),
+        data={
+            "field_summary": "Skannaus hidas",
+            "field_queue": "asiantuntijat",
+            "field_priority": "3",
+            "field_severity": "normaali",
+            "field_cc": "",
+        },
+    )
     page = client.get(portal_url("festum", "/agent/queues/asiantuntijat")).get_data(as_text=True)
     assert _refs(page, "FES") == ["FES-3"] and _count(page, "kofax") == 1
     # A resolved request leaves the (open) Jono queues.
@@ -123,8 +143,9 @@ def test_a_queue_page_costs_the_same_queries_for_4_or_60_requests(app, client, f
     url = portal_url("festum", "/agent/queues/kofax")
     queries_for(url)  # warm the configuration caches
     few = queries_for(url)
-    _raise(app, festum, "festum", [{"summary": f"Pyyntö {n}", "queue": ("kofax", "asiakastuki")[n % 2]}
-                                   for n in range(56)])
+    _raise(
+        app, festum, "festum", [{"summary": f"Pyyntö {n}", "queue": ("kofax", "asiakastuki")[n % 2]} for n in range(56)]
+    )
     assert queries_for(url) == few
     # One count query per queue, whatever the number of requests; pages of 25.
     page = client.get(url).get_data(as_text=True)

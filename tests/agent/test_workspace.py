@@ -1,4 +1,5 @@
 """The agents' workspace: queues with counts, assignment, field edits, history; customers kept out."""
+
 import pytest
 from sqlalchemy import select
 
@@ -25,9 +26,19 @@ def festum(app, make_tenant, make_user):
         customer = db.session.get(User, customer_id)
         request_type = db.session.scalars(select(RequestType)).one()
         for summary in ("Lasku ei tulostu", "Kofax-erä jumissa", "Salasana vanhentunut"):
-            raise_request(tenant=g.tenant, request_type_id=request_type.id, requester=customer, created_by=customer,
-                          values={"summary": summary, "description": "x", "severity": "normaali",
-                                  "priority": "3", "queue": "asiakastuki"})
+            raise_request(
+                tenant=g.tenant,
+                request_type_id=request_type.id,
+                requester=customer,
+                created_by=customer,
+                values={
+                    "summary": summary,
+                    "description": "x",
+                    "severity": "normaali",
+                    "priority": "3",
+                    "queue": "asiakastuki",
+                },
+            )
     return tenant
 
 
@@ -62,16 +73,25 @@ def test_agent_sets_festum_priority_and_queue_and_the_history_shows_it(app, clie
     login("festum", "agent@festum.test")
     page = client.get(portal_url("festum", "/requests/FES-1")).get_data(as_text=True)
     assert 'name="field_priority"' in page and 'name="field_queue"' in page
-    client.post(portal_url("festum", "/requests/FES-1/details"), data={
-        "field_summary": "Lasku ei tulostu", "field_priority": "1", "field_queue": "kofax",
-        "field_severity": "normaali", "field_cc": ""})
+    client.post(
+        portal_url("festum", "/requests/FES-1/details"),
+        data={
+            "field_summary": "Lasku ei tulostu",
+            "field_priority": "1",
+            "field_queue": "kofax",
+            "field_severity": "normaali",
+            "field_cc": "",
+        },
+    )
     page = client.get(portal_url("festum", "/requests/FES-1")).get_data(as_text=True)
     assert 'id="history"' in page and "Aino Agentti" in page
     with app.app_context(), tenant_scope(festum.id):
         from app.tickets.models import TicketEvent
 
-        changes = {e.data["field"]: (e.data["old"], e.data["new"])
-                   for e in db.session.scalars(select(TicketEvent).where(TicketEvent.kind == "field_changed"))}
+        changes = {
+            e.data["field"]: (e.data["old"], e.data["new"])
+            for e in db.session.scalars(select(TicketEvent).where(TicketEvent.kind == "field_changed"))
+        }
     assert changes == {"priority": ("3", "1"), "queue": ("asiakastuki", "kofax")}
     # The customer sees neither the history nor the support-only fields' editor.
     client.post(portal_url("festum", "/logout"))
@@ -91,19 +111,30 @@ def test_bulk_assign_and_change_status_through_the_workflow(app, client, festum,
     with app.app_context(), tenant_scope(festum.id):
         ids = {t.reference: t.id for t in db.session.scalars(select(Ticket))}
         olli = db.session.scalars(select(User.id).where(User.email == "other@festum.test")).one()
-    response = client.post(portal_url("festum", "/agent/bulk"), data={
-        "ticket": [ids["FES-1"], ids["FES-2"]], "assignee": str(olli), "status": "kasittelyssa",
-        "next": "/agent/queues/open"})
+    response = client.post(
+        portal_url("festum", "/agent/bulk"),
+        data={
+            "ticket": [ids["FES-1"], ids["FES-2"]],
+            "assignee": str(olli),
+            "status": "kasittelyssa",
+            "next": "/agent/queues/open",
+        },
+    )
     assert response.status_code == 302 and response.headers["Location"] == "/agent/queues/open"
     with app.app_context(), tenant_scope(festum.id):
         rows = {t.reference: (t.assignee_id, t.status.key) for t in db.session.scalars(select(Ticket))}
     assert rows["FES-1"] == (olli, "kasittelyssa") and rows["FES-2"] == (olli, "kasittelyssa")
     assert rows["FES-3"] == (None, "uusi")
     # A status no agent step reaches from "Käsittelyssä" is skipped, not forced.
-    client.post(portal_url("festum", "/agent/bulk"), data={"ticket": [ids["FES-1"]], "status": "uusi",
-                                                           "next": "/agent/queues/open"})
+    client.post(
+        portal_url("festum", "/agent/bulk"),
+        data={"ticket": [ids["FES-1"]], "status": "uusi", "next": "/agent/queues/open"},
+    )
     with app.app_context(), tenant_scope(festum.id):
-        assert db.session.execute(select(Ticket).where(Ticket.id == ids["FES-1"])).scalar_one().status.key == "kasittelyssa"
+        assert (
+            db.session.execute(select(Ticket).where(Ticket.id == ids["FES-1"])).scalar_one().status.key
+            == "kasittelyssa"
+        )
     page = client.get(portal_url("festum", "/agent/queues/open")).get_data(as_text=True)
     assert 'id="bulk-form"' in page and 'name="ticket"' in page
 
@@ -149,15 +180,24 @@ def test_agent_changes_the_request_type_and_the_customer_sees_it(app, client, ma
     make_user(flexinform, "anna@sportklub.hu")
     make_user(flexinform, "agent@flexinform.test", role="agent")
     login("flexinform", "anna@sportklub.hu")
-    client.post(portal_url("flexinform", "/portals/verseny/kerdes/new"),
-                data={"field_summary": "Valójában hiba", "field_description": "A mentés nem működik"})
+    client.post(
+        portal_url("flexinform", "/portals/verseny/kerdes/new"),
+        data={"field_summary": "Valójában hiba", "field_description": "A mentés nem működik"},
+    )
     client.post(portal_url("flexinform", "/logout"))
     login("flexinform", "agent@flexinform.test")
     from app.catalog.models import Portal
 
     with app.app_context(), tenant_scope(flexinform.id):
-        bug = db.session.execute(select(RequestType).join(Portal, RequestType.portal_id == Portal.id)
-                                 .where(Portal.key == "verseny", RequestType.key == "hiba")).scalar_one().id
+        bug = (
+            db.session.execute(
+                select(RequestType)
+                .join(Portal, RequestType.portal_id == Portal.id)
+                .where(Portal.key == "verseny", RequestType.key == "hiba")
+            )
+            .scalar_one()
+            .id
+        )
     client.post(portal_url("flexinform", "/requests/FLX-1/type"), data={"request_type": str(bug)})
     with app.app_context(), tenant_scope(flexinform.id):
         ticket = db.session.execute(select(Ticket)).scalar_one()

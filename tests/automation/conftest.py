@@ -1,4 +1,5 @@
 """Requests at the demo tenants, moved to a status, for the automation tests."""
+
 from datetime import timedelta
 
 import pytest
@@ -36,6 +37,7 @@ def make_request(app, tenant_with_people):
     """``make_request(slug, status=None, values=None, entered_ago=None)`` -> (tenant, reference):
     a request raised by the customer, moved to ``status`` by the agent, ``entered_ago`` (a
     timedelta) back in time when given."""
+
     def make(slug, status=None, values=None, type_key=None, entered_ago=None, summary="Gond"):
         tenant, customer_id, agent_id = tenant_with_people(slug)
         with app.test_request_context(portal_url(slug)), tenant_scope(tenant.id):
@@ -47,9 +49,13 @@ def make_request(app, tenant_with_people):
                 query = query.where(RequestType.key == type_key)
             request_type = db.session.scalars(query).first()
             customer = db.session.get(User, customer_id)
-            ticket = raise_request(tenant=g.tenant, request_type_id=request_type.id, requester=customer,
-                                   created_by=customer, values={"summary": summary, "description": "Leírás",
-                                                                **(values or {})})
+            ticket = raise_request(
+                tenant=g.tenant,
+                request_type_id=request_type.id,
+                requester=customer,
+                created_by=customer,
+                values={"summary": summary, "description": "Leírás", **(values or {})},
+            )
             if status:
                 target = db.session.execute(select(Status).where(Status.key == status)).scalar_one()
                 move_to_status(ticket, target, actor_user=db.session.get(User, agent_id))

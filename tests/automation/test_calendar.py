@@ -1,4 +1,5 @@
 """Business calendars: Festum's support hours (weekdays 08:00–16:00 Finnish time), holidays, DST."""
+
 from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -36,8 +37,9 @@ def test_friday_15_00_plus_two_working_hours_is_monday_09_00(festum):
 
 
 def test_an_ordinary_weekend_too():
-    calendar = BusinessCalendar.from_settings({"days": ["mon", "tue", "wed", "thu", "fri"], "start": "08:00",
-                                               "end": "16:00"}, "Europe/Helsinki")
+    calendar = BusinessCalendar.from_settings(
+        {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "08:00", "end": "16:00"}, "Europe/Helsinki"
+    )
     assert calendar.add(local(2026, 2, 6, 15, 0), 7200).astimezone(HELSINKI) == local(2026, 2, 9, 9, 0)
 
 
@@ -73,7 +75,9 @@ def test_business_days_are_working_days(festum):
     assert festum.seconds_of(parse_duration("P1D")) == 8 * 3600
     assert festum.seconds_of(parse_duration("P1W")) == 5 * 8 * 3600
     assert festum.seconds_of(parse_duration("PT90M")) == 5400
-    assert festum.later(local(2026, 3, 27, 10, 0), parse_duration("P1D")).astimezone(HELSINKI) == local(2026, 3, 30, 10, 0)
+    assert festum.later(local(2026, 3, 27, 10, 0), parse_duration("P1D")).astimezone(HELSINKI) == local(
+        2026, 3, 30, 10, 0
+    )
 
 
 def test_a_calendar_month_on_the_calendar_clock():

@@ -1,4 +1,5 @@
 """Tenant admins see how customers rated their requests."""
+
 from sqlalchemy import select
 
 from app.accounts.models import User
@@ -16,8 +17,12 @@ def test_admins_see_count_average_distribution_and_recent_comments(app, client, 
     with app.app_context(), tenant_scope(tenant.id):
         customer = db.session.execute(select(User).where(User.email == "customer@example.com")).scalar_one()
         for reference, score, comment in ((first, 5, "Szybko i konkretnie"), (second, 2, "")):
-            rate_ticket(db.session.execute(select(Ticket).where(Ticket.reference == reference)).scalar_one(),
-                        customer, score, comment)
+            rate_ticket(
+                db.session.execute(select(Ticket).where(Ticket.reference == reference)).scalar_one(),
+                customer,
+                score,
+                comment,
+            )
     agent = app.test_client()
     agent.post(portal_url("exea", "/login"), data={"email": "agent@example.com", "password": "correct-horse-battery"})
     assert agent.get(portal_url("exea", "/admin/satisfaction")).status_code == 403

@@ -1,5 +1,6 @@
 """SLA clocks: targets by severity (CRM-service) and priority on business hours (Festum), pauses
 while waiting for the customer, breaches, the breaching-soon queue, and what agents see."""
+
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -39,8 +40,9 @@ def ticket_of(reference):
 
 def test_crmservice_targets_follow_the_severity_and_severity_10_has_none(app, make_request):
     tenant, critical = make_request("crmservice", values={**BUG, "severity": "severity_1"})
-    _tenant, support = make_request("crmservice", values={"category": "support", "severity": "severity_10",
-                                                          "priority": "low"})
+    _tenant, support = make_request(
+        "crmservice", values={"category": "support", "severity": "severity_10", "priority": "low"}
+    )
     with app.app_context(), tenant_scope(tenant.id):
         ticket = ticket_of(critical)
         assert ticket.sla_response_due_at == ticket.created_at + timedelta(hours=1)
@@ -131,8 +133,11 @@ def test_the_first_public_reply_of_support_meets_the_response_target(app, make_r
 def test_the_breaching_soon_queue_and_the_remaining_time_for_agents(app, client, make_request, login):
     tenant, urgent = make_request("crmservice", values={**BUG, "severity": "severity_1"}, summary="Kaatuu")
     _tenant, relaxed = make_request("crmservice", values={**BUG, "severity": "severity_4"}, summary="Kirjoitusvirhe")
-    _tenant, no_sla = make_request("crmservice", values={"category": "work_order", "severity": "severity_10",
-                                                         "priority": "low"}, summary="Työtilaus")
+    _tenant, no_sla = make_request(
+        "crmservice",
+        values={"category": "work_order", "severity": "severity_10", "priority": "low"},
+        summary="Työtilaus",
+    )
     login("crmservice", "agent@example.com")
     page = client.get(portal_url("crmservice", "/agent/queues/sla-breaching")).get_data(as_text=True)
     assert urgent in page and relaxed not in page and no_sla not in page
@@ -158,8 +163,9 @@ def test_breaching_soon_on_festums_business_hours(app, make_request):
     try:
         ticket = ticket_of(ref)
         # Due Monday 10:00; on Friday at 14:00 there are 4 working hours left: breaching soon.
-        ticket.sla_response_due_at = ticket.sla_resolution_due_at = \
-            datetime(2026, 3, 30, 10, 0, tzinfo=HELSINKI).astimezone(timezone.utc)
+        ticket.sla_response_due_at = ticket.sla_resolution_due_at = datetime(
+            2026, 3, 30, 10, 0, tzinfo=HELSINKI
+        ).astimezone(timezone.utc)
         db.session.flush()
         query = select(Ticket.reference).join(Status, Ticket.status_id == Status.id)
         friday = datetime(2026, 3, 27, 14, 0, tzinfo=HELSINKI).astimezone(timezone.utc)

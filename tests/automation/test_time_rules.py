@@ -1,5 +1,6 @@
 """Time rules as the seeds describe them, through the sweep: auto-close, its comment and e-mail,
 idempotency, two concurrent sweeps, and the operator's command."""
+
 import threading
 from datetime import timedelta
 
@@ -17,9 +18,12 @@ from tests.notifications.test_request_notifications import deliver
 
 def events_of(app, tenant, reference, kind):
     with app.app_context(), tenant_scope(tenant.id):
-        return db.session.scalars(select(TicketEvent).join(Ticket, TicketEvent.ticket_id == Ticket.id)
-                                  .where(Ticket.reference == reference, TicketEvent.kind == kind)
-                                  .order_by(TicketEvent.id)).all()
+        return db.session.scalars(
+            select(TicketEvent)
+            .join(Ticket, TicketEvent.ticket_id == Ticket.id)
+            .where(Ticket.reference == reference, TicketEvent.kind == kind)
+            .order_by(TicketEvent.id)
+        ).all()
 
 
 def sweep(app, now, **options):
@@ -27,8 +31,7 @@ def sweep(app, now, **options):
         return run_time_rules(now, **options)
 
 
-def test_flexinform_closes_after_one_month_waiting_with_the_comment_and_tells_the_requester(
-        app, make_request, outbox):
+def test_flexinform_closes_after_one_month_waiting_with_the_comment_and_tells_the_requester(app, make_request, outbox):
     tenant, ref = make_request("flexinform", status="valaszra-var")
     _status, entered = ticket_state(app, tenant, ref)
     deliver(app)  # the agent's own step is told first; what follows is the sweep's
@@ -36,17 +39,26 @@ def test_flexinform_closes_after_one_month_waiting_with_the_comment_and_tells_th
 
     assert sweep(app, entered + timedelta(days=27)) == []  # not yet a month
     with app.app_context(), tenant_scope(tenant.id):
-        one_month = entered.replace(month=entered.month % 12 + 1, year=entered.year + entered.month // 12) \
-            if entered.day <= 28 else entered + timedelta(days=31)
+        one_month = (
+            entered.replace(month=entered.month % 12 + 1, year=entered.year + entered.month // 12)
+            if entered.day <= 28
+            else entered + timedelta(days=31)
+        )
     [run] = sweep(app, one_month + timedelta(minutes=1))
     assert (run.tenant, run.rule, run.target, run.references) == ("flexinform", "lezaras-valaszra-var", "kesz", [ref])
     assert ticket_state(app, tenant, ref)[0] == "kesz"
 
     [change] = events_of(app, tenant, ref, "status_changed")[-1:]
-    assert change.actor_id is None and change.data["from_status"] == "valaszra-var" and change.data["to_status"] == "kesz"
+    assert (
+        change.actor_id is None and change.data["from_status"] == "valaszra-var" and change.data["to_status"] == "kesz"
+    )
     with app.app_context(), tenant_scope(tenant.id):
-        comment = db.session.scalars(select(Comment).join(Ticket, Comment.ticket_id == Ticket.id)
-                                     .where(Ticket.reference == ref).order_by(Comment.id.desc())).first()
+        comment = db.session.scalars(
+            select(Comment)
+            .join(Ticket, Comment.ticket_id == Ticket.id)
+            .where(Ticket.reference == ref)
+            .order_by(Comment.id.desc())
+        ).first()
         assert comment.author_id is None and not comment.is_internal
         assert comment.body.startswith("A bejelentés automatikusan Kész státuszba került")
         ticket = db.session.execute(select(Ticket).where(Ticket.reference == ref)).scalar_one()
@@ -87,8 +99,11 @@ def test_a_reopened_request_is_not_closed(app, make_request):
     _status, resolved_at = ticket_state(app, tenant, ref)
     with app.app_context(), tenant_scope(tenant.id):
         ticket = db.session.execute(select(Ticket).where(Ticket.reference == ref)).scalar_one()
-        move_to_status(ticket, db.session.execute(select(Status).where(Status.key == "routed")).scalar_one(),
-                       actor_user=db.session.get(User, ticket.requester_id))
+        move_to_status(
+            ticket,
+            db.session.execute(select(Status).where(Status.key == "routed")).scalar_one(),
+            actor_user=db.session.get(User, ticket.requester_id),
+        )
         db.session.commit()
     assert sweep(app, resolved_at + timedelta(hours=100)) == []
     assert ticket_state(app, tenant, ref)[0] == "routed"
@@ -101,14 +116,19 @@ def test_a_second_sweep_changes_nothing(app, make_request):
     [run] = sweep(app, now)
     assert sorted(run.references) == sorted([first, second])
     with app.app_context(), all_tenants():
-        counts = (db.session.scalar(select(func.count(TicketEvent.id))), db.session.scalar(select(func.count(Comment.id))),
-                  db.session.scalar(select(func.count(Notification.id))))
+        counts = (
+            db.session.scalar(select(func.count(TicketEvent.id))),
+            db.session.scalar(select(func.count(Comment.id))),
+            db.session.scalar(select(func.count(Notification.id))),
+        )
     assert sweep(app, now) == []
     assert sweep(app, later(days=60)) == []  # Kész is final
     with app.app_context(), all_tenants():
-        assert counts == (db.session.scalar(select(func.count(TicketEvent.id))),
-                          db.session.scalar(select(func.count(Comment.id))),
-                          db.session.scalar(select(func.count(Notification.id))))
+        assert counts == (
+            db.session.scalar(select(func.count(TicketEvent.id))),
+            db.session.scalar(select(func.count(Comment.id))),
+            db.session.scalar(select(func.count(Notification.id))),
+        )
 
 
 def test_the_sweep_handles_many_requests_in_batches(app, make_request):
@@ -119,8 +139,14 @@ def test_the_sweep_handles_many_requests_in_batches(app, make_request):
         [run] = run_time_rules(later(hours=73), batch_size=2)
     assert run.count == 7
     with app.app_context(), tenant_scope(tenant.id):
-        assert db.session.scalar(select(func.count(TicketEvent.id)).where(
-            TicketEvent.kind == "status_changed", TicketEvent.actor_id.is_(None))) == 7
+        assert (
+            db.session.scalar(
+                select(func.count(TicketEvent.id)).where(
+                    TicketEvent.kind == "status_changed", TicketEvent.actor_id.is_(None)
+                )
+            )
+            == 7
+        )
 
 
 def test_two_concurrent_sweeps_close_each_request_once(app, make_request):
@@ -150,9 +176,11 @@ def test_two_concurrent_sweeps_close_each_request_once(app, make_request):
     assert not errors
     assert sum(results) == 30
     with app.app_context(), tenant_scope(tenant.id):
-        per_ticket = db.session.execute(select(TicketEvent.ticket_id, func.count()).where(
-            TicketEvent.kind == "status_changed", TicketEvent.actor_id.is_(None))
-            .group_by(TicketEvent.ticket_id)).all()
+        per_ticket = db.session.execute(
+            select(TicketEvent.ticket_id, func.count())
+            .where(TicketEvent.kind == "status_changed", TicketEvent.actor_id.is_(None))
+            .group_by(TicketEvent.ticket_id)
+        ).all()
         comments = db.session.scalar(select(func.count(Comment.id)).where(Comment.author_id.is_(None)))
     assert len(per_ticket) == 30 and {n for _t, n in per_ticket} == {1} and comments == 30
 
@@ -179,16 +207,42 @@ def test_the_sweep_reports_to_the_operator_in_their_language(app, make_request):
     moment = later(hours=73).strftime("%Y-%m-%dT%H:%M")
     result = app.test_cli_runner().invoke(args=["automation", "sweep", "--now", moment, "--tenant", "exea"])
     assert result.exit_code == 0, result.output
-    assert translated_plural(app, "cs", "%(tenant)s: %(rule)s: %(num)d request → %(status)s: %(references)s",
-                             "%(tenant)s: %(rule)s: %(num)d requests → %(status)s: %(references)s", 1,
-                             tenant="exea", rule="close_resolved_after_72h", status="closed",
-                             references=ref) in result.output
-    assert translated_plural(app, "cs", "%(num)d request changed as of %(moment)s",
-                             "%(num)d requests changed as of %(moment)s", 1, moment=f"{moment}:00+00:00") in result.output
+    assert (
+        translated_plural(
+            app,
+            "cs",
+            "%(tenant)s: %(rule)s: %(num)d request → %(status)s: %(references)s",
+            "%(tenant)s: %(rule)s: %(num)d requests → %(status)s: %(references)s",
+            1,
+            tenant="exea",
+            rule="close_resolved_after_72h",
+            status="closed",
+            references=ref,
+        )
+        in result.output
+    )
+    assert (
+        translated_plural(
+            app,
+            "cs",
+            "%(num)d request changed as of %(moment)s",
+            "%(num)d requests changed as of %(moment)s",
+            1,
+            moment=f"{moment}:00+00:00",
+        )
+        in result.output
+    )
     wrong = app.test_cli_runner().invoke(args=["automation", "sweep", "--now", "next tuesday"])
     assert wrong.exit_code == 2
-    assert translated(app, "cs", "error: %(problem)s", problem=translated(
-        app, "cs", "--now '%(value)s' is not an ISO date and time", value="next tuesday")) in wrong.output
+    assert (
+        translated(
+            app,
+            "cs",
+            "error: %(problem)s",
+            problem=translated(app, "cs", "--now '%(value)s' is not an ISO date and time", value="next tuesday"),
+        )
+        in wrong.output
+    )
 
 
 def test_a_rule_without_a_status_change_fires_once_per_stay(app, make_request):
@@ -196,10 +250,15 @@ def test_a_rule_without_a_status_change_fires_once_per_stay(app, make_request):
 
     tenant, ref = make_request("exea", status="waiting_for_customer")
     with app.app_context(), tenant_scope(tenant.id):
-        db.session.add(AutomationRule(key="remind", name={"cs": "Przypomnienie", "en": "Reminder"},
-                                      trigger="status_age", conditions={"status": ["waiting_for_customer"],
-                                                                        "after": "P3D", "clock": "calendar"},
-                                      actions=[{"comment": {"cs": "Czekamy na odpowiedź.", "en": "We wait."}}]))
+        db.session.add(
+            AutomationRule(
+                key="remind",
+                name={"cs": "Przypomnienie", "en": "Reminder"},
+                trigger="status_age",
+                conditions={"status": ["waiting_for_customer"], "after": "P3D", "clock": "calendar"},
+                actions=[{"comment": {"cs": "Czekamy na odpowiedź.", "en": "We wait."}}],
+            )
+        )
         db.session.commit()
     [run] = sweep(app, later(days=4))
     assert run.rule == "remind" and run.target is None
@@ -216,16 +275,25 @@ def test_a_time_rules_move_tells_whom_the_target_statuss_entered_rules_name(app,
 
     tenant, ref = make_request("crmservice", status="waiting_customer")
     with app.app_context(), tenant_scope(tenant.id):
-        db.session.add(AutomationRule(key="no_answer", name={"fi": "Ei vastausta", "en": "No answer"},
-                                      trigger="status_age", conditions={"status": ["waiting_customer"],
-                                                                        "after": "P7D", "clock": "calendar"},
-                                      actions=[{"transition_to": "waiting_crm"}], position=99))
+        db.session.add(
+            AutomationRule(
+                key="no_answer",
+                name={"fi": "Ei vastausta", "en": "No answer"},
+                trigger="status_age",
+                conditions={"status": ["waiting_customer"], "after": "P7D", "clock": "calendar"},
+                actions=[{"transition_to": "waiting_crm"}],
+                position=99,
+            )
+        )
         db.session.commit()
         ticket_id = db.session.execute(select(Ticket.id).where(Ticket.reference == ref)).scalar_one()
         before = set(db.session.scalars(select(Notification.id).where(Notification.ticket_id == ticket_id)))
     [run] = sweep(app, later(days=8))
     assert run.rule == "no_answer" and run.target == "waiting_crm"
     with app.app_context(), tenant_scope(tenant.id):
-        new = db.session.execute(select(Notification.recipient, Notification.audience)
-                                 .where(Notification.ticket_id == ticket_id, Notification.id.not_in(before))).all()
+        new = db.session.execute(
+            select(Notification.recipient, Notification.audience).where(
+                Notification.ticket_id == ticket_id, Notification.id.not_in(before)
+            )
+        ).all()
     assert ("agent@example.com", "agent") in set(new)

@@ -3,6 +3,7 @@
 Test tools may not download browsers here, so Playwright launches the system Chromium through
 ``executable_path``. ``make test`` installs it when missing (scripts/ensure-chromium).
 """
+
 from __future__ import annotations
 
 import json
@@ -21,14 +22,24 @@ from app.caching import clear_all_caches
 from tests.conftest import DEMO_TENANTS, _config, _free_port, _prepare_schema, empty_database
 
 CHROMIUM_FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
 def _chromium_path() -> str | None:
-    for candidate in (os.environ.get("CHROMIUM_PATH"), "/usr/bin/chromium", shutil.which("chromium"),
-                      shutil.which("chromium-browser")):
+    for candidate in (
+        os.environ.get("CHROMIUM_PATH"),
+        "/usr/bin/chromium",
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+    ):
         if candidate and os.path.exists(candidate):
             return candidate
     return None
@@ -85,8 +96,11 @@ def live_server(redis_server):
     sqlite_url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='portal-browser-')) / 'live.sqlite3'}"
     _prepare_schema(sqlite_url)
     port = _free_port()
-    app = create_app(_config(sqlite_url, PORTAL_DOMAIN=f"localhost:{port}", REDIS_URL=redis_server.connection_url,
-                             WTF_CSRF_ENABLED=True))
+    app = create_app(
+        _config(
+            sqlite_url, PORTAL_DOMAIN=f"localhost:{port}", REDIS_URL=redis_server.connection_url, WTF_CSRF_ENABLED=True
+        )
+    )
     clear_all_caches()
     runner = app.test_cli_runner()
     for slug in DEMO_TENANTS:
@@ -104,8 +118,10 @@ def live_server(redis_server):
 
 AXE_PATH = Path(__file__).with_name("node_modules") / "axe-core" / "axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-_AXE_MISSING = ("axe-core is not installed (npm missing or `npm ci` failed in tests/browser, see "
-                "scripts/ensure-axe): the accessibility checks were SKIPPED")
+_AXE_MISSING = (
+    "axe-core is not installed (npm missing or `npm ci` failed in tests/browser, see "
+    "scripts/ensure-axe): the accessibility checks were SKIPPED"
+)
 
 
 def format_violations(violations: list[dict]) -> str:
@@ -113,7 +129,9 @@ def format_violations(violations: list[dict]) -> str:
     for violation in violations:
         lines.append(f"- {violation['id']} ({violation.get('impact')}): {violation['help']}")
         for node in violation["nodes"][:8]:
-            lines.append(f"    {' '.join(map(str, node['target']))}: {node.get('failureSummary', '').splitlines()[-1:]}")
+            lines.append(
+                f"    {' '.join(map(str, node['target']))}: {node.get('failureSummary', '').splitlines()[-1:]}"
+            )
     return "\n".join(lines)
 
 
@@ -140,10 +158,14 @@ def assert_accessible(axe_source):
             page.evaluate(axe_source + "\n;undefined")
         result = page.evaluate(
             "async (tags) => JSON.stringify((await axe.run(document, {runOnly: {type: 'tag', values: tags},"
-            " resultTypes: ['violations']})).violations)", WCAG_TAGS)
+            " resultTypes: ['violations']})).violations)",
+            WCAG_TAGS,
+        )
         violations = json.loads(result)
-        assert not violations, (f"axe-core found {len(violations)} WCAG 2.1 A/AA violation(s) on "
-                                f"{context or page.url}:\n{format_violations(violations)}")
+        assert not violations, (
+            f"axe-core found {len(violations)} WCAG 2.1 A/AA violation(s) on "
+            f"{context or page.url}:\n{format_violations(violations)}"
+        )
 
     yield check
     if skipped:
@@ -157,11 +179,14 @@ def assert_no_horizontal_scroll(page, width: int = 360):
     try:
         scroll_width = page.evaluate("document.documentElement.scrollWidth")
         if scroll_width > width:
-            wide = page.evaluate("""(w) => [...document.querySelectorAll('body *')]
+            wide = page.evaluate(
+                """(w) => [...document.querySelectorAll('body *')]
                 .filter(el => el.getBoundingClientRect().right > w + 0.5)
                 .slice(0, 8).map(el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
                   + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : '')
-                  + ' right=' + Math.round(el.getBoundingClientRect().right))""", width)
+                  + ' right=' + Math.round(el.getBoundingClientRect().right))""",
+                width,
+            )
             raise AssertionError(f"{page.url} scrolls sideways at {width} px (scrollWidth {scroll_width}): {wide}")
     finally:
         page.set_viewport_size(previous)
@@ -169,8 +194,11 @@ def assert_no_horizontal_scroll(page, width: int = 360):
 
 # README's screenshots are refreshed with `UPDATE_SCREENSHOTS=1 make test`; other runs write theirs to a
 # temporary folder, so that a test run never changes the checkout.
-SCREENSHOTS = (Path(__file__).resolve().parents[2] / "docs" / "screenshots" if os.environ.get("UPDATE_SCREENSHOTS")
-               else Path(tempfile.gettempdir()) / "portal-screenshots")
+SCREENSHOTS = (
+    Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    if os.environ.get("UPDATE_SCREENSHOTS")
+    else Path(tempfile.gettempdir()) / "portal-screenshots"
+)
 
 
 def save_screenshot(page, name: str):
@@ -204,8 +232,9 @@ class Portal:
         return self.live_server.url(slug, path)
 
     def new_page(self, slug: str, state=None):
-        context = self.browser.new_context(locale=BROWSER_LOCALES.get(slug, "en-US"),
-                                           viewport={"width": 1280, "height": 800}, storage_state=state)
+        context = self.browser.new_context(
+            locale=BROWSER_LOCALES.get(slug, "en-US"), viewport={"width": 1280, "height": 800}, storage_state=state
+        )
         context.set_default_timeout(10_000)
         context.add_init_script(CSP_LISTENER)
         self._contexts.append(context)
@@ -264,7 +293,8 @@ def outbox_messages(live_server, recipient: str):
     from app.tenancy.scoping import all_tenants
 
     with live_server.app.app_context(), all_tenants():
-        rows = db.session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == recipient)
-                                  .order_by(OutboxMessage.id)).all()
+        rows = db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.recipient == recipient).order_by(OutboxMessage.id)
+        ).all()
         db.session.expunge_all()
         return rows

@@ -1,4 +1,5 @@
 """Getting in, in a real browser: Flexinform's registration, Targito's invitation, the profile."""
+
 import re
 
 import pytest
@@ -13,8 +14,9 @@ pytestmark = pytest.mark.browser
 
 def _last_link(live_server, recipient):
     with live_server.app.app_context(), all_tenants():
-        message = db.session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == recipient)
-                                     .order_by(OutboxMessage.id.desc())).first()
+        message = db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.recipient == recipient).order_by(OutboxMessage.id.desc())
+        ).first()
         return re.search(r"https?://\S+", message.body_text).group(0)
 
 

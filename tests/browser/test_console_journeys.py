@@ -8,6 +8,7 @@ Every page visited is checked by axe-core (WCAG 2.1 A/AA) and, at 360 px wide, f
 Names and keys are unique per run and nothing of Targito's seed is changed or deleted: the other
 journeys share the session's demo data.
 """
+
 import re
 import uuid
 
@@ -85,8 +86,9 @@ def test_targito_admin_configures_a_request_type_a_status_and_a_time_rule(portal
     admin.fill("#label-cs", "Dopad")
     admin.fill("#label-en", "Impact")
     admin.check("#in-required-1")
-    for index, (key, cs, en) in enumerate((("one", "Jeden uživatel", "One user"),
-                                           ("many", "Více uživatelů", "Many users"))):
+    for index, (key, cs, en) in enumerate(
+        (("one", "Jeden uživatel", "One user"), ("many", "Více uživatelů", "Many users"))
+    ):
         admin.fill(f"input[name=option_{index}_key]", key)
         admin.fill(f"input[name='option_{index}_label.cs']", cs)
         admin.fill(f"input[name='option_{index}_label.en']", en)
@@ -173,8 +175,10 @@ def test_targito_admin_configures_a_request_type_a_status_and_a_time_rule(portal
     check(admin)
 
     # The live preview in both languages: the conditional field appears when "many" is chosen.
-    for lang, type_name, label, conditional in (("cs", type_cs, "Dopad", "Kolik uživatelů"),
-                                                ("en", type_en, "Impact", "How many users")):
+    for lang, type_name, label, conditional in (
+        ("cs", type_cs, "Dopad", "Kolik uživatelů"),
+        ("en", type_en, "Impact", "How many users"),
+    ):
         admin.goto(portal.url("targito", "/admin/config/request-types"))
         row = admin.locator("tr", has=admin.locator("code", has_text=re.compile(f"^{type_key}$")))
         row.get_by_role("link", name=lang.upper(), exact=True).click()

@@ -2,6 +2,7 @@
 colours (nonce'd <style> blocks) and their scripts, and nothing on them is blocked; anything
 inline that slipped in would be (defect 14). Every page `check(page)` looks at is also checked
 for violations (tests/browser/conftest.py)."""
+
 import pytest
 
 from tests.browser.conftest import csp_violations

@@ -1,5 +1,6 @@
 """Keyboard-only use of Flexinform's TAO "Hiba" form: the skip link, a visible focus on everything
 Tab reaches, errors announced (role=alert) and linked to their fields; and the axe check itself."""
+
 import pytest
 
 pytestmark = pytest.mark.browser
@@ -66,8 +67,9 @@ def test_keyboard_only_request_form(portal, check):
 def test_assert_accessible_reports_what_it_finds(page, assert_accessible, axe_source):
     if axe_source is None:
         pytest.skip("axe-core is not installed (see scripts/ensure-axe)")
-    page.set_content("<html><head><title>t</title></head><body><main><img src='x.png'>"
-                     "<a href='/x'></a></main></body></html>")
+    page.set_content(
+        "<html><head><title>t</title></head><body><main><img src='x.png'><a href='/x'></a></main></body></html>"
+    )
     with pytest.raises(AssertionError) as failure:
         assert_accessible(page)
     message = str(failure.value)

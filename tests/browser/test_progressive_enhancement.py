@@ -3,6 +3,7 @@ their size and taken out again before sending (app/static/js/file_drop.js); requ
 filtered as the filters change, without leaving the page, under a URL that can be shared, reloaded
 and gone back to (app/static/js/live_filters.js). Without JavaScript the same pages are plain forms
 (test_without_javascript.py)."""
+
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -31,7 +32,8 @@ def _script_errors(page) -> list[str]:
 
 def _drop(page, input_selector, files):
     """Drag files (name, size in bytes) from the desktop and drop them on the input's drop zone."""
-    page.evaluate("""([selector, files]) => {
+    page.evaluate(
+        """([selector, files]) => {
         const transfer = new DataTransfer();
         for (const [name, size] of files) {
             transfer.items.add(new File([new Uint8Array(size).fill(120)], name, {type: "application/octet-stream"}));
@@ -40,7 +42,9 @@ def _drop(page, input_selector, files):
         for (const type of ["dragenter", "dragover", "drop"]) {
             zone.dispatchEvent(new DragEvent(type, {bubbles: true, cancelable: true, dataTransfer: transfer}));
         }
-    }""", [input_selector, files])
+    }""",
+        [input_selector, files],
+    )
 
 
 def _chosen(page, input_selector):
@@ -99,7 +103,8 @@ def test_exea_customer_drops_two_files_takes_one_out_and_sends_the_other(portal,
     expect(items.nth(0)).to_contain_text("zrzut-ekranu.png (1,5 kB)")  # Polish decimal comma
     expect(items.nth(1)).to_contain_text("vpn.log (300 B)")
     expect(zone.locator("[role=status]")).to_have_text(
-        _plural(app, "pl", "%(num)d file selected", "%(num)d files selected", 2))
+        _plural(app, "pl", "%(num)d file selected", "%(num)d files selected", 2)
+    )
     assert _chosen(page, "#field_attachments") == ["zrzut-ekranu.png", "vpn.log"]
     check(page)
 
@@ -108,14 +113,17 @@ def test_exea_customer_drops_two_files_takes_one_out_and_sends_the_other(portal,
     expect(items).to_have_count(1)
     assert _chosen(page, "#field_attachments") == ["zrzut-ekranu.png"]
     expect(zone.locator("[role=status]")).to_contain_text(
-        translated(app, "pl", "%(name)s was taken out of the selection.", name="vpn.log"))
+        translated(app, "pl", "%(name)s was taken out of the selection.", name="vpn.log")
+    )
     assert page.evaluate("document.activeElement.getAttribute('aria-label')") == translated(
-        app, "pl", "Remove %(name)s", name="zrzut-ekranu.png")
+        app, "pl", "Remove %(name)s", name="zrzut-ekranu.png"
+    )
 
     # A file over the tenant's limit is refused at once, in Polish; the selection stays as it was.
     _drop(page, "#field_attachments", [("obraz-dysku.img", 20 * 1024 * 1024 + 1)])
-    expect(zone.locator("[role=alert]")).to_have_text(translated(
-        app, "pl", "%(name)s is too large: at most %(size)d MB per file.", name="obraz-dysku.img", size=20))
+    expect(zone.locator("[role=alert]")).to_have_text(
+        translated(app, "pl", "%(name)s is too large: at most %(size)d MB per file.", name="obraz-dysku.img", size=20)
+    )
     assert page.get_attribute("#field_attachments", "aria-invalid") == "true"
     assert _chosen(page, "#field_attachments") == ["zrzut-ekranu.png"]
     # Drops add up (the input takes several files).
@@ -181,8 +189,10 @@ def test_targito_customer_filters_the_request_list_without_leaving_the_page(port
     # The URL is the list's: reloaded, it shows the same; the language switcher comes back to it.
     filtered = page.url
     if page.locator("#language-select").count():
-        assert page.locator("input[name=next]").first.get_attribute("value") == filtered.split(
-            str(portal.live_server.port), 1)[1]
+        assert (
+            page.locator("input[name=next]").first.get_attribute("value")
+            == filtered.split(str(portal.live_server.port), 1)[1]
+        )
     page.reload()
     expect(_rows(page)).to_have_count(1)
     assert page.input_value("#filter-q") == "košíku" and page.input_value("#filter-status") == "all"
@@ -231,7 +241,8 @@ def test_exea_agent_filters_a_queue_without_leaving_the_page(portal, check):
     references = _references(page)
     assert found >= 1 and any("R12" in rows.nth(i).inner_text() for i in range(found))
     expect(page.locator("[data-live-count]")).to_have_text(
-        _plural(app, "pl", "%(num)d request", "%(num)d requests", found))
+        _plural(app, "pl", "%(num)d request", "%(num)d requests", found)
+    )
     assert page.evaluate("window.stillTheSamePage") is True
     # The bulk actions come back to the filtered queue.
     path = page.url.split(str(portal.live_server.port), 1)[1]

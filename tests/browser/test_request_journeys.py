@@ -1,4 +1,5 @@
 """Requests in a real browser: CRM-service's severity condition, Targito's approval."""
+
 import pytest
 
 pytestmark = pytest.mark.browser

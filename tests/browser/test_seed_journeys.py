@@ -3,6 +3,7 @@
 Every page visited is checked by axe-core (WCAG 2.1 A/AA) and, at 360 px wide, for sideways scroll;
 the main pages of Flexinform and Exea are saved as screenshots for README (docs/screenshots/).
 """
+
 import re
 
 import pytest

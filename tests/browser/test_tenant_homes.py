@@ -1,4 +1,5 @@
 """Each vendor's portal opens in a real browser, in the vendor's language, and the switcher works."""
+
 import pytest
 
 pytestmark = pytest.mark.browser

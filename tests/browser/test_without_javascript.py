@@ -1,6 +1,7 @@
 """The core journeys work with JavaScript switched off: conditions are decided on the server, every
 action is a plain form. Targito (cs): a customer raises "Něco mi nefunguje" with its priority, the
 agent asks for information, the customer answers and sees the request move on."""
+
 import re
 
 import pytest
@@ -11,8 +12,9 @@ pytestmark = pytest.mark.browser
 
 def _no_js_page(portal, slug, email):
     """A logged-in page of a browser context with JavaScript disabled (the login itself is a form too)."""
-    context = portal.browser.new_context(java_script_enabled=False, locale="cs-CZ",
-                                         viewport={"width": 1280, "height": 800})
+    context = portal.browser.new_context(
+        java_script_enabled=False, locale="cs-CZ", viewport={"width": 1280, "height": 800}
+    )
     context.set_default_timeout(10_000)
     portal._contexts.append(context)
     page = context.new_page()

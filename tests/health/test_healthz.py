@@ -1,4 +1,5 @@
 """GET /healthz reports the database, Redis and storage."""
+
 from tests.conftest import portal_url
 
 
@@ -20,7 +21,14 @@ def test_redis_down_is_reported(app_config):
 def test_storage_down_is_reported(app_config, s3_server):
     from app import create_app
 
-    app = create_app(dict(app_config, STORAGE_URL="s3://no-such-bucket", S3_ENDPOINT_URL=s3_server,
-                          S3_ACCESS_KEY_ID="a", S3_SECRET_ACCESS_KEY="b"))
+    app = create_app(
+        dict(
+            app_config,
+            STORAGE_URL="s3://no-such-bucket",
+            S3_ENDPOINT_URL=s3_server,
+            S3_ACCESS_KEY_ID="a",
+            S3_SECRET_ACCESS_KEY="b",
+        )
+    )
     response = app.test_client().get(portal_url(None, "/healthz"))
     assert response.status_code == 503 and response.json["storage"] == "error"

@@ -1,5 +1,6 @@
 """Help-center fixtures: Exea (Polish) with a customer in an organization, an outsider, an agent,
 a few articles and requests, all made through the app's services."""
+
 from __future__ import annotations
 
 import pytest
@@ -29,16 +30,38 @@ class TenantWorld:
     def user(self, email):
         return db.session.execute(select(User).where(User.email == email)).scalar_one()
 
-    def article(self, title, body="", *, author="agent@exea.pl", publish=True, language="pl", visibility="public",
-                organizations=(), category=""):
+    def article(
+        self,
+        title,
+        body="",
+        *,
+        author="agent@exea.pl",
+        publish=True,
+        language="pl",
+        visibility="public",
+        organizations=(),
+        category="",
+    ):
         from app.helpcenter.services import ArticleData, create_article
 
         def make():
-            org_ids = [db.session.execute(select(Organization.id).where(Organization.name == n)).scalar_one()
-                       for n in organizations]
-            return create_article(g.tenant, self.user(author), ArticleData(
-                title=title, body=body, language=language, visibility=visibility, organization_ids=org_ids,
-                category=category), publish=publish).slug
+            org_ids = [
+                db.session.execute(select(Organization.id).where(Organization.name == n)).scalar_one()
+                for n in organizations
+            ]
+            return create_article(
+                g.tenant,
+                self.user(author),
+                ArticleData(
+                    title=title,
+                    body=body,
+                    language=language,
+                    visibility=visibility,
+                    organization_ids=org_ids,
+                    category=category,
+                ),
+                publish=publish,
+            ).slug
 
         return self(make)
 
@@ -48,8 +71,13 @@ class TenantWorld:
         def make():
             request_type = db.session.execute(select(RequestType).where(RequestType.key == type_key)).scalar_one()
             person = self.user(who)
-            return raise_request(tenant=g.tenant, request_type_id=request_type.id, requester=person,
-                                 created_by=person, values={"summary": summary, "description": description}).reference
+            return raise_request(
+                tenant=g.tenant,
+                request_type_id=request_type.id,
+                requester=person,
+                created_by=person,
+                values={"summary": summary, "description": description},
+            ).reference
 
         return self(make)
 
@@ -57,8 +85,13 @@ class TenantWorld:
 @pytest.fixture
 def exea(app, make_tenant, make_user):
     tenant = make_tenant("exea")
-    for email, role in (("klient@pcl.pl", "customer"), ("kolega@pcl.pl", "customer"), ("obcy@inna.pl", "customer"),
-                        ("agent@exea.pl", "agent"), ("admin@exea.pl", "admin")):
+    for email, role in (
+        ("klient@pcl.pl", "customer"),
+        ("kolega@pcl.pl", "customer"),
+        ("obcy@inna.pl", "customer"),
+        ("agent@exea.pl", "agent"),
+        ("admin@exea.pl", "admin"),
+    ):
         make_user(tenant, email, role=role, name=email.split("@")[0], locale="pl")
     world = TenantWorld(app, tenant, "exea")
 

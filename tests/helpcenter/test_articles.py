@@ -1,5 +1,6 @@
 """Articles: staff write and publish them, every save keeps the previous text, a resolved request
 becomes a draft, and agents link articles in their replies."""
+
 import io
 import re
 
@@ -12,17 +13,32 @@ from tests.conftest import portal_url
 
 def test_agents_write_publish_and_restore_earlier_versions(client, exea, login):
     login("exea", "agent@exea.pl")
-    response = client.post(portal_url("exea", "/help/manage/new"), data={
-        "title": "Kopie zapasowe", "language": "pl", "visibility": "public", "body": "Pierwsza wersja.",
-        "action": "save"})
+    response = client.post(
+        portal_url("exea", "/help/manage/new"),
+        data={
+            "title": "Kopie zapasowe",
+            "language": "pl",
+            "visibility": "public",
+            "body": "Pierwsza wersja.",
+            "action": "save",
+        },
+    )
     assert response.status_code == 302
     article_id = int(response.headers["Location"].rsplit("/", 1)[1])
     client.post(portal_url("exea", "/logout"))
     assert client.get(portal_url("exea", "/help/articles/kopie-zapasowe")).status_code == 404  # a draft
     login("exea", "agent@exea.pl")
     edit = portal_url("exea", f"/help/manage/{article_id}")
-    client.post(edit, data={"title": "Kopie zapasowe", "language": "pl", "visibility": "public",
-                            "body": "Druga wersja.", "action": "publish"})
+    client.post(
+        edit,
+        data={
+            "title": "Kopie zapasowe",
+            "language": "pl",
+            "visibility": "public",
+            "body": "Druga wersja.",
+            "action": "publish",
+        },
+    )
     history = client.get(edit + "/history").get_data(as_text=True)
     assert "Pierwsza wersja." in history and "Druga wersja." not in history  # the current text is the page's
     assert client.post(edit + "/history/1/restore").status_code == 302
@@ -41,25 +57,45 @@ def test_agents_write_publish_and_restore_earlier_versions(client, exea, login):
 def test_customers_cannot_reach_the_editor(client, exea, login):
     login("exea", "klient@pcl.pl")
     assert client.get(portal_url("exea", "/help/manage/")).status_code == 404
-    assert client.post(portal_url("exea", "/help/manage/new"), data={"title": "x", "language": "pl",
-                                                                    "visibility": "public"}).status_code == 404
+    assert (
+        client.post(
+            portal_url("exea", "/help/manage/new"), data={"title": "x", "language": "pl", "visibility": "public"}
+        ).status_code
+        == 404
+    )
 
 
 def test_article_bodies_are_sanitized_markdown_with_their_own_images(client, exea, login):
 
-    slug = exea.article("Schemat szafy", "## Zasilanie\n\n<script>alert(1)</script> **A i B**\n\n"
-                                        "![zewn](https://evil.example/x.png)")
+    slug = exea.article(
+        "Schemat szafy", "## Zasilanie\n\n<script>alert(1)</script> **A i B**\n\n![zewn](https://evil.example/x.png)"
+    )
     login("exea", "agent@exea.pl")
     article_id = exea(lambda: db.session.execute(select(Article.id).where(Article.slug == slug)).scalar_one())
-    client.post(portal_url("exea", f"/help/manage/{article_id}"), data={
-        "title": "Schemat szafy", "language": "pl", "visibility": "public", "action": "save",
-        "body": "## Zasilanie\n\n<script>alert(1)</script> **A i B**\n\n![zewn](https://evil.example/x.png)",
-        "files": (io.BytesIO(_PNG), "szafa.png", "image/png")}, content_type="multipart/form-data")
+    client.post(
+        portal_url("exea", f"/help/manage/{article_id}"),
+        data={
+            "title": "Schemat szafy",
+            "language": "pl",
+            "visibility": "public",
+            "action": "save",
+            "body": "## Zasilanie\n\n<script>alert(1)</script> **A i B**\n\n![zewn](https://evil.example/x.png)",
+            "files": (io.BytesIO(_PNG), "szafa.png", "image/png"),
+        },
+        content_type="multipart/form-data",
+    )
     editor = client.get(portal_url("exea", f"/help/manage/{article_id}")).get_data(as_text=True)
     image_src = re.search(r"!\[szafa.png\]\(([^)]+)\)", editor).group(1)
-    client.post(portal_url("exea", f"/help/manage/{article_id}"), data={
-        "title": "Schemat szafy", "language": "pl", "visibility": "public", "action": "save",
-        "body": f"## Zasilanie\n\n<script>alert(1)</script> **A i B**\n\n![szafa]({image_src})"})
+    client.post(
+        portal_url("exea", f"/help/manage/{article_id}"),
+        data={
+            "title": "Schemat szafy",
+            "language": "pl",
+            "visibility": "public",
+            "action": "save",
+            "body": f"## Zasilanie\n\n<script>alert(1)</script> **A i B**\n\n![szafa]({image_src})",
+        },
+    )
     page = client.get(portal_url("exea", f"/help/articles/{slug}")).get_data(as_text=True)
     assert "<h2>Zasilanie</h2>" in page and "<strong>A i B</strong>" in page
     assert "<script>alert" not in page
@@ -75,11 +111,21 @@ def test_a_file_claiming_to_be_a_picture_is_not_served_as_one(exea, client, logi
     slug = exea.article("Schemat", "Tekst")
     login("exea", "agent@exea.pl")
     article_id = exea(lambda: db.session.execute(select(Article.id).where(Article.slug == slug)).scalar_one())
-    client.post(portal_url("exea", f"/help/manage/{article_id}"), data={
-        "title": "Schemat", "language": "pl", "visibility": "public", "action": "save", "body": "Tekst",
-        "files": (io.BytesIO(b"<html><script>alert(document.cookie)</script></html>"), "../CON.png. ", "image/png")},
-        content_type="multipart/form-data")
-    stored = exea(lambda: db.session.execute(select(ArticleFile.filename, ArticleFile.content_type, ArticleFile.id)).one())
+    client.post(
+        portal_url("exea", f"/help/manage/{article_id}"),
+        data={
+            "title": "Schemat",
+            "language": "pl",
+            "visibility": "public",
+            "action": "save",
+            "body": "Tekst",
+            "files": (io.BytesIO(b"<html><script>alert(document.cookie)</script></html>"), "../CON.png. ", "image/png"),
+        },
+        content_type="multipart/form-data",
+    )
+    stored = exea(
+        lambda: db.session.execute(select(ArticleFile.filename, ArticleFile.content_type, ArticleFile.id)).one()
+    )
     assert stored[0] == "_CON.png" and stored[1] == "text/html"
     response = client.get(portal_url("exea", f"/help/articles/{slug}/files/{stored[2]}"))
     assert response.mimetype != "image/png" and response.headers["Content-Disposition"].startswith("attachment")
@@ -112,8 +158,11 @@ def _resolved_request(exea):
         add_comment(ticket, agent, "Odtworzymy go z kopii z 16.11, 22:00.")
         add_comment(ticket, agent, "Notatka wewnętrzna: zespół backupu.", is_internal=True)
         add_comment(ticket, exea.user("klient@pcl.pl"), "Dziękuję!")
-        move_to_status(ticket, db.session.execute(select(Status).where(Status.category == "resolved")).scalars().first(),
-                       actor_user=agent)
+        move_to_status(
+            ticket,
+            db.session.execute(select(Status).where(Status.category == "resolved")).scalars().first(),
+            actor_user=agent,
+        )
         db.session.commit()
 
     exea(answer)
@@ -123,7 +172,9 @@ def _resolved_request(exea):
 def test_a_resolved_request_becomes_an_article_draft(client, exea, login):
     reference = _resolved_request(exea)
     login("exea", "klient@pcl.pl")
-    assert "Make a help article draft" not in client.get(portal_url("exea", f"/requests/{reference}")).get_data(as_text=True)
+    assert "Make a help article draft" not in client.get(portal_url("exea", f"/requests/{reference}")).get_data(
+        as_text=True
+    )
     assert client.post(portal_url("exea", f"/help/manage/from-request/{reference}")).status_code == 404
     client.post(portal_url("exea", "/logout"))
     login("exea", "agent@exea.pl", locale="en")
@@ -159,7 +210,9 @@ def test_agents_insert_article_links_in_replies(client, exea, login):
     link = "http://exea.portal.test/help/articles/zglaszanie-wizyty-kolokacyjnej"
     assert found[0]["markdown"] == f"[Zgłaszanie wizyty kolokacyjnej]({link})"
     # The reply with the inserted link shows the customer a working link.
-    client.post(portal_url("exea", f"/requests/{reference}/comments"), data={"body": f"Proszę zobaczyć {found[0]['markdown']}"})
+    client.post(
+        portal_url("exea", f"/requests/{reference}/comments"), data={"body": f"Proszę zobaczyć {found[0]['markdown']}"}
+    )
     client.post(portal_url("exea", "/logout"))
     login("exea", "klient@pcl.pl")
     page = client.get(portal_url("exea", f"/requests/{reference}")).get_data(as_text=True)

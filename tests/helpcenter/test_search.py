@@ -1,5 +1,6 @@
 """The portal's one search: articles and requests together, ranked, diacritics- and typo-tolerant,
 never showing what the person may not see; on SQLite (FTS5) and PostgreSQL (tsvector)."""
+
 import re
 
 from tests.conftest import portal_url
@@ -33,8 +34,9 @@ def test_customers_never_see_drafts_nor_other_tenants_articles(client, exea, mak
     exea.article("Kopia zapasowa baz danych", "backup")
     targito = make_tenant("targito")
     make_user(targito, "agent@targito.cz", role="agent")
-    TenantWorld(client.application, targito, "targito").article("Backup in Targito", "backup",
-                                                                author="agent@targito.cz", language="en")
+    TenantWorld(client.application, targito, "targito").article(
+        "Backup in Targito", "backup", author="agent@targito.cz", language="en"
+    )
     assert _titles(_search(client, "backup")) == ["Kopia zapasowa baz danych"]  # anonymous: public only
 
     def across_tenants():  # the SQL itself keeps to the tenant, even with the automatic scope off
@@ -44,8 +46,12 @@ def test_customers_never_see_drafts_nor_other_tenants_articles(client, exea, mak
         from app.tenancy.scoping import all_tenants
 
         with all_tenants():
-            return [r.article.title for r in search(AnonymousUserMixin(), "backup", tenant_id=exea.tenant.id,
-                                                    language="en", default_language="pl")]
+            return [
+                r.article.title
+                for r in search(
+                    AnonymousUserMixin(), "backup", tenant_id=exea.tenant.id, language="en", default_language="pl"
+                )
+            ]
 
     assert exea(across_tenants) == ["Kopia zapasowa baz danych"]
     login("exea", "klient@pcl.pl")
@@ -55,8 +61,9 @@ def test_customers_never_see_drafts_nor_other_tenants_articles(client, exea, mak
 
 
 def test_organization_articles_only_for_their_members(client, exea, login):
-    exea.article("Procedura wejścia do szafy PCL", "Klucze i karty dostępu.", visibility="organizations",
-                 organizations=["PCL"])
+    exea.article(
+        "Procedura wejścia do szafy PCL", "Klucze i karty dostępu.", visibility="organizations", organizations=["PCL"]
+    )
     exea.article("Regulamin serwerowni", "Klucze wydaje recepcja.", visibility="customers")
     url = portal_url("exea", "/help/articles/procedura-wejscia-do-szafy-pcl")
     assert _titles(_search(client, "klucze")) == []

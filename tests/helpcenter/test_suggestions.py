@@ -1,4 +1,5 @@
 """Suggestions while a customer types a new request's summary, and how many requests they saved."""
+
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -16,8 +17,10 @@ def test_the_request_form_suggests_matching_articles(client, exea, login):
     login("exea", "klient@pcl.pl")
     form = client.get(portal_url("exea", "/portals/support/support/new")).get_data(as_text=True)
     assert 'id="help-suggestions"' in form and "js/help_suggestions.js" in form and 'id="field_summary"' in form
-    answer = client.get(portal_url("exea", "/help/suggest"),
-                        query_string={"q": "Prosze o odtworzenie pliku z kopii", "context": "request"}).get_json()
+    answer = client.get(
+        portal_url("exea", "/help/suggest"),
+        query_string={"q": "Prosze o odtworzenie pliku z kopii", "context": "request"},
+    ).get_json()
     assert [a["title"] for a in answer["articles"]] == ["Jak odtworzyć plik z kopii zapasowej"]
     assert answer["articles"][0]["url"] == "/help/articles/jak-odtworzyc-plik-z-kopii-zapasowej?from=suggestion"
     assert client.get(portal_url("exea", "/help/suggest"), query_string={"q": "ko"}).get_json() == {"articles": []}
@@ -44,11 +47,16 @@ def test_opening_a_suggestion_without_raising_a_request_counts_as_deflected(clie
 
     def summary(minutes):
         result = deflection_summary(now=utcnow() + timedelta(minutes=minutes))
-        return (result.visits_shown, result.visits_opened, result.deflected, result.pending,
-                [(a.slug, opened, saved) for a, opened, saved in result.by_article])
+        return (
+            result.visits_shown,
+            result.visits_opened,
+            result.deflected,
+            result.pending,
+            [(a.slug, opened, saved) for a, opened, saved in result.by_article],
+        )
 
-    assert exea(lambda: summary(5)) == (3, 2, 0, 1, [(slug, 2, 0)])       # the first visit is still pending
-    assert exea(lambda: summary(31)) == (3, 2, 1, 0, [(slug, 2, 1)])      # 30 minutes later: one request saved
+    assert exea(lambda: summary(5)) == (3, 2, 0, 1, [(slug, 2, 0)])  # the first visit is still pending
+    assert exea(lambda: summary(31)) == (3, 2, 1, 0, [(slug, 2, 1)])  # 30 minutes later: one request saved
     client.post(portal_url("exea", "/logout"))
     login("exea", "admin@exea.pl", locale="en")
     page = client.get(portal_url("exea", "/admin/help-center")).get_data(as_text=True)

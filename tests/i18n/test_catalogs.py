@@ -1,4 +1,5 @@
 """Every UI string is translated in the five catalogs, and tenants can reword any of them."""
+
 import subprocess
 import sys
 from pathlib import Path
@@ -20,9 +21,22 @@ def _catalog(lang):
 def _extract(tmp_path: Path) -> set[str]:
     pot = tmp_path / "messages.pot"
     subprocess.run(
-        [str(Path(sys.executable).parent / "pybabel"), "--quiet", "extract", "-F", "babel.cfg", "-k", "_l",
-         "-k", "lazy_gettext", "-o", str(pot), "."],
-        cwd=ROOT, check=True,
+        [
+            str(Path(sys.executable).parent / "pybabel"),
+            "--quiet",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_l",
+            "-k",
+            "lazy_gettext",
+            "-o",
+            str(pot),
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
     )
     with open(pot, "rb") as handle:
         return {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle) if m.id}
@@ -70,7 +84,9 @@ def test_plural_forms_follow_the_language(app, lang, same_as_2, same_as_5):
     from flask_babel import force_locale, ngettext
 
     with app.test_request_context("/"), force_locale(lang):
-        form = {n: ngettext("%(num)d request", "%(num)d requests", n).replace(str(n), "#") for n in (1, 2, 5, same_as_2,
-                                                                                                   same_as_5)}
+        form = {
+            n: ngettext("%(num)d request", "%(num)d requests", n).replace(str(n), "#")
+            for n in (1, 2, 5, same_as_2, same_as_5)
+        }
     assert len({form[1], form[2], form[5]}) == 3
     assert form[same_as_2] == form[2] and form[same_as_5] == form[5]

@@ -1,5 +1,6 @@
 """The same request seen by a Hungarian user in Europe/Budapest and a Finnish user in Europe/Helsinki:
 each reads the page in their own language, with dates and times in their own format and time zone."""
+
 from datetime import datetime, timezone
 
 from babel.dates import format_datetime
@@ -24,8 +25,7 @@ def _with_finnish(node):
     return node
 
 
-def test_a_hungarian_in_budapest_and_a_finn_in_helsinki_read_the_same_request_their_way(
-        app, make_tenant, make_user):
+def test_a_hungarian_in_budapest_and_a_finn_in_helsinki_read_the_same_request_their_way(app, make_tenant, make_user):
     definition = _with_finnish(load_definition(TENANTS_DIR / "flexinform"))
     definition["languages"] = ["hu", "fi", "en"]
     tenant = make_tenant("flexinform", **{k: v for k, v in definition.items() if k != "slug"})
@@ -34,8 +34,12 @@ def test_a_hungarian_in_budapest_and_a_finn_in_helsinki_read_the_same_request_th
     with app.app_context(), tenant_scope(tenant.id):
         from app.accounts.models import User
 
-        db.session.execute(select(User).where(User.email == "anna@example.hu")).scalar_one().timezone = "Europe/Budapest"
-        db.session.execute(select(User).where(User.email == "aino@example.fi")).scalar_one().timezone = "Europe/Helsinki"
+        db.session.execute(
+            select(User).where(User.email == "anna@example.hu")
+        ).scalar_one().timezone = "Europe/Budapest"
+        db.session.execute(
+            select(User).where(User.email == "aino@example.fi")
+        ).scalar_one().timezone = "Europe/Helsinki"
         db.session.commit()
     from flask import g
 
@@ -47,13 +51,21 @@ def test_a_hungarian_in_budapest_and_a_finn_in_helsinki_read_the_same_request_th
     with app.test_request_context(portal_url("flexinform")), tenant_scope(tenant.id):
         g.tenant = get_tenant_context("flexinform")
         anna = db.session.execute(select(User).where(User.email == "anna@example.hu")).scalar_one()
-        ticket = raise_request(tenant=g.tenant, request_type_id=db.session.scalars(select(RequestType.id)).first(),
-                               requester=anna, created_by=anna, values={"summary": "Időzóna"})
+        ticket = raise_request(
+            tenant=g.tenant,
+            request_type_id=db.session.scalars(select(RequestType.id)).first(),
+            requester=anna,
+            created_by=anna,
+            values={"summary": "Időzóna"},
+        )
         db.session.get(Ticket, ticket.id).created_at = moment
         db.session.commit()
         reference = ticket.reference
     pages = {}
-    for email, lang, zone in (("anna@example.hu", "hu", "Europe/Budapest"), ("aino@example.fi", "fi", "Europe/Helsinki")):
+    for email, lang, zone in (
+        ("anna@example.hu", "hu", "Europe/Budapest"),
+        ("aino@example.fi", "fi", "Europe/Helsinki"),
+    ):
         client = app.test_client()
         client.post(portal_url("flexinform", "/login"), data={"email": email, "password": "correct-horse-battery"})
         pages[lang] = client.get(portal_url("flexinform", f"/requests/{reference}")).get_data(as_text=True)

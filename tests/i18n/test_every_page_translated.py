@@ -8,6 +8,7 @@ assignment, a forward, a shared request, a password reset, the satisfaction surv
 replies to e-mails). A page "has English left over" when a sentence of the catalog whose
 translation differs from the English original stands on it in English.
 """
+
 from __future__ import annotations
 
 import re
@@ -160,8 +161,33 @@ def _set_locale(app, tenant, lang):
 # Words that make a sentence English; a text shown the same in English and in the user's language,
 # with one of these and not written by anyone (requests, names, the tenant's own texts), was never
 # put through gettext.
-ENGLISH_WORDS = {"the", "and", "of", "to", "is", "for", "your", "this", "with", "not", "you", "are", "no", "be",
-                 "by", "request", "requests", "please", "here", "there", "has", "have", "will", "can", "all"}
+ENGLISH_WORDS = {
+    "the",
+    "and",
+    "of",
+    "to",
+    "is",
+    "for",
+    "your",
+    "this",
+    "with",
+    "not",
+    "you",
+    "are",
+    "no",
+    "be",
+    "by",
+    "request",
+    "requests",
+    "please",
+    "here",
+    "there",
+    "has",
+    "have",
+    "will",
+    "can",
+    "all",
+}
 
 
 def _text_nodes(html: str) -> set[str]:
@@ -182,14 +208,20 @@ def _written_by_people(app, tenant) -> str:
     with app.app_context():
         parts = [json.dumps(export_definition(tenant.slug), ensure_ascii=False)]
         with tenant_scope(tenant.id):
-            for table, columns in (("tickets", "summary, description"), ("comments", "body"),
-                                   ("users", "name, email"), ("organizations", "name")):
-                rows = db.session.execute(text(f"SELECT {columns} FROM {table} WHERE tenant_id = :t"),
-                                          {"t": tenant.id}).all()
+            for table, columns in (
+                ("tickets", "summary, description"),
+                ("comments", "body"),
+                ("users", "name, email"),
+                ("organizations", "name"),
+            ):
+                rows = db.session.execute(
+                    text(f"SELECT {columns} FROM {table} WHERE tenant_id = :t"), {"t": tenant.id}
+                ).all()
                 parts += [" ".join(str(v) for v in row if v) for row in rows]
             if "help_articles" in db.metadata.tables:
-                rows = db.session.execute(text("SELECT title, body FROM help_articles WHERE tenant_id = :t"),
-                                          {"t": tenant.id}).all()
+                rows = db.session.execute(
+                    text("SELECT title, body FROM help_articles WHERE tenant_id = :t"), {"t": tenant.id}
+                ).all()
                 parts += [" ".join(str(v) for v in row if v) for row in rows]
     return "\n".join(parts)
 
@@ -211,8 +243,9 @@ def test_every_page_of_every_role_is_in_the_users_language(app, demo, slug):
         pairs = _catalog_pairs(lang) if lang != "en" else []
         for role in ROLES:
             client = app.test_client()
-            response = client.post(portal_url(slug, "/login"), data={"email": f"{role}@{slug}.test",
-                                                                     "password": DEMO_PASSWORD})
+            response = client.post(
+                portal_url(slug, "/login"), data={"email": f"{role}@{slug}.test", "password": DEMO_PASSWORD}
+            )
             assert response.status_code == 302, f"{role}@{slug}.test cannot log in"
             paths = crawled.setdefault(role, _crawl(client, slug, PAGES_PER_ROLE))
             assert len(paths) >= 5, f"{role} at {slug} reached only {paths}"
@@ -256,13 +289,21 @@ def _a_day_of_support(app, slug: str, smtp) -> None:
         with tenant_scope(tenant_id):
             users = {u.email.split("@")[0]: u for u in db.session.scalars(select(User))}
             request_type = db.session.scalars(select(RequestType).order_by(RequestType.id)).first()
-            ticket = raise_request(tenant=g.tenant, request_type_id=request_type.id, requester=users["customer"],
-                                   created_by=users["agent"], values={"summary": "Puhelu / hívás / telefon"},
-                                   channel="phone")
+            ticket = raise_request(
+                tenant=g.tenant,
+                request_type_id=request_type.id,
+                requester=users["customer"],
+                created_by=users["agent"],
+                values={"summary": "Puhelu / hívás / telefon"},
+                channel="phone",
+            )
             ref, admin_id = ticket.reference, users["admin"].id
             step = next(t for t in available_transitions(ticket, "agent") if not t.requires)
-            closed = db.session.scalars(select(Ticket.reference).join(Status, Ticket.status_id == Status.id).where(
-                Status.category == "closed", Ticket.requester_id == users["customer"].id)).first()
+            closed = db.session.scalars(
+                select(Ticket.reference)
+                .join(Status, Ticket.status_id == Status.id)
+                .where(Status.category == "closed", Ticket.requester_id == users["customer"].id)
+            ).first()
     agent = app.test_client()
     agent.post(portal_url(slug, "/login"), data={"email": f"agent@{slug}.test", "password": DEMO_PASSWORD})
     agent.post(portal_url(slug, f"/requests/{ref}/assign"), data={"assignee": str(admin_id)})
@@ -281,8 +322,10 @@ def _a_day_of_support(app, slug: str, smtp) -> None:
             db.session.commit()
     from app.mailin.services import ingest
 
-    for sender, subject in ((f"customer@{slug}.test", f"Re: [{closed}]" if closed else "Kérdés"),
-                            ("stranger@unknown.example", "Kérdés / kysymys / dotaz")):
+    for sender, subject in (
+        (f"customer@{slug}.test", f"Re: [{closed}]" if closed else "Kérdés"),
+        ("stranger@unknown.example", "Kérdés / kysymys / dotaz"),
+    ):
         message = EmailMessage()
         message["From"], message["To"], message["Subject"] = sender, support, subject
         message["Message-ID"] = f"<{sender.split('@')[0]}-{slug}@client.example>"
@@ -309,10 +352,13 @@ def test_every_email_is_in_its_recipients_language(app, demo, smtp, slug):
             db.session.commit()
         _a_day_of_support(app, slug, smtp)
         with app.app_context(), tenant_scope(tenant.id):
-            rows = db.session.execute(select(OutboxMessage, User.locale).outerjoin(
-                User, OutboxMessage.recipient_user_id == User.id)).all()
-            messages = [(m.kind, m.recipient, locale or tenant.default_locale, m.subject, m.body_text, m.body_html)
-                        for m, locale in rows]
+            rows = db.session.execute(
+                select(OutboxMessage, User.locale).outerjoin(User, OutboxMessage.recipient_user_id == User.id)
+            ).all()
+            messages = [
+                (m.kind, m.recipient, locale or tenant.default_locale, m.subject, m.body_text, m.body_html)
+                for m, locale in rows
+            ]
         for kind, recipient, locale, subject, text, html in messages:
             kinds.add(kind)
             if locale == "en":

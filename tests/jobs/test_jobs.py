@@ -1,4 +1,5 @@
 """RQ jobs run inside the app, in their tenant's scope, against a real Redis-protocol server."""
+
 from rq import SimpleWorker
 from sqlalchemy import func, select
 

@@ -1,5 +1,6 @@
 """The periodic jobs that `rq cron app.jobs.schedule` runs (make run and production start it): the
 module must import, and every sweep the product relies on is registered."""
+
 import importlib
 
 

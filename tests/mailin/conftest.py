@@ -1,5 +1,6 @@
 """Helpers for the intake tests: real notification e-mails (delivered over SMTP by a real worker) and
 replies to them written the way mail clients write them."""
+
 from __future__ import annotations
 
 from email.message import EmailMessage
@@ -33,8 +34,16 @@ def quoted_reply(new_text: str, original_text: str, *, lang: str, support: str) 
     return f"{new_text}\n\n{ATTRIBUTION[lang].format(support=support)}\n{quoted}\n"
 
 
-def reply_message(mail, *, sender: str, body: str, keys=("reply_address", "threading", "subject_tag"),
-                  to: str | None = None, cc: str | None = None, extra_headers: dict | None = None) -> EmailMessage:
+def reply_message(
+    mail,
+    *,
+    sender: str,
+    body: str,
+    keys=("reply_address", "threading", "subject_tag"),
+    to: str | None = None,
+    cc: str | None = None,
+    extra_headers: dict | None = None,
+) -> EmailMessage:
     """A reply to the notification ``mail`` carrying only the routing ``keys`` asked for."""
     reply = EmailMessage()
     reply["From"] = sender
@@ -77,8 +86,15 @@ def ingest_raw(app):
             raw = raw.as_bytes()
         with app.app_context():
             row = ingest(raw, tenant.id, **kwargs)
-            return {"id": row.id, "outcome": row.outcome, "reason": row.reason, "ticket_id": row.ticket_id,
-                    "comment_id": row.comment_id, "duplicate": row.duplicate, "raw_key": row.raw_key}
+            return {
+                "id": row.id,
+                "outcome": row.outcome,
+                "reason": row.reason,
+                "ticket_id": row.ticket_id,
+                "comment_id": row.comment_id,
+                "duplicate": row.duplicate,
+                "raw_key": row.raw_key,
+            }
 
     return run
 
@@ -86,6 +102,7 @@ def ingest_raw(app):
 @pytest.fixture
 def notified(app, client, login, request_at, smtp):  # noqa: F811
     """A request at ``slug`` with an agent's comment, and the real e-mail the customer got about it."""
+
     def make(slug, *, locale=None, comment="Could you send us the log file, please?"):
         app.config["MAIL_URL"] = smtp.url
         tenant, ref = request_at(slug, locale=locale)
@@ -104,9 +121,12 @@ def comments_of(app, tenant, reference):
 
     with app.app_context(), tenant_scope(tenant.id):
         rows = db.session.execute(
-            select(Comment, User.email).join(Ticket, Ticket.id == Comment.ticket_id)
+            select(Comment, User.email)
+            .join(Ticket, Ticket.id == Comment.ticket_id)
             .outerjoin(User, User.id == Comment.author_id)
-            .where(Ticket.reference == reference).order_by(Comment.id)).all()
+            .where(Ticket.reference == reference)
+            .order_by(Comment.id)
+        ).all()
         return [(email, comment.body, comment.channel) for comment, email in rows]
 
 

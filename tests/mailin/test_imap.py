@@ -1,5 +1,6 @@
 """IMAP polling against a real IMAP server: Debian's dovecot, started by the fixture on a free port with
 a temporary configuration (``scripts/ensure-dovecot`` installs it for ``make test`` and CI)."""
+
 from __future__ import annotations
 
 import imaplib
@@ -104,8 +105,9 @@ def dovecot():
     port = _free_port()
     (folder / "dovecot.conf").write_text(_config(folder, port))
     (folder / "users").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
-    process = subprocess.Popen([DOVECOT, "-F", "-c", str(folder / "dovecot.conf")],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [DOVECOT, "-F", "-c", str(folder / "dovecot.conf")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     deadline = time.monotonic() + 15
     while True:
         try:
@@ -140,8 +142,9 @@ def _mailbox(app, tenant, dovecot, **extra):
     from app.mailin.services import set_mailbox
 
     with app.app_context(), tenant_scope(tenant.id):
-        return set_mailbox(host="127.0.0.1", port=dovecot["port"], security="none", username=USER,
-                           password=PASSWORD, **extra).id
+        return set_mailbox(
+            host="127.0.0.1", port=dovecot["port"], security="none", username=USER, password=PASSWORD, **extra
+        ).id
 
 
 def _uids(imap, folder, criterion):
@@ -156,8 +159,7 @@ def _poll(app, tenant, mailbox_id):
         return poll_mailbox(mailbox_id)
 
 
-def test_a_reply_in_the_mailbox_becomes_a_comment_and_is_marked_seen_only_after(
-        app, notified, dovecot, imap):
+def test_a_reply_in_the_mailbox_becomes_a_comment_and_is_marked_seen_only_after(app, notified, dovecot, imap):
     tenant, ref, mail = notified("targito")
     mailbox_id = _mailbox(app, tenant, dovecot)
     reply = reply_message(mail, sender="customer@example.com", body="Odpověď přes IMAP.")
@@ -180,8 +182,14 @@ def test_stored_messages_move_to_the_processed_folder(app, make_tenant, make_use
     tenant = make_tenant("targito")
     make_user(tenant, "customer@example.com")
     mailbox_id = _mailbox(app, tenant, dovecot, processed_folder="Processed")
-    imap.append("INBOX", None, None, new_message(sender="customer@example.com", to=SUPPORT["targito"],
-                                                 subject="Nový požadavek", body="Dobrý den").as_bytes())
+    imap.append(
+        "INBOX",
+        None,
+        None,
+        new_message(
+            sender="customer@example.com", to=SUPPORT["targito"], subject="Nový požadavek", body="Dobrý den"
+        ).as_bytes(),
+    )
     assert _poll(app, tenant, mailbox_id)["stored"] == 1
     assert _uids(imap, "INBOX", "ALL") == [] and len(_uids(imap, "Processed", "ALL")) == 1
 
@@ -191,8 +199,12 @@ def test_a_message_that_could_not_be_stored_stays_unseen(app, make_tenant, make_
 
     tenant = make_tenant("targito")
     mailbox_id = _mailbox(app, tenant, dovecot)
-    imap.append("INBOX", None, None, new_message(sender="customer@example.com", to=SUPPORT["targito"],
-                                                 subject="Nový", body="x").as_bytes())
+    imap.append(
+        "INBOX",
+        None,
+        None,
+        new_message(sender="customer@example.com", to=SUPPORT["targito"], subject="Nový", body="x").as_bytes(),
+    )
 
     def storage_down(*args, **kwargs):
         raise services.IngestError("the message could not be stored")
@@ -207,8 +219,9 @@ def test_a_wrong_password_is_recorded_on_the_mailbox(app, make_tenant, dovecot, 
 
     tenant = make_tenant("targito")
     with app.app_context(), tenant_scope(tenant.id):
-        mailbox_id = set_mailbox(host="127.0.0.1", port=dovecot["port"], security="none", username=USER,
-                                 password="wrong").id
+        mailbox_id = set_mailbox(
+            host="127.0.0.1", port=dovecot["port"], security="none", username=USER, password="wrong"
+        ).id
     assert "error" in _poll(app, tenant, mailbox_id)
     with app.app_context(), tenant_scope(tenant.id):
         mailbox = db.session.get(Mailbox, mailbox_id)

@@ -2,6 +2,7 @@
 
 Pure functions: no database, no ``app`` fixture. Public fixtures: see ``fixtures/SOURCES.md``.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -76,8 +77,7 @@ def test_headers_of_an_outlook_reply():
     assert not parsed.malformed
     assert parsed.message_id == "AM0PR01MB1234@eurprd01.prod.outlook.com"
     assert parsed.in_reply_to == ["ticket-1234.1@flexinform.portal.test"]
-    assert parsed.references == ["ticket-1234.0@flexinform.portal.test",
-                                 "ticket-1234.1@flexinform.portal.test"]
+    assert parsed.references == ["ticket-1234.0@flexinform.portal.test", "ticket-1234.1@flexinform.portal.test"]
     assert parsed.subject == "RE: [Flexinform #1234] Számlázási hiba"
     assert parsed.from_name == "Kiss Ágnes"
     assert parsed.from_address == "agnes.kiss@ugyfel.hu"
@@ -151,7 +151,8 @@ def test_html_only_message_is_converted_to_text():
     assert "- krok 1\n- krok 2" in parsed.text
     assert "> Předchozí zpráva\n> druhý řádek" in parsed.text
     assert strip_reply(parsed.text).visible == (
-        "Dobrý den,\nexport & import nefunguje, viz log.\n\n- krok 1\n- krok 2\n\nJan")
+        "Dobrý den,\nexport & import nefunguje, viz log.\n\n- krok 1\n- krok 2\n\nJan"
+    )
 
 
 def test_inline_image_and_rfc2047_named_attachment():
@@ -239,39 +240,56 @@ def test_apple_mail_reply_in_finnish():
 
 
 def test_unknown_and_misdeclared_charsets_do_not_crash():
-    raw = crlf("From: a@b.example\nSubject: x\nContent-Type: text/plain; charset=x-klingon\n\n"
-               ) + "Díky\r\n".encode("utf-8")
+    raw = crlf("From: a@b.example\nSubject: x\nContent-Type: text/plain; charset=x-klingon\n\n") + "Díky\r\n".encode(
+        "utf-8"
+    )
     assert parse_message(raw).text.startswith("Díky")
-    raw = crlf("From: a@b.example\nSubject: x\nContent-Type: text/plain; charset=us-ascii\n\n"
-               ) + "Köszönöm\r\n".encode("latin-1")
+    raw = crlf("From: a@b.example\nSubject: x\nContent-Type: text/plain; charset=us-ascii\n\n") + "Köszönöm\r\n".encode(
+        "latin-1"
+    )
     parsed = parse_message(raw)
     assert parsed.text.startswith("Köszönöm") and not parsed.malformed
-    raw = crlf("From: a@b.example\nSubject: =?x-unknown?Q?Hi?= there\nContent-Type: text/plain; "
-               "charset=utf-8\n\n") + b"bad \xff\xfe bytes\r\n"
+    raw = (
+        crlf("From: a@b.example\nSubject: =?x-unknown?Q?Hi?= there\nContent-Type: text/plain; charset=utf-8\n\n")
+        + b"bad \xff\xfe bytes\r\n"
+    )
     parsed = parse_message(raw)
     assert "bad" in parsed.text and "there" in parsed.subject
 
 
-@pytest.mark.parametrize("raw", [
-    b"",
-    b"\x00\x01\x02garbage without headers",
-    crlf("From: broken <<<@@>\nTo: ,,,\nDate: not a date\nMessage-ID: <<>>\n"
-         "Content-Type: multipart/mixed\n\nno boundary at all\n"),
-    crlf("From: a@b.example\nContent-Type: multipart/alternative; boundary=\"x\"\n\n"
-         "--y\nContent-Type: text/plain\n\nnever starts\n"),
-    crlf("From: a@b.example\nContent-Type: text/plain; charset=utf-8\n"
-         "Content-Transfer-Encoding: base64\n\n!!!not base64!!!\n"),
-    crlf("Subject: =?utf-8?B?broken?=\nFrom: =?utf-8?Q?=ZZ?= <x@y.example>\n"
-         "Content-Type: application/pdf; name*=utf-8'xx'%ZZ%\n\n"),
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"\x00\x01\x02garbage without headers",
+        crlf(
+            "From: broken <<<@@>\nTo: ,,,\nDate: not a date\nMessage-ID: <<>>\n"
+            "Content-Type: multipart/mixed\n\nno boundary at all\n"
+        ),
+        crlf(
+            'From: a@b.example\nContent-Type: multipart/alternative; boundary="x"\n\n'
+            "--y\nContent-Type: text/plain\n\nnever starts\n"
+        ),
+        crlf(
+            "From: a@b.example\nContent-Type: text/plain; charset=utf-8\n"
+            "Content-Transfer-Encoding: base64\n\n!!!not base64!!!\n"
+        ),
+        crlf(
+            "Subject: =?utf-8?B?broken?=\nFrom: =?utf-8?Q?=ZZ?= <x@y.example>\n"
+            "Content-Type: application/pdf; name*=utf-8'xx'%ZZ%\n\n"
+        ),
+    ],
+)
 def test_malformed_messages_never_raise(raw):
     parsed = parse_message(raw)
     assert parsed.size == len(raw)
 
 
 def test_structurally_broken_mime_is_flagged_and_kept():
-    raw = crlf("From: Anna <anna@ugyfel.hu>\nSubject: Segítség\nMessage-ID: <m1@ugyfel.hu>\n"
-               "Content-Type: multipart/mixed\n\nA szöveg megmaradt.\n")
+    raw = crlf(
+        "From: Anna <anna@ugyfel.hu>\nSubject: Segítség\nMessage-ID: <m1@ugyfel.hu>\n"
+        "Content-Type: multipart/mixed\n\nA szöveg megmaradt.\n"
+    )
     parsed = parse_message(raw)
     assert parsed.malformed
     assert "NoBoundaryInMultipartDefect" in parsed.malformed_reason
@@ -292,18 +310,22 @@ def test_naive_date_is_taken_as_utc_and_garbage_date_is_none():
 
 # --- auto-replies, bounces, no-reply senders ---------------------------------------------------
 
-@pytest.mark.parametrize("headers", [
-    "Auto-Submitted: auto-replied",
-    "Auto-Submitted: auto-generated",
-    "X-Autoreply: yes",
-    "X-Autorespond: vacation",
-    "Precedence: bulk",
-    "Precedence: junk",
-    "Precedence: auto_reply",
-    "Precedence: list",
-    "X-Auto-Response-Suppress: All",
-    "X-Auto-Response-Suppress: DR, OOF",
-])
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        "Auto-Submitted: auto-replied",
+        "Auto-Submitted: auto-generated",
+        "X-Autoreply: yes",
+        "X-Autorespond: vacation",
+        "Precedence: bulk",
+        "Precedence: junk",
+        "Precedence: auto_reply",
+        "Precedence: list",
+        "X-Auto-Response-Suppress: All",
+        "X-Auto-Response-Suppress: DR, OOF",
+    ],
+)
 def test_auto_reply_headers(headers):
     raw = crlf(f"From: a@b.example\nSubject: Re: hello\n{headers}\n\nbody\n")
     parsed = parse_message(raw)
@@ -311,28 +333,35 @@ def test_auto_reply_headers(headers):
     assert parsed.auto_reply_reason
 
 
-@pytest.mark.parametrize("subject", [
-    "Out of Office: [Flexinform #1234] Számlázási hiba",
-    "Automatic reply: Login",
-    "Automatikus válasz: [Flexinform #1234] Számlázási hiba",
-    "Házon kívül: Számla",
-    "Poissa toimistolta: [Festum #1234]",
-    "Automaattinen vastaus: Raportti",
-    "Automatická odpověď: Něco mi nefunguje",
-    "Mimo kancelář: TG-12",
-    "Odpowiedź automatyczna: Błąd faktury",
-    "Poza biurem: Błąd faktury",
-])
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Out of Office: [Flexinform #1234] Számlázási hiba",
+        "Automatic reply: Login",
+        "Automatikus válasz: [Flexinform #1234] Számlázási hiba",
+        "Házon kívül: Számla",
+        "Poissa toimistolta: [Festum #1234]",
+        "Automaattinen vastaus: Raportti",
+        "Automatická odpověď: Něco mi nefunguje",
+        "Mimo kancelář: TG-12",
+        "Odpowiedź automatyczna: Błąd faktury",
+        "Poza biurem: Błąd faktury",
+    ],
+)
 def test_out_of_office_subjects(subject):
-    raw = ("From: a@b.example\r\nSubject: " + subject + "\r\nContent-Type: text/plain; "
-           "charset=utf-8\r\n\r\nbody\r\n").encode("utf-8")
+    raw = (
+        "From: a@b.example\r\nSubject: " + subject + "\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nbody\r\n"
+    ).encode("utf-8")
     assert parse_message(raw).is_auto_reply
 
 
-@pytest.mark.parametrize("raw", [
-    crlf("From: a@b.example\nSubject: Re: out of office printers are broken\n\nbody\n"),
-    crlf("From: a@b.example\nSubject: Re: hello\nAuto-Submitted: no\n\nbody\n"),
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        crlf("From: a@b.example\nSubject: Re: out of office printers are broken\n\nbody\n"),
+        crlf("From: a@b.example\nSubject: Re: hello\nAuto-Submitted: no\n\nbody\n"),
+    ],
+)
 def test_ordinary_mail_is_not_an_auto_reply(raw):
     assert not parse_message(raw).is_auto_reply
 
@@ -374,11 +403,18 @@ def test_own_dsn_bounce():
     assert parsed.attachments == []  # report parts are machinery, not files
 
 
-@pytest.mark.parametrize("address", [
-    "noreply@vendor.example", "no-reply@vendor.example", "do-not-reply@vendor.example",
-    "donotreply@vendor.example", "mailer-daemon@vendor.example", "postmaster@vendor.example",
-    "notifications-noreply@vendor.example",
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "noreply@vendor.example",
+        "no-reply@vendor.example",
+        "do-not-reply@vendor.example",
+        "donotreply@vendor.example",
+        "mailer-daemon@vendor.example",
+        "postmaster@vendor.example",
+        "notifications-noreply@vendor.example",
+    ],
+)
 def test_noreply_senders(address):
     assert parse_message(crlf(f"From: {address}\n\nx\n")).is_noreply_sender
 
@@ -412,24 +448,30 @@ def test_public_bounces_are_bounces(name):
     assert parsed.is_noreply_sender
 
 
-@pytest.mark.parametrize(("name", "message_id"), [
-    ("mikel-mail/report_530.eml", "200712232303.lBNN3jDq002941@mail12.rrrr.com.au"),
-    ("python-cpython/msg_16.eml", "002001c144a6$8752e060$56104586@oxy.edu"),
-    ("sisimai-set-of-emails/rfc3464-01.eml", "E1C50F1B-1C83-4820-BC36-AC6FBFBE8568@example.org"),
-])
+@pytest.mark.parametrize(
+    ("name", "message_id"),
+    [
+        ("mikel-mail/report_530.eml", "200712232303.lBNN3jDq002941@mail12.rrrr.com.au"),
+        ("python-cpython/msg_16.eml", "002001c144a6$8752e060$56104586@oxy.edu"),
+        ("sisimai-set-of-emails/rfc3464-01.eml", "E1C50F1B-1C83-4820-BC36-AC6FBFBE8568@example.org"),
+    ],
+)
 def test_bounced_message_id_from_the_returned_headers(name, message_id):
     assert parse_message(load(name)).bounced_message_id == message_id
 
 
-@pytest.mark.parametrize("name", [
-    "gitlabhq-gitlabhq/auto_reply.eml",
-    "sisimai-set-of-emails/rfc3834-01.eml",
-    "sisimai-set-of-emails/rfc3834-02.eml",
-    "sisimai-set-of-emails/rfc3834-03.eml",
-    "sisimai-set-of-emails/rfc3834-04.eml",
-    "sisimai-set-of-emails/rfc3834-05.eml",
-    "sisimai-set-of-emails/rfc3834-06.eml",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "gitlabhq-gitlabhq/auto_reply.eml",
+        "sisimai-set-of-emails/rfc3834-01.eml",
+        "sisimai-set-of-emails/rfc3834-02.eml",
+        "sisimai-set-of-emails/rfc3834-03.eml",
+        "sisimai-set-of-emails/rfc3834-04.eml",
+        "sisimai-set-of-emails/rfc3834-05.eml",
+        "sisimai-set-of-emails/rfc3834-06.eml",
+    ],
+)
 def test_public_auto_replies_are_auto_replies(name):
     parsed = parse_message(load(name))
     assert parsed.is_auto_reply
@@ -442,13 +484,16 @@ def test_forwarded_original_as_attachment_is_not_a_bounce():
     assert [a.content_type for a in parsed.attachments] == ["message/rfc822"]
 
 
-@pytest.mark.parametrize(("name", "filename"), [
-    ("mikel-mail/attachment_nonascii_filename.eml", "ciële.txt"),
-    ("mikel-mail/attachment_with_base64_encoded_name.eml", "This is a test.pdf"),
-    ("mikel-mail/attachment_with_encoded_name.eml", "01 Quien Te Dij\ufffdat. Pitbull.mp3"),
-    ("mikel-mail/attachment_with_unquoted_name.eml", "This is a test.txt"),
-    ("django-helpdesk/blank-body-with-attachment.eml", "baf"),
-])
+@pytest.mark.parametrize(
+    ("name", "filename"),
+    [
+        ("mikel-mail/attachment_nonascii_filename.eml", "ciële.txt"),
+        ("mikel-mail/attachment_with_base64_encoded_name.eml", "This is a test.pdf"),
+        ("mikel-mail/attachment_with_encoded_name.eml", "01 Quien Te Dij\ufffdat. Pitbull.mp3"),
+        ("mikel-mail/attachment_with_unquoted_name.eml", "This is a test.txt"),
+        ("django-helpdesk/blank-body-with-attachment.eml", "baf"),
+    ],
+)
 def test_public_attachment_names(name, filename):
     assert [a.filename for a in parse_message(load(name)).attachments] == [filename]
 
@@ -470,10 +515,13 @@ def test_rfc6532_utf8_headers():
     assert parsed.to == ["märy@exämple.net"]
 
 
-@pytest.mark.parametrize(("name", "subject"), [
-    ("django-helpdesk/all-special-chars.eml", "Testovácí email"),
-    ("django-helpdesk/quoted_printable.eml", "Český test"),
-])
+@pytest.mark.parametrize(
+    ("name", "subject"),
+    [
+        ("django-helpdesk/all-special-chars.eml", "Testovácí email"),
+        ("django-helpdesk/quoted_printable.eml", "Český test"),
+    ],
+)
 def test_public_czech_messages_text(name, subject):
     parsed = parse_message(load(name))
     assert parsed.subject == subject
@@ -497,9 +545,10 @@ def test_forwarded_message_text_keeps_the_forward_as_quoted():
 
 
 def test_html_to_text_basics():
-    html = ("<p>Hello&nbsp;<a href='https://x.example'>world</a> &amp; you</p>"
-            "<p>Second</p><hr><style>.a{}</style><blockquote><p>quoted</p>"
-            "<blockquote>deeper</blockquote></blockquote>")
+    html = (
+        "<p>Hello&nbsp;<a href='https://x.example'>world</a> &amp; you</p>"
+        "<p>Second</p><hr><style>.a{}</style><blockquote><p>quoted</p>"
+        "<blockquote>deeper</blockquote></blockquote>"
+    )
     text = html_to_text(html)
-    assert text.splitlines() == [
-        "Hello world & you", "", "Second", "", "_" * 32, "", "> quoted", ">", "> > deeper"]
+    assert text.splitlines() == ["Hello world & you", "", "Second", "", "_" * 32, "", "> quoted", ">", "> > deeper"]

@@ -4,6 +4,7 @@ Pure functions: no database, no ``app`` fixture. Fixture sources and licenses ar
 ``fixtures/SOURCES.md``; documented deviations from a suite's expectation are listed there too
 and in ``DEVIATIONS`` below.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -96,8 +97,7 @@ def test_enough_public_fixtures_are_exercised():
 
 # --- crisp-oss/email-forward-parser: forwards in the five languages ---------------------------
 
-FORWARD_BODIES = sorted(
-    path for path in (FIXTURES / "crisp-oss-email-forward-parser").glob("*_body.txt"))
+FORWARD_BODIES = sorted(path for path in (FIXTURES / "crisp-oss-email-forward-parser").glob("*_body.txt"))
 
 
 @pytest.mark.parametrize("path", FORWARD_BODIES, ids=lambda path: path.stem)
@@ -118,6 +118,7 @@ def test_forward_parser_reply_variants_keep_the_text_above(name):
 
 
 # --- alfonsrv/mail-parser-reply: partial assertions (Polish) ----------------------------------
+
 
 def test_polish_reply_without_history_header_keeps_the_greeting():
     text = (FIXTURES / "alfonsrv-mail-parser-reply" / "email_pl_1_1.body.txt").read_text("utf-8")
@@ -150,115 +151,157 @@ OWN_REPLIES = [
         "Köszönöm, a számla rendben megérkezett.\n\n"
         "2024. márc. 5., K 14:02 időpontban Flexinform Ügyfélszolgálat "
         "<support@flexinform.portal.test> ezt írta:\n\n> Tisztelt Ügyfelünk!\n",
-        "Köszönöm, a számla rendben megérkezett.", id="hu-gmail-ezt-irta"),
+        "Köszönöm, a számla rendben megérkezett.",
+        id="hu-gmail-ezt-irta",
+    ),
     pytest.param(
         "A hiba továbbra is fennáll.\n\n"
         "Dan Carpenter <dan.carpenter@oracle.com> ezt írta (időpont: 2022. okt.\n"
         "12., Sze, 16:52):\n> Régi szöveg\n",
-        "A hiba továbbra is fennáll.", id="hu-gmail-idopont-wrapped"),
+        "A hiba továbbra is fennáll.",
+        id="hu-gmail-idopont-wrapped",
+    ),
     pytest.param(
         "Rendben, köszönöm.\n\n"
         "Feladó: Flexinform <support@flexinform.portal.test>\n"
         "Elküldve: 2024. március 5., kedd 14:02\n"
         "Címzett: Kiss Anna <anna@ugyfel.hu>\n"
         "Tárgy: [Flexinform #1234] Számlázási hiba\n\nRégi levél\n",
-        "Rendben, köszönöm.", id="hu-outlook-felado-elkuldve"),
+        "Rendben, köszönöm.",
+        id="hu-outlook-felado-elkuldve",
+    ),
     pytest.param(
         "Csatoltam a képernyőképet.\n\n-----Eredeti üzenet-----\nFeladó: x@y.hu\n\nRégi\n",
-        "Csatoltam a képernyőképet.", id="hu-outlook-eredeti-uzenet"),
+        "Csatoltam a képernyőképet.",
+        id="hu-outlook-eredeti-uzenet",
+    ),
     pytest.param(
         "Igen, ez megoldotta.\n\niPhone-ról küldve\n\n"
         "2024. márc. 5. dátummal, 14:02 időpontban Flexinform <support@flexinform.portal.test> "
         "írta:\n\n> Kérjük, ellenőrizze\n",
-        "Igen, ez megoldotta.", id="hu-iphone"),
+        "Igen, ez megoldotta.",
+        id="hu-iphone",
+    ),
     pytest.param(
         "Kiitos, tämä toimii nyt.\n\n"
         "ti 5. maalisk. 2024 klo 14.02 Festum Tuki <tuki@festum.portal.test>\n"
         "kirjoitti:\n\n> Hei!\n",
-        "Kiitos, tämä toimii nyt.", id="fi-gmail-wrapped"),
+        "Kiitos, tämä toimii nyt.",
+        id="fi-gmail-wrapped",
+    ),
     pytest.param(
         "Ongelma jatkuu edelleen.\n\n"
         "Lähettäjä: Festum Tuki <tuki@festum.portal.test>\n"
         "Lähetetty: tiistai 5. maaliskuuta 2024 14.02\n"
         "Vastaanottaja: Matti Meikäläinen <matti@asiakas.fi>\n"
         "Aihe: [Festum #1234] Raportti ei aukea\n\nVanha viesti\n",
-        "Ongelma jatkuu edelleen.", id="fi-outlook-lahettaja"),
+        "Ongelma jatkuu edelleen.",
+        id="fi-outlook-lahettaja",
+    ),
     pytest.param(
         "Selvä, kiitos.\n\n-----Alkuperäinen viesti-----\nLähettäjä: a@b.fi\n\nVanha\n",
-        "Selvä, kiitos.", id="fi-alkuperainen-viesti"),
+        "Selvä, kiitos.",
+        id="fi-alkuperainen-viesti",
+    ),
     pytest.param(
         "Tässä liite.\n\nLähetetty iPhonesta\n\n"
         "Festum Tuki <tuki@festum.portal.test> kirjoitti 5.3.2024 kello 14.02:\n\n> Hei\n",
-        "Tässä liite.", id="fi-iphone-apple"),
+        "Tässä liite.",
+        id="fi-iphone-apple",
+    ),
     pytest.param(
         "Děkuji, už to funguje.\n\n"
         "Dne út 5. 3. 2024 v 14:02 odesílatel Targito podpora <podpora@targito.portal.test> "
         "napsal:\n\n> Dobrý den,\n",
-        "Děkuji, už to funguje.", id="cs-gmail-napsal"),
+        "Děkuji, už to funguje.",
+        id="cs-gmail-napsal",
+    ),
     pytest.param(
         "Posílám log.\n\nDne 21. 12. 21 v 13:18 John Keeping napsal(a):\n> původní\n",
-        "Posílám log.", id="cs-thunderbird-napsal-a"),
+        "Posílám log.",
+        id="cs-thunderbird-napsal-a",
+    ),
     pytest.param(
         "Prosím o urgenci.\n\n"
         "Od: Targito podpora <podpora@targito.portal.test>\n"
         "Odesláno: úterý 5. března 2024 14:02\n"
         "Komu: Jan Novák <jan@zakaznik.cz>\n"
         "Předmět: Re: Něco mi nefunguje\n\nPůvodní text\n",
-        "Prosím o urgenci.", id="cs-outlook-od-odeslano"),
+        "Prosím o urgenci.",
+        id="cs-outlook-od-odeslano",
+    ),
     pytest.param(
-        "Viz níže.\n\n-------- Původní zpráva --------\nOd: a@b.cz\n\nstará\n",
-        "Viz níže.", id="cs-puvodni-zprava"),
+        "Viz níže.\n\n-------- Původní zpráva --------\nOd: a@b.cz\n\nstará\n", "Viz níže.", id="cs-puvodni-zprava"
+    ),
     pytest.param(
-        "Ano, souhlasím.\n\nOdesláno z iPhonu\n\n"
-        "5. 3. 2024 v 14:02, Targito podpora <podpora@targito.portal.test>:\n",
-        "Ano, souhlasím.", id="cs-iphone"),
+        "Ano, souhlasím.\n\nOdesláno z iPhonu\n\n5. 3. 2024 v 14:02, Targito podpora <podpora@targito.portal.test>:\n",
+        "Ano, souhlasím.",
+        id="cs-iphone",
+    ),
     pytest.param(
         "Dziękuję, działa.\n\n"
         "wt., 5 mar 2024 o 14:02 Exea Wsparcie <wsparcie@exea.portal.test> napisał(a):\n\n"
         "> Dzień dobry,\n",
-        "Dziękuję, działa.", id="pl-gmail-napisal-a"),
+        "Dziękuję, działa.",
+        id="pl-gmail-napisal-a",
+    ),
     pytest.param(
         "Problem nadal występuje.\n\n"
         "Od: Exea Wsparcie <wsparcie@exea.portal.test>\n"
         "Wysłano: wtorek, 5 marca 2024 14:02\n"
         "Do: Jan Kowalski <jan@klient.pl>\n"
         "Temat: [Exea #1234] Błąd faktury\n\nStara wiadomość\n",
-        "Problem nadal występuje.", id="pl-outlook-od-wyslano"),
+        "Problem nadal występuje.",
+        id="pl-outlook-od-wyslano",
+    ),
     pytest.param(
         "W załączniku zrzut ekranu.\n\n-----Oryginalna wiadomość-----\nOd: a@b.pl\n\nstara\n",
-        "W załączniku zrzut ekranu.", id="pl-oryginalna-wiadomosc"),
+        "W załączniku zrzut ekranu.",
+        id="pl-oryginalna-wiadomosc",
+    ),
     pytest.param(
         "Ok, dzięki.\n\nWysłane z iPhone'a\n\n"
         "Dnia 5 mar 2024 o godz. 14:02 Exea Wsparcie <wsparcie@exea.portal.test> "
         "napisał(a):\n\n> Dzień dobry\n",
-        "Ok, dzięki.", id="pl-iphone"),
+        "Ok, dzięki.",
+        id="pl-iphone",
+    ),
     pytest.param(
         "Czy jest postęp?\n\nW dniu 5.03.2024 o 14:02, Exea Wsparcie pisze:\n> Dzień dobry\n",
-        "Czy jest postęp?", id="pl-thunderbird-pisze"),
+        "Czy jest postęp?",
+        id="pl-thunderbird-pisze",
+    ),
     pytest.param(
         "Thanks, that fixed it.\n\n"
         "On Tue, Mar 5, 2024 at 2:02 PM Targito Support <support@targito.portal.test>\n"
         "wrote:\n\n> Hello,\n",
-        "Thanks, that fixed it.", id="en-gmail-wrapped"),
+        "Thanks, that fixed it.",
+        id="en-gmail-wrapped",
+    ),
     pytest.param(
-        "Still broken.\n\nOn 5 Mar 2024, at 14:02, Support <support@exea.portal.test> wrote:\n\n"
-        "> Hi\n",
-        "Still broken.", id="en-apple-mail-at"),
-    pytest.param(
-        "See attached.\n\nOn 05/03/2024 14:02, Support wrote:\n> Hi\n",
-        "See attached.", id="en-thunderbird"),
+        "Still broken.\n\nOn 5 Mar 2024, at 14:02, Support <support@exea.portal.test> wrote:\n\n> Hi\n",
+        "Still broken.",
+        id="en-apple-mail-at",
+    ),
+    pytest.param("See attached.\n\nOn 05/03/2024 14:02, Support wrote:\n> Hi\n", "See attached.", id="en-thunderbird"),
     pytest.param(
         "Please escalate.\n\n________________________________\n"
         "From: Support <support@portal.test>\nSent: Tuesday, March 5, 2024 2:02 PM\n"
         "To: Customer <c@example.com>\nSubject: RE: Login\n\nOld\n",
-        "Please escalate.", id="en-outlook-rule-and-headers"),
+        "Please escalate.",
+        id="en-outlook-rule-and-headers",
+    ),
     pytest.param(
         "Yes please.\n\nSent from my iPhone\n\nOn Mar 5, 2024, at 2:02 PM, Support "
         "<support@portal.test> wrote:\n\n> Hi\n",
-        "Yes please.", id="en-iphone"),
+        "Yes please.",
+        id="en-iphone",
+    ),
     pytest.param(
         "Here is the log.\n\n-- \nAnna Kiss\nFlexinform Kft.\n+36 1 234 5678\n",
-        "Here is the log.", id="signature-delimiter"),
+        "Here is the log.",
+        id="signature-delimiter",
+    ),
 ]
 
 
@@ -281,15 +324,19 @@ def test_signature_delimiter_block_is_reported():
 
 # --- our "reply above this line" marker -------------------------------------------------------
 
-@pytest.mark.parametrize("marker_line", [
-    "Reply above this line",
-    "-- Reply above this line --",
-    "## Válaszát e sor fölé írja ##",
-    "=== Vastaa tämän rivin yläpuolelle ===",
-    "## Odpověď vložte nad tento řádek ##",
-    "--- Odpowiedz powyżej tej linii ---",
-    "> ## Odpověď vložte nad tento řádek ##",
-])
+
+@pytest.mark.parametrize(
+    "marker_line",
+    [
+        "Reply above this line",
+        "-- Reply above this line --",
+        "## Válaszát e sor fölé írja ##",
+        "=== Vastaa tämän rivin yläpuolelle ===",
+        "## Odpověď vložte nad tento řádek ##",
+        "--- Odpowiedz powyżej tej linii ---",
+        "> ## Odpověď vložte nad tento řádek ##",
+    ],
+)
 def test_marker_cuts_the_notification_off(marker_line):
     text = f"Díky, vyřešeno.\n\n{marker_line}\n\nVáš požadavek TG-12 byl vyřešen.\n"
     result = strip_reply(text)
@@ -326,16 +373,20 @@ def test_quoted_notification_with_nothing_else_is_an_empty_reply():
 
 # --- things that must NOT be cut --------------------------------------------------------------
 
-@pytest.mark.parametrize("text", [
-    "As my colleague wrote: the export fails every night.\nCan you check?",
-    "I wrote to you yesterday and nobody answered.\nPlease help.",
-    "In 2019 my boss wrote:\nthe licence is perpetual.",
-    "Kolegám napsal, že to nefunguje.\nMůžete to ověřit?",
-    "Ahogy Péter írta, a számla hibás.\nKérem, javítsák.",
-    "Sent from my desk, is much easier then my mobile phone.",
-    "Steps:\n- Open settings\n- Click export",
-    "Date: tomorrow\nPlease call me.",
-])
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "As my colleague wrote: the export fails every night.\nCan you check?",
+        "I wrote to you yesterday and nobody answered.\nPlease help.",
+        "In 2019 my boss wrote:\nthe licence is perpetual.",
+        "Kolegám napsal, že to nefunguje.\nMůžete to ověřit?",
+        "Ahogy Péter írta, a számla hibás.\nKérem, javítsák.",
+        "Sent from my desk, is much easier then my mobile phone.",
+        "Steps:\n- Open settings\n- Click export",
+        "Date: tomorrow\nPlease call me.",
+    ],
+)
 def test_ordinary_text_is_kept_whole(text):
     result = strip_reply(text)
     assert result.visible == text.rstrip()
@@ -353,13 +404,16 @@ def test_forward_with_a_comment_keeps_only_the_comment():
     assert "Text faktury" in result.quoted
 
 
-@pytest.mark.parametrize("separator", [
-    "---------- Forwarded message ---------",
-    "-------- Továbbított üzenet --------",
-    "-------- Välitetty viesti --------",
-    "-------- Přeposlaná zpráva --------",
-    "---------- Wiadomość przekazana dalej ---------",
-])
+@pytest.mark.parametrize(
+    "separator",
+    [
+        "---------- Forwarded message ---------",
+        "-------- Továbbított üzenet --------",
+        "-------- Välitetty viesti --------",
+        "-------- Přeposlaná zpráva --------",
+        "---------- Wiadomość przekazana dalej ---------",
+    ],
+)
 def test_forward_separators_in_five_languages(separator):
     text = f"Nézzék meg, kérem.\n\n{separator}\nFrom: a@b.example\n\nold body\n"
     assert strip_reply(text).visible == "Nézzék meg, kérem."

@@ -2,6 +2,7 @@
 (the reply address we signed for them, or their participation plus the headers of an e-mail we sent
 to them). Anything else that claims a request is held for the request's agents, never lost, and the
 sender hears that it will be reviewed."""
+
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -29,9 +30,14 @@ def _security_events(app, tenant, kind="inbound_held"):
     from app.security.models import SecurityEvent
 
     with app.app_context():
-        return [(e.email, e.params) for e in db.session.scalars(
-            select(SecurityEvent).where(SecurityEvent.tenant_id == tenant.id, SecurityEvent.kind == kind)
-            .order_by(SecurityEvent.id))]
+        return [
+            (e.email, e.params)
+            for e in db.session.scalars(
+                select(SecurityEvent)
+                .where(SecurityEvent.tenant_id == tenant.id, SecurityEvent.kind == kind)
+                .order_by(SecurityEvent.id)
+            )
+        ]
 
 
 def _ticket_id(app, tenant, reference):
@@ -42,24 +48,31 @@ def _ticket_id(app, tenant, reference):
 def _held_row(app, tenant, inbound_id):
     with app.app_context(), tenant_scope(tenant.id):
         row = db.session.get(InboundMessage, inbound_id)
-        return {"outcome": row.outcome, "hold_reason": row.hold_reason, "comment_id": row.comment_id,
-                "reviewed_by_id": row.reviewed_by_id}
+        return {
+            "outcome": row.outcome,
+            "hold_reason": row.hold_reason,
+            "comment_id": row.comment_id,
+            "reviewed_by_id": row.reviewed_by_id,
+        }
 
 
 def _share(app, client, login, slug, reference, email):
     """The agent shares the request with ``email`` by name (a participant)."""
     as_(client, login, slug, "agent")
-    assert client.post(portal_url(slug, f"/requests/{reference}/participants"),
-                       data={"email": email}).status_code == 302
+    assert (
+        client.post(portal_url(slug, f"/requests/{reference}/participants"), data={"email": email}).status_code == 302
+    )
     client.post(portal_url(slug, "/logout"))
 
 
 def test_a_spoofed_sender_with_the_subject_tag_is_held_answered_and_accepted_by_an_agent(
-        app, client, login, notified, ingest_raw, outbox):
+    app, client, login, notified, ingest_raw, outbox
+):
     tenant, ref, mail = notified("flexinform", locale="hu")
     before = comments_of(app, tenant, ref)
-    spoof = _tagged("Vevő Vera <customer@example.com>", mail, "Kérem, zárják le és töröljék az adataimat.",
-                    to=SUPPORT["flexinform"])
+    spoof = _tagged(
+        "Vevő Vera <customer@example.com>", mail, "Kérem, zárják le és töröljék az adataimat.", to=SUPPORT["flexinform"]
+    )
     result = ingest_raw(tenant, spoof)
     assert result["outcome"] == "held" and result["ticket_id"] == _ticket_id(app, tenant, ref)
     assert result["comment_id"] is None and comments_of(app, tenant, ref) == before
@@ -77,8 +90,11 @@ def test_a_spoofed_sender_with_the_subject_tag_is_held_answered_and_accepted_by_
     assert accept in page
     response = client.post(portal_url("flexinform", accept), data={"as": "comment"})
     assert response.status_code == 302
-    assert comments_of(app, tenant, ref)[-1] == ("customer@example.com", "Kérem, zárják le és töröljék az adataimat.",
-                                                 "email")
+    assert comments_of(app, tenant, ref)[-1] == (
+        "customer@example.com",
+        "Kérem, zárják le és töröljék az adataimat.",
+        "email",
+    )
     row = _held_row(app, tenant, result["id"])
     assert row["outcome"] == "comment" and row["comment_id"] is not None and row["reviewed_by_id"] is not None
     page = client.get(portal_url("flexinform", f"/requests/{ref}")).get_data(as_text=True)
@@ -92,8 +108,12 @@ def test_customers_never_see_held_messages_nor_review_them(app, client, login, n
     as_(client, login, "targito", "customer")
     assert "Podvržená zpráva." not in client.get(portal_url("targito", f"/requests/{ref}")).get_data(as_text=True)
     for action in ("accept", "discard"):
-        assert client.post(portal_url("targito", f"/requests/{ref}/held/{result['id']}/{action}"),
-                           data={"as": "comment"}).status_code == 404
+        assert (
+            client.post(
+                portal_url("targito", f"/requests/{ref}/held/{result['id']}/{action}"), data={"as": "comment"}
+            ).status_code
+            == 404
+        )
     assert _held_row(app, tenant, result["id"])["outcome"] == "held"
 
 
@@ -104,8 +124,12 @@ def test_an_agent_adds_a_held_message_as_an_internal_note_or_discards_it(app, cl
     assert first["outcome"] == second["outcome"] == "held"
     assert _held_row(app, tenant, first["id"])["hold_reason"] == "not_participant"
     as_(client, login, "targito", "agent")
-    assert client.post(portal_url("targito", f"/requests/{ref}/held/{first['id']}/accept"),
-                       data={"as": "internal"}).status_code == 302
+    assert (
+        client.post(
+            portal_url("targito", f"/requests/{ref}/held/{first['id']}/accept"), data={"as": "internal"}
+        ).status_code
+        == 302
+    )
     assert client.post(portal_url("targito", f"/requests/{ref}/held/{second['id']}/discard")).status_code == 302
     bodies = [body for _who, body, _channel in comments_of(app, tenant, ref)]
     assert "Jsem z účetního." in bodies and "Pošlete heslo." not in bodies
@@ -121,8 +145,9 @@ def test_an_agent_adds_a_held_message_as_an_internal_note_or_discards_it(app, cl
 
 def test_a_flood_of_spoofed_mail_gets_one_guidance_answer_per_sender_an_hour(app, notified, ingest_raw, outbox):
     tenant, ref, mail = notified("targito", locale="cs")
-    results = [ingest_raw(tenant, _tagged("obet@jinde.example", mail, f"Spam {n}", to=SUPPORT["targito"]))
-               for n in range(4)]
+    results = [
+        ingest_raw(tenant, _tagged("obet@jinde.example", mail, f"Spam {n}", to=SUPPORT["targito"])) for n in range(4)
+    ]
     assert [r["outcome"] for r in results] == ["held"] * 4
     assert _outbox_kinds(outbox, "obet@jinde.example") == ["mailin_held"]
     assert len(_security_events(app, tenant)) == 4
@@ -138,8 +163,9 @@ def test_a_genuine_reply_through_the_signed_address_becomes_a_comment(app, notif
 
 def test_a_participants_reply_with_our_message_id_becomes_a_comment(app, notified, ingest_raw):
     tenant, ref, mail = notified("exea", locale="pl")
-    reply = reply_message(mail, sender="customer@example.com", body="Przesyłam log.", keys=("threading",),
-                          to=SUPPORT["exea"])
+    reply = reply_message(
+        mail, sender="customer@example.com", body="Przesyłam log.", keys=("threading",), to=SUPPORT["exea"]
+    )
     result = ingest_raw(tenant, reply)
     assert result["outcome"] == "comment", result
     assert comments_of(app, tenant, ref)[-1] == ("customer@example.com", "Przesyłam log.", "email")
@@ -164,16 +190,14 @@ def test_a_guessed_message_id_confirms_no_one(app, notified, ingest_raw):
     local, domain = genuine.split("@")
     unsigned, signature = local.split(".")
     for guessed in (f"<{unsigned}@{domain}>", f"<{unsigned}.{'0' * len(signature)}@{domain}>"):
-        reply = reply_message(mail, sender="customer@example.com", body="Zgadnięty.", keys=(),
-                              to=SUPPORT["exea"])
+        reply = reply_message(mail, sender="customer@example.com", body="Zgadnięty.", keys=(), to=SUPPORT["exea"])
         reply["In-Reply-To"] = guessed
         reply["References"] = guessed
         result = ingest_raw(tenant, reply)
         assert result["outcome"] == "held", (guessed, result)
 
 
-def test_threading_headers_of_a_message_sent_to_someone_else_confirm_no_one(app, client, login, notified,
-                                                                            ingest_raw):
+def test_threading_headers_of_a_message_sent_to_someone_else_confirm_no_one(app, client, login, notified, ingest_raw):
     tenant, ref, mail = notified("exea", locale="pl")
     _share(app, client, login, "exea", ref, "kolega@example.com")
     # A participant, but the e-mail the headers name went to the requester, not to them.
@@ -197,7 +221,8 @@ def test_a_strangers_reply_to_a_forwarded_notification_is_held(app, notified, ma
 
 
 def test_a_forwarded_reply_address_does_not_let_its_reader_post_as_another_participant(
-        app, client, login, notified, ingest_raw):
+    app, client, login, notified, ingest_raw
+):
     tenant, ref, mail = notified("exea", locale="pl")
     _share(app, client, login, "exea", ref, "kolega@example.com")
     # The requester's reply address (signed for the requester), used with a participant's address in From.
@@ -208,8 +233,7 @@ def test_a_forwarded_reply_address_does_not_let_its_reader_post_as_another_parti
     assert "Podszywam się." not in [body for _who, body, _channel in comments_of(app, tenant, ref)]
 
 
-def test_reply_addresses_of_e_mails_already_sent_still_work_for_participants_only(
-        app, notified, make_user, ingest_raw):
+def test_reply_addresses_of_e_mails_already_sent_still_work_for_participants_only(app, notified, make_user, ingest_raw):
     """Before reply addresses were signed per recipient they were signed per request: a participant's
     reply to such an e-mail still lands; anyone else's is held."""
     import hashlib
@@ -217,8 +241,9 @@ def test_reply_addresses_of_e_mails_already_sent_still_work_for_participants_onl
 
     tenant, ref, mail = notified("targito", locale="cs")
     ticket_id = _ticket_id(app, tenant, ref)
-    signature = hmac.new(app.config["SECRET_KEY"].encode(), f"reply:{tenant.id}:{ticket_id}".encode(),
-                         hashlib.sha256).hexdigest()[:12]
+    signature = hmac.new(
+        app.config["SECRET_KEY"].encode(), f"reply:{tenant.id}:{ticket_id}".encode(), hashlib.sha256
+    ).hexdigest()[:12]
     old_address = f"support+r{ticket_id}-{signature}@targito.example"
     make_user(tenant, "jiny@example.com", name="Jiný")
 
@@ -241,8 +266,12 @@ def test_a_new_message_without_a_reference_still_creates_a_request(app, make_ten
 
     tenant = make_tenant("targito")
     make_user(tenant, "customer@example.com", name="Vera")
-    result = ingest_raw(tenant, new_message(sender="customer@example.com", to=SUPPORT["targito"],
-                                            subject="Nový problém", body="Nefunguje tisk."))
+    result = ingest_raw(
+        tenant,
+        new_message(
+            sender="customer@example.com", to=SUPPORT["targito"], subject="Nový problém", body="Nefunguje tisk."
+        ),
+    )
     assert result["outcome"] == "created"
 
 
@@ -268,8 +297,9 @@ def test_a_stranger_cannot_be_made_the_author_and_a_review_says_how(app, client,
     assert original.status_code == 200 and original.mimetype == "message/rfc822"
 
 
-def test_a_flood_of_held_mail_is_shown_a_page_at_a_time_and_counted(app, client, login, notified, ingest_raw,
-                                                                     monkeypatch):
+def test_a_flood_of_held_mail_is_shown_a_page_at_a_time_and_counted(
+    app, client, login, notified, ingest_raw, monkeypatch
+):
     import app.mailin.views as views
 
     monkeypatch.setattr(views, "HELD_SHOWN", 2)
@@ -282,6 +312,9 @@ def test_a_flood_of_held_mail_is_shown_a_page_at_a_time_and_counted(app, client,
     from flask_babel import force_locale, ngettext
 
     with app.test_request_context("/"), force_locale("cs"):  # the agent reads Targito's language
-        more = ngettext("%(num)d more e-mail is waiting; it is shown here once these have been reviewed.",
-                        "%(num)d more e-mails are waiting; they are shown here once these have been reviewed.", 1)
+        more = ngettext(
+            "%(num)d more e-mail is waiting; it is shown here once these have been reviewed.",
+            "%(num)d more e-mails are waiting; they are shown here once these have been reviewed.",
+            1,
+        )
     assert more in page

@@ -1,4 +1,5 @@
 """Outbound mail reaches a real SMTP server, or the dev outbox (a Maildir) by default."""
+
 import mailbox
 from email.message import EmailMessage
 

@@ -1,4 +1,5 @@
 """E-mails go through the outbox: delivered by an RQ job over real SMTP, never lost, never sent twice."""
+
 from rq import SimpleWorker
 from sqlalchemy import select
 
@@ -22,8 +23,15 @@ def _messages(app):
 
 
 def _register(client):
-    return client.post(portal_url("flexinform", "/register"), data={
-        "name": "Kiss Anna", "email": "anna@example.com", "password": "hosszu-jelszo-1", "confirm": "hosszu-jelszo-1"})
+    return client.post(
+        portal_url("flexinform", "/register"),
+        data={
+            "name": "Kiss Anna",
+            "email": "anna@example.com",
+            "password": "hosszu-jelszo-1",
+            "confirm": "hosszu-jelszo-1",
+        },
+    )
 
 
 def test_a_queued_email_is_delivered_over_smtp_by_the_worker(app, client, make_tenant, smtp):
@@ -103,7 +111,11 @@ def test_emails_are_written_in_the_recipients_language(app, client, make_tenant,
                 with tenant_scope(g.tenant.id):
                     invite(f"someone@{slug}-customer.example")
     mails = {to.split("@")[1]: (subject, text) for to, subject, text, _html, _kind in outbox()}
-    assert translated(app, "fi", "You are invited to the %(name)s customer portal", name="CRM-service") == \
-        mails["crmservice-customer.example"][0]
-    assert translated(app, "cs", "You are invited to the %(name)s customer portal", name="Targito") == \
-        mails["targito-customer.example"][0]
+    assert (
+        translated(app, "fi", "You are invited to the %(name)s customer portal", name="CRM-service")
+        == mails["crmservice-customer.example"][0]
+    )
+    assert (
+        translated(app, "cs", "You are invited to the %(name)s customer portal", name="Targito")
+        == mails["targito-customer.example"][0]
+    )

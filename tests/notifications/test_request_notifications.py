@@ -1,5 +1,6 @@
 """Notifications of requests as their followers read them: who gets what, batched, threaded, in their
 language, with working links; delivered by a real RQ worker over real SMTP."""
+
 from datetime import timedelta
 
 import pytest
@@ -25,6 +26,7 @@ from tests.tickets.test_conversation import act, as_, status_of, step
 def request_at(app, make_tenant, make_user):
     """A tenant with a customer (in the tenant's language), an agent, and a request raised by
     ``by`` ("customer" on the portal, or "agent" on the phone)."""
+
     def make(slug, *, by="customer", values=None, locale=None, type_key=None):
         tenant = make_tenant(slug)
         customer_id = make_user(tenant, "customer@example.com", name="Vevő Vera", locale=locale)
@@ -39,10 +41,14 @@ def request_at(app, make_tenant, make_user):
             request_type = db.session.scalars(query).first()
             customer = db.session.get(User, customer_id)
             creator = customer if by == "customer" else db.session.get(User, agent_id)
-            ticket = raise_request(tenant=g.tenant, request_type_id=request_type.id, requester=customer,
-                                   created_by=creator, values={"summary": "Nem működik a mentés",
-                                                               "description": "Leírás", **(values or {})},
-                                   channel="portal" if by == "customer" else "phone")
+            ticket = raise_request(
+                tenant=g.tenant,
+                request_type_id=request_type.id,
+                requester=customer,
+                created_by=creator,
+                values={"summary": "Nem működik a mentés", "description": "Leírás", **(values or {})},
+                channel="portal" if by == "customer" else "phone",
+            )
             return tenant, ticket.reference
 
     return make
@@ -69,7 +75,8 @@ def text_of(message):
 
 
 def test_status_change_and_comment_arrive_in_one_threaded_email_in_the_recipients_language(
-        app, client, request_at, login, smtp):
+    app, client, request_at, login, smtp
+):
     app.config["MAIL_URL"] = smtp.url
     tenant, ref = request_at("flexinform")
     as_(client, login, "flexinform", "agent")
@@ -100,8 +107,7 @@ def test_status_change_and_comment_arrive_in_one_threaded_email_in_the_recipient
     assert "Kérjük, küldje el" not in text_of(new_request)
 
 
-def test_links_in_the_email_view_the_request_and_stop_notifications_without_login(
-        app, client, request_at, login, smtp):
+def test_links_in_the_email_view_the_request_and_stop_notifications_without_login(app, client, request_at, login, smtp):
     import re
 
     app.config["MAIL_URL"] = smtp.url
@@ -152,12 +158,15 @@ def test_one_click_unsubscribe_post_of_rfc_8058(app, client, request_at, login, 
 
 
 def test_internal_notes_never_reach_customers_and_nobody_hears_of_their_own_change(
-        app, client, request_at, login, smtp):
+    app, client, request_at, login, smtp
+):
     app.config["MAIL_URL"] = smtp.url
     tenant, ref = request_at("crmservice")
     as_(client, login, "crmservice", "agent")
-    client.post(portal_url("crmservice", f"/requests/{ref}/comments"),
-                data={"body": "Sisäinen huomio: asiakas on hankala", "internal": "1"})
+    client.post(
+        portal_url("crmservice", f"/requests/{ref}/comments"),
+        data={"body": "Sisäinen huomio: asiakas on hankala", "internal": "1"},
+    )
     deliver(app)
     assert mails_to(smtp, "customer@example.com") == []
     # The customer comments: the agent (nobody is assigned: every agent) hears of it, the customer not.
@@ -171,8 +180,7 @@ def test_internal_notes_never_reach_customers_and_nobody_hears_of_their_own_chan
     assert "Sisäinen huomio" not in text_of(agent_mail)  # that note was the agent's own
 
 
-def test_targito_open_sends_nothing_received_does_and_internal_steps_stay_quiet(
-        app, client, request_at, login, smtp):
+def test_targito_open_sends_nothing_received_does_and_internal_steps_stay_quiet(app, client, request_at, login, smtp):
     app.config["MAIL_URL"] = smtp.url
     tenant, ref = request_at("targito", by="agent")
     deliver(app)
@@ -188,8 +196,10 @@ def test_targito_open_sends_nothing_received_does_and_internal_steps_stay_quiet(
     assert len(mails_to(smtp, "customer@example.com")) == 1
     # Asking the customer: the e-mail explains what is needed.
     ask = step(app, tenant, ref, "ask_customer")
-    client.post(portal_url("targito", f"/requests/{ref}/transitions/{ask}"),
-                data={f"t{ask}-field_information_needed": "Pošlete prosím export kampaně."})
+    client.post(
+        portal_url("targito", f"/requests/{ref}/transitions/{ask}"),
+        data={f"t{ask}-field_information_needed": "Pošlete prosím export kampaně."},
+    )
     assert status_of(app, tenant, ref) == "waiting_for_customer"
     deliver(app)
     asked = mails_to(smtp, "customer@example.com")[-1]
@@ -231,7 +241,8 @@ def test_festum_cc_addresses_get_the_thread_only_once_support_has_answered(app, 
 
 
 def test_exea_asks_for_a_rating_when_resolved_and_the_rating_is_recorded_from_the_email(
-        app, client, request_at, login, smtp):
+    app, client, request_at, login, smtp
+):
     import re
 
     app.config["MAIL_URL"] = smtp.url
@@ -279,8 +290,9 @@ def test_a_batch_is_written_once_even_when_its_job_runs_twice(app, client, reque
         assert send_notification_batch(ticket_id, "customer@example.com", later().isoformat()) == "nothing"
     deliver(app)  # the sweep finds only the agents' batch of the new request
     with app.app_context(), all_tenants():
-        assert db.session.scalars(select(OutboxMessage.recipient).where(
-            OutboxMessage.kind == "ticket_update")).all() == ["customer@example.com", "agent@example.com"]
+        assert db.session.scalars(
+            select(OutboxMessage.recipient).where(OutboxMessage.kind == "ticket_update")
+        ).all() == ["customer@example.com", "agent@example.com"]
     assert len(mails_to(smtp, "customer@example.com")) == 1
 
 
@@ -296,21 +308,30 @@ def _agent_on_a_flexinform_request(application, make_tenant, make_user):
 
         g.tenant = get_tenant_context("flexinform")
         customer = db.session.execute(select(User).where(User.email == "customer@example.com")).scalar_one()
-        ref = raise_request(tenant=g.tenant, request_type_id=db.session.scalars(select(RequestType.id)).first(),
-                            requester=customer, created_by=customer, values={"summary": "Hiba"}).reference
-    client.post(portal_url("flexinform", "/login"), data={"email": "agent@example.com",
-                                                         "password": "correct-horse-battery"})
+        ref = raise_request(
+            tenant=g.tenant,
+            request_type_id=db.session.scalars(select(RequestType.id)).first(),
+            requester=customer,
+            created_by=customer,
+            values={"summary": "Hiba"},
+        ).reference
+    client.post(
+        portal_url("flexinform", "/login"), data={"email": "agent@example.com", "password": "correct-horse-battery"}
+    )
     return client, ref
 
 
-def test_redis_down_at_commit_delays_notifications_but_loses_none(app_config, make_tenant, make_user, smtp,
-                                                                   redis_server):
+def test_redis_down_at_commit_delays_notifications_but_loses_none(
+    app_config, make_tenant, make_user, smtp, redis_server
+):
     from app import create_app
 
     broken = create_app(dict(app_config, REDIS_URL="redis://127.0.0.1:9/0", MAIL_URL=smtp.url))
     client, ref = _agent_on_a_flexinform_request(broken, make_tenant, make_user)
-    assert client.post(portal_url("flexinform", f"/requests/{ref}/comments"),
-                       data={"body": "Megnéztük"}).status_code == 302
+    assert (
+        client.post(portal_url("flexinform", f"/requests/{ref}/comments"), data={"body": "Megnéztük"}).status_code
+        == 302
+    )
     with broken.app_context(), all_tenants():
         assert db.session.scalars(select(Notification.status)).all().count("pending") >= 1
     ok = create_app(dict(app_config, MAIL_URL=smtp.url))
@@ -340,8 +361,11 @@ def test_a_permanently_refused_address_is_shown_to_agents_on_the_request(app, cl
     finally:
         controller.stop()
     with app.app_context(), all_tenants():
-        [message] = db.session.scalars(select(OutboxMessage).where(
-            OutboxMessage.kind == "ticket_update", OutboxMessage.recipient == "customer@example.com")).all()
+        [message] = db.session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.kind == "ticket_update", OutboxMessage.recipient == "customer@example.com"
+            )
+        ).all()
         assert message.status == "failed" and message.attempts == 1
     page = client.get(portal_url("flexinform", f"/requests/{ref}")).get_data(as_text=True)
     assert "customer@example.com" in page and "550" in page
@@ -368,7 +392,8 @@ def test_smtp_down_while_a_batch_is_delivered_delays_it_and_sends_it_once(app, c
 
 
 def test_assignment_notifies_the_new_assignee_and_links_are_tenant_bound(
-        app, client, request_at, login, smtp, make_user, make_tenant):
+    app, client, request_at, login, smtp, make_user, make_tenant
+):
     import re
 
     app.config["MAIL_URL"] = smtp.url
@@ -387,14 +412,18 @@ def test_assignment_notifies_the_new_assignee_and_links_are_tenant_bound(
 
 
 def test_flexinform_agent_forwards_a_summary_outside_and_the_request_becomes_resolved(
-        app, client, request_at, login, smtp):
+    app, client, request_at, login, smtp
+):
     app.config["MAIL_URL"] = smtp.url
-    tenant, ref = request_at("flexinform", values={"evad": "2025-26", "reszleg": "elszamolas",
-                                                   "sportszervezet": "Példa SE"})
+    tenant, ref = request_at(
+        "flexinform", values={"evad": "2025-26", "reszleg": "elszamolas", "sportszervezet": "Példa SE"}
+    )
     as_(client, login, "flexinform", "agent")
     client.post(portal_url("flexinform", f"/requests/{ref}/comments"), data={"body": "Megnézzük a szövetséggel."})
-    response = client.post(portal_url("flexinform", f"/requests/{ref}/forward"),
-                           data={"email": "Info@Szovetseg.example", "note": "Kérjük, segítsenek a kérdésben."})
+    response = client.post(
+        portal_url("flexinform", f"/requests/{ref}/forward"),
+        data={"email": "Info@Szovetseg.example", "note": "Kérjük, segítsenek a kérdésben."},
+    )
     assert response.status_code == 302
     assert status_of(app, tenant, ref) == "megoldva"
     deliver(app)
@@ -414,8 +443,9 @@ def test_flexinform_agent_forwards_a_summary_outside_and_the_request_becomes_res
     deliver(app)
     assert len(mails_to(smtp, "info@szovetseg.example")) == 1
     # A bad address changes nothing and says why.
-    bad = client.post(portal_url("flexinform", f"/requests/{ref}/forward"), data={"email": "nem-cim"},
-                      follow_redirects=True)
+    bad = client.post(
+        portal_url("flexinform", f"/requests/{ref}/forward"), data={"email": "nem-cim"}, follow_redirects=True
+    )
     assert translated(app, "hu", "Please enter a valid e-mail address.") in bad.get_data(as_text=True)
 
 
@@ -436,7 +466,8 @@ def test_the_tenants_own_wording_is_used_in_its_emails_and_landing_pages(app, cl
 
 
 def test_killing_redis_after_the_jobs_were_queued_and_the_smtp_server_mid_way_loses_and_duplicates_nothing(
-        app_config, make_tenant, make_user, smtp):
+    app_config, make_tenant, make_user, smtp
+):
     """A real Redis-protocol server dies with the queued jobs in it (no persistence), and the SMTP
     server goes down for a while: the database is the truth, so the sweeps deliver every e-mail once."""
     from aiosmtpd.controller import Controller
@@ -487,7 +518,8 @@ def test_killing_redis_after_the_jobs_were_queued_and_the_smtp_server_mid_way_lo
 
 
 def test_targito_customer_is_asked_to_approve_although_the_status_name_stays_v_reseni(
-        app, client, request_at, login, smtp):
+    app, client, request_at, login, smtp
+):
     app.config["MAIL_URL"] = smtp.url
     tenant, ref = request_at("targito", by="agent")
     as_(client, login, "targito", "agent")
@@ -503,7 +535,8 @@ def test_targito_customer_is_asked_to_approve_although_the_status_name_stays_v_r
 
 
 def test_an_event_rules_notify_action_reaches_agents_the_change_alone_would_not(
-        app, client, request_at, login, smtp, make_user):
+    app, client, request_at, login, smtp, make_user
+):
     """CRM-service's rule "notify the CRM team when a ticket waits for its response": with the tenant
     telling only assignees of customers' messages, an unassigned ticket handed back to the CRM
     team still reaches every agent, while a plain comment reaches none."""
@@ -529,8 +562,12 @@ def test_an_event_rules_notify_action_reaches_agents_the_change_alone_would_not(
     deliver(app, later(5))
     assert mails_to(smtp, "agent@example.com") == [] and mails_to(smtp, "second@example.com") == []
 
-    assert act(client, "crmservice", ref, step(app, tenant, ref, "to_crm_team"),
-               body="Versio 4.2, olkaa hyvä.").status_code == 302
+    assert (
+        act(
+            client, "crmservice", ref, step(app, tenant, ref, "to_crm_team"), body="Versio 4.2, olkaa hyvä."
+        ).status_code
+        == 302
+    )
     assert status_of(app, tenant, ref) == "waiting_crm"
     deliver(app, later(10))
     for address in ("agent@example.com", "second@example.com"):

@@ -1,5 +1,6 @@
 """The operator console on the bare domain: tenants with their counts, onboarding (from the template
 or another tenant's export, first admin invited), suspend and resume; the same in the CLI."""
+
 from sqlalchemy import select
 
 from app.accounts.models import Operator, User
@@ -19,8 +20,10 @@ def _operator(app, client):
     with app.app_context():
         db.session.add(Operator(email=OPERATOR, password_hash=hash_password("operator-password")))
         db.session.commit()
-    assert client.post(portal_url(None, "/login"), data={"email": OPERATOR, "password": "operator-password"}
-                       ).status_code == 302
+    assert (
+        client.post(portal_url(None, "/login"), data={"email": OPERATOR, "password": "operator-password"}).status_code
+        == 302
+    )
 
 
 def _tenant(app, slug):
@@ -38,13 +41,16 @@ def test_only_the_operator_reaches_the_console(app, client, make_tenant, make_us
     assert "Onboard a vendor" not in client.get(portal_url(None)).get_data(as_text=True)
 
 
-def test_tenants_are_listed_with_their_counts_in_a_fixed_number_of_queries(app, client, make_tenant, make_user,
-                                                                           login, queries_for):
+def test_tenants_are_listed_with_their_counts_in_a_fixed_number_of_queries(
+    app, client, make_tenant, make_user, login, queries_for
+):
     targito = make_tenant("targito")
     make_user(targito, "zakaznik@firma.cz")
     login("targito", "zakaznik@firma.cz")
-    client.post(portal_url("targito", "/portals/support/support/new"), data={
-        "field_summary": "Dotaz", "field_description": "Jak?", "share_with": "private"})
+    client.post(
+        portal_url("targito", "/portals/support/support/new"),
+        data={"field_summary": "Dotaz", "field_description": "Jak?", "share_with": "private"},
+    )
     _operator(app, client)
     one = queries_for(portal_url(None))
     for slug in ("exea", "festum", "crmservice"):
@@ -57,9 +63,17 @@ def test_tenants_are_listed_with_their_counts_in_a_fixed_number_of_queries(app, 
 
 def test_the_operator_onboards_a_tenant_served_at_once_with_its_admin_invited(app, client, outbox):
     _operator(app, client)
-    response = client.post(portal_url(None, "/tenants/new"), data={
-        "slug": "acme", "name": "Acme Software", "source": "_template", "languages": ["cs", "en"],
-        "default_language": "cs", "admin_email": "boss@acme.example"})
+    response = client.post(
+        portal_url(None, "/tenants/new"),
+        data={
+            "slug": "acme",
+            "name": "Acme Software",
+            "source": "_template",
+            "languages": ["cs", "en"],
+            "default_language": "cs",
+            "admin_email": "boss@acme.example",
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     page = client.get(portal_url("acme"))
     assert page.status_code == 200 and "Acme Software" in page.get_data(as_text=True)
@@ -81,9 +95,18 @@ def test_the_operator_onboards_a_tenant_served_at_once_with_its_admin_invited(ap
 def test_a_tenant_starts_from_another_tenants_configuration(app, client, make_tenant, outbox):
     make_tenant("targito")
     _operator(app, client)
-    response = client.post(portal_url(None, "/tenants/new"), data={
-        "slug": "targito-sk", "name": "Targito SK", "source": "tenant:targito", "languages": ["en"],
-        "default_language": "en", "admin_email": "admin@targito-sk.example", "prefix": "TSK"})
+    response = client.post(
+        portal_url(None, "/tenants/new"),
+        data={
+            "slug": "targito-sk",
+            "name": "Targito SK",
+            "source": "tenant:targito",
+            "languages": ["en"],
+            "default_language": "en",
+            "admin_email": "admin@targito-sk.example",
+            "prefix": "TSK",
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     copy = _tenant(app, "targito-sk")
     with app.app_context(), tenant_scope(copy.id):
@@ -97,9 +120,17 @@ def test_onboarding_problems_are_shown_and_nothing_is_created(app, client, make_
     make_tenant("exea")
     _operator(app, client)
     for slug in ("Bad_Slug", "exea"):
-        response = client.post(portal_url(None, "/tenants/new"), data={
-            "slug": slug, "name": "X", "source": "_template", "languages": ["en"], "default_language": "en",
-            "admin_email": "x@x.example"})
+        response = client.post(
+            portal_url(None, "/tenants/new"),
+            data={
+                "slug": slug,
+                "name": "X",
+                "source": "_template",
+                "languages": ["en"],
+                "default_language": "en",
+                "admin_email": "x@x.example",
+            },
+        )
         assert response.status_code == 422
         text = response.get_data(as_text=True)
         assert "not a valid slug" in text or "exists already" in text
@@ -122,8 +153,21 @@ def test_suspend_and_resume_keep_the_data(app, client, make_tenant, make_user):
 
 def test_the_cli_creates_a_tenant_with_languages_and_invites_its_admin(app, client, outbox):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["tenants", "create", "globex", "--name", "Globex", "--languages", "pl,en",
-                                 "--default-language", "pl", "--admin", "admin@globex.example"])
+    result = runner.invoke(
+        args=[
+            "tenants",
+            "create",
+            "globex",
+            "--name",
+            "Globex",
+            "--languages",
+            "pl,en",
+            "--default-language",
+            "pl",
+            "--admin",
+            "admin@globex.example",
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert "invitation sent to admin@globex.example" in result.output
     assert _tenant(app, "globex").locales == ["pl", "en"]

@@ -7,6 +7,7 @@ route matrix (``app.security.access.ACTORS``). ``world.values(foreign=...)`` giv
 of this tenant's objects or of the other tenant's; ``world.fresh_request()`` raises another request
 like the first (for a test that changes requests as it goes).
 """
+
 from __future__ import annotations
 
 import io
@@ -112,13 +113,18 @@ def _raise_request(app, slug: str, requester_id: int, *, summary: str = "Lasku e
     with _in_tenant(app, slug):
         requester = db.session.get(User, requester_id)
         request_type = db.session.scalars(select(RequestType).order_by(RequestType.id)).first()
-        ticket = raise_request(tenant=g.tenant, request_type_id=request_type.id, requester=requester,
-                               created_by=requester, values={"summary": summary, "description": "Kuvaus",
-                                                             "severity": "normaali"},
-                               uploads=[upload("lasku.pdf", b"%PDF-1.4 test", "application/pdf")])
+        ticket = raise_request(
+            tenant=g.tenant,
+            request_type_id=request_type.id,
+            requester=requester,
+            created_by=requester,
+            values={"summary": summary, "description": "Kuvaus", "severity": "normaali"},
+            uploads=[upload("lasku.pdf", b"%PDF-1.4 test", "application/pdf")],
+        )
         add_comment(ticket, requester, "Lisätietoa", uploads=[upload("liite.txt", b"hello", "text/plain")])
-        attachment_id = db.session.scalars(select(Attachment.id).where(Attachment.ticket_id == ticket.id)
-                                           .order_by(Attachment.id)).first()
+        attachment_id = db.session.scalars(
+            select(Attachment.id).where(Attachment.ticket_id == ticket.id).order_by(Attachment.id)
+        ).first()
         comment_id = db.session.scalars(select(Comment.id).where(Comment.ticket_id == ticket.id)).first()
         # The e-mails the request and the comment came from (the agents' "original e-mail" downloads).
         storage = get_storage()
@@ -126,16 +132,29 @@ def _raise_request(app, slug: str, requester_id: int, *, summary: str = "Lasku e
         for outcome, comment in ((CREATED, None), (COMMENT, comment_id), (HELD, None)):
             key = make_key(g.tenant.id, "mail", f"{ticket.id}-{outcome}")
             storage.put(key, io.BytesIO(b"From: a@b.test\r\nSubject: x\r\n\r\nbody\r\n"), "message/rfc822")
-            inbound = InboundMessage(message_id=f"<{ticket.id}-{outcome}@test>", sender=requester.email,
-                                     subject=summary, raw_key=key, outcome=outcome, ticket_id=ticket.id,
-                                     comment_id=comment, hold_reason=HOLD_NOT_PARTICIPANT if outcome == HELD else None)
+            inbound = InboundMessage(
+                message_id=f"<{ticket.id}-{outcome}@test>",
+                sender=requester.email,
+                subject=summary,
+                raw_key=key,
+                outcome=outcome,
+                ticket_id=ticket.id,
+                comment_id=comment,
+                hold_reason=HOLD_NOT_PARTICIPANT if outcome == HELD else None,
+            )
             db.session.add(inbound)
             held = inbound
         db.session.flush()
         transition_id = _a_transition(ticket)
         db.session.commit()
-        return {"reference": ticket.reference, "attachment_id": attachment_id, "comment_id": comment_id,
-                "ticket_id": ticket.id, "transition_id": transition_id, "inbound_id": held.id}
+        return {
+            "reference": ticket.reference,
+            "attachment_id": attachment_id,
+            "comment_id": comment_id,
+            "ticket_id": ticket.id,
+            "transition_id": transition_id,
+            "inbound_id": held.id,
+        }
 
 
 _counter = itertools.count(1)
@@ -155,8 +174,9 @@ def _user(user_id: int):
 def _a_transition(ticket) -> int:
     from app.workflow.models import Transition
 
-    return db.session.scalars(select(Transition.id).where(Transition.workflow_id == ticket.request_type.workflow_id)
-                              .order_by(Transition.id)).first()
+    return db.session.scalars(
+        select(Transition.id).where(Transition.workflow_id == ticket.request_type.workflow_id).order_by(Transition.id)
+    ).first()
 
 
 def _build_tenant(app, make_tenant, make_user, slug: str, people: dict[str, tuple[str, str]]) -> TenantObjects:
@@ -196,9 +216,18 @@ def _build_tenant(app, make_tenant, make_user, slug: str, people: dict[str, tupl
     request = _raise_request(app, slug, requester_id)
     with _in_tenant(app, slug):
         staff = db.session.get(User, objects.user_ids.get("agent") or objects.user_ids["other_tenant_admin"])
-        article = create_article(g.tenant, staff, ArticleData(
-            title=f"Ohje {slug}", body="Näin se toimii.", language=g.tenant.default_locale,
-            visibility="organizations", organization_ids=[org_id]), publish=True)
+        article = create_article(
+            g.tenant,
+            staff,
+            ArticleData(
+                title=f"Ohje {slug}",
+                body="Näin se toimii.",
+                language=g.tenant.default_locale,
+                visibility="organizations",
+                organization_ids=[org_id],
+            ),
+            publish=True,
+        )
         files = add_files(article, [upload("ohje.pdf", b"%PDF-1.4 ohje", "application/pdf")], staff)
         db.session.commit()
         article_values = {"article_id": article.id, "article_slug": article.slug, "file_id": files[0].id}
@@ -211,12 +240,23 @@ def _build_tenant(app, make_tenant, make_user, slug: str, people: dict[str, tupl
         requester_email = requester.email
 
         def link(purpose):
-            return links.make_link_token(purpose, tenant_id=tenant.id, ticket_id=request["ticket_id"],
-                                         user_id=requester_id, address=requester_email)
+            return links.make_link_token(
+                purpose,
+                tenant_id=tenant.id,
+                ticket_id=request["ticket_id"],
+                user_id=requester_id,
+                address=requester_email,
+            )
 
         objects.values = {
-            **request, **article_values, "user_id": objects.user_ids["target"], "org_id": org_id,
-            "mailbox_id": mailbox_id, "number": 1, "version": logo_version, "avatar_user_id": requester_id,
+            **request,
+            **article_values,
+            "user_id": objects.user_ids["target"],
+            "org_id": org_id,
+            "mailbox_id": mailbox_id,
+            "number": 1,
+            "version": logo_version,
+            "avatar_user_id": requester_id,
             "participant_id": objects.user_ids["target"],
             # Signed links, minted when asked (from the person as they are then: a used link of a
             # kind that works once is not reused), by endpoint.
@@ -225,7 +265,8 @@ def _build_tenant(app, make_tenant, make_user, slug: str, people: dict[str, tupl
                 "accounts.reset_password": lambda: tokens.make_token(tokens.RESET_PASSWORD, _user(requester_id)),
                 "accounts.set_password": lambda: tokens.make_token(tokens.SET_PASSWORD, _user(invited_id)),
                 "accounts.confirm_email_change": lambda: tokens.make_token(
-                    tokens.CHANGE_EMAIL, _user(mover_id), n=f"moved-{next(_counter)}@{slug}.test"),
+                    tokens.CHANGE_EMAIL, _user(mover_id), n=f"moved-{next(_counter)}@{slug}.test"
+                ),
                 "notifications.view": lambda: link(links.VIEW),
                 "notifications.unsubscribe": lambda: link(links.UNSUBSCRIBE),
                 "notifications.resubscribe": lambda: link(links.UNSUBSCRIBE),
@@ -240,17 +281,29 @@ def security_world(app, make_tenant, make_user) -> SecurityWorld:
     from app.accounts.models import Operator
     from app.accounts.services import hash_password
 
-    this = _build_tenant(app, make_tenant, make_user, THIS, {
-        actor: (EMAILS[actor], {"agent": "agent", "tenant_admin": "admin"}.get(actor, "customer"))
-        for actor in ("customer", "other_customer", "org_admin", "agent", "tenant_admin")})
-    other = _build_tenant(app, make_tenant, make_user, OTHER, {
-        "customer": ("asiakas@toinen.fi", "customer"),
-        "other_tenant_admin": (EMAILS["other_tenant_admin"], "admin")})
+    this = _build_tenant(
+        app,
+        make_tenant,
+        make_user,
+        THIS,
+        {
+            actor: (EMAILS[actor], {"agent": "agent", "tenant_admin": "admin"}.get(actor, "customer"))
+            for actor in ("customer", "other_customer", "org_admin", "agent", "tenant_admin")
+        },
+    )
+    other = _build_tenant(
+        app,
+        make_tenant,
+        make_user,
+        OTHER,
+        {"customer": ("asiakas@toinen.fi", "customer"), "other_tenant_admin": (EMAILS["other_tenant_admin"], "admin")},
+    )
     with app.app_context():
         db.session.add(Operator(email=OPERATOR_EMAIL, password_hash=hash_password(OPERATOR_PASSWORD)))
         db.session.commit()
-    return SecurityWorld(app=app, this=this, other=other,
-                         _make_request=lambda: _raise_request(app, THIS, this.user_ids["customer"]))
+    return SecurityWorld(
+        app=app, this=this, other=other, _make_request=lambda: _raise_request(app, THIS, this.user_ids["customer"])
+    )
 
 
 def signed_in_client(app, actor: str):
@@ -263,8 +316,9 @@ def signed_in_client(app, actor: str):
     if actor == "anonymous":
         return client
     if actor == "operator":
-        response = client.post(f"http://{TEST_DOMAIN}/login", data={"email": OPERATOR_EMAIL,
-                                                                      "password": OPERATOR_PASSWORD})
+        response = client.post(
+            f"http://{TEST_DOMAIN}/login", data={"email": OPERATOR_EMAIL, "password": OPERATOR_PASSWORD}
+        )
         host = TEST_DOMAIN
     else:
         slug = OTHER if actor == "other_tenant_admin" else THIS
@@ -297,26 +351,55 @@ def tenant_snapshot(app, tenant_id: int) -> dict:
 
     with app.app_context(), all_tenants():
         return {
-            "tickets": rows(Ticket.id, Ticket.status_id, Ticket.assignee_id, Ticket.summary, Ticket.request_type_id,
-                            where=Ticket.tenant_id == tenant_id),
-            "comments": rows(Comment.id, Comment.body, Comment.is_internal,
-                             where=Comment.ticket_id.in_(select(Ticket.id).where(Ticket.tenant_id == tenant_id))),
+            "tickets": rows(
+                Ticket.id,
+                Ticket.status_id,
+                Ticket.assignee_id,
+                Ticket.summary,
+                Ticket.request_type_id,
+                where=Ticket.tenant_id == tenant_id,
+            ),
+            "comments": rows(
+                Comment.id,
+                Comment.body,
+                Comment.is_internal,
+                where=Comment.ticket_id.in_(select(Ticket.id).where(Ticket.tenant_id == tenant_id)),
+            ),
             "attachments": rows(Attachment.id, Attachment.filename, where=Attachment.tenant_id == tenant_id),
-            "participants": rows(Participant.ticket_id, Participant.user_id, where=Participant.ticket_id.in_(
-                select(Ticket.id).where(Ticket.tenant_id == tenant_id))),
-            "watchers": rows(Watcher.ticket_id, Watcher.user_id, where=Watcher.ticket_id.in_(
-                select(Ticket.id).where(Ticket.tenant_id == tenant_id))),
-            "shared": rows(TicketOrganization.ticket_id, TicketOrganization.organization_id,
-                           where=TicketOrganization.organization_id.in_(
-                               select(Organization.id).where(Organization.tenant_id == tenant_id))),
+            "participants": rows(
+                Participant.ticket_id,
+                Participant.user_id,
+                where=Participant.ticket_id.in_(select(Ticket.id).where(Ticket.tenant_id == tenant_id)),
+            ),
+            "watchers": rows(
+                Watcher.ticket_id,
+                Watcher.user_id,
+                where=Watcher.ticket_id.in_(select(Ticket.id).where(Ticket.tenant_id == tenant_id)),
+            ),
+            "shared": rows(
+                TicketOrganization.ticket_id,
+                TicketOrganization.organization_id,
+                where=TicketOrganization.organization_id.in_(
+                    select(Organization.id).where(Organization.tenant_id == tenant_id)
+                ),
+            ),
             "users": rows(User.id, User.email, User.role, User.active, User.name, where=User.tenant_id == tenant_id),
             "organizations": rows(Organization.id, Organization.name, where=Organization.tenant_id == tenant_id),
-            "memberships": rows(Membership.user_id, Membership.organization_id, Membership.is_admin,
-                                where=Membership.organization_id.in_(
-                                    select(Organization.id).where(Organization.tenant_id == tenant_id))),
+            "memberships": rows(
+                Membership.user_id,
+                Membership.organization_id,
+                Membership.is_admin,
+                where=Membership.organization_id.in_(
+                    select(Organization.id).where(Organization.tenant_id == tenant_id)
+                ),
+            ),
             "articles": rows(Article.id, Article.status, Article.title, where=Article.tenant_id == tenant_id),
             "mailboxes": rows(Mailbox.id, Mailbox.enabled, where=Mailbox.tenant_id == tenant_id),
-            "inbound": rows(InboundMessage.id, InboundMessage.outcome, InboundMessage.hold_reason,
-                            where=InboundMessage.tenant_id == tenant_id),
+            "inbound": rows(
+                InboundMessage.id,
+                InboundMessage.outcome,
+                InboundMessage.hold_reason,
+                where=InboundMessage.tenant_id == tenant_id,
+            ),
             "tenant": rows(Tenant.status, Tenant.config_version, Tenant.logo_key, where=Tenant.id == tenant_id),
         }

@@ -2,6 +2,7 @@
 Policy forbids: no ``style=`` attributes, no inline event handlers, no inline ``<script>`` or
 ``<style>`` without this response's nonce (defect 14). The pages are found by following the links
 each role sees, from its start pages."""
+
 from __future__ import annotations
 
 import re
@@ -49,8 +50,13 @@ class _PageChecker(HTMLParser):
 def _check(url: str, response, *, signed_in: bool) -> list[str]:
     headers = response.headers
     csp = headers.get("Content-Security-Policy", "")
-    for directive in ("default-src 'self'", "object-src 'none'", "base-uri 'self'", "form-action 'self'",
-                      "frame-ancestors 'none'"):
+    for directive in (
+        "default-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ):
         assert directive in csp, (url, csp)
     match = re.search(r"script-src 'self' 'nonce-([^']+)'", csp)
     assert match and f"style-src 'self' 'nonce-{match.group(1)}'" in csp, (url, csp)
@@ -99,30 +105,38 @@ def _crawl(client, start: list[str], *, signed_in: bool) -> set[str]:
 
 @pytest.mark.parametrize("role", ["customer", "agent", "admin"])
 def test_every_page_a_role_reaches_has_the_security_headers_and_no_inline_styles(
-        app, client, request_at, make_user, login, role):
+    app, client, request_at, make_user, login, role
+):
     tenant, ref = request_at("flexinform")
     make_user(tenant, "admin@example.com", role="admin", name="Admin")
     login("flexinform", f"{role}@example.com")
-    start = [portal_url("flexinform", path) for path in (
-        "/", f"/requests/{ref}", "/requests", "/profile", "/help")]
+    start = [portal_url("flexinform", path) for path in ("/", f"/requests/{ref}", "/requests", "/profile", "/help")]
     if role != "customer":
         start += [portal_url("flexinform", path) for path in ("/agent", "/help/manage")]
     if role == "admin":
-        start += [portal_url("flexinform", path) for path in (
-            "/admin/users", "/admin/config/", "/admin/config/statuses", "/admin/config/branding",
-            "/admin/config/strings")]
+        start += [
+            portal_url("flexinform", path)
+            for path in (
+                "/admin/users",
+                "/admin/config/",
+                "/admin/config/statuses",
+                "/admin/config/branding",
+                "/admin/config/strings",
+            )
+        ]
     seen = _crawl(client, start, signed_in=True)
     assert len(seen) >= len(start)
 
 
 def test_anonymous_pages_and_error_pages_have_the_security_headers(app, client, make_tenant):
     make_tenant("flexinform")
-    seen = _crawl(client, [portal_url("flexinform", "/login"), portal_url("flexinform", "/help")],
-                  signed_in=False)
+    seen = _crawl(client, [portal_url("flexinform", "/login"), portal_url("flexinform", "/help")], signed_in=False)
     assert len(seen) >= 2
-    for url, status in ((portal_url("flexinform", "/no-such-page"), 404),
-                        (portal_url("nosuchtenant", "/"), 404),
-                        (portal_url(None, "/no-such-page"), 404)):
+    for url, status in (
+        (portal_url("flexinform", "/no-such-page"), 404),
+        (portal_url("nosuchtenant", "/"), 404),
+        (portal_url(None, "/no-such-page"), 404),
+    ):
         response = client.get(url)
         assert response.status_code == status
         _check(url, response, signed_in=False)
@@ -146,8 +160,12 @@ def test_the_operator_console_has_the_security_headers(app, client):
     with app.app_context():
         db.session.add(Operator(email="operator@portal.test", password_hash=hash_password("operator-password")))
         db.session.commit()
-    assert client.post(portal_url(None, "/login"), data={"email": "operator@portal.test",
-                                                          "password": "operator-password"}).status_code == 302
+    assert (
+        client.post(
+            portal_url(None, "/login"), data={"email": "operator@portal.test", "password": "operator-password"}
+        ).status_code
+        == 302
+    )
     seen = _crawl(client, [portal_url(None, "/")], signed_in=True)
     assert len(seen) >= 1
 

@@ -5,6 +5,7 @@ wait after failures grows (1 minute, then 2, 4, ... up to 15); a success forgets
 security trail records every attempt. Behind a proxy (PROXY_FIX_X_FOR) the client is the one named
 by X-Forwarded-For; without it, that header is ignored.
 """
+
 from sqlalchemy import select
 
 from app.extensions import db
@@ -19,15 +20,19 @@ def _wait_message(app, lang: str, minutes: int) -> str:
     from flask_babel import force_locale, ngettext
 
     with app.test_request_context("/"), force_locale(lang):
-        return ngettext("Too many failed login attempts. Please wait %(num)d minute and try again.",
-                        "Too many failed login attempts. Please wait %(num)d minutes and try again.", minutes)
+        return ngettext(
+            "Too many failed login attempts. Please wait %(num)d minute and try again.",
+            "Too many failed login attempts. Please wait %(num)d minutes and try again.",
+            minutes,
+        )
 
 
 def _post_login(client, slug, email, password=PASSWORD, address=None, forwarded=None):
     headers = {"X-Forwarded-For": forwarded} if forwarded else {}
     environ = {"REMOTE_ADDR": address} if address else {}
-    return client.post(portal_url(slug, "/login"), data={"email": email, "password": password}, headers=headers,
-                       environ_base=environ)
+    return client.post(
+        portal_url(slug, "/login"), data={"email": email, "password": password}, headers=headers, environ_base=environ
+    )
 
 
 def _let_the_wait_pass(redis_server) -> None:
@@ -68,8 +73,9 @@ def test_a_sprayer_is_slowed_at_one_portal_and_address_only(app, make_tenant, ma
     assert _post_login(app.test_client(), "festum", "liisa@yritys.fi", address="203.0.113.5").status_code == 302
 
 
-def test_an_accounts_wait_doubles_with_each_further_failure_and_a_success_forgets(app, redis_server, make_tenant,
-                                                                                 make_user):
+def test_an_accounts_wait_doubles_with_each_further_failure_and_a_success_forgets(
+    app, redis_server, make_tenant, make_user
+):
     exea = make_tenant("exea")
     make_user(exea, "anna@firma.pl")
     client = app.test_client()
@@ -113,10 +119,14 @@ def test_the_security_trail_records_failures_the_lock_and_the_success(app, redis
     _let_the_wait_pass(redis_server)
     _post_login(client, "exea", "anna@firma.pl")
     trail = _events(app, exea.id)
-    assert trail == ([(events.LOGIN_FAILED, "anna@firma.pl", anna, {})] * 5
-                     + [(events.ACCOUNT_LOCKED, "anna@firma.pl", anna, {"failures": 5}),
-                        (events.LOGIN_FAILED, "nobody@firma.pl", None, {}),
-                        (events.LOGIN_SUCCEEDED, "anna@firma.pl", anna, {})])
+    assert trail == (
+        [(events.LOGIN_FAILED, "anna@firma.pl", anna, {})] * 5
+        + [
+            (events.ACCOUNT_LOCKED, "anna@firma.pl", anna, {"failures": 5}),
+            (events.LOGIN_FAILED, "nobody@firma.pl", None, {}),
+            (events.LOGIN_SUCCEEDED, "anna@firma.pl", anna, {}),
+        ]
+    )
 
 
 def test_the_operator_login_waits_and_is_recorded_the_same_way(app, make_tenant):
@@ -146,13 +156,23 @@ def test_behind_a_proxy_clients_are_told_apart_by_x_forwarded_for(app_config, ma
     proxy = "10.0.0.2"  # every request arrives from the proxy
     for n in range(5):
         _post_login(proxied.test_client(), "exea", f"guess{n}@firma.pl", "x", address=proxy, forwarded="203.0.113.5")
-    assert _post_login(proxied.test_client(), "exea", "guess9@firma.pl", "x", address=proxy,
-                       forwarded="203.0.113.5").status_code == 429
-    assert _post_login(proxied.test_client(), "exea", "anna@firma.pl", address=proxy,
-                       forwarded="198.51.100.7").status_code == 302
+    assert (
+        _post_login(
+            proxied.test_client(), "exea", "guess9@firma.pl", "x", address=proxy, forwarded="203.0.113.5"
+        ).status_code
+        == 429
+    )
+    assert (
+        _post_login(proxied.test_client(), "exea", "anna@firma.pl", address=proxy, forwarded="198.51.100.7").status_code
+        == 302
+    )
     # A client cannot choose its own address by sending the header: the proxy appends the real one.
-    assert _post_login(proxied.test_client(), "exea", "anna@firma.pl", address=proxy,
-                       forwarded="198.51.100.99, 203.0.113.5").status_code == 429
+    assert (
+        _post_login(
+            proxied.test_client(), "exea", "anna@firma.pl", address=proxy, forwarded="198.51.100.99, 203.0.113.5"
+        ).status_code
+        == 429
+    )
 
 
 def test_without_a_proxy_x_forwarded_for_is_ignored(app_config, make_tenant, make_user):
@@ -162,10 +182,15 @@ def test_without_a_proxy_x_forwarded_for_is_ignored(app_config, make_tenant, mak
     exea = make_tenant("exea")
     make_user(exea, "anna@firma.pl")
     for n in range(5):
-        _post_login(direct.test_client(), "exea", f"guess{n}@firma.pl", "x", address="203.0.113.5",
-                    forwarded=f"198.51.100.{n}")
-    assert _post_login(direct.test_client(), "exea", "anna@firma.pl", address="203.0.113.5",
-                       forwarded="192.0.2.1").status_code == 429
+        _post_login(
+            direct.test_client(), "exea", f"guess{n}@firma.pl", "x", address="203.0.113.5", forwarded=f"198.51.100.{n}"
+        )
+    assert (
+        _post_login(
+            direct.test_client(), "exea", "anna@firma.pl", address="203.0.113.5", forwarded="192.0.2.1"
+        ).status_code
+        == 429
+    )
 
 
 def test_limits_hold_in_memory_while_redis_is_down(database_url, make_tenant, make_user):

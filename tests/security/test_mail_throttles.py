@@ -3,6 +3,7 @@
 registration shows the same neutral page (no enumeration) and queues nothing; a throttled invitation
 or share says so, translated.
 """
+
 import re
 import time
 
@@ -21,8 +22,9 @@ def _page(response) -> str:
 
 
 def _forgot(app, slug, email, address="198.51.100.7"):
-    return app.test_client().post(portal_url(slug, "/password/forgot"), data={"email": email},
-                                  environ_base={"REMOTE_ADDR": address})
+    return app.test_client().post(
+        portal_url(slug, "/password/forgot"), data={"email": email}, environ_base={"REMOTE_ADDR": address}
+    )
 
 
 def _kinds_to(outbox, email):
@@ -55,9 +57,20 @@ def test_registrations_from_one_client_are_throttled_without_creating_accounts(a
     flexinform = make_tenant("flexinform")
     pages = []
     for n in range(11):
-        pages.append(_page(app.test_client().post(portal_url("flexinform", "/register"), data={
-            "name": "Kiss Anna", "email": f"anna{n}@example.com", "password": "hosszu-jelszo-1",
-            "confirm": "hosszu-jelszo-1"}, environ_base={"REMOTE_ADDR": "203.0.113.5"})).replace(f"anna{n}@", "X@"))
+        pages.append(
+            _page(
+                app.test_client().post(
+                    portal_url("flexinform", "/register"),
+                    data={
+                        "name": "Kiss Anna",
+                        "email": f"anna{n}@example.com",
+                        "password": "hosszu-jelszo-1",
+                        "confirm": "hosszu-jelszo-1",
+                    },
+                    environ_base={"REMOTE_ADDR": "203.0.113.5"},
+                )
+            ).replace(f"anna{n}@", "X@")
+        )
     assert [kind for *_rest, kind in outbox()] == ["verify_email"] * 10
     assert pages[10] == pages[0]
     with app.app_context(), tenant_scope(flexinform.id):
@@ -70,19 +83,24 @@ def test_invitations_to_one_address_are_throttled_with_a_message(app, client, ma
     login("targito", "admin@targito.test")
     for _ in range(3):  # invited again while the person has set no password yet
         time.sleep(1.05)  # another second: another link (the outbox drops a same-second repeat)
-        response = client.post(portal_url("targito", "/admin/users/invite"),
-                               data={"email": "jana@firma.cz", "role": "customer", "organization": ""})
+        response = client.post(
+            portal_url("targito", "/admin/users/invite"),
+            data={"email": "jana@firma.cz", "role": "customer", "organization": ""},
+        )
         assert response.status_code == 302
     time.sleep(1.05)
-    refused = client.post(portal_url("targito", "/admin/users/invite"),
-                          data={"email": "jana@firma.cz", "role": "customer", "organization": ""})
+    refused = client.post(
+        portal_url("targito", "/admin/users/invite"),
+        data={"email": "jana@firma.cz", "role": "customer", "organization": ""},
+    )
     assert refused.status_code == 422
     assert _kinds_to(outbox, "jana@firma.cz") == ["invitation"] * 3
     from flask_babel import force_locale, gettext
 
     with app.test_request_context("/"), force_locale("cs"):
-        message = gettext("The invitation could not be sent just now: too many e-mails have been sent. "
-                          "Please try again later.")
+        message = gettext(
+            "The invitation could not be sent just now: too many e-mails have been sent. Please try again later."
+        )
     assert message in refused.get_data(as_text=True)
 
 
@@ -90,8 +108,10 @@ def test_shares_by_one_customer_are_throttled_with_a_message(app, client, make_t
     flexinform = make_tenant("flexinform")
     make_user(flexinform, "anna@sportklub.hu")
     login("flexinform", "anna@sportklub.hu")
-    created = client.post(portal_url("flexinform", "/portals/verseny/kerdes/new"),
-                          data={"field_summary": "Versenyengedély", "field_description": "Kérdés"})
+    created = client.post(
+        portal_url("flexinform", "/portals/verseny/kerdes/new"),
+        data={"field_summary": "Versenyengedély", "field_description": "Kérdés"},
+    )
     ref = created.headers["Location"].rsplit("/", 1)[-1]
     for n in range(21):
         client.post(portal_url("flexinform", f"/requests/{ref}/participants"), data={"email": f"guest{n}@example.com"})
@@ -102,8 +122,9 @@ def test_shares_by_one_customer_are_throttled_with_a_message(app, client, make_t
     from flask_babel import force_locale, gettext
 
     with app.test_request_context("/"), force_locale("hu"):
-        message = gettext("The request could not be shared just now: too many e-mails have been sent. "
-                          "Please try again later.")
+        message = gettext(
+            "The request could not be shared just now: too many e-mails have been sent. Please try again later."
+        )
     assert message in client.get(portal_url("flexinform", f"/requests/{ref}")).get_data(as_text=True)
 
 
@@ -120,8 +141,9 @@ def test_a_tenants_budget_is_its_own(app, make_tenant, make_user, outbox, monkey
     assert _kinds_to(outbox, "anna@firma.pl") == ["password_reset"]
 
 
-def test_resent_invitations_and_confirmation_links_are_throttled_too(app, client, make_tenant, make_user, login,
-                                                                       outbox):
+def test_resent_invitations_and_confirmation_links_are_throttled_too(
+    app, client, make_tenant, make_user, login, outbox
+):
     """The people admin's "send the invitation again" and a customer's "send a new confirmation link"
     count like every other invitation or link: a button pressed a hundred times sends three."""
     targito = make_tenant("targito")
@@ -143,6 +165,8 @@ def test_resent_invitations_and_confirmation_links_are_throttled_too(app, client
     from flask_babel import force_locale, gettext
 
     with app.test_request_context("/"), force_locale("hu"):
-        message = gettext("A new confirmation link could not be sent just now: several have been sent lately. "
-                          "Please check your mailbox, or try again later.")
+        message = gettext(
+            "A new confirmation link could not be sent just now: several have been sent lately. "
+            "Please check your mailbox, or try again later."
+        )
     assert message in response.get_data(as_text=True)

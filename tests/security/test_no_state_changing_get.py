@@ -1,6 +1,7 @@
 """Opening a link from an e-mail changes nothing: mail scanners and link previews follow links.
 Stopping notifications and rating a request happen on a button press (POST); the RFC 8058 one-click
 POST of mail clients stays a single request (defect 12)."""
+
 from __future__ import annotations
 
 from flask import g

@@ -15,6 +15,7 @@
 Escaping happens in templates and the e-mail writer, not in the database: these tests run on SQLite
 only, to stay fast.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -58,8 +59,10 @@ def groups(lines: list[str], *, size: int = 4, chars: int = 480) -> list[list[st
 
 def header_payloads() -> list[str]:
     """The header-injection lines with their written-out escapes (\\r\\n, \\u2028...) turned into characters."""
-    return [codecs.decode(line.encode("ascii", "backslashreplace"), "unicode_escape") for line in payloads(
-        "header_injection.txt")]
+    return [
+        codecs.decode(line.encode("ascii", "backslashreplace"), "unicode_escape")
+        for line in payloads("header_injection.txt")
+    ]
 
 
 # --- reading pages and e-mails ------------------------------------------------------------------------
@@ -89,8 +92,9 @@ class _Executable(HTMLParser):
             lowered = re.sub(r"[\x00-\x20]", "", value).lower()
             if name.startswith("on") and "xss" in lowered:
                 self.found.append(f"<{tag} {name}={value!r}>")
-            elif name in URL_ATTRIBUTES and ("javascript:" in lowered
-                                             or (tag in LOADING_TAGS and "evil.example" in lowered)):
+            elif name in URL_ATTRIBUTES and (
+                "javascript:" in lowered or (tag in LOADING_TAGS and "evil.example" in lowered)
+            ):
                 self.found.append(f"<{tag} {name}={value!r}>")
         if tag in ("script", "style"):
             self._in = tag
@@ -108,8 +112,11 @@ class _Executable(HTMLParser):
 
 def unescaped(html: str, sent: list[str]) -> list[str]:
     """The payloads (of ``sent``) that appear unescaped in ``html``, and anything executable they made."""
-    problems = [f"raw: {p[:70]!r}" for p in sent if SPECIAL & set(p) and re.search(
-        r"<\s*/?\s*[a-z!]", p, re.IGNORECASE) and p in html]
+    problems = [
+        f"raw: {p[:70]!r}"
+        for p in sent
+        if SPECIAL & set(p) and re.search(r"<\s*/?\s*[a-z!]", p, re.IGNORECASE) and p in html
+    ]
     problems += [f"template evaluated: {p!r}" for p in sent if "{{7*7}}" in p and "49xss" in html]
     parser = _Executable()
     parser.feed(html)
@@ -118,7 +125,9 @@ def unescaped(html: str, sent: list[str]) -> list[str]:
 
 def assert_escaped(pages: dict[str, str], sent: list[str]) -> None:
     found = {where: problems for where, html in pages.items() if (problems := unescaped(html, sent))}
-    assert not found, "Payloads unescaped:\n" + "\n".join(f"{where}: {problems[:5]}" for where, problems in found.items())
+    assert not found, "Payloads unescaped:\n" + "\n".join(
+        f"{where}: {problems[:5]}" for where, problems in found.items()
+    )
 
 
 def _deliver_all(app) -> None:
@@ -141,8 +150,11 @@ def _deliver_all(app) -> None:
 def delivered_emails(app) -> list[email.message.EmailMessage]:
     _deliver_all(app)
     folder = Path(app.config["MAIL_URL"].removeprefix("maildir://")) / "new"
-    return [email.message_from_bytes(path.read_bytes(), policy=email_policy.default)
-            for path in sorted(folder.iterdir())] if folder.is_dir() else []
+    return (
+        [email.message_from_bytes(path.read_bytes(), policy=email_policy.default) for path in sorted(folder.iterdir())]
+        if folder.is_dir()
+        else []
+    )
 
 
 def html_of(message) -> str:
@@ -155,18 +167,22 @@ def outbox_rows(app) -> list:
     from app.tenancy.scoping import all_tenants
 
     with app.app_context(), all_tenants():
-        return db.session.execute(select(OutboxMessage.id, OutboxMessage.status, OutboxMessage.last_error,
-                                         OutboxMessage.body_html)).all()
+        return db.session.execute(
+            select(OutboxMessage.id, OutboxMessage.status, OutboxMessage.last_error, OutboxMessage.body_html)
+        ).all()
 
 
 # --- the tenant and its people ---------------------------------------------------------------------------
 
+
 @pytest.fixture
 def festum(app, make_tenant, make_user):
     tenant = make_tenant(SLUG)
-    ids = {"customer": make_user(tenant, CUSTOMER, name="Asiakas"),
-           "agent": make_user(tenant, AGENT, role="agent", name="Agentti"),
-           "admin": make_user(tenant, ADMIN, role="admin", name="Admin")}
+    ids = {
+        "customer": make_user(tenant, CUSTOMER, name="Asiakas"),
+        "agent": make_user(tenant, AGENT, role="agent", name="Agentti"),
+        "admin": make_user(tenant, ADMIN, role="admin", name="Admin"),
+    }
     return tenant, ids
 
 
@@ -178,11 +194,16 @@ def _client(app, email_address: str):
 
 
 def _raise(client, summary: str, description: str = "", files=(), **fields) -> str:
-    data = {"field_summary": summary, "field_description": description, "field_severity": "normaali",
-            "field_attachments": [(io.BytesIO(content), name) for name, content in files],
-            **{f"field_{key}": value for key, value in fields.items()}}
-    response = client.post(portal_url(SLUG, "/portals/asiakastuki/palvelupyynto/new"), data=data,
-                           content_type="multipart/form-data")
+    data = {
+        "field_summary": summary,
+        "field_description": description,
+        "field_severity": "normaali",
+        "field_attachments": [(io.BytesIO(content), name) for name, content in files],
+        **{f"field_{key}": value for key, value in fields.items()},
+    }
+    response = client.post(
+        portal_url(SLUG, "/portals/asiakastuki/palvelupyynto/new"), data=data, content_type="multipart/form-data"
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     return response.headers["Location"].rsplit("/", 1)[1]
 
@@ -195,6 +216,7 @@ def _page(client, path: str) -> str:
 
 # --- XSS ------------------------------------------------------------------------------------------------
 
+
 def test_xss_from_customers_and_agents_is_escaped_in_pages_and_emails(app, festum):
     xss = payloads("xss.txt")
     customer, agent, admin = _client(app, CUSTOMER), _client(app, AGENT), _client(app, ADMIN)
@@ -202,8 +224,9 @@ def test_xss_from_customers_and_agents_is_escaped_in_pages_and_emails(app, festu
     pages: dict[str, str] = {}
     # Profile names: saved, then shown on the profile page and to the tenant admin.
     for n, payload in enumerate(xss):
-        response = customer.post(portal_url(SLUG, "/profile"), data={"name": payload, "locale": "fi",
-                                                                       "timezone": "Europe/Helsinki"})
+        response = customer.post(
+            portal_url(SLUG, "/profile"), data={"name": payload, "locale": "fi", "timezone": "Europe/Helsinki"}
+        )
         assert response.status_code in (302, 422)
         if n % 8 == 0:
             pages[f"profile after name {n}"] = _page(customer, "/profile")
@@ -211,22 +234,38 @@ def test_xss_from_customers_and_agents_is_escaped_in_pages_and_emails(app, festu
     # Requests: summary, description, a file name; comments both ways.
     references = []
     for group in groups(xss):
-        reference = _raise(customer, " ".join(group), "\n".join(group),
-                           files=[(f"{payload}.txt", b"x") for payload in group], cc=" ".join(group)[:1000])
+        reference = _raise(
+            customer,
+            " ".join(group),
+            "\n".join(group),
+            files=[(f"{payload}.txt", b"x") for payload in group],
+            cc=" ".join(group)[:1000],
+        )
         references.append(reference)
         agent.post(portal_url(SLUG, f"/requests/{reference}/comments"), data={"body": "\n\n".join(group)})
     customer.post(portal_url(SLUG, f"/requests/{references[0]}/comments"), data={"body": "\n".join(xss)})
     # An agent's internal note, and a summary forwarded outside with the agent's note.
     agent.post(portal_url(SLUG, f"/requests/{references[0]}/comments"), data={"body": "\n".join(xss), "internal": "1"})
-    response = agent.post(portal_url(SLUG, f"/requests/{references[0]}/forward"),
-                          data={"email": "liitto@example.test", "note": "\n".join(xss)})
+    response = agent.post(
+        portal_url(SLUG, f"/requests/{references[0]}/forward"),
+        data={"email": "liitto@example.test", "note": "\n".join(xss)},
+    )
     assert response.status_code == 302
     # Help articles written by the agent (title, category, Markdown body), read by customers.
     slugs = []
     for n, group in enumerate(groups(xss, chars=280)):
-        response = agent.post(portal_url(SLUG, "/help/manage/new"), data={
-            "title": " ".join(group), "category": group[0][:120], "language": "fi", "visibility": "public",
-            "portal": "", "body": "\n\n".join(group + [f"[xss{n}](javascript:alert('xss'))"]), "action": "publish"})
+        response = agent.post(
+            portal_url(SLUG, "/help/manage/new"),
+            data={
+                "title": " ".join(group),
+                "category": group[0][:120],
+                "language": "fi",
+                "visibility": "public",
+                "portal": "",
+                "body": "\n\n".join(group + [f"[xss{n}](javascript:alert('xss'))"]),
+                "action": "publish",
+            },
+        )
         assert response.status_code == 302, response.get_data(as_text=True)[:1000]
         article_id = response.headers["Location"].rstrip("/").rsplit("/", 1)[1]
         pages[f"article editor {article_id}"] = _page(agent, f"/help/manage/{article_id}")
@@ -311,8 +350,18 @@ def test_xss_in_configurable_strings_and_organization_names_is_escaped(app, fest
         assert response.status_code in (302, 422)
     pages = {"organizations": _page(admin, "/admin/organizations"), "invite": _page(admin, "/admin/users/invite")}
     reference = _raise(customer, "Lasku ei tulostu", "Kuvaus")
-    msgids = ["Requests", "Log out", "Reply above this line", "View the request", "Hello,", "Add a comment",
-              "Send", "Language", "Administration", "Queues"]
+    msgids = [
+        "Requests",
+        "Log out",
+        "Reply above this line",
+        "View the request",
+        "Hello,",
+        "Add a comment",
+        "Send",
+        "Language",
+        "Administration",
+        "Queues",
+    ]
     # Two rounds: every configurable string of the definition gets one payload per round.
     for start in (0, len(xss) // 2):
         batch = itertools.cycle(xss[start:] + xss[:start])
@@ -399,8 +448,12 @@ def test_ui_text_override_with_a_percent_sign_is_refused_or_shown(app, festum):
 
         g.tenant = get_tenant_context(SLUG)
         try:
-            change(SLUG, lambda d: d.update(strings={"fi": {"Log out": wording}}),
-                   actor=db.session.get(User, ids["admin"]), summary=summary_of("string_override", msgid="Log out"))
+            change(
+                SLUG,
+                lambda d: d.update(strings={"fi": {"Log out": wording}}),
+                actor=db.session.get(User, ids["admin"]),
+                summary=summary_of("string_override", msgid="Log out"),
+            )
         except ConsoleError:
             return  # refused with a message for the admin: fine
     response = customer.get(portal_url(SLUG, "/"))
@@ -409,6 +462,7 @@ def test_ui_text_override_with_a_percent_sign_is_refused_or_shown(app, festum):
 
 
 # --- header injection ------------------------------------------------------------------------------------
+
 
 def test_header_injection_never_adds_headers_to_emails(app, festum):
     from app.accounts.models import User
@@ -427,17 +481,24 @@ def test_header_injection_never_adds_headers_to_emails(app, festum):
 
         g.tenant = get_tenant_context(SLUG)
         try:
-            change(SLUG, lambda d: d.update(name=injections[0]), actor=db.session.get(User, ids["admin"]),
-                   summary=summary_of("general"))
+            change(
+                SLUG,
+                lambda d: d.update(name=injections[0]),
+                actor=db.session.get(User, ids["admin"]),
+                summary=summary_of("general"),
+            )
         except Exception:  # refused by the definition's validation: fine, the default name stays
             db.session.rollback()
     sent_by_number: dict[str, str] = {}
     for payload in injections:
         # The requester's name goes into e-mails, the summary into their Subject.
-        customer.post(portal_url(SLUG, "/profile"), data={"name": payload, "locale": "fi",
-                                                         "timezone": "Europe/Helsinki"})
-        response = customer.post(portal_url(SLUG, "/portals/asiakastuki/palvelupyynto/new"), data={
-            "field_summary": payload, "field_description": payload, "field_severity": "normaali"})
+        customer.post(
+            portal_url(SLUG, "/profile"), data={"name": payload, "locale": "fi", "timezone": "Europe/Helsinki"}
+        )
+        response = customer.post(
+            portal_url(SLUG, "/portals/asiakastuki/palvelupyynto/new"),
+            data={"field_summary": payload, "field_description": payload, "field_severity": "normaali"},
+        )
         if response.status_code == 302:
             reference = response.headers["Location"].rsplit("/", 1)[1]
             sent_by_number[reference.rsplit("-", 1)[1]] = payload
@@ -447,8 +508,11 @@ def test_header_injection_never_adds_headers_to_emails(app, festum):
     injected = []
     for message in messages:
         names = {name.lower() for name in message.keys()}
-        if names & {"bcc", "x-injected"} or list(message.keys()).count("To") > 1 or (
-                list(message.keys()).count("Subject") > 1):
+        if (
+            names & {"bcc", "x-injected"}
+            or list(message.keys()).count("To") > 1
+            or (list(message.keys()).count("Subject") > 1)
+        ):
             number = re.search(r"#(\d+)", str(message["Subject"]))
             payload = sent_by_number.get(number.group(1)) if number else None
             injected.append(f"to {message['To']}, summary {payload!r}: headers {sorted(names)}")
@@ -496,22 +560,28 @@ def test_path_traversal_never_leaves_the_tenants_storage_prefix(app, festum, mak
     customer = _client(app, CUSTOMER)
     references = []
     for start in range(0, len(traversals), 5):
-        names = traversals[start:start + 5]
-        references.append(_raise(customer, f"Liitteet {start}", "x",
-                                 files=[(name, b"uploaded " + name.encode()) for name in names]))
+        names = traversals[start : start + 5]
+        references.append(
+            _raise(customer, f"Liitteet {start}", "x", files=[(name, b"uploaded " + name.encode()) for name in names])
+        )
     with app.app_context(), all_tenants():
-        rows = db.session.execute(select(Attachment.id, Attachment.ticket_id, Attachment.storage_key,
-                                         Attachment.filename).where(Attachment.tenant_id == tenant.id)).all()
+        rows = db.session.execute(
+            select(Attachment.id, Attachment.ticket_id, Attachment.storage_key, Attachment.filename).where(
+                Attachment.tenant_id == tenant.id
+            )
+        ).all()
     assert len(rows) == len(traversals)
     prefix = (root / str(tenant.id)).resolve()
     outside = [row for row in rows if prefix not in (root / row.storage_key).resolve().parents]
     assert not outside, f"stored outside the tenant's prefix: {outside}"
-    bad_names = [row.filename for row in rows if "/" in row.filename or "\\" in row.filename
-                 or row.filename in ("", ".", "..")]
+    bad_names = [
+        row.filename for row in rows if "/" in row.filename or "\\" in row.filename or row.filename in ("", ".", "..")
+    ]
     assert not bad_names, f"file names that still name a path: {bad_names}"
     # Nothing was written anywhere but under the tenant's prefix (and our planted secrets).
-    written = [p for p in root.rglob("*") if p.is_file() and prefix not in p.resolve().parents
-               and p.read_bytes() != SECRET]
+    written = [
+        p for p in root.rglob("*") if p.is_file() and prefix not in p.resolve().parents and p.read_bytes() != SECRET
+    ]
     assert not written, f"files written outside the tenant's prefix: {written}"
     # Downloads give back what was uploaded, under a name without a path.
     with app.app_context(), all_tenants():
@@ -527,8 +597,14 @@ def test_path_traversal_never_leaves_the_tenants_storage_prefix(app, festum, mak
     reference = references[0]
     leaks = []
     for payload in traversals:
-        for path in (f"/static/{payload}", f"/branding/logo/{payload}", f"/requests/{reference}/attachments/{payload}",
-                     f"/help/articles/{payload}", f"/requests/{payload}", f"/people/{payload}/avatar"):
+        for path in (
+            f"/static/{payload}",
+            f"/branding/logo/{payload}",
+            f"/requests/{reference}/attachments/{payload}",
+            f"/help/articles/{payload}",
+            f"/requests/{payload}",
+            f"/people/{payload}/avatar",
+        ):
             for client_host in (portal_url(SLUG, path), f"http://portal.test{path}"):
                 response = customer.get(client_host)
                 if SECRET in response.data or response.status_code >= 500 or b"root:x:0:0" in response.data:

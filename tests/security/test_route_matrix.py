@@ -12,6 +12,7 @@ How an answer is read (``access.classify``): reached the view = 2xx, 3xx other t
 page, 422 or 400 (the matrix sends empty or harmless forms, the view may refuse them: that is
 still access); turned away = 403/404, or a redirect to the login page for someone not signed in.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -22,22 +23,51 @@ from tests.security.conftest import MAILGATE_TOKEN, OTHER, THIS, signed_in_clien
 
 # Actors in the order they run: those who cannot change anything first, tenant admins last (their
 # deletions in the console must not take objects away from anyone else's requests).
-ACTOR_ORDER = (access.ANONYMOUS, access.OTHER_TENANT_ADMIN, access.OPERATOR, access.OTHER_CUSTOMER,
-               access.CUSTOMER, access.ORG_ADMIN, access.AGENT, access.TENANT_ADMIN)
+ACTOR_ORDER = (
+    access.ANONYMOUS,
+    access.OTHER_TENANT_ADMIN,
+    access.OPERATOR,
+    access.OTHER_CUSTOMER,
+    access.CUSTOMER,
+    access.ORG_ADMIN,
+    access.AGENT,
+    access.TENANT_ADMIN,
+)
 
 # URL values naming an object of a tenant: replaced by the other tenant's to check isolation.
-OBJECT_PARAMS = {"reference", "attachment_id", "comment_id", "user_id", "org_id", "article_id", "file_id",
-                 "mailbox_id", "token", "transition_id", "slug", "inbound_id"}
+OBJECT_PARAMS = {
+    "reference",
+    "attachment_id",
+    "comment_id",
+    "user_id",
+    "org_id",
+    "article_id",
+    "file_id",
+    "mailbox_id",
+    "token",
+    "transition_id",
+    "slug",
+    "inbound_id",
+}
 # Objects looked up within another object: the other tenant's alone (with this tenant's parent) must
 # be "not found" too. (A participant or transition that is not the request's is an error message.)
 SUB_OBJECTS = {"attachment_id", "comment_id", "file_id", "user_id", "org_id", "inbound_id"}
 NOT_SUB_OBJECT = {("tickets.remove_participant", "user_id")}
 
 # Configuration keys of tenant A (Festum's definition); looked up by key within the tenant.
-CONFIG_KEYS = {"portal_key": "asiakastuki", "type_key": "palvelupyynto", "form_key": "palvelupyynto",
-               "field_key": "cc", "status_key": "odottaa", "workflow_key": "palvelupyynto",
-               "transition_key": "kasittelyyn", "queue_key": "kofax", "rule_key": "valmis-avataan-viestilla",
-               "key": "kofax", "filename": "css/portal.css"}
+CONFIG_KEYS = {
+    "portal_key": "asiakastuki",
+    "type_key": "palvelupyynto",
+    "form_key": "palvelupyynto",
+    "field_key": "cc",
+    "status_key": "odottaa",
+    "workflow_key": "palvelupyynto",
+    "transition_key": "kasittelyyn",
+    "queue_key": "kofax",
+    "rule_key": "valmis-avataan-viestilla",
+    "key": "kofax",
+    "filename": "css/portal.css",
+}
 
 # Harmless forms for the POSTs whose empty form would do something drastic or say nothing about
 # access (an agent's e-mail change must be refused, not merely fail validation).
@@ -55,10 +85,19 @@ POST_DATA = {
     "portal.set_language": lambda v: {"language": "fi"},
 }
 # Requests that change what later requests see run last, in this order.
-LATE = ("tickets.transition", "admin.config.field_delete", "admin.config.transition_delete",
-        "admin.config.rule_delete", "admin.config.queue_delete", "admin.config.remove_mailbox",
-        "admin.config.request_type_delete", "admin.config.workflow_delete", "admin.config.status_delete",
-        "accounts.logout", "operator.logout")
+LATE = (
+    "tickets.transition",
+    "admin.config.field_delete",
+    "admin.config.transition_delete",
+    "admin.config.rule_delete",
+    "admin.config.queue_delete",
+    "admin.config.remove_mailbox",
+    "admin.config.request_type_delete",
+    "admin.config.workflow_delete",
+    "admin.config.status_delete",
+    "accounts.logout",
+    "operator.logout",
+)
 
 
 @pytest.fixture
@@ -74,8 +113,9 @@ def _value(endpoint: str, name: str, values: dict, slug: str):
     if name == "token":
         token = values["token_for"](endpoint)
         if token is None:
-            raise MissingValue(f"no signed token is known for {endpoint}: add a maker to 'tokens' in "
-                               "tests/security/conftest.py")
+            raise MissingValue(
+                f"no signed token is known for {endpoint}: add a maker to 'tokens' in tests/security/conftest.py"
+            )
         return token
     if name == "slug":
         return values["article_slug"] if endpoint.startswith("helpcenter.") else slug
@@ -84,8 +124,10 @@ def _value(endpoint: str, name: str, values: dict, slug: str):
     if name in CONFIG_KEYS:
         return CONFIG_KEYS[name]
     if name not in values:
-        raise MissingValue(f"no value is known for <{name}> of {endpoint}: add one to tests/security/conftest.py "
-                           "(security_world) or CONFIG_KEYS")
+        raise MissingValue(
+            f"no value is known for <{name}> of {endpoint}: add one to tests/security/conftest.py "
+            "(security_world) or CONFIG_KEYS"
+        )
     return values[name]
 
 
@@ -100,8 +142,7 @@ def _variants(rule, own: dict, foreign: dict):
     """(label, foreign?, URL values) for one rule: this tenant's objects, then the other tenant's."""
     endpoint = rule.endpoint
     names = [n for n in rule.arguments if n != "tenant"]
-    objects = [n for n in names if n in OBJECT_PARAMS
-               and not (n == "slug" and not endpoint.startswith("helpcenter."))]
+    objects = [n for n in names if n in OBJECT_PARAMS and not (n == "slug" and not endpoint.startswith("helpcenter."))]
     mine = {n: _value(endpoint, n, own, THIS) for n in names}
     yield "own", False, mine
     if not objects:
@@ -127,16 +168,23 @@ def _tries_foreign(audience_key: str, actor: str, method: str) -> bool:
 
 def _order(item) -> tuple:
     rule, method = item
-    return (rule.endpoint in LATE, LATE.index(rule.endpoint) if rule.endpoint in LATE else 0,
-            method != "GET", rule.endpoint, rule.rule)
+    return (
+        rule.endpoint in LATE,
+        LATE.index(rule.endpoint) if rule.endpoint in LATE else 0,
+        method != "GET",
+        rule.endpoint,
+        rule.rule,
+    )
 
 
 def test_every_route_declares_its_audience(app):
     declared = access.declared_routes()
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
     missing = sorted(endpoints - set(declared))
-    assert not missing, ("These routes declare no audience; add each to ROUTE_ACCESS in its module's "
-                         "policy.py (audiences: app/security/access.py):\n  " + "\n  ".join(missing))
+    assert not missing, (
+        "These routes declare no audience; add each to ROUTE_ACCESS in its module's "
+        "policy.py (audiences: app/security/access.py):\n  " + "\n  ".join(missing)
+    )
     stale = sorted(set(declared) - endpoints)
     assert not stale, "ROUTE_ACCESS names endpoints that do not exist: " + ", ".join(stale)
     unknown = sorted(f"{e}: {a}" for e, a in declared.items() if a not in access.AUDIENCES)
@@ -160,18 +208,27 @@ def test_audience_expectations_are_the_secure_ones():
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_route_matrix(app, security_world):
     declared = access.declared_routes()
-    rules = [(rule, method) for rule in app.url_map.iter_rules()
-             for method in sorted(rule.methods - {"HEAD", "OPTIONS"}) if rule.endpoint in declared]
+    rules = [
+        (rule, method)
+        for rule in app.url_map.iter_rules()
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
+        if rule.endpoint in declared
+    ]
     rules.sort(key=_order)
-    foreign = {**security_world.values(foreign=True),
-               "token_for": lambda endpoint: security_world.token(endpoint, foreign=True)}
+    foreign = {
+        **security_world.values(foreign=True),
+        "token_for": lambda endpoint: security_world.token(endpoint, foreign=True),
+    }
     mismatches: list[str] = []
     checked = 0
     other_before = tenant_snapshot(app, security_world.other.tenant_id)
     for actor in ACTOR_ORDER:
         client = signed_in_client(app, actor)
-        own = {**security_world.values(), **security_world.fresh_request(),
-               "token_for": lambda endpoint: security_world.token(endpoint)}
+        own = {
+            **security_world.values(),
+            **security_world.fresh_request(),
+            "token_for": lambda endpoint: security_world.token(endpoint),
+        }
         for rule, method in rules:
             audience = declared[rule.endpoint]
             try:
@@ -191,17 +248,24 @@ def test_route_matrix(app, security_world):
                 wanted = access.expected(audience, actor, method, foreign=is_foreign)
                 checked += 1
                 if outcome not in wanted:
-                    mismatches.append(f"{method} {rule.rule} [{rule.endpoint}, {audience}, {label} objects] as "
-                                      f"{actor}: got {response.status_code} ({outcome}), expected "
-                                      f"{' or '.join(sorted(wanted))}")
+                    mismatches.append(
+                        f"{method} {rule.rule} [{rule.endpoint}, {audience}, {label} objects] as "
+                        f"{actor}: got {response.status_code} ({outcome}), expected "
+                        f"{' or '.join(sorted(wanted))}"
+                    )
     # The mail gate's own credential is its bearer token (every actor above was refused with 401).
-    response = app.test_client().post(f"http://{TEST_DOMAIN}/mailgate/{THIS}", data=b"",
-                                      headers={"Authorization": f"Bearer {MAILGATE_TOKEN}"})
+    response = app.test_client().post(
+        f"http://{TEST_DOMAIN}/mailgate/{THIS}", data=b"", headers={"Authorization": f"Bearer {MAILGATE_TOKEN}"}
+    )
     if response.status_code not in (200, 400):
         mismatches.append(f"POST /mailgate/{THIS} with the bearer token: got {response.status_code}")
     # Nothing of the other tenant changed, whatever was sent to this tenant's host with its objects.
     other_after = tenant_snapshot(app, security_world.other.tenant_id)
-    mismatches += [f"tenant {OTHER}'s {part} changed: {other_before[part]} -> {other_after[part]}"
-                   for part in other_before if other_before[part] != other_after[part]]
-    assert not mismatches, f"{len(mismatches)} of {checked} requests answered unlike their declared audience:\n" + \
-        "\n".join(mismatches)
+    mismatches += [
+        f"tenant {OTHER}'s {part} changed: {other_before[part]} -> {other_after[part]}"
+        for part in other_before
+        if other_before[part] != other_after[part]
+    ]
+    assert not mismatches, (
+        f"{len(mismatches)} of {checked} requests answered unlike their declared audience:\n" + "\n".join(mismatches)
+    )

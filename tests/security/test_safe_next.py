@@ -5,6 +5,7 @@ the platform operator, twice: as written (the server decodes it once) and encode
 login sees the line itself, as behind a proxy that decodes twice). The Location must resolve, the
 way a browser reads it, to the same host.
 """
+
 import re
 import unicodedata
 from pathlib import Path
@@ -16,8 +17,9 @@ from app.extensions import db
 from tests.conftest import portal_url
 
 PAYLOAD_FILE = Path(__file__).parent / "payloads" / "open_redirect.txt"
-PAYLOADS = [line for line in PAYLOAD_FILE.read_text(encoding="utf-8").splitlines()
-            if line.strip() and not line.startswith("#")]
+PAYLOADS = [
+    line for line in PAYLOAD_FILE.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")
+]
 # Printable ASCII stays as written; anything else is percent-encoded as a browser would send it.
 _AS_WRITTEN = "".join(chr(code) for code in range(0x21, 0x7F))
 
@@ -64,20 +66,23 @@ def test_the_payload_list_is_substantial():
 def test_tenant_login_never_redirects_to_another_site(app, make_tenant, make_user):
     make_user(make_tenant("exea"), "anna@firma.pl")
     page = portal_url("exea", "/login")
-    for payload, response in _send_both_ways(app, page,
-                                             {"email": "anna@firma.pl", "password": "correct-horse-battery"}):
+    for payload, response in _send_both_ways(
+        app, page, {"email": "anna@firma.pl", "password": "correct-horse-battery"}
+    ):
         _assert_same_host(response, page, payload)
 
 
 def test_operator_login_never_redirects_to_another_site(app, operator):
     page = portal_url(None, "/login")
-    for payload, response in _send_both_ways(app, page,
-                                             {"email": "operator@portal.test", "password": "operator-password"}):
+    for payload, response in _send_both_ways(
+        app, page, {"email": "operator@portal.test", "password": "operator-password"}
+    ):
         _assert_same_host(response, page, payload)
 
 
-def test_a_logged_in_visit_of_the_login_page_never_redirects_to_another_site(app, client, make_tenant, make_user,
-                                                                            login):
+def test_a_logged_in_visit_of_the_login_page_never_redirects_to_another_site(
+    app, client, make_tenant, make_user, login
+):
     make_user(make_tenant("exea"), "anna@firma.pl")
     assert login("exea", "anna@firma.pl").status_code == 302
     page = portal_url("exea", "/login")
@@ -88,11 +93,15 @@ def test_a_logged_in_visit_of_the_login_page_never_redirects_to_another_site(app
 
 def test_local_targets_are_followed_by_both_logins(app, client, make_tenant, make_user, operator):
     make_user(make_tenant("exea"), "anna@firma.pl")
-    tenant = client.post(portal_url("exea", "/login?next=/profile%3Ftab%3Dpassword"),
-                         data={"email": "anna@firma.pl", "password": "correct-horse-battery"})
+    tenant = client.post(
+        portal_url("exea", "/login?next=/profile%3Ftab%3Dpassword"),
+        data={"email": "anna@firma.pl", "password": "correct-horse-battery"},
+    )
     assert tenant.headers["Location"] == "/profile?tab=password"
-    platform = app.test_client().post(portal_url(None, "/login?next=/tenants/new"),
-                                      data={"email": "operator@portal.test", "password": "operator-password"})
+    platform = app.test_client().post(
+        portal_url(None, "/login?next=/tenants/new"),
+        data={"email": "operator@portal.test", "password": "operator-password"},
+    )
     assert platform.status_code == 302 and platform.headers["Location"] == "/tenants/new"
 
 

@@ -1,6 +1,7 @@
 """Secure defaults and secrets (ASVS 2.10.4, 6.4.1, 14.1): without PORTAL_ENV the app is production and
 refuses to start without real secrets, in one line; rotating SECRET_KEY keeps sessions, signed links
 and the stored mailbox passwords working."""
+
 import os
 import subprocess
 import sys
@@ -19,12 +20,26 @@ NEW_KEY = "n" * 20 + "-new-secret-key-of-40-bytes"
 
 def _start(tmp_path, **variables):
     """`flask --app wsgi routes` in a clean environment (no PORTAL_ENV unless given)."""
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("PORTAL_ENV", "SECRET_KEY", "SECRET_KEY_FALLBACKS", "MAILBOX_ENCRYPTION_KEYS")}
-    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'portal.sqlite3'}", STORAGE_URL=f"file://{tmp_path / 'storage'}",
-               REDIS_URL="redis://127.0.0.1:1/0", PORTAL_CLI_LANGUAGE="en", **variables)
-    return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "routes"], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("PORTAL_ENV", "SECRET_KEY", "SECRET_KEY_FALLBACKS", "MAILBOX_ENCRYPTION_KEYS")
+    }
+    env.update(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'portal.sqlite3'}",
+        STORAGE_URL=f"file://{tmp_path / 'storage'}",
+        REDIS_URL="redis://127.0.0.1:1/0",
+        PORTAL_CLI_LANGUAGE="en",
+        **variables,
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "routes"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_without_portal_env_a_missing_secret_key_stops_the_start_in_one_line(tmp_path):
@@ -55,8 +70,9 @@ def test_the_default_posture_is_production(monkeypatch):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     with pytest.raises(ConfigurationError):
         create_app({"DATABASE_URL": "sqlite://"})
-    app = create_app({"DATABASE_URL": "sqlite://", "SECRET_KEY": NEW_KEY,
-                      "MAILBOX_ENCRYPTION_KEYS": Fernet.generate_key().decode()})
+    app = create_app(
+        {"DATABASE_URL": "sqlite://", "SECRET_KEY": NEW_KEY, "MAILBOX_ENCRYPTION_KEYS": Fernet.generate_key().decode()}
+    )
     assert app.config["ENV"] == "production" and not app.config["TESTING"]
 
 
@@ -72,8 +88,12 @@ def test_rotating_the_secret_key_keeps_sessions_links_and_mailbox_passwords(app_
     tenant = make_tenant("targito")
     make_user(tenant, "zakaznik@firma.cz")
     client = before.test_client()
-    assert client.post(portal_url("targito", "/login"),
-                       data={"email": "zakaznik@firma.cz", "password": "correct-horse-battery"}).status_code == 302
+    assert (
+        client.post(
+            portal_url("targito", "/login"), data={"email": "zakaznik@firma.cz", "password": "correct-horse-battery"}
+        ).status_code
+        == 302
+    )
     assert client.get(portal_url("targito", "/profile")).status_code == 200
     with before.app_context(), tenant_scope(tenant.id):
         from app.accounts.models import User
@@ -100,11 +120,13 @@ def test_rotating_the_secret_key_keeps_sessions_links_and_mailbox_passwords(app_
 
     # A dedicated mailbox key: `flask mail rotate-key` re-encrypts, after which SECRET_KEY no longer matters.
     mailbox_key = Fernet.generate_key().decode()
-    keyed = create_app(dict(app_config, SECRET_KEY=NEW_KEY, SECRET_KEY_FALLBACKS=OLD_KEY,
-                            MAILBOX_ENCRYPTION_KEYS=mailbox_key))
+    keyed = create_app(
+        dict(app_config, SECRET_KEY=NEW_KEY, SECRET_KEY_FALLBACKS=OLD_KEY, MAILBOX_ENCRYPTION_KEYS=mailbox_key)
+    )
     result = keyed.test_cli_runner().invoke(args=["mail", "rotate-key"])
     assert result.exit_code == 0 and "1 mailbox password re-encrypted" in result.output
-    later = create_app(dict(app_config, SECRET_KEY="l" * 40,
-                            MAILBOX_ENCRYPTION_KEYS=f"{Fernet.generate_key().decode()},{mailbox_key}"))
+    later = create_app(
+        dict(app_config, SECRET_KEY="l" * 40, MAILBOX_ENCRYPTION_KEYS=f"{Fernet.generate_key().decode()},{mailbox_key}")
+    )
     with later.app_context(), tenant_scope(tenant.id):
         assert decrypt_password(db.session.scalars(db.select(Mailbox)).one().password_encrypted) == "mailbox-secret"

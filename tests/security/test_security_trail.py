@@ -1,6 +1,7 @@
 """The security trail: exports, imports and suspensions are recorded; a tenant admin reads the
 tenant's events (and only those) in their own language, time zone and date format, filters them,
 pages through them and downloads them as CSV; agents and customers cannot."""
+
 import csv
 import html
 import io
@@ -44,9 +45,14 @@ def _record(app, tenant, kind, *, actor_email=None, subject_email=None, email=""
     """An event as the other modules record it (sign-ins, role changes...), at a chosen moment."""
     with app.app_context():
         with tenant_scope(tenant.id):
-            actor = db.session.execute(select(User).where(User.email == actor_email)).scalar_one() if actor_email else None
-            subject = (db.session.execute(select(User).where(User.email == subject_email)).scalar_one()
-                       if subject_email else None)
+            actor = (
+                db.session.execute(select(User).where(User.email == actor_email)).scalar_one() if actor_email else None
+            )
+            subject = (
+                db.session.execute(select(User).where(User.email == subject_email)).scalar_one()
+                if subject_email
+                else None
+            )
             event = record_event(kind, tenant_id=tenant.id, actor=actor, subject=subject, email=email, ip=ip, **params)
         if at is not None:
             event.created_at = at
@@ -57,9 +63,11 @@ def _record(app, tenant, kind, *, actor_email=None, subject_email=None, email=""
 def _events(app, tenant_id):
     """The tenant's events other than sign-ins and sign-outs, oldest first."""
     with app.app_context():
-        return db.session.scalars(select(SecurityEvent).where(SecurityEvent.tenant_id == tenant_id,
-                                                              SecurityEvent.kind.not_in(SIGN_IN_OUT))
-                                  .order_by(SecurityEvent.id)).all()
+        return db.session.scalars(
+            select(SecurityEvent)
+            .where(SecurityEvent.tenant_id == tenant_id, SecurityEvent.kind.not_in(SIGN_IN_OUT))
+            .order_by(SecurityEvent.id)
+        ).all()
 
 
 def _operator_client(app):
@@ -69,8 +77,10 @@ def _operator_client(app):
         db.session.add(Operator(email=OPERATOR, password_hash=hash_password("operator-password")))
         db.session.commit()
     client = app.test_client()
-    assert client.post(portal_url(None, "/login"), data={"email": OPERATOR, "password": "operator-password"}
-                       ).status_code == 302
+    assert (
+        client.post(portal_url(None, "/login"), data={"email": OPERATOR, "password": "operator-password"}).status_code
+        == 302
+    )
     return client
 
 
@@ -80,13 +90,17 @@ SIGN_IN_OUT = (kinds.LOGIN_SUCCEEDED, kinds.LOGOUT)
 def _rows(page: str) -> list[str]:
     """The text of the trail's table rows, newest first, without the reading admin's own sign-ins
     and sign-outs (the tests sign in; those events are recorded and shown like any other)."""
-    body = page.split('<tbody>', 1)[1].split('</tbody>', 1)[0]
+    body = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     rows = [html.unescape(row) for row in body.split("<tr")[1:]]
-    return [row for row in rows
-            if not (any(f'data-kind="{kind}"' in row for kind in SIGN_IN_OUT) and f"<td>{ADMIN}</td>" in row)]
+    return [
+        row
+        for row in rows
+        if not (any(f'data-kind="{kind}"' in row for kind in SIGN_IN_OUT) and f"<td>{ADMIN}</td>" in row)
+    ]
 
 
 # --- recording ------------------------------------------------------------------------------------
+
 
 def test_export_import_and_suspension_are_on_the_tenant_admins_trail(app, client, make_tenant, make_user, login):
     targito = _targito(make_tenant, make_user, name="Tereza Admin")
@@ -97,15 +111,21 @@ def test_export_import_and_suspension_are_on_the_tenant_admins_trail(app, client
     definition = yaml.safe_load(exported.data)
     definition["statuses"][0]["name"]["en"] = "New"
     # The dry run (showing the differences) is not an import...
-    dry = client.post(portal_url("targito", "/admin/config/import"), data={
-        "file": (io.BytesIO(yaml.safe_dump(definition, allow_unicode=True).encode()), "targito.yaml")},
-        content_type="multipart/form-data")
+    dry = client.post(
+        portal_url("targito", "/admin/config/import"),
+        data={"file": (io.BytesIO(yaml.safe_dump(definition, allow_unicode=True).encode()), "targito.yaml")},
+        content_type="multipart/form-data",
+    )
     assert dry.status_code == 200
     assert [e.kind for e in _events(app, targito.id)] == [kinds.CONFIG_EXPORTED, kinds.CONFIG_EXPORTED]
     # ...applying it is.
     payload = dry.get_data(as_text=True).split('name="definition" value="', 1)[1].split('"', 1)[0]
-    assert client.post(portal_url("targito", "/admin/config/import"),
-                       data={"definition": html.unescape(payload), "apply": "1"}).status_code == 302
+    assert (
+        client.post(
+            portal_url("targito", "/admin/config/import"), data={"definition": html.unescape(payload), "apply": "1"}
+        ).status_code
+        == 302
+    )
 
     operator = _operator_client(app)
     assert operator.post(portal_url(None, "/tenants/targito/status"), data={"status": "suspended"}).status_code == 302
@@ -145,15 +165,25 @@ def test_suspending_a_suspended_portal_records_nothing_more(app, make_tenant, ma
 
 # --- reading --------------------------------------------------------------------------------------
 
+
 def test_a_czech_admin_reads_the_trail_in_czech_with_czech_dates_in_her_time_zone(
-        app, client, make_tenant, make_user, login):
+    app, client, make_tenant, make_user, login
+):
     targito = _targito(make_tenant, make_user, locale="cs")
     with app.app_context(), tenant_scope(targito.id):
         db.session.execute(select(User).where(User.email == ADMIN)).scalar_one().timezone = "Europe/Prague"
         db.session.commit()
     moment = datetime(2026, 12, 1, 23, 30, 15, tzinfo=timezone.utc)  # already 2 December in Prague
-    _record(app, targito, kinds.ROLE_CHANGED, actor_email=ADMIN, subject_email=AGENT, at=moment,
-            old_role="agent", new_role="admin")
+    _record(
+        app,
+        targito,
+        kinds.ROLE_CHANGED,
+        actor_email=ADMIN,
+        subject_email=AGENT,
+        at=moment,
+        old_role="agent",
+        new_role="admin",
+    )
     login("targito", ADMIN)
     page = client.get(TRAIL + "?kind=role_changed").get_data(as_text=True)
     expected = format_datetime(moment, "medium", tzinfo="Europe/Prague", locale="cs")
@@ -169,14 +199,29 @@ def test_a_czech_admin_reads_the_trail_in_czech_with_czech_dates_in_her_time_zon
 
 def test_an_english_admin_reads_whole_sentences_with_the_role_names(app, client, make_tenant, make_user, login):
     targito = _targito(make_tenant, make_user)
-    _record(app, targito, kinds.ROLE_CHANGED, actor_email=ADMIN, subject_email=AGENT, old_role="agent",
-            new_role="admin")
+    _record(
+        app, targito, kinds.ROLE_CHANGED, actor_email=ADMIN, subject_email=AGENT, old_role="agent", new_role="admin"
+    )
     _record(app, targito, kinds.USER_INVITED, actor_email=ADMIN, subject_email=CUSTOMER, role="customer")
     _record(app, targito, kinds.LOGIN_FAILED, email="nobody@targito.test", ip="203.0.113.9")
-    _record(app, targito, kinds.MEMBERSHIP_CHANGED, actor_email=ADMIN, subject_email=CUSTOMER, organization="Firma",
-            change="made_admin")
-    _record(app, targito, kinds.MEMBERSHIP_CHANGED, actor_email=ADMIN, subject_email=CUSTOMER, organization="Firma",
-            change="renamed")  # a change this version has no sentence for
+    _record(
+        app,
+        targito,
+        kinds.MEMBERSHIP_CHANGED,
+        actor_email=ADMIN,
+        subject_email=CUSTOMER,
+        organization="Firma",
+        change="made_admin",
+    )
+    _record(
+        app,
+        targito,
+        kinds.MEMBERSHIP_CHANGED,
+        actor_email=ADMIN,
+        subject_email=CUSTOMER,
+        organization="Firma",
+        change="renamed",
+    )  # a change this version has no sentence for
     login("targito", ADMIN)
     rows = _rows(client.get(TRAIL).get_data(as_text=True))
     assert "Membership of Firma changed: renamed" in rows.pop(0)
@@ -198,8 +243,12 @@ def test_another_tenants_and_the_platforms_events_never_show(app, client, make_t
         db.session.commit()
     _record(app, targito, kinds.LOGIN_FAILED, email="own@targito.test")
     login("targito", ADMIN)
-    for response in (client.get(TRAIL), client.get(TRAIL + "?email=exea"), client.get(CSV_URL),
-                     client.get(CSV_URL + "?email=anna")):
+    for response in (
+        client.get(TRAIL),
+        client.get(TRAIL + "?email=exea"),
+        client.get(CSV_URL),
+        client.get(CSV_URL + "?email=anna"),
+    ):
         text = response.get_data(as_text=True)
         assert response.status_code == 200
         for foreign in ("secret@exea.test", "anna@exea.test", "198.51.100", "operator-typo"):
@@ -227,14 +276,24 @@ def test_filters_by_kind_and_by_email_address(app, client, make_tenant, make_use
     targito = _targito(make_tenant, make_user)
     _record(app, targito, kinds.LOGIN_FAILED, email="Mallory@evil.test")
     _record(app, targito, kinds.LOGIN_SUCCEEDED, actor_email=AGENT, subject_email=AGENT, email="")
-    _record(app, targito, kinds.ROLE_CHANGED, actor_email=ADMIN, subject_email=CUSTOMER, old_role="customer",
-            new_role="agent")
+    _record(
+        app,
+        targito,
+        kinds.ROLE_CHANGED,
+        actor_email=ADMIN,
+        subject_email=CUSTOMER,
+        old_role="customer",
+        new_role="agent",
+    )
     _record(app, targito, kinds.LOGIN_FAILED, email="a_b%@targito.test")
     login("targito", ADMIN)
 
     def kinds_shown(query):
-        return [row.split('data-kind="', 1)[1].split('"', 1)[0]
-                for row in _rows(client.get(TRAIL + query).get_data(as_text=True)) if 'data-kind="' in row]
+        return [
+            row.split('data-kind="', 1)[1].split('"', 1)[0]
+            for row in _rows(client.get(TRAIL + query).get_data(as_text=True))
+            if 'data-kind="' in row
+        ]
 
     assert kinds_shown("?kind=login_failed") == ["login_failed", "login_failed"]
     assert kinds_shown("?email=mallory") == ["login_failed"]  # any case, part of the address
@@ -266,7 +325,9 @@ def test_older_pages_by_id_keep_the_filters(app, client, make_tenant, make_user,
         text = client.get(url).get_data(as_text=True)
         pages += 1
         seen += [row.split("guess", 1)[1][:3] for row in _rows(text) if "guess" in row]
-        older = text.split(">" + "Older" + "</a>")[0].rsplit('href="', 1)[1].split('"')[0] if ">Older</a>" in text else None
+        older = (
+            text.split(">" + "Older" + "</a>")[0].rsplit('href="', 1)[1].split('"')[0] if ">Older</a>" in text else None
+        )
         if older:
             assert "kind=login_failed" in older
             url = portal_url("targito", html.unescape(older))
@@ -281,17 +342,37 @@ def test_older_pages_by_id_keep_the_filters(app, client, make_tenant, make_user,
 def test_the_csv_has_keys_iso_times_and_no_formulas(app, client, make_tenant, make_user, login):
     targito = _targito(make_tenant, make_user)
     moment = datetime(2026, 12, 1, 23, 30, 15, tzinfo=timezone.utc)
-    _record(app, targito, kinds.ROLE_CHANGED, actor_email=ADMIN, subject_email=AGENT, at=moment, old_role="agent",
-            new_role="admin")
+    _record(
+        app,
+        targito,
+        kinds.ROLE_CHANGED,
+        actor_email=ADMIN,
+        subject_email=AGENT,
+        at=moment,
+        old_role="agent",
+        new_role="admin",
+    )
     _record(app, targito, kinds.LOGIN_FAILED, email='=HYPERLINK("http://evil.test")', ip="203.0.113.9", at=moment)
     login("targito", ADMIN)
     response = client.get(CSV_URL)
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
-    rows = [row for row in csv.DictReader(io.StringIO(response.get_data(as_text=True)))
-            if row["kind"] not in SIGN_IN_OUT]
-    assert list(rows[0]) == ["id", "created_at", "kind", "email", "actor_type", "actor_user_id", "actor_email",
-                             "subject_user_id", "subject_email", "ip", "params"]
+    rows = [
+        row for row in csv.DictReader(io.StringIO(response.get_data(as_text=True))) if row["kind"] not in SIGN_IN_OUT
+    ]
+    assert list(rows[0]) == [
+        "id",
+        "created_at",
+        "kind",
+        "email",
+        "actor_type",
+        "actor_user_id",
+        "actor_email",
+        "subject_user_id",
+        "subject_email",
+        "ip",
+        "params",
+    ]
     failed, changed = rows
     assert failed["kind"] == "login_failed" and failed["created_at"] == "2026-12-01T23:30:15+00:00"
     assert failed["email"] == '\'=HYPERLINK("http://evil.test")'  # shown as text, never run as a formula
@@ -299,8 +380,10 @@ def test_the_csv_has_keys_iso_times_and_no_formulas(app, client, make_tenant, ma
     assert changed["kind"] == "role_changed" and changed["actor_type"] == "user"
     assert changed["actor_email"] == ADMIN and changed["subject_email"] == AGENT
     assert json.loads(changed["params"]) == {"old_role": "agent", "new_role": "admin"}  # keys, not words
-    assert [r["kind"] for r in csv.DictReader(io.StringIO(client.get(CSV_URL + "?kind=role_changed")
-                                                           .get_data(as_text=True)))] == ["role_changed"]
+    assert [
+        r["kind"]
+        for r in csv.DictReader(io.StringIO(client.get(CSV_URL + "?kind=role_changed").get_data(as_text=True)))
+    ] == ["role_changed"]
 
 
 def test_a_hostile_address_typed_at_the_login_is_shown_as_text(app, client, make_tenant, make_user, login):

@@ -1,6 +1,7 @@
 """SSRF (ASVS 12.6.1, 5.2.6): a tenant admin's IMAP mailbox may not make the portal connect to loopback,
 private, link-local or metadata addresses, nor to ports other than IMAP's, unless the operator allows
 it; a refusal happens before any connection, and no page ever shows what a remote server said."""
+
 import socket
 import threading
 
@@ -44,25 +45,52 @@ def no_connections(monkeypatch):
 
 
 def _test_connection(client, host, port, security="none"):
-    return client.post(url("/email/mailboxes"), data={
-        "host": host, "port": str(port), "security": security, "username": "support@firma.cz",
-        "password": "secret", "folder": "INBOX", "action": "test"})
+    return client.post(
+        url("/email/mailboxes"),
+        data={
+            "host": host,
+            "port": str(port),
+            "security": security,
+            "username": "support@firma.cz",
+            "password": "secret",
+            "folder": "INBOX",
+            "action": "test",
+        },
+    )
 
 
-@pytest.mark.parametrize("host,port", [
-    ("127.0.0.1", 143), ("10.0.0.1", 993), ("169.254.169.254", 143), ("[::1]", 993), ("::1", 143),
-    ("localhost", 993), ("::ffff:127.0.0.1", 143), ("::ffff:10.0.0.1", 993), ("0.0.0.0", 143),
-    ("192.168.1.10", 993), ("100.64.0.1", 143), ("224.0.0.1", 143), ("8.8.8.8", 22), ("8.8.8.8", 6379),
-])
+@pytest.mark.parametrize(
+    "host,port",
+    [
+        ("127.0.0.1", 143),
+        ("10.0.0.1", 993),
+        ("169.254.169.254", 143),
+        ("[::1]", 993),
+        ("::1", 143),
+        ("localhost", 993),
+        ("::ffff:127.0.0.1", 143),
+        ("::ffff:10.0.0.1", 993),
+        ("0.0.0.0", 143),
+        ("192.168.1.10", 993),
+        ("100.64.0.1", 143),
+        ("224.0.0.1", 143),
+        ("8.8.8.8", 22),
+        ("8.8.8.8", 6379),
+    ],
+)
 def test_private_and_local_addresses_and_other_ports_are_refused_without_connecting(
-        app, client, make_tenant, make_user, login, no_connections, host, port):
+    app, client, make_tenant, make_user, login, no_connections, host, port
+):
     _setup(make_tenant, make_user, login)
     app.config["MAILBOX_ALLOWED_HOSTS"] = []
     page = _test_connection(client, host, port)
     assert no_connections == []
     assert page.status_code == 422
-    assert _czech(app, "This address is not allowed for a mailbox: it is a private or local address, or the "
-                       "port is not an IMAP port (143 or 993).") in page.get_data(as_text=True)
+    assert _czech(
+        app,
+        "This address is not allowed for a mailbox: it is a private or local address, or the "
+        "port is not an IMAP port (143 or 993).",
+    ) in page.get_data(as_text=True)
 
 
 def test_a_saved_mailbox_pointing_inside_is_refused_by_the_poller_too(app, make_tenant, no_connections):
@@ -72,8 +100,7 @@ def test_a_saved_mailbox_pointing_inside_is_refused_by_the_poller_too(app, make_
     tenant = make_tenant("targito")
     app.config["MAILBOX_ALLOWED_HOSTS"] = []
     with app.app_context(), tenant_scope(tenant.id):
-        mailbox_id = set_mailbox(host="169.254.169.254", port=80, security="none", username="x",
-                                 password="y").id
+        mailbox_id = set_mailbox(host="169.254.169.254", port=80, security="none", username="x", password="y").id
         result = poll_mailbox(mailbox_id)
         assert result["error"] == "address_not_allowed"
         mailbox = db.session.get(Mailbox, mailbox_id)
@@ -134,8 +161,10 @@ def test_a_server_that_is_not_imap_has_its_banner_never_shown(app, client, make_
 
 def test_an_imap_server_refusing_the_login_has_its_words_never_shown(app, client, make_tenant, make_user, login):
     targito = _setup(make_tenant, make_user, login)
-    server = FakeServer(f"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] {BANNER}\r\n".encode(),
-                        f"TAG NO [AUTHENTICATIONFAILED] {BANNER}\r\n".encode())
+    server = FakeServer(
+        f"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] {BANNER}\r\n".encode(),
+        f"TAG NO [AUTHENTICATIONFAILED] {BANNER}\r\n".encode(),
+    )
     try:
         page = _test_connection(client, "127.0.0.1", server.port)
         text = page.get_data(as_text=True)
@@ -146,8 +175,7 @@ def test_an_imap_server_refusing_the_login_has_its_words_never_shown(app, client
         from app.mailin.services import set_mailbox
 
         with app.app_context(), tenant_scope(targito.id):
-            mailbox_id = set_mailbox(host="127.0.0.1", port=server.port, security="none", username="x",
-                                     password="y").id
+            mailbox_id = set_mailbox(host="127.0.0.1", port=server.port, security="none", username="x", password="y").id
             result = poll_mailbox(mailbox_id)
             assert BANNER not in str(result)
             assert BANNER not in (db.session.get(Mailbox, mailbox_id).last_error or "")
@@ -164,8 +192,14 @@ def test_the_operator_may_allow_a_private_host(app, make_tenant):
     assert vet_target("127.0.0.1", 12345, allowed=["127.0.0.1"]).addresses == ("127.0.0.1",)
     assert vet_target("10.1.2.3", 143, allowed=["10.0.0.0/8"]).addresses == ("10.1.2.3",)
     assert vet_target("8.8.8.8", 993, allowed=[]).addresses == ("8.8.8.8",)
-    for host, port in (("10.1.2.3", 143), ("8.8.8.8", 25), ("2001:db8::1", 993), ("fe80::1", 993),
-                       ("fc00::1", 143), ("2002:0a00:0001::1", 143)):
+    for host, port in (
+        ("10.1.2.3", 143),
+        ("8.8.8.8", 25),
+        ("2001:db8::1", 993),
+        ("fe80::1", 993),
+        ("fc00::1", 143),
+        ("2002:0a00:0001::1", 143),
+    ):
         with pytest.raises(AddressNotAllowed):
             vet_target(host, port, allowed=["192.168.0.0/16"])
     with app.app_context(), tenant_scope(make_tenant("targito").id):

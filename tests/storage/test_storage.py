@@ -1,4 +1,5 @@
 """Files through one interface: S3 (boto3 against moto's S3 server over HTTP) and a local folder."""
+
 import io
 
 import pytest
@@ -8,8 +9,9 @@ from app.storage import LocalStorage, S3Storage, StorageError, make_key, storage
 
 @pytest.fixture
 def s3(s3_server):
-    storage = S3Storage("portal-test", endpoint_url=s3_server, region="us-east-1",
-                        access_key="testing", secret_key="testing")
+    storage = S3Storage(
+        "portal-test", endpoint_url=s3_server, region="us-east-1", access_key="testing", secret_key="testing"
+    )
     storage.ensure_bucket()
     return storage
 
@@ -44,12 +46,14 @@ def test_s3_presigned_download_names_the_original_file(s3):
 
 
 def test_s3_outage_is_a_storage_error_not_a_crash(s3_server):
-    storage = S3Storage("missing-bucket", endpoint_url=s3_server, region="us-east-1",
-                        access_key="testing", secret_key="testing")
+    storage = S3Storage(
+        "missing-bucket", endpoint_url=s3_server, region="us-east-1", access_key="testing", secret_key="testing"
+    )
     with pytest.raises(StorageError):
         storage.check()
-    unreachable = S3Storage("x", endpoint_url="http://127.0.0.1:9", region="us-east-1",
-                            access_key="testing", secret_key="testing")
+    unreachable = S3Storage(
+        "x", endpoint_url="http://127.0.0.1:9", region="us-east-1", access_key="testing", secret_key="testing"
+    )
     with pytest.raises(StorageError):
         unreachable.put("1/x", io.BytesIO(b"x"), "text/plain")
 
@@ -67,8 +71,10 @@ def test_local_storage_round_trip_and_refuses_keys_outside_its_folder(tmp_path):
 
 def test_storage_url_selects_the_backend(tmp_path, s3_server):
     assert isinstance(storage_from_url(f"file://{tmp_path}", {}), LocalStorage)
-    s3 = storage_from_url("s3://bucket", {"S3_ENDPOINT_URL": s3_server, "S3_REGION": "us-east-1",
-                                          "S3_ACCESS_KEY_ID": "a", "S3_SECRET_ACCESS_KEY": "b"})
+    s3 = storage_from_url(
+        "s3://bucket",
+        {"S3_ENDPOINT_URL": s3_server, "S3_REGION": "us-east-1", "S3_ACCESS_KEY_ID": "a", "S3_SECRET_ACCESS_KEY": "b"},
+    )
     assert isinstance(s3, S3Storage) and s3.bucket == "bucket"
     with pytest.raises(ValueError):
         storage_from_url("ftp://x", {})

@@ -1,4 +1,5 @@
 """The operator's `flask --app wsgi tenants ...` commands, in the operator's language."""
+
 import pytest
 import yaml
 
@@ -79,8 +80,9 @@ def test_suspend_and_activate(app, client):
 
     with app.app_context(), all_tenants():
         exea = db.session.execute(select(Tenant.id).where(Tenant.slug == "exea")).scalar_one()
-        kinds = db.session.scalars(select(SecurityEvent.kind).where(SecurityEvent.tenant_id == exea)
-                                   .order_by(SecurityEvent.id)).all()
+        kinds = db.session.scalars(
+            select(SecurityEvent.kind).where(SecurityEvent.tenant_id == exea).order_by(SecurityEvent.id)
+        ).all()
     assert kinds == ["tenant_suspended", "tenant_resumed"]
 
 
@@ -144,54 +146,84 @@ def test_the_commands_speak_the_configured_operator_language(app):
     assert listing.split()[:2] == ["targito", "suspended"] and "http://targito.portal.test/" in listing
 
 
-@pytest.mark.parametrize("env, lang", [
-    ({"LANG": "cs_CZ.UTF-8"}, "cs"),
-    ({"LANG": "pl_PL"}, "pl"),
-    ({"LANG": "en_US.UTF-8", "LC_ALL": "fi_FI.UTF-8"}, "fi"),  # LC_ALL wins, as for every program
-    ({"LANG": "de_DE.UTF-8"}, "en"),  # not a UI language: English
-    ({"LANG": "C.UTF-8"}, "en"),
-    # Python sets LC_CTYPE=C.UTF-8 when hu_HU is not installed (PEP 538); that names no language.
-    ({"LANG": "hu_HU.UTF-8", "LC_CTYPE": "C.UTF-8"}, "hu"),
-    ({"LANGUAGE": "pl:en", "LANG": "cs_CZ.UTF-8"}, "pl"),
-])
+@pytest.mark.parametrize(
+    "env, lang",
+    [
+        ({"LANG": "cs_CZ.UTF-8"}, "cs"),
+        ({"LANG": "pl_PL"}, "pl"),
+        ({"LANG": "en_US.UTF-8", "LC_ALL": "fi_FI.UTF-8"}, "fi"),  # LC_ALL wins, as for every program
+        ({"LANG": "de_DE.UTF-8"}, "en"),  # not a UI language: English
+        ({"LANG": "C.UTF-8"}, "en"),
+        # Python sets LC_CTYPE=C.UTF-8 when hu_HU is not installed (PEP 538); that names no language.
+        ({"LANG": "hu_HU.UTF-8", "LC_CTYPE": "C.UTF-8"}, "hu"),
+        ({"LANGUAGE": "pl:en", "LANG": "cs_CZ.UTF-8"}, "pl"),
+    ],
+)
 def test_without_a_setting_the_operators_posix_locale_chooses_the_language(app, env, lang):
     app.config["PORTAL_CLI_LANGUAGE"] = None
     result = app.test_cli_runner().invoke(args=["tenants", "list"], env={**NO_LOCALE, **env})
-    assert result.output.strip() == translated(app, lang, "no tenants; run %(command)s",
-                                               command="`flask --app wsgi tenants sync`")
+    assert result.output.strip() == translated(
+        app, lang, "no tenants; run %(command)s", command="`flask --app wsgi tenants sync`"
+    )
 
 
 def test_the_setting_wins_over_the_posix_locale(app):
     app.config["PORTAL_CLI_LANGUAGE"] = "pl"
     result = app.test_cli_runner().invoke(args=["tenants", "list"], env={**NO_LOCALE, "LANG": "hu_HU.UTF-8"})
-    assert result.output.strip() == translated(app, "pl", "no tenants; run %(command)s",
-                                               command="`flask --app wsgi tenants sync`")
+    assert result.output.strip() == translated(
+        app, "pl", "no tenants; run %(command)s", command="`flask --app wsgi tenants sync`"
+    )
 
 
 def test_inside_a_tenant_the_operator_keeps_their_language_and_the_invitee_gets_the_tenants(app, outbox):
     """The first admin is invited within the new (Czech) tenant; the operator still reads Hungarian."""
     app.config["PORTAL_CLI_LANGUAGE"] = "hu"
-    result = app.test_cli_runner().invoke(args=[
-        "tenants", "create", "globex", "--name", "Globex", "--languages", "cs,en", "--default-language", "cs",
-        "--admin", "admin@globex.example"])
+    result = app.test_cli_runner().invoke(
+        args=[
+            "tenants",
+            "create",
+            "globex",
+            "--name",
+            "Globex",
+            "--languages",
+            "cs,en",
+            "--default-language",
+            "cs",
+            "--admin",
+            "admin@globex.example",
+        ]
+    )
     assert result.exit_code == 0, result.output
-    assert translated(app, "hu", "%(slug)s: invitation sent to %(email)s", slug="globex",
-                      email="admin@globex.example") in result.output
-    assert translated(app, "hu", "%(slug)s: created from %(source)s; portal at %(url)s", slug="globex",
-                      source="_template", url="http://globex.portal.test/") in result.output
+    assert (
+        translated(app, "hu", "%(slug)s: invitation sent to %(email)s", slug="globex", email="admin@globex.example")
+        in result.output
+    )
+    assert (
+        translated(
+            app,
+            "hu",
+            "%(slug)s: created from %(source)s; portal at %(url)s",
+            slug="globex",
+            source="_template",
+            url="http://globex.portal.test/",
+        )
+        in result.output
+    )
     subjects = [subject for _to, subject, _text, _html, kind in outbox() if kind == "invitation"]
     assert subjects == [translated(app, "cs", "You are invited to the %(name)s customer portal", name="Globex")]
 
 
 def test_definition_problems_reach_the_operator_in_their_language_with_the_file_and_key(app, tmp_path):
-    folder = _broken_copy(tmp_path, "targito", "workflow.yaml",
-                          lambda d: d["workflows"][0]["transitions"][0].update(to="limbo"))
+    folder = _broken_copy(
+        tmp_path, "targito", "workflow.yaml", lambda d: d["workflows"][0]["transitions"][0].update(to="limbo")
+    )
     app.config["TENANTS_DIR"] = str(tmp_path / "tenants")
     app.config["PORTAL_CLI_LANGUAGE"] = "cs"
     result = app.test_cli_runner().invoke(args=["tenants", "sync", "targito"])
     assert result.exit_code == 1
-    problem = (f"{folder}/workflow.yaml: workflows[0].transitions[0].to: "
-               + translated(app, "cs", "unknown status '%(key)s'", key="limbo"))
+    problem = f"{folder}/workflow.yaml: workflows[0].transitions[0].to: " + translated(
+        app, "cs", "unknown status '%(key)s'", key="limbo"
+    )
     assert translated(app, "cs", "error: %(problem)s", problem=problem) in result.output
 
 
@@ -205,10 +237,23 @@ def test_schema_problems_are_worded_in_the_operators_language_too(app, tmp_path)
     app.config["TENANTS_DIR"] = str(tmp_path / "tenants")
     app.config["PORTAL_CLI_LANGUAGE"] = "hu"
     output = app.test_cli_runner().invoke(args=["tenants", "sync", "targito"]).output
-    assert f"{folder}/tenant.yaml: (top level): " + translated(app, "hu", "the key '%(key)s' is missing",
-                                                                key="name") in output
-    assert f"{folder}/tenant.yaml: reference_prefix: " + translated(
-        app, "hu", "%(value)s does not match the expected form (%(pattern)s)", value="'tar'",
-        pattern="^[A-Z][A-Z0-9]{1,9}$") in output
-    assert f"{folder}/tenant.yaml: languages: " + translated(
-        app, "hu", "must be %(type)s, not %(value)s", type=translated(app, "hu", "a list"), value="'cs'") in output
+    assert (
+        f"{folder}/tenant.yaml: (top level): " + translated(app, "hu", "the key '%(key)s' is missing", key="name")
+        in output
+    )
+    assert (
+        f"{folder}/tenant.yaml: reference_prefix: "
+        + translated(
+            app,
+            "hu",
+            "%(value)s does not match the expected form (%(pattern)s)",
+            value="'tar'",
+            pattern="^[A-Z][A-Z0-9]{1,9}$",
+        )
+        in output
+    )
+    assert (
+        f"{folder}/tenant.yaml: languages: "
+        + translated(app, "hu", "must be %(type)s, not %(value)s", type=translated(app, "hu", "a list"), value="'cs'")
+        in output
+    )

@@ -1,4 +1,5 @@
 """The tenants/ definition format: validated with clear errors, synced idempotently, exported back."""
+
 import shutil
 from pathlib import Path
 
@@ -34,14 +35,29 @@ def test_seed_request_types_and_statuses_ship_with_the_demo_tenants():
             return {rt["name"][lang] for p in d["portals"] for rt in p["request_types"]}
         return {s["customer_name" if key == "customer_statuses" else "name"][lang] for s in d["statuses"]}
 
-    assert {"Hiba", "Kérdés/észrevétel", "Fejlesztési javaslat/kérés", "Egyéb"} <= names("flexinform", "request_types", "hu")
-    assert {"Nyitott", "Bejelentő válaszára vár", "Folyamatban", "Megoldva", "Kész"} <= names("flexinform", "statuses", "hu")
+    assert {"Hiba", "Kérdés/észrevétel", "Fejlesztési javaslat/kérés", "Egyéb"} <= names(
+        "flexinform", "request_types", "hu"
+    )
+    assert {"Nyitott", "Bejelentő válaszára vár", "Folyamatban", "Megoldva", "Kész"} <= names(
+        "flexinform", "statuses", "hu"
+    )
     assert {"Uusi", "Käsittelyssä", "Odottaa", "Valmis", "Hylätty/Poistettu"} <= names("festum", "statuses", "fi")
     assert {"Otevřeno", "V řešení", "Hotovo"} == names("targito", "customer_statuses", "cs")
-    assert {"Zgłoś awarię", "Zadaj pytanie techniczne", "Wsparcie", "Zadaj pytanie biznesowe",
-            "Zgłoś wizytę kolokacyjną"} <= names("exea", "request_types", "pl")
-    assert {"Zgłoszenie przyjęte", "Sprawdzone i skierowane", "Zawieszone", "Czekamy na Twoją odpowiedź",
-            "Rozwiązane", "Zamknięte"} <= names("exea", "statuses", "pl")
+    assert {
+        "Zgłoś awarię",
+        "Zadaj pytanie techniczne",
+        "Wsparcie",
+        "Zadaj pytanie biznesowe",
+        "Zgłoś wizytę kolokacyjną",
+    } <= names("exea", "request_types", "pl")
+    assert {
+        "Zgłoszenie przyjęte",
+        "Sprawdzone i skierowane",
+        "Zawieszone",
+        "Czekamy na Twoją odpowiedź",
+        "Rozwiązane",
+        "Zamknięte",
+    } <= names("exea", "statuses", "pl")
 
 
 @pytest.fixture
@@ -131,7 +147,8 @@ def test_a_changed_name_is_applied_and_bumps_the_configuration_version(app):
         definition["statuses"][0]["name"]["pl"] = "Przyjęte"
         report = apply_definition(definition)
         assert [describe_change(c) for c in report.changes] == [
-            f"updated status '{definition['statuses'][0]['key']}' (name)"]
+            f"updated status '{definition['statuses'][0]['key']}' (name)"
+        ]
         assert db.session.execute(select(Tenant.config_version)).scalar_one() == version + 1
 
 
@@ -147,15 +164,20 @@ def test_removing_a_status_still_in_use_is_refused_and_changes_nothing(app):
         with tenant_scope(tenant.id):
             user = create_user("customer@example.com")
             db.session.flush()
-            ticket = create_ticket(request_type=db.session.scalars(select(RequestType)).first(), requester=user,
-                                   summary="Serwer nie odpowiada")
+            ticket = create_ticket(
+                request_type=db.session.scalars(select(RequestType)).first(),
+                requester=user,
+                summary="Serwer nie odpowiada",
+            )
             db.session.commit()
             initial = ticket.status.key
         changed = normalize_definition(definition)
         changed["statuses"] = [s for s in changed["statuses"] if s["key"] != initial]
         for workflow in changed["workflows"]:
             workflow["initial_status"] = changed["statuses"][0]["key"]
-            workflow["transitions"] = [t for t in workflow["transitions"] if t["to"] != initial and initial not in t["from"]]
+            workflow["transitions"] = [
+                t for t in workflow["transitions"] if t["to"] != initial and initial not in t["from"]
+            ]
         changed["rules"] = []
         changed["statuses"][0]["name"]["pl"] = "Zmienione"
         with pytest.raises(DefinitionError) as info:
@@ -185,6 +207,7 @@ def test_export_gives_back_the_same_definition(app, slug, tmp_path):
 def _bad_queue(filters):
     def change(d):
         d["queues"][0]["filters"] = filters
+
     return change
 
 
@@ -192,7 +215,9 @@ def test_errors_for_a_queue_naming_unknown_statuses_fields_options_or_request_ty
     folder = broken("queues.yaml", _bad_queue({"statuses": ["waiting_for_pm", "limbo"]}))
     assert f"{folder}/queues.yaml: queues[0].filters.statuses[1]: unknown status 'limbo'" in _problems(folder)
     folder = broken("queues.yaml", _bad_queue({"fields": {"priority": ["urgent"]}}))
-    assert "queues.yaml: queues[0].filters.fields.priority[0]: 'urgent' is not an option of 'priority'" in _problems(folder)
+    assert "queues.yaml: queues[0].filters.fields.priority[0]: 'urgent' is not an option of 'priority'" in _problems(
+        folder
+    )
     folder = broken("queues.yaml", _bad_queue({"fields": {"jono": ["kofax"]}}))
     assert "queues.yaml: queues[0].filters.fields.jono: no form has a choice (select) field 'jono'" in _problems(folder)
     folder = broken("queues.yaml", _bad_queue({"request_types": ["bug", "support/nope"], "portal": "support"}))
@@ -213,8 +238,10 @@ def test_error_for_a_transition_requiring_a_field_that_is_not_on_every_form(tmp_
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     data["workflows"][0]["transitions"][0]["requires"] = ["comment", "ugyiratszam"]  # only on the TAO form
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    assert ("workflow.yaml: workflows[0].transitions[0].requires[1]: field 'ugyiratszam' is not in form "
-            "'altalanos' of request type 'verseny/hiba'") in _problems(folder)
+    assert (
+        "workflow.yaml: workflows[0].transitions[0].requires[1]: field 'ugyiratszam' is not in form "
+        "'altalanos' of request type 'verseny/hiba'"
+    ) in _problems(folder)
 
 
 def test_errors_for_transitions_requiring_unknown_or_unfillable_fields(broken):
@@ -227,8 +254,9 @@ def test_errors_for_transitions_requiring_unknown_or_unfillable_fields(broken):
     assert "requires[0]: field 'attachments' cannot be required by a transition" in _problems(folder)
     # Customers cannot fill in a field set by support (the reject step is the customer's).
     folder = broken("workflow.yaml", requires(7, ["comment", "information_needed"]))
-    assert ("workflows[0].transitions[7].requires[1]: field 'information_needed' is set by support "
-            "(editable_by: agent)") in _problems(folder)
+    assert (
+        "workflows[0].transitions[7].requires[1]: field 'information_needed' is set by support (editable_by: agent)"
+    ) in _problems(folder)
 
 
 def test_queues_are_synced_and_a_removed_queue_is_removed(app):
@@ -240,7 +268,10 @@ def test_queues_are_synced_and_a_removed_queue_is_removed(app):
         tenant = db.session.execute(select(Tenant)).scalar_one()
         with tenant_scope(tenant.id):
             assert db.session.scalars(select(Queue.key).order_by(Queue.position)).all()[:3] == [
-                "unassigned", "mine", "waiting_for_support"]
+                "unassigned",
+                "mine",
+                "waiting_for_support",
+            ]
         changed = normalize_definition(definition)
         changed["queues"] = [q for q in changed["queues"] if q["key"] != "mine"]
         report = apply_definition(changed)

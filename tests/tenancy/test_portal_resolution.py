@@ -1,4 +1,5 @@
 """A customer who opens <vendor>.<domain> lands in that vendor's portal, in its language."""
+
 import re
 
 import pytest
@@ -55,8 +56,9 @@ def test_unknown_subdomain_is_a_plain_404_that_reveals_nothing(client, demo_tena
     assert body == missing_page.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("host", ["a.b." + TEST_DOMAIN, "www.flexinform." + TEST_DOMAIN, "-x." + TEST_DOMAIN,
-                                  "flexinform_." + TEST_DOMAIN])
+@pytest.mark.parametrize(
+    "host", ["a.b." + TEST_DOMAIN, "www.flexinform." + TEST_DOMAIN, "-x." + TEST_DOMAIN, "flexinform_." + TEST_DOMAIN]
+)
 def test_nested_or_malformed_subdomains_never_reach_a_tenant(client, demo_tenants, host):
     response = client.get(f"http://{host}/")
     assert response.status_code in (400, 404)  # 400: not even a valid host name

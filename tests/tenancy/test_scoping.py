@@ -1,4 +1,5 @@
 """Tenant isolation: one vendor's data is invisible and untouchable from another, even by id."""
+
 import pytest
 from sqlalchemy import delete, func, select, update
 
@@ -44,7 +45,9 @@ def test_objects_of_another_tenant_are_invisible_even_by_id(app, two_tenants):
             summaries = db.session.scalars(select(Ticket.summary)).all()
             assert summaries == ["targito problem"]
             # Joins and aggregates are scoped too.
-            joined = db.session.execute(select(func.count()).select_from(Ticket).join(User, Ticket.requester_id == User.id)).scalar()
+            joined = db.session.execute(
+                select(func.count()).select_from(Ticket).join(User, Ticket.requester_id == User.id)
+            ).scalar()
             assert joined == 1
 
 

@@ -1,4 +1,5 @@
 """The conversation and the workflow as the seeds describe them, driven through the portal pages."""
+
 import pytest
 from sqlalchemy import or_, select
 
@@ -16,6 +17,7 @@ from tests.conftest import portal_url
 @pytest.fixture
 def request_at(app, make_tenant, make_user):
     """A tenant with a customer, an agent and one request of its first request type."""
+
     def make(slug, type_key=None, values=None):
         tenant = make_tenant(slug)
         customer_id = make_user(tenant, "customer@example.com", name="Customer")
@@ -29,9 +31,13 @@ def request_at(app, make_tenant, make_user):
                 query = query.where(RequestType.key == type_key)
             request_type = db.session.scalars(query).first()
             customer = db.session.get(User, customer_id)
-            ticket = raise_request(tenant=g.tenant, request_type_id=request_type.id, requester=customer,
-                                   created_by=customer, values={"summary": "Gond", "description": "Leírás",
-                                                                **(values or {})})
+            ticket = raise_request(
+                tenant=g.tenant,
+                request_type_id=request_type.id,
+                requester=customer,
+                created_by=customer,
+                values={"summary": "Gond", "description": "Leírás", **(values or {})},
+            )
             return tenant, ticket.reference
 
     return make
@@ -39,18 +45,22 @@ def request_at(app, make_tenant, make_user):
 
 def status_of(app, tenant, reference):
     with app.app_context(), tenant_scope(tenant.id):
-        return db.session.execute(select(Status.key).join(Ticket, Ticket.status_id == Status.id)
-                                  .where(Ticket.reference == reference)).scalar_one()
+        return db.session.execute(
+            select(Status.key).join(Ticket, Ticket.status_id == Status.id).where(Ticket.reference == reference)
+        ).scalar_one()
 
 
 def step(app, tenant, reference, base_key):
     """The id of the workflow step ``base_key`` from the request's current status."""
     with app.app_context(), tenant_scope(tenant.id):
         ticket = db.session.execute(select(Ticket).where(Ticket.reference == reference)).scalar_one()
-        return db.session.scalars(select(Transition.id).where(
-            Transition.workflow_id == ticket.request_type.workflow_id,
-            or_(Transition.key == base_key, Transition.key.like(f"{base_key}@%")),
-            or_(Transition.from_status_id == ticket.status_id, Transition.from_status_id.is_(None)))).first()
+        return db.session.scalars(
+            select(Transition.id).where(
+                Transition.workflow_id == ticket.request_type.workflow_id,
+                or_(Transition.key == base_key, Transition.key.like(f"{base_key}@%")),
+                or_(Transition.from_status_id == ticket.status_id, Transition.from_status_id.is_(None)),
+            )
+        ).first()
 
 
 def act(client, slug, reference, transition_id, body=""):
@@ -103,8 +113,9 @@ def test_flexinform_status_flow_with_reply_confirm_and_no_reopening(app, client,
 def test_crmservice_comment_with_change_status_to(app, client, request_at, login):
     from app.workflow.services import available_transitions
 
-    tenant, ref = request_at("crmservice", values={"category": "support", "severity": "severity_10",
-                                                   "priority": "medium"})
+    tenant, ref = request_at(
+        "crmservice", values={"category": "support", "severity": "severity_10", "priority": "medium"}
+    )
     as_(client, login, "crmservice", "agent")
     act(client, "crmservice", ref, step(app, tenant, ref, "ask_customer"), "Missä raportissa virhe näkyy?")
     as_(client, login, "crmservice", "customer")
@@ -114,8 +125,10 @@ def test_crmservice_comment_with_change_status_to(app, client, request_at, login
         ticket = db.session.execute(select(Ticket).where(Ticket.reference == ref)).scalar_one()
         waiting = next(t for t in available_transitions(ticket, "customer") if t.to_status.key == "waiting_crm")
         waiting_id = waiting.id
-    response = client.post(portal_url("crmservice", f"/requests/{ref}/comments"),
-                           data={"body": "Odotamme vastausta", "transition": str(waiting_id)})
+    response = client.post(
+        portal_url("crmservice", f"/requests/{ref}/comments"),
+        data={"body": "Odotamme vastausta", "transition": str(waiting_id)},
+    )
     assert response.status_code == 302
     assert status_of(app, tenant, ref) == "waiting_crm"
     page = client.get(portal_url("crmservice", f"/requests/{ref}")).get_data(as_text=True)
@@ -166,8 +179,10 @@ def test_a_customer_cannot_take_an_agents_step(app, client, request_at, login):
 def test_internal_notes_are_never_shown_to_customers(app, client, request_at, login):
     tenant, ref = request_at("festum")
     login("festum", "agent@example.com")
-    client.post(portal_url("festum", f"/requests/{ref}/comments"), data={"body": "Sisäinen: asiakas on hankala",
-                                                                         "internal": "1"})
+    client.post(
+        portal_url("festum", f"/requests/{ref}/comments"),
+        data={"body": "Sisäinen: asiakas on hankala", "internal": "1"},
+    )
     client.post(portal_url("festum", f"/requests/{ref}/comments"), data={"body": "Hei, katsomme asiaa."})
     as_(client, login, "festum", "customer")
     page = client.get(portal_url("festum", f"/requests/{ref}")).get_data(as_text=True)
@@ -184,9 +199,11 @@ def test_conversation_order_and_files_on_comments(app, client, request_at, login
     tenant, ref = request_at("festum")
     login("festum", "customer@example.com")
     client.post(portal_url("festum", f"/requests/{ref}/comments"), data={"body": "Ensimmäinen"})
-    client.post(portal_url("festum", f"/requests/{ref}/comments"),
-                data={"body": "Toinen", "files": [(io.BytesIO(b"kuva"), "kuvakaappaus.png")]},
-                content_type="multipart/form-data")
+    client.post(
+        portal_url("festum", f"/requests/{ref}/comments"),
+        data={"body": "Toinen", "files": [(io.BytesIO(b"kuva"), "kuvakaappaus.png")]},
+        content_type="multipart/form-data",
+    )
     newest = client.get(portal_url("festum", f"/requests/{ref}")).get_data(as_text=True)
     oldest = client.get(portal_url("festum", f"/requests/{ref}?order=oldest")).get_data(as_text=True)
     assert newest.index("Toinen") < newest.index("Ensimmäinen")
@@ -228,6 +245,7 @@ def test_festum_a_message_on_a_done_request_reopens_it(app, client, request_at, 
     client.post(portal_url("festum", f"/requests/{ref}/comments"), data={"body": "Ongelma palasi."})
     assert status_of(app, tenant, ref) == "kasittelyssa"
     with app.app_context(), tenant_scope(tenant.id):
-        reopened = db.session.scalars(select(TicketEvent).where(TicketEvent.kind == "status_changed")
-                                      .order_by(TicketEvent.id.desc())).first()
+        reopened = db.session.scalars(
+            select(TicketEvent).where(TicketEvent.kind == "status_changed").order_by(TicketEvent.id.desc())
+        ).first()
         assert reopened.actor_id is None and reopened.data["rule"]  # done by the tenant's rule, as "System"

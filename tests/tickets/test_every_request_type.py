@@ -1,4 +1,5 @@
 """Every request type of every demo tenant can be raised by its demo customer with its real form."""
+
 import pytest
 from sqlalchemy import select
 
@@ -13,8 +14,15 @@ def _sample(info, request_type_key):
 
     if info.type in ("select", "multiselect"):
         return info.options[0][0]
-    return {"text": "Teszt", "textarea": "Részletes leírás", "number": "3", "date": "2026-11-20",
-            "checkbox": "y", "email": "someone@example.com", "phone": "+36 1 234 5678"}.get(info.type)
+    return {
+        "text": "Teszt",
+        "textarea": "Részletes leírás",
+        "number": "3",
+        "date": "2026-11-20",
+        "checkbox": "y",
+        "email": "someone@example.com",
+        "phone": "+36 1 234 5678",
+    }.get(info.type)
 
 
 @pytest.mark.parametrize("slug", DEMO_TENANTS)
@@ -27,7 +35,9 @@ def test_every_request_type_can_be_raised(app, client, make_tenant, make_user, l
     login(slug, "customer@example.com")
     with app.test_request_context(portal_url(slug)), tenant_scope(tenant.id):
         context = get_tenant_context(slug)
-        forms = [(p.key, rt.key, form_fields(context, rt.form_id)) for p in portal_catalog(context) for rt in p.request_types]
+        forms = [
+            (p.key, rt.key, form_fields(context, rt.form_id)) for p in portal_catalog(context) for rt in p.request_types
+        ]
     for portal_key, type_key, fields in forms:
         url = portal_url(slug, f"/portals/{portal_key}/{type_key}/new")
         page = client.get(url).get_data(as_text=True)

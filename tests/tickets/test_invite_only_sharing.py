@@ -2,6 +2,7 @@
 sharing a request: they share with people who have an account there; staff may still invite anyone.
 At an open portal sharing with a new address still creates the account (tests/tickets/test_sharing.py).
 """
+
 from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
@@ -13,9 +14,10 @@ from tests.conftest import portal_url
 
 
 def _raise(client, slug):
-    response = client.post(portal_url(slug, "/portals/support/incident/new"),
-                           data={"field_summary": "Awaria", "field_description": "Serwer nie odpowiada",
-                                 "share_with": "private"})
+    response = client.post(
+        portal_url(slug, "/portals/support/incident/new"),
+        data={"field_summary": "Awaria", "field_description": "Serwer nie odpowiada", "share_with": "private"},
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[-2000:]
     return response.headers["Location"].rsplit("/", 1)[-1]
 
@@ -30,8 +32,9 @@ def _participants(app, tenant):
         return sorted(db.session.scalars(select(User.email).join(Participant, Participant.user_id == User.id)))
 
 
-def test_a_customer_at_an_invite_only_portal_cannot_create_an_account_by_sharing(app, client, make_tenant, make_user,
-                                                                                login, outbox):
+def test_a_customer_at_an_invite_only_portal_cannot_create_an_account_by_sharing(
+    app, client, make_tenant, make_user, login, outbox
+):
     exea = make_tenant("exea")
     assert exea.registration_mode != "open"
     make_user(exea, "anna@firma.pl")
@@ -44,8 +47,10 @@ def test_a_customer_at_an_invite_only_portal_cannot_create_an_account_by_sharing
     assert _account(app, exea, "stranger@evil.example") is None
     assert [to for to, *_rest in outbox()[before:]] == []
     with app.test_request_context("/"), force_locale("pl"):
-        message = gettext("%(email)s has no account at this portal, and only the support team can invite new people "
-                          "here.", email="stranger@evil.example")
+        message = gettext(
+            "%(email)s has no account at this portal, and only the support team can invite new people here.",
+            email="stranger@evil.example",
+        )
     assert message in client.get(portal_url("exea", f"/requests/{ref}")).get_data(as_text=True)
     # Someone with an account there is shared with as before.
     client.post(portal_url("exea", f"/requests/{ref}/participants"), data={"email": "piotr@firma.pl"})

@@ -1,4 +1,5 @@
 """Who may do what with a request: every role × action, including other tenants and anonymous."""
+
 import pytest
 from flask_login import AnonymousUserMixin
 from sqlalchemy import select
@@ -44,9 +45,17 @@ def world(app, make_tenant):
             people["other_tenant_same_email"] = create_user("requester@example.com")
             db.session.commit()
         with tenant_scope(targito.id):
-            for name, role in [("requester", "customer"), ("participant", "customer"), ("colleague", "customer"),
-                               ("org_admin", "customer"), ("other_org_admin", "customer"), ("stranger", "customer"),
-                               ("deactivated_requester", "customer"), ("agent", "agent"), ("admin", "admin")]:
+            for name, role in [
+                ("requester", "customer"),
+                ("participant", "customer"),
+                ("colleague", "customer"),
+                ("org_admin", "customer"),
+                ("other_org_admin", "customer"),
+                ("stranger", "customer"),
+                ("deactivated_requester", "customer"),
+                ("agent", "agent"),
+                ("admin", "admin"),
+            ]:
                 people[name] = create_user(f"{name}@example.com", role=role)
             db.session.flush()
             acme, other = Organization(name="Acme s.r.o."), Organization(name="Jiná a.s.")
@@ -88,7 +97,8 @@ def test_role_action_matrix(app, world, person):
                 assert granted == expected, (person, which)
                 # The list filter agrees with the per-request rule.
                 listed = db.session.execute(
-                    select(Ticket.id).where(Ticket.id == ticket.id, visible_tickets_clause(user))).first()
+                    select(Ticket.id).where(Ticket.id == ticket.id, visible_tickets_clause(user))
+                ).first()
                 assert bool(listed) == ("view" in expected), (person, which)
 
 

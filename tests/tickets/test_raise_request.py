@@ -1,4 +1,5 @@
 """Raising requests with each tenant's own form: conditions, required fields, deep links, files, sharing."""
+
 import io
 
 import pytest
@@ -17,8 +18,11 @@ def _values(app, tenant, reference):
     with app.app_context(), tenant_scope(tenant.id):
         ticket = db.session.execute(select(Ticket).where(Ticket.reference == reference)).scalar_one()
         ticket.status  # loaded while in the session, for the assertions
-        rows = db.session.execute(select(Field.key, TicketFieldValue.value).join(
-            TicketFieldValue, TicketFieldValue.field_id == Field.id).where(TicketFieldValue.ticket_id == ticket.id)).all()
+        rows = db.session.execute(
+            select(Field.key, TicketFieldValue.value)
+            .join(TicketFieldValue, TicketFieldValue.field_id == Field.id)
+            .where(TicketFieldValue.ticket_id == ticket.id)
+        ).all()
         return ticket, dict(rows)
 
 
@@ -64,9 +68,10 @@ def test_targito_priority_only_for_something_broken(app, client, make_tenant, cu
     question = client.get(portal_url("targito", "/portals/support/support/new")).get_data(as_text=True)
     broken = client.get(portal_url("targito", "/portals/support/bug/new")).get_data(as_text=True)
     assert 'name="field_priority"' not in question and 'name="field_priority"' in broken
-    response = client.post(portal_url("targito", "/portals/support/bug/new"),
-                           data={"field_summary": "Export nefunguje", "field_description": "Chyba 500",
-                                 "field_priority": "high"})
+    response = client.post(
+        portal_url("targito", "/portals/support/bug/new"),
+        data={"field_summary": "Export nefunguje", "field_description": "Chyba 500", "field_priority": "high"},
+    )
     assert response.status_code == 302 and response.headers["Location"] == "/requests/TAR-1"
     _ticket, values = _values(app, targito, "TAR-1")
     assert values["priority"] == "high"
@@ -86,13 +91,25 @@ def test_flexinform_tao_form_requires_every_required_field(app, client, make_ten
     assert translated(app, "hu", "Please fill in this field.") in html
     assert 'value="Hiba a beadásnál"' in html  # what was typed is kept
     assert _tickets(app, flexinform) == []
-    ok = client.post(url, data={"field_summary": "Hiba a beadásnál", "field_sportszervezet": "Kovács SE",
-                                "field_ugyiratszam": "TAO/2026/123", "field_evad": "2025-26",
-                                "field_reszleg": "utanpotlas", "field_description": "A beadás gomb nem működik."})
+    ok = client.post(
+        url,
+        data={
+            "field_summary": "Hiba a beadásnál",
+            "field_sportszervezet": "Kovács SE",
+            "field_ugyiratszam": "TAO/2026/123",
+            "field_evad": "2025-26",
+            "field_reszleg": "utanpotlas",
+            "field_description": "A beadás gomb nem működik.",
+        },
+    )
     assert ok.status_code == 302
     ticket, values = _values(app, flexinform, "FLX-1")
-    assert values == {"sportszervezet": "Kovács SE", "ugyiratszam": "TAO/2026/123", "evad": "2025-26",
-                      "reszleg": "utanpotlas"}
+    assert values == {
+        "sportszervezet": "Kovács SE",
+        "ugyiratszam": "TAO/2026/123",
+        "evad": "2025-26",
+        "reszleg": "utanpotlas",
+    }
     assert ticket.summary == "Hiba a beadásnál" and ticket.description == "A beadás gomb nem működik."
     assert ticket.status.key == "nyitott"
 
@@ -102,7 +119,9 @@ def test_an_unconfirmed_account_cannot_raise_requests(app, client, make_tenant, 
     customer(flexinform, verified=False)
     url = portal_url("flexinform", "/portals/verseny/kerdes/new")
     page = client.get(url)
-    assert translated(app, "hu", "Please confirm your e-mail address before raising a request.") in page.get_data(as_text=True)
+    assert translated(app, "hu", "Please confirm your e-mail address before raising a request.") in page.get_data(
+        as_text=True
+    )
     response = client.post(url, data={"field_summary": "Kérdés", "field_description": "Szöveg"})
     assert response.status_code == 422
     assert _tickets(app, flexinform) == []
@@ -114,8 +133,10 @@ def test_deep_link_prefills_the_form_and_survives_the_login(app, client, make_te
     link = portal_url("targito", "/portals/support/bug/new?summary=Import%20kontakt%C5%AF&priority=high&priority_x=1")
     to_login = client.get(link)
     assert to_login.status_code == 302 and "/login?next=" in to_login.headers["Location"]
-    back = client.post(portal_url("targito", to_login.headers["Location"]),
-                       data={"email": "jana@example.cz", "password": "correct-horse-battery"})
+    back = client.post(
+        portal_url("targito", to_login.headers["Location"]),
+        data={"email": "jana@example.cz", "password": "correct-horse-battery"},
+    )
     form = client.get(portal_url("targito", back.headers["Location"])).get_data(as_text=True)
     assert 'value="Import kontaktů"' in form
     assert '<option selected value="high">' in form or 'value="high" selected' in form
@@ -127,8 +148,15 @@ def test_festum_support_fields_are_not_on_the_customer_form_but_get_their_defaul
     url = portal_url("festum", "/portals/asiakastuki/palvelupyynto/new")
     page = client.get(url).get_data(as_text=True)
     assert 'name="field_priority"' not in page and 'name="field_queue"' not in page and 'name="field_cc"' in page
-    client.post(url, data={"field_summary": "Lasku ei tulostu", "field_description": "Tulostus kaatuu",
-                           "field_severity": "vakava", "field_cc": "pomo@yritys.fi"})
+    client.post(
+        url,
+        data={
+            "field_summary": "Lasku ei tulostu",
+            "field_description": "Tulostus kaatuu",
+            "field_severity": "vakava",
+            "field_cc": "pomo@yritys.fi",
+        },
+    )
     _ticket, values = _values(app, festum, "FES-1")
     assert values["priority"] == "3" and values["queue"] == "asiakastuki" and values["cc"] == "pomo@yritys.fi"
 
@@ -139,9 +167,17 @@ def test_agent_raises_a_request_for_a_caller_who_gets_an_account(app, client, ma
     url = portal_url("festum", "/portals/asiakastuki/palvelupyynto/new")
     page = client.get(url).get_data(as_text=True)
     assert 'name="on_behalf_of"' in page and 'name="field_priority"' in page
-    response = client.post(url, data={"on_behalf_of": "soittaja@yritys.fi", "field_summary": "Puhelimessa: tulostus",
-                                      "field_description": "Asiakas soitti", "field_priority": "2",
-                                      "field_queue": "kofax", "field_severity": "normaali"})
+    response = client.post(
+        url,
+        data={
+            "on_behalf_of": "soittaja@yritys.fi",
+            "field_summary": "Puhelimessa: tulostus",
+            "field_description": "Asiakas soitti",
+            "field_priority": "2",
+            "field_queue": "kofax",
+            "field_severity": "normaali",
+        },
+    )
     assert response.status_code == 302
     ticket, values = _values(app, festum, "FES-1")
     with app.app_context(), tenant_scope(festum.id):
@@ -166,8 +202,10 @@ def test_sharing_with_the_organization_targito_default(app, client, make_tenant,
         second_id = second.id
     page = client.get(portal_url("targito", "/portals/support/support/new")).get_data(as_text=True)
     assert "Alfa s.r.o." in page and "Beta a.s." in page
-    client.post(portal_url("targito", "/portals/support/support/new"),
-                data={"field_summary": "Dotaz", "field_description": "Text", "share_with": f"org:{second_id}"})
+    client.post(
+        portal_url("targito", "/portals/support/support/new"),
+        data={"field_summary": "Dotaz", "field_description": "Text", "share_with": f"org:{second_id}"},
+    )
     with app.app_context(), tenant_scope(targito.id):
         shares = db.session.scalars(select(TicketOrganization.organization_id)).all()
         watchers = db.session.scalars(select(Watcher.user_id)).all()
@@ -184,26 +222,39 @@ def test_sharing_with_someone_elses_organization_is_refused(app, client, make_te
         add_membership(db.session.get(User, user_id), own)
         db.session.commit()
         foreign_id = foreign.id
-    response = client.post(portal_url("exea", "/portals/support/incident/new"),
-                           data={"field_summary": "Awaria", "field_description": "Opis", "share_with": f"org:{foreign_id}"})
+    response = client.post(
+        portal_url("exea", "/portals/support/incident/new"),
+        data={"field_summary": "Awaria", "field_description": "Opis", "share_with": f"org:{foreign_id}"},
+    )
     assert response.status_code == 422
     assert _tickets(app, exea) == []
 
 
-def test_attachments_are_stored_in_s3_and_downloaded_with_their_names(app, client, make_tenant, customer, s3_server,
-                                                                       make_user, login):
+def test_attachments_are_stored_in_s3_and_downloaded_with_their_names(
+    app, client, make_tenant, customer, s3_server, make_user, login
+):
     from app.storage import S3Storage
 
-    S3Storage("portal-files", endpoint_url=s3_server, region="us-east-1", access_key="t", secret_key="t").ensure_bucket()
-    app.config.update(STORAGE_URL="s3://portal-files", S3_ENDPOINT_URL=s3_server, S3_ACCESS_KEY_ID="t",
-                      S3_SECRET_ACCESS_KEY="t")
+    S3Storage(
+        "portal-files", endpoint_url=s3_server, region="us-east-1", access_key="t", secret_key="t"
+    ).ensure_bucket()
+    app.config.update(
+        STORAGE_URL="s3://portal-files", S3_ENDPOINT_URL=s3_server, S3_ACCESS_KEY_ID="t", S3_SECRET_ACCESS_KEY="t"
+    )
     app.extensions.pop("storage", None)
     crm = make_tenant("crmservice")
     customer(crm)
-    response = client.post(portal_url("crmservice", "/portals/support/ticket/new"), data={
-        "field_summary": "Liite", "field_description": "Katso liite", "field_category": "support",
-        "field_priority": "medium", "field_attachments": [(io.BytesIO("Hyvää päivää".encode()), "Lokitiedosto äö.txt")],
-    }, content_type="multipart/form-data")
+    response = client.post(
+        portal_url("crmservice", "/portals/support/ticket/new"),
+        data={
+            "field_summary": "Liite",
+            "field_description": "Katso liite",
+            "field_category": "support",
+            "field_priority": "medium",
+            "field_attachments": [(io.BytesIO("Hyvää päivää".encode()), "Lokitiedosto äö.txt")],
+        },
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302
     with app.app_context(), tenant_scope(crm.id):
         attachment = db.session.scalars(select(Attachment)).one()
@@ -224,31 +275,42 @@ def test_a_dangerous_file_or_a_storage_failure_leaves_no_request_behind(app, cli
     crm = make_tenant("crmservice")
     customer(crm)
     data = {"field_summary": "Liite", "field_description": "x", "field_category": "support", "field_priority": "medium"}
-    blocked = client.post(portal_url("crmservice", "/portals/support/ticket/new"),
-                          data={**data, "field_attachments": [(io.BytesIO(b"MZ"), "setup.exe")]},
-                          content_type="multipart/form-data")
+    blocked = client.post(
+        portal_url("crmservice", "/portals/support/ticket/new"),
+        data={**data, "field_attachments": [(io.BytesIO(b"MZ"), "setup.exe")]},
+        content_type="multipart/form-data",
+    )
     assert blocked.status_code == 422
-    app.config.update(STORAGE_URL="s3://nowhere", S3_ENDPOINT_URL="http://127.0.0.1:9", S3_ACCESS_KEY_ID="t",
-                      S3_SECRET_ACCESS_KEY="t")
+    app.config.update(
+        STORAGE_URL="s3://nowhere", S3_ENDPOINT_URL="http://127.0.0.1:9", S3_ACCESS_KEY_ID="t", S3_SECRET_ACCESS_KEY="t"
+    )
     app.extensions.pop("storage", None)
-    failed = client.post(portal_url("crmservice", "/portals/support/ticket/new"),
-                         data={**data, "field_attachments": [(io.BytesIO(b"data"), "ok.txt")]},
-                         content_type="multipart/form-data")
+    failed = client.post(
+        portal_url("crmservice", "/portals/support/ticket/new"),
+        data={**data, "field_attachments": [(io.BytesIO(b"data"), "ok.txt")]},
+        content_type="multipart/form-data",
+    )
     assert failed.status_code == 422
     assert _tickets(app, crm) == []
     # The number was not used up: the next request is still CRM-1.
     app.config["STORAGE_URL"] = "file:///tmp/portal-test-files"
     app.extensions.pop("storage", None)
-    assert client.post(portal_url("crmservice", "/portals/support/ticket/new"), data=data).headers["Location"] == \
-        "/requests/CRM-1"
+    assert (
+        client.post(portal_url("crmservice", "/portals/support/ticket/new"), data=data).headers["Location"]
+        == "/requests/CRM-1"
+    )
 
 
 def test_what_people_write_is_shown_safely(app, client, make_tenant, customer):
     exea = make_tenant("exea")
     customer(exea)
-    client.post(portal_url("exea", "/portals/support/incident/new"), data={
-        "field_summary": "Awaria <b>serwera</b>",
-        "field_description": "Zobacz https://status.example.pl\n<script>alert('x')</script><img src=x onerror=alert(1)>"})
+    client.post(
+        portal_url("exea", "/portals/support/incident/new"),
+        data={
+            "field_summary": "Awaria <b>serwera</b>",
+            "field_description": "Zobacz https://status.example.pl\n<script>alert('x')</script><img src=x onerror=alert(1)>",
+        },
+    )
     html = client.get(portal_url("exea", f"/requests/{_tickets(app, exea)[0].reference}")).get_data(as_text=True)
     assert "<script>alert" not in html and "<img src=x" not in html and "<b>serwera</b>" not in html
     assert '<a href="https://status.example.pl"' in html and "<br>" in html
@@ -257,9 +319,13 @@ def test_what_people_write_is_shown_safely(app, client, make_tenant, customer):
 def test_light_markdown_in_what_people_write(app, client, make_tenant, customer):
     exea = make_tenant("exea")
     customer(exea)
-    client.post(portal_url("exea", "/portals/support/incident/new"), data={
-        "field_summary": "Formatowanie",
-        "field_description": "**Pilne**: serwer _nie_ odpowiada\n\n- krok 1\n- krok 2\n\n`ping 10.0.0.1`\n[link](javascript:alert(1))"})
+    client.post(
+        portal_url("exea", "/portals/support/incident/new"),
+        data={
+            "field_summary": "Formatowanie",
+            "field_description": "**Pilne**: serwer _nie_ odpowiada\n\n- krok 1\n- krok 2\n\n`ping 10.0.0.1`\n[link](javascript:alert(1))",
+        },
+    )
     html = client.get(portal_url("exea", f"/requests/{_tickets(app, exea)[0].reference}")).get_data(as_text=True)
     assert "<strong>Pilne</strong>" in html and "<em>nie</em>" in html and "<li>krok 1</li>" in html
     assert "<code>ping 10.0.0.1</code>" in html and 'href="javascript' not in html

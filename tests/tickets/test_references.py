@@ -1,4 +1,5 @@
 """Request references: tenant-prefixed, sequential per tenant, with neither gaps nor duplicates."""
+
 import threading
 
 import pytest

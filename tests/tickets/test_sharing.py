@@ -1,4 +1,5 @@
 """Sharing a request with people by e-mail (Flexinform) and with the organization (Exea)."""
+
 from sqlalchemy import select
 
 from app.accounts.models import Organization, User
@@ -20,10 +21,18 @@ def test_flexinform_share_with_a_colleague_and_an_outsider(app, client, make_ten
     make_user(flexinform, "anna@sportklub.hu", name="Kiss Anna")
     colleague_id = make_user(flexinform, "peter@sportklub.hu", name="Nagy Péter")
     login("flexinform", "anna@sportklub.hu")
-    ref = _raise(client, "flexinform", "/portals/verseny/kerdes/new",
-                 {"field_summary": "Versenyengedély", "field_description": "Kérdés az engedélyről"})
-    assert client.post(portal_url("flexinform", f"/requests/{ref}/participants"),
-                       data={"email": "peter@sportklub.hu"}).status_code == 302
+    ref = _raise(
+        client,
+        "flexinform",
+        "/portals/verseny/kerdes/new",
+        {"field_summary": "Versenyengedély", "field_description": "Kérdés az engedélyről"},
+    )
+    assert (
+        client.post(
+            portal_url("flexinform", f"/requests/{ref}/participants"), data={"email": "peter@sportklub.hu"}
+        ).status_code
+        == 302
+    )
     client.post(portal_url("flexinform", f"/requests/{ref}/participants"), data={"email": "Kulsos@Szovetseg.hu"})
     client.post(portal_url("flexinform", f"/requests/{ref}/participants"), data={"email": "not an address"})
     mails = {to: (kind, text) for to, _subject, text, _html, kind in outbox()}
@@ -40,8 +49,12 @@ def test_flexinform_share_with_a_colleague_and_an_outsider(app, client, make_ten
     login("flexinform", "peter@sportklub.hu")
     page = client.get(portal_url("flexinform", f"/requests/{ref}"))
     assert page.status_code == 200 and 'id="comment-form"' in page.get_data(as_text=True)
-    assert client.post(portal_url("flexinform", f"/requests/{ref}/participants"),
-                       data={"email": "x@example.com"}).status_code == 404
+    assert (
+        client.post(
+            portal_url("flexinform", f"/requests/{ref}/participants"), data={"email": "x@example.com"}
+        ).status_code
+        == 404
+    )
     # The requester removes him: the request is no longer visible to him.
     client.post(portal_url("flexinform", "/logout"))
     login("flexinform", "anna@sportklub.hu")
@@ -64,8 +77,12 @@ def test_exea_share_with_the_organization_and_stop_sharing(app, client, make_ten
         db.session.commit()
         org_id = org.id
     login("exea", "anna@firma.pl")
-    ref = _raise(client, "exea", "/portals/support/incident/new",
-                 {"field_summary": "Awaria", "field_description": "Serwer nie odpowiada", "share_with": "private"})
+    ref = _raise(
+        client,
+        "exea",
+        "/portals/support/incident/new",
+        {"field_summary": "Awaria", "field_description": "Serwer nie odpowiada", "share_with": "private"},
+    )
 
     def colleague_sees():
         client.post(portal_url("exea", "/logout"))

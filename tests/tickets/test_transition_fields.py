@@ -1,4 +1,5 @@
 """Workflow steps that require fields: Targito's "ask the customer" needs the list of information."""
+
 from flask_babel import force_locale, gettext
 from markupsafe import escape
 from sqlalchemy import select
@@ -16,11 +17,14 @@ INFO = "1. ID kampaně\n2. Screenshot chyby"
 def _stored(app, tenant, reference):
     with app.app_context(), tenant_scope(tenant.id):
         ticket = db.session.execute(select(Ticket).where(Ticket.reference == reference)).scalar_one()
-        value = db.session.execute(select(TicketFieldValue.value).join(Field, TicketFieldValue.field_id == Field.id)
-                                   .where(TicketFieldValue.ticket_id == ticket.id,
-                                          Field.key == "information_needed")).scalar_one_or_none()
-        events = db.session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
-                                    .order_by(TicketEvent.id)).all()
+        value = db.session.execute(
+            select(TicketFieldValue.value)
+            .join(Field, TicketFieldValue.field_id == Field.id)
+            .where(TicketFieldValue.ticket_id == ticket.id, Field.key == "information_needed")
+        ).scalar_one_or_none()
+        events = db.session.scalars(
+            select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id)
+        ).all()
         return value, [(e.kind, e.data) for e in events]
 
 
