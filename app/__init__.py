@@ -28,6 +28,9 @@ def create_app(config: dict | None = None) -> Flask:
     from app.tenancy.scoping import install_scoping
 
     db.init_app(app)
+    from app import unit_of_work
+
+    unit_of_work.init_app(app)  # first after_request handler: it runs last and commits once
     migrate.init_app(
         app,
         db,

@@ -46,3 +46,19 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+
+@event.listens_for(Engine, "savepoint")
+def _sqlite_begin_before_savepoint(conn, name):
+    """SQLite: open the real transaction before the first SAVEPOINT (``app.unit_of_work.atomic``).
+
+    pysqlite begins its transaction lazily, before the first INSERT/UPDATE/DELETE. A SAVEPOINT sent
+    before that opens the transaction itself, and its RELEASE then commits everything so far, which
+    a later rollback of the request can no longer undo. ``BEGIN IMMEDIATE`` takes the write lock
+    now (waiting up to the connection's timeout), as the write the savepoint guards would anyway.
+    """
+    import sqlite3
+
+    dbapi_connection = conn.connection.dbapi_connection
+    if isinstance(dbapi_connection, sqlite3.Connection) and not dbapi_connection.in_transaction:
+        dbapi_connection.execute("BEGIN IMMEDIATE")

@@ -155,7 +155,6 @@ def index_missing_tickets() -> int:
     ).all()
     for ticket in missing:
         index_ticket_row(connection, ticket)
-    db.session.commit()
     return len(missing)
 
 
@@ -169,7 +168,6 @@ def reindex_all() -> int:
     for ticket in db.session.scalars(select(Ticket)):
         index_ticket_row(connection, ticket)
         count += 1
-    db.session.commit()
     return count
 
 

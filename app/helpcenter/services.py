@@ -1,5 +1,6 @@
 """Help-center business rules: articles with versions and files, drafts from requests, suggestion
-events and the deflection count. Views and the CLI call these; they commit."""
+events and the deflection count. Views and the CLI call these; they flush, the caller's unit of work
+commits (``app.unit_of_work``)."""
 
 from __future__ import annotations
 
@@ -100,7 +101,6 @@ def create_article(tenant, author, data: ArticleData, *, publish: bool = False, 
     db.session.add(article)
     db.session.flush()
     index_article(article)
-    db.session.commit()
     return article
 
 
@@ -130,7 +130,6 @@ def update_article(tenant, article: Article, author, data: ArticleData) -> Artic
     article.updated_by_id, article.updated_at = (author.id if author else None), utcnow()
     db.session.flush()
     index_article(article)
-    db.session.commit()
     return article
 
 
@@ -140,7 +139,6 @@ def set_published(article: Article, author, published: bool) -> Article:
         article.published_at = utcnow()
     article.updated_by_id = author.id if author else None
     index_article(article)
-    db.session.commit()
     return article
 
 
@@ -212,7 +210,7 @@ def add_files(article: Article, uploads, author) -> list[ArticleFile]:
             storage.delete(f.storage_key)
         raise
     db.session.add_all(stored)
-    db.session.commit()
+    db.session.flush()
     return stored
 
 
@@ -287,7 +285,6 @@ def record_suggestions(user, visit: str, article_ids, kind: str) -> None:
         db.session.add(
             SuggestionEvent(kind=kind, visit=visit, user_id=getattr(user, "id", None), article_id=article_id)
         )
-    db.session.commit()
 
 
 @dataclass

@@ -9,6 +9,7 @@ from flask_babel import get_locale, gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from app import unit_of_work
 from app.accounts.models import Organization
 from app.extensions import db
 from app.helpcenter import services
@@ -225,7 +226,7 @@ def _save(form: ArticleForm, article: Article | None):
                 services.set_published(article, current_user, True)
         services.add_files(article, request.files.getlist(form.files.name), current_user)
     except services.ArticleError as error:
-        db.session.rollback()
+        unit_of_work.discard()
         target = getattr(form, error.field, None) if error.field else None
         (target.errors if target is not None and isinstance(target.errors, list) else form.form_errors).append(
             error.message
@@ -296,7 +297,7 @@ def restore(article_id, number):
     try:
         services.restore_version(g.tenant, article, number, current_user)
     except services.ArticleError as error:
-        db.session.rollback()
+        unit_of_work.discard()
         flash(error.message, "error")
         return redirect(url_for("helpcenter.history", article_id=article.id))
     flash(_("Version %(number)d is the current text again.", number=number), "success")
@@ -316,7 +317,7 @@ def from_request(reference):
     try:
         article = services.draft_from_ticket(g.tenant, ticket, current_user)
     except services.ArticleError as error:
-        db.session.rollback()
+        unit_of_work.discard()
         flash(error.message, "error")
         return redirect(url_for("tickets.detail", reference=reference))
     flash(

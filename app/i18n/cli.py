@@ -17,6 +17,7 @@ from flask.cli import AppGroup
 from flask_babel import force_locale
 
 from app.i18n import LANGUAGES
+from app.unit_of_work import command_unit
 
 
 def _ui_language(value: str | None) -> str | None:
@@ -58,11 +59,12 @@ def in_operator_language(command):
 
 
 class OperatorGroup(AppGroup):
-    """A ``flask`` command group whose commands (and subgroups) speak the operator's language."""
+    """A ``flask`` command group whose commands (and subgroups) speak the operator's language, each
+    command one unit of work (``app.unit_of_work.command_unit``: committed once when it ends)."""
 
     def command(self, *args, **kwargs):
         register = super().command(*args, **kwargs)
-        return lambda command: register(in_operator_language(command))
+        return lambda command: register(in_operator_language(command_unit(command)))
 
     def group(self, *args, **kwargs):
         kwargs.setdefault("cls", OperatorGroup)

@@ -1,7 +1,9 @@
 """RQ: the connection, the queue, and the job class that runs every job inside the app.
 
 A job receives ids and a tenant id, never ORM objects. ``AppJob.perform`` pushes an app context,
-enters the tenant's scope, runs the function, and commits (or rolls back on error). Workers are
+enters the tenant's scope, runs the function, and commits (or rolls back on error): the job is one
+unit of work (``app.unit_of_work``), and job functions do not commit on their own, except where each
+item they process is deliberately its own unit (said so at the commit). Workers are
 started with ``--job-class app.jobs.AppJob``; the app is created lazily in the work horse, after
 the fork, so no database connection crosses a fork.
 """

@@ -20,6 +20,7 @@ from app.notifications.mailer import MailDeliveryError, MessageBuildError, deliv
 from app.notifications.models import OUTBOX_FAILED, OUTBOX_PENDING, OUTBOX_SENDING, OUTBOX_SENT, OutboxMessage
 from app.tenancy.models import Tenant
 from app.tenancy.scoping import all_tenants, current_tenant_id
+from app.unit_of_work import atomic
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
@@ -75,6 +76,8 @@ def deliver_outbox_message(message_id: int) -> str:
         .where(OutboxMessage.id == message_id, OutboxMessage.status == OUTBOX_PENDING)
         .values(status=OUTBOX_SENDING, attempts=OutboxMessage.attempts + 1, next_attempt_at=utcnow())
     ).rowcount
+    # The claim is its own unit, committed before the slow send: a twin job (or the sweep) sees the
+    # row taken and never sends it twice. What follows is committed by the job's boundary (AppJob).
     db.session.commit()
     if not claimed:
         return "skipped"
@@ -95,7 +98,6 @@ def deliver_outbox_message(message_id: int) -> str:
         message.next_attempt_at = utcnow() + _backoff(message.attempts)
         if failed:
             _record_failure(message)
-        db.session.commit()
         log.warning(
             "outbox message %s of tenant %s not delivered (attempt %s%s): %s",
             message.id,
@@ -108,7 +110,6 @@ def deliver_outbox_message(message_id: int) -> str:
     message.status = OUTBOX_SENT
     message.sent_at = utcnow()
     message.last_error = None
-    db.session.commit()
     return "sent"
 
 
@@ -118,7 +119,6 @@ def _give_up(message: OutboxMessage, tenant: Tenant, reason: str) -> str:
     message.status = OUTBOX_FAILED
     message.last_error = reason[:1000]
     _record_failure(message)
-    db.session.commit()
     log.warning("outbox message %s of tenant %s given up: %s", message.id, tenant.id, reason)
     return "failed"
 
@@ -155,6 +155,8 @@ def sweep_outbox(now=None) -> int:
             .values(status=OUTBOX_FAILED, last_error="delivery was interrupted too many times")
         )
         db.session.execute(update(OutboxMessage).where(stale).values(status=OUTBOX_PENDING))
+        # Committed before enqueueing: the delivery jobs run in other transactions and must find
+        # these rows pending again.
         db.session.commit()
         due = db.session.execute(
             select(OutboxMessage.id, OutboxMessage.tenant_id)
@@ -249,12 +251,12 @@ def send_notification_batch(ticket_id: int, address: str, now: str | None = None
         return "not yet"
     with tenant_context(current_tenant_id()):
         try:
-            message = compose_update(rows)
-            for row in rows:
-                row.status = NOTIFICATION_SENT
-                row.outbox_message_id = message.id if message is not None else None
-            db.session.commit()
+            with atomic():
+                message = compose_update(rows)
+                for row in rows:
+                    row.status = NOTIFICATION_SENT
+                    row.outbox_message_id = message.id if message is not None else None
+                db.session.flush()
         except IntegrityError:  # a twin job wrote this batch meanwhile
-            db.session.rollback()
             return "skipped"
     return "sent" if message is not None else "dropped"

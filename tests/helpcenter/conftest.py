@@ -25,7 +25,9 @@ class TenantWorld:
     def __call__(self, fn):
         with self.app.test_request_context(portal_url(self.slug)), tenant_scope(self.tenant.id):
             g.tenant = get_tenant_context(self.slug)
-            return fn()
+            result = fn()
+            db.session.commit()  # the boundary a view would have (app.unit_of_work)
+            return result
 
     def user(self, email):
         return db.session.execute(select(User).where(User.email == email)).scalar_one()
