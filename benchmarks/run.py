@@ -62,7 +62,7 @@ def main() -> int:
     failures += _report("portal_home_queries", len(statements), "statements", len(statements) <= 3, "<= 3")
 
     # ticket_create
-    from app.accounts.services import create_user
+    from app.accounts.users import create_user
     from app.catalog.models import RequestType
     from app.tenancy.models import Tenant
     from app.tenancy.scoping import tenant_scope
@@ -92,7 +92,7 @@ def _bench_lists(app) -> int:
 
     from sqlalchemy import insert
 
-    from app.accounts.services import create_user
+    from app.accounts.users import create_user
     from app.catalog.models import RequestType
     from app.db_types import utcnow
     from app.tenancy.models import Tenant

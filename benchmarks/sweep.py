@@ -63,7 +63,7 @@ def main(argv) -> int:
         upgrade()
     app.test_cli_runner().invoke(args=["tenants", "sync", "flexinform"])
 
-    from app.accounts.services import create_user
+    from app.accounts.users import create_user
     from app.automation.services import run_time_rules
     from app.catalog.models import RequestType
     from app.db_types import utcnow

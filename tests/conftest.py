@@ -243,7 +243,7 @@ def demo_tenants(make_tenant):
 @pytest.fixture
 def make_user(app):
     """Create a user at a tenant through the account service."""
-    from app.accounts.services import create_user
+    from app.accounts.users import create_user
     from app.tenancy.scoping import tenant_scope
 
     def make(tenant, email, *, role="customer", password="correct-horse-battery", verified=True, name="", locale=None):

@@ -23,7 +23,7 @@ class LoginForm(FlaskForm):
         _l("E-mail address"), filters=[_strip], validators=[DataRequired(), LooksLikeEmail, Length(max=320)]
     )
     password = PasswordField(_l("Password"), validators=[DataRequired()])
-    # No "keep me logged in": see accounts.services.start_session.
+    # No "keep me logged in": see accounts.sessions.start_session.
 
 
 class RegisterForm(FlaskForm):

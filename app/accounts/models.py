@@ -64,7 +64,7 @@ class User(TenantScoped, UserMixin, db.Model):
         return self.name or self.email
 
     def get_id(self) -> str:
-        # The session also stores the tenant; see accounts.services.load_user.
+        # The session also stores the tenant; see accounts.sessions.load_user.
         return f"user:{self.id}"
 
     def __repr__(self) -> str:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from flask import current_app, url_for
+from itsdangerous import URLSafeTimedSerializer
 
 from app.config import signing_keys
+from app.security.signing import load_tenant_payload
 
 VERIFY_EMAIL = "verify-email"
 SET_PASSWORD = "set-password"  # invitations and accounts created from e-mail or phone
@@ -21,12 +22,6 @@ RESET_PASSWORD = "reset-password"
 CHANGE_EMAIL = "change-email"
 
 MAX_AGE = {VERIFY_EMAIL: 48 * 3600, SET_PASSWORD: 7 * 24 * 3600, RESET_PASSWORD: 2 * 3600, CHANGE_EMAIL: 48 * 3600}
-
-
-class TokenError(Exception):
-    def __init__(self, expired: bool):
-        super().__init__("expired" if expired else "invalid")
-        self.expired = expired
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
@@ -46,22 +41,9 @@ def make_token(purpose: str, user, **extra) -> str:
 
 
 def read_token(purpose: str, token: str, tenant_id: int) -> dict:
-    """The token's payload if it is genuine, unexpired and for this tenant; else TokenError."""
+    """The token's payload if it is genuine, unexpired and for this tenant; else
+    ``app.security.signing.TokenError``."""
     return load_tenant_payload(_serializer(purpose), token, MAX_AGE[purpose], tenant_id)
-
-
-def load_tenant_payload(serializer: URLSafeTimedSerializer, token: str, max_age: int, tenant_id: int) -> dict:
-    """A signed payload naming its tenant (``t``): genuine, unexpired and this tenant's, else TokenError.
-    Shared by every signed link (accounts, notification e-mails)."""
-    try:
-        data = serializer.loads(token, max_age=max_age)
-    except SignatureExpired:
-        raise TokenError(expired=True) from None
-    except BadSignature:
-        raise TokenError(expired=False) from None
-    if not isinstance(data, dict) or data.get("t") != tenant_id:
-        raise TokenError(expired=False)
-    return data
 
 
 def token_matches_user(data: dict, user) -> bool:
@@ -71,3 +53,8 @@ def token_matches_user(data: dict, user) -> bool:
         and user.email == data.get("e")
         and (_fingerprint(user) == data.get("p"))
     )
+
+
+def link(endpoint: str, **values) -> str:
+    """The absolute URL an account e-mail carries (the current tenant's portal)."""
+    return url_for(endpoint, _external=True, **values)

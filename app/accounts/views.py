@@ -21,7 +21,7 @@ from flask_babel import get_locale, gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
-from app.accounts import ratelimit, services, tokens
+from app.accounts import authentication, passwords, profiles, ratelimit, registration, sessions, tokens, users
 from app.accounts.forms import (
     AvatarForm,
     ChangePasswordForm,
@@ -50,7 +50,7 @@ def login_rate_limit(template: str):
     def slowed_down(limit) -> Response:
         form = LoginForm()
         seconds = max(1, int(limit.reset_at - time.time()))
-        form.form_errors.append(services.login_wait_message(seconds))
+        form.form_errors.append(authentication.login_wait_message(seconds))
         return make_response(render_template(template, form=form), 429, {"Retry-After": str(seconds)})
 
     return limiter.limit(
@@ -62,9 +62,9 @@ def login_rate_limit(template: str):
     )
 
 
-def render_login(template: str, form: LoginForm, error: services.AccountError | None = None):
+def render_login(template: str, form: LoginForm, error: users.AccountError | None = None):
     """The login form again: 422 with a wrong password, 429 (and Retry-After) while the account waits."""
-    if isinstance(error, services.LoginThrottled):
+    if isinstance(error, authentication.LoginThrottled):
         return render_template(template, form=form), 429, {"Retry-After": str(error.retry_after)}
     return render_template(template, form=form), 200 if not form.errors else 422
 
@@ -77,19 +77,19 @@ def login():
     form, problem = LoginForm(), None
     if form.validate_on_submit():
         try:
-            user = services.authenticate(form.email.data, form.password.data)
-        except services.AccountError as error:
+            user = authentication.authenticate(form.email.data, form.password.data)
+        except users.AccountError as error:
             show_error(form, error)
             problem = error
         else:
-            services.start_session(user)
+            sessions.start_session(user)
             return redirect(safe_next(request.args.get("next"), url_for("portal.home")))
     return render_login("accounts/login.html", form, problem)
 
 
 @bp.post("/logout")
 def logout():
-    services.log_out(current_user)
+    sessions.log_out(current_user)
     flash(_("You have been logged out."), "success")
     return redirect(url_for("portal.home"))
 
@@ -101,14 +101,14 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            services.register(
+            registration.register(
                 form.email.data,
                 form.name.data,
                 form.password.data,
                 form.confirm.data,
                 locale=request.form.get("locale") or None,
             )
-        except services.AccountError as error:
+        except users.AccountError as error:
             show_error(form, error)
         else:
             return render_template("accounts/check_mailbox.html", email=form.email.data)
@@ -120,10 +120,10 @@ def confirm_email_change(token):
     """The link sent to a new address: GET shows the change (mail scanners open links), POST makes it."""
     try:
         if request.method == "POST":
-            services.confirm_email_change(token)
+            users.confirm_email_change(token)
         else:
-            user, new_email = services.email_change_for_link(token)
-    except services.AccountError as error:
+            user, new_email = users.email_change_for_link(token)
+    except users.AccountError as error:
         return render_template("accounts/link_problem.html", message=error.message), 400
     if request.method == "POST":
         flash(_("Your e-mail address is changed. Log in with the new address."), "success")
@@ -134,8 +134,8 @@ def confirm_email_change(token):
 @bp.get("/verify/<token>")
 def verify_email(token):
     try:
-        services.verify_email(token)
-    except services.AccountError as error:
+        registration.verify_email(token)
+    except users.AccountError as error:
         return render_template("accounts/link_problem.html", message=error.message), 400
     flash(_("Thank you, your e-mail address is confirmed."), "success")
     return redirect(url_for("accounts.login") if not current_user.is_authenticated else url_for("portal.home"))
@@ -144,7 +144,7 @@ def verify_email(token):
 @bp.post("/verify/resend")
 @login_required
 def resend_verification():
-    if services.resend_verification(current_user):
+    if registration.resend_verification(current_user):
         flash(_("We have sent a new confirmation link to %(email)s.", email=current_user.email), "success")
     else:
         flash(
@@ -161,13 +161,13 @@ def resend_verification():
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        services.request_password_reset(form.email.data)
+        passwords.request_password_reset(form.email.data)
         return render_template("accounts/check_mailbox.html", email=form.email.data, reset=True)
     return render_template("accounts/forgot_password.html", form=form)
 
 
 def _password_link(token: str, purpose: str, template: str, form_class):
-    user = services.user_for_link(token, purpose)
+    user = passwords.user_for_link(token, purpose)
     if user is None:
         return render_template(
             "accounts/link_problem.html", message=_("This link is not valid, has expired or has already been used.")
@@ -177,17 +177,17 @@ def _password_link(token: str, purpose: str, template: str, form_class):
         form.name.data = user.name
     if form.validate_on_submit():
         try:
-            services.set_password_from_link(
+            passwords.set_password_from_link(
                 token,
                 form.password.data,
                 form.confirm.data,
                 purpose=purpose,
                 name=form.name.data if hasattr(form, "name") else None,
             )
-        except services.AccountError as error:
+        except users.AccountError as error:
             show_error(form, error)
         else:
-            services.start_session(user)
+            sessions.start_session(user)
             flash(_("Your password is set. Welcome!"), "success")
             return redirect(url_for("portal.home"))
     return render_template(template, form=form, user=user), 200 if not form.errors else 422
@@ -220,10 +220,10 @@ def profile():
     form = _profile_form(prefill=request.method == "GET")
     if request.method == "POST" and form.validate_on_submit():
         try:
-            services.update_profile(
+            profiles.update_profile(
                 current_user, name=form.name.data, locale=form.locale.data, timezone=form.timezone.data
             )
-        except services.AccountError as error:
+        except users.AccountError as error:
             show_error(form, error)
         else:
             flash(_("Your profile is saved."), "success")
@@ -239,8 +239,8 @@ def upload_avatar():
     form = AvatarForm()
     if form.validate_on_submit():
         try:
-            services.set_avatar(current_user, form.avatar.data)
-        except services.AccountError as error:
+            profiles.set_avatar(current_user, form.avatar.data)
+        except users.AccountError as error:
             show_error(form, error)
         else:
             flash(_("Your profile picture is saved."), "success")
@@ -258,8 +258,8 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            services.change_password(current_user, form.current.data, form.password.data, form.confirm.data)
-        except services.AccountError as error:
+            passwords.change_password(current_user, form.current.data, form.password.data, form.confirm.data)
+        except users.AccountError as error:
             show_error(form, error)
         else:
             flash(_("Your password is changed."), "success")

@@ -9,9 +9,10 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 from wtforms.fields.choices import SelectChoice
 
-from app.accounts import services
+from app.accounts import registration, users as accounts
 from app.accounts.forms import InviteForm, MemberForm, OrganizationForm, UserEditForm, show_error
 from app.accounts.models import ROLE_ADMIN, ROLE_AGENT, ROLE_CUSTOMER, Membership, Organization, User
+from app.accounts.organizations import create_organization, end_membership, set_membership
 from app.accounts.policy import can_change_email, can_invite, can_invite_as, can_manage_users, is_staff
 from app.extensions import db
 from app.security.params import page_arg
@@ -101,7 +102,7 @@ def invite():
     if form.validate_on_submit():
         organization = db.session.get(Organization, int(form.organization.data)) if form.organization.data else None
         try:
-            user = services.invite(
+            user = registration.invite(
                 form.email.data,
                 name=form.name.data or "",
                 role=form.role.data,
@@ -109,7 +110,7 @@ def invite():
                 org_admin="org_admin" in form and form.org_admin.data,
                 invited_by=current_user,
             )
-        except services.AccountError as error:
+        except accounts.AccountError as error:
             show_error(form, error)
         else:
             flash(_("Invitation sent to %(email)s.", email=user.email), "success")
@@ -132,13 +133,13 @@ def user_detail(user_id):
             if form.email.data.strip().lower() != user.email:
                 _require(can_change_email(current_user))
                 # Only asked for: the new address confirms it, the current one is told.
-                email_requested = services.request_email_change(user, form.email.data, by=current_user)
+                email_requested = accounts.request_email_change(user, form.email.data, by=current_user)
             if form.role.data != user.role:
-                services.change_role(user, form.role.data, by=current_user)
+                accounts.change_role(user, form.role.data, by=current_user)
             if (form.name.data or "").strip() != user.name:
                 user.name = (form.name.data or "").strip()
                 db.session.commit()
-        except services.AccountError as error:
+        except accounts.AccountError as error:
             db.session.rollback()
             show_error(form, error)
         else:
@@ -147,7 +148,7 @@ def user_detail(user_id):
                     _(
                         "We have sent a confirmation link to %(email)s. The address changes once that link is "
                         "opened, and %(old)s has been told about the request.",
-                        email=services.normalize_email(form.email.data),
+                        email=accounts.normalize_email(form.email.data),
                         old=user.email,
                     ),
                     "success",
@@ -177,8 +178,8 @@ def set_active(user_id):
     user = db.session.get(User, user_id) or abort(404)
     active = request.form.get("active") == "1"
     try:
-        services.set_active(user, active, by=current_user)
-    except services.AccountError as error:
+        accounts.set_active(user, active, by=current_user)
+    except accounts.AccountError as error:
         flash(error.message, "error")
     else:
         flash(
@@ -193,8 +194,8 @@ def resend_invitation(user_id):
     _require(can_invite(current_user))
     user = db.session.get(User, user_id) or abort(404)
     try:
-        services.resend_invitation(user, by=current_user)
-    except services.AccountError as error:
+        registration.resend_invitation(user, by=current_user)
+    except accounts.AccountError as error:
         flash(error.message, "error")
     else:
         flash(_("Invitation sent to %(email)s.", email=user.email), "success")
@@ -208,8 +209,8 @@ def organizations():
     form = OrganizationForm()
     if form.validate_on_submit():
         try:
-            org = services.create_organization(form.name.data, by=current_user)
-        except services.AccountError as error:
+            org = create_organization(form.name.data, by=current_user)
+        except accounts.AccountError as error:
             show_error(form, error)
         else:
             flash(_("Organization %(name)s created.", name=org.name), "success")
@@ -230,11 +231,11 @@ def organization_detail(org_id):
         _require(can_manage_users(current_user))
     form = MemberForm()
     if form.validate_on_submit():
-        user = services.find_user(form.email.data)
+        user = accounts.find_user(form.email.data)
         if user is None:
             form.email.errors.append(_("No account uses %(email)s. Invite the person first.", email=form.email.data))
         else:
-            services.set_membership(user, org, is_admin=form.is_admin.data, by=current_user)
+            set_membership(user, org, is_admin=form.is_admin.data, by=current_user)
             flash(_("%(email)s is now a member of %(name)s.", email=user.email, name=org.name), "success")
             return redirect(url_for("admin.organization_detail", org_id=org.id))
     members = db.session.execute(
@@ -255,10 +256,10 @@ def update_member(org_id, user_id):
     user = db.session.get(User, user_id) or abort(404)
     action = request.form.get("action")
     if action == "remove":
-        services.end_membership(user, org, by=current_user)
+        end_membership(user, org, by=current_user)
         flash(_("%(email)s is no longer a member of %(name)s.", email=user.email, name=org.name), "success")
     elif action in ("make_admin", "make_member"):
-        services.set_membership(user, org, is_admin=action == "make_admin", by=current_user)
+        set_membership(user, org, is_admin=action == "make_admin", by=current_user)
         flash(_("Saved."), "success")
     else:
         abort(400)

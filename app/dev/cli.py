@@ -15,7 +15,9 @@ from flask_babel import gettext as _, ngettext
 from sqlalchemy import select
 
 from app.accounts.models import Operator, User
-from app.accounts.services import add_membership, create_user, get_or_create_organization, hash_password
+from app.accounts.hashing import hash_password
+from app.accounts.organizations import add_membership, get_or_create_organization
+from app.accounts.users import create_user
 from app.extensions import db
 from app.i18n.cli import OperatorGroup
 from app.tenancy.scoping import all_tenants, tenant_scope

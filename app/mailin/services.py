@@ -285,7 +285,7 @@ def _process(
     if recent > limit:
         return _set(inbound, m.RATE_LIMITED, f"more than {limit} messages in an hour")
 
-    from app.accounts.services import find_user
+    from app.accounts.users import find_user
     from app.tickets.policy import can
 
     sender = find_user(parsed.from_address)
@@ -582,7 +582,7 @@ def _comment(inbound, parsed, tenant, ticket, sender, routed_by, answerable) -> 
 def _add_cc_participants(ticket, sender, parsed, tenant) -> None:
     """Where the tenant allows it (``settings.email_cc_participants``), people with an account whom the
     sender copied become participants, if the sender may share the request."""
-    from app.accounts.services import find_user
+    from app.accounts.users import find_user
     from app.tickets.models import Participant, Watcher
     from app.tickets.policy import can
     from app.tickets.services import record_event
@@ -699,7 +699,7 @@ def held_preview(inbound: InboundMessage, tenant, limit: int = 4000) -> str:
 
 def held_sender(inbound: InboundMessage, ticket: Ticket) -> User | None:
     """The account whose comment the held message would become, if its address may comment there."""
-    from app.accounts.services import find_user
+    from app.accounts.users import find_user
     from app.tickets.policy import can
 
     user = find_user(inbound.sender) if inbound.sender else None
@@ -806,7 +806,8 @@ def email_request_type(tenant):
 
 
 def _new_request(inbound, parsed, tenant, sender: User | None, answerable: bool, note: str | None) -> None:
-    from app.accounts.services import AccountError, create_contact_account
+    from app.accounts.registration import create_contact_account
+    from app.accounts.users import AccountError
     from app.notifications.planning import notification_settings
     from app.tickets.services import RequestError, raise_request
 

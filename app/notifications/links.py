@@ -13,7 +13,7 @@ import hmac
 from flask import current_app, url_for
 from itsdangerous import URLSafeTimedSerializer
 
-from app.accounts.tokens import TokenError, load_tenant_payload
+from app.security.signing import TokenError, load_tenant_payload
 from app.config import signing_keys
 from app.security.params import int_arg
 

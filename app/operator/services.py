@@ -86,7 +86,8 @@ def onboard_tenant(
 
     Raises DefinitionError (with every problem) and changes nothing when something is wrong.
     """
-    from app.accounts.services import AccountError, invite
+    from app.accounts.registration import invite
+    from app.accounts.users import AccountError
     from app.admin.services import _recorder, relocalize
     from app.admin.summaries import summary_of
     from app.tenancy.resolution import tenant_context

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.accounts import services
+from app.accounts import authentication, sessions, users
 from app.accounts.forms import LoginForm, show_error
 from app.accounts.models import Operator
 from app.accounts.views import login_rate_limit, render_login
@@ -144,19 +144,19 @@ def login():
     form, problem = LoginForm(), None
     if form.validate_on_submit():
         try:
-            operator = services.authenticate_operator(form.email.data, form.password.data)
-        except services.AccountError as error:
+            operator = authentication.authenticate_operator(form.email.data, form.password.data)
+        except users.AccountError as error:
             show_error(form, error)
             problem = error
         else:
-            services.start_session(operator)
+            sessions.start_session(operator)
             return redirect(safe_next(request.args.get("next"), url_for("operator.home")))
     return render_login("operator/login.html", form, problem)
 
 
 @bp.post("/logout")
 def logout():
-    services.log_out(current_user)
+    sessions.log_out(current_user)
     return redirect(url_for("operator.home"))
 
 

@@ -9,9 +9,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from app.accounts import services as accounts
+from app.accounts import users as accounts
 from app.accounts.models import Membership, Organization, User
 from app.accounts.policy import can_raise_requests, is_staff
+from app.accounts.registration import create_contact_account
 from app.catalog.forms import build_request_form, form_name, prefill, stored_values
 from app.catalog.services import filterable_fields, find_request_type, form_fields, portal_catalog, request_type_by_id
 from app.extensions import db
@@ -138,7 +139,7 @@ def new_request(portal_key, type_key):
 def _raise(form, fields, request_type, organizations, staff) -> Ticket:
     requester = current_user._get_current_object()
     if staff and getattr(form, "on_behalf_of", None) is not None and form.on_behalf_of.data:
-        requester, _created = accounts.create_contact_account(form.on_behalf_of.data)
+        requester, _created = create_contact_account(form.on_behalf_of.data)
         db.session.flush()
     share_ids = []
     choice = form.share_with.data if hasattr(form, "share_with") else PRIVATE

@@ -204,7 +204,7 @@ def test_pages_for_logged_in_people_send_others_to_login_and_back(client, make_t
 
 def test_operator_logs_in_on_the_bare_domain_only(app, client, make_tenant):
     from app.accounts.models import Operator
-    from app.accounts.services import hash_password
+    from app.accounts.hashing import hash_password
 
     make_tenant("exea")
     with app.app_context():

@@ -160,7 +160,7 @@ def test_account_created_from_an_email_gets_a_set_password_link(app, make_tenant
     """Festum: the first e-mail of an unknown sender creates the account; the auto-reply says how to log in."""
     from flask import g
 
-    from app.accounts.services import create_contact_account
+    from app.accounts.registration import create_contact_account
     from app.tenancy.resolution import get_tenant_context
 
     festum = make_tenant("festum")

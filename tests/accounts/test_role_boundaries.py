@@ -160,7 +160,7 @@ def test_an_agent_cannot_manage_organizations_or_their_members(app, client, crm,
 
 def test_the_services_refuse_too(app, crm):
     """A view that forgets its check still cannot hand an agent these powers."""
-    from app.accounts import services
+    from app.accounts import organizations, registration, users
 
     from app.tenancy.resolution import tenant_context
 
@@ -169,21 +169,21 @@ def test_the_services_refuse_too(app, crm):
         admin = db.session.execute(select(User).where(User.email == "admin@crmservice.test")).scalar_one()
         matti = db.session.execute(select(User).where(User.email == "matti@asiakas.fi")).scalar_one()
         attempts = [
-            lambda: services.change_role(matti, "admin", by=agent),
-            lambda: services.set_active(admin, False, by=agent),
-            lambda: services.request_email_change(admin, "evil@attacker.example", by=agent),
-            lambda: services.invite("boss@asiakas.fi", role="admin", invited_by=agent),
-            lambda: services.invite(
+            lambda: users.change_role(matti, "admin", by=agent),
+            lambda: users.set_active(admin, False, by=agent),
+            lambda: users.request_email_change(admin, "evil@attacker.example", by=agent),
+            lambda: registration.invite("boss@asiakas.fi", role="admin", invited_by=agent),
+            lambda: registration.invite(
                 "boss@asiakas.fi",
                 role="customer",
-                organization=services.get_or_create_organization("X"),
+                organization=organizations.get_or_create_organization("X"),
                 org_admin=True,
                 invited_by=agent,
             ),
-            lambda: services.create_organization("Uusi Oy", by=agent),
+            lambda: organizations.create_organization("Uusi Oy", by=agent),
         ]
         for attempt in attempts:
-            with pytest.raises(services.AccountError):
+            with pytest.raises(users.AccountError):
                 attempt()
             db.session.rollback()
         db.session.expire_all()

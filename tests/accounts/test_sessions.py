@@ -8,7 +8,7 @@ import time
 import pytest
 from sqlalchemy import select
 
-from app.accounts import services
+from app.accounts import registration, sessions
 from app.accounts.models import Operator, User
 from app.extensions import db
 from app.security.models import SecurityEvent
@@ -149,23 +149,23 @@ def test_idle_and_absolute_timeouts(app, make_tenant, make_user):
     make_user(exea, "anna@firma.pl")
     assert app.config["SESSION_IDLE_MINUTES"] == 30 and app.config["SESSION_MAX_HOURS"] == 12
     browser = _login(app, "exea", "anna@firma.pl")
-    _age_session(browser, "exea", **{services.SESSION_SEEN_KEY: 29 * 60})
+    _age_session(browser, "exea", **{sessions.SESSION_SEEN_KEY: 29 * 60})
     assert _logged_in(browser, "exea")  # activity keeps it alive
-    _age_session(browser, "exea", **{services.SESSION_SEEN_KEY: 31 * 60})
+    _age_session(browser, "exea", **{sessions.SESSION_SEEN_KEY: 31 * 60})
     assert not _logged_in(browser, "exea")
 
     browser = _login(app, "exea", "anna@firma.pl")
-    _age_session(browser, "exea", **{services.SESSION_STARTED_KEY: 11 * 3600 + 3000})
+    _age_session(browser, "exea", **{sessions.SESSION_STARTED_KEY: 11 * 3600 + 3000})
     assert _logged_in(browser, "exea")
-    _age_session(browser, "exea", **{services.SESSION_STARTED_KEY: 12 * 3600 + 60})
+    _age_session(browser, "exea", **{sessions.SESSION_STARTED_KEY: 12 * 3600 + 60})
     assert not _logged_in(browser, "exea")  # however active it was
 
     app.config.update(SESSION_IDLE_MINUTES=5, SESSION_MAX_HOURS=1)
     browser = _login(app, "exea", "anna@firma.pl")
-    _age_session(browser, "exea", **{services.SESSION_SEEN_KEY: 6 * 60})
+    _age_session(browser, "exea", **{sessions.SESSION_SEEN_KEY: 6 * 60})
     assert not _logged_in(browser, "exea")
     browser = _login(app, "exea", "anna@firma.pl")
-    _age_session(browser, "exea", **{services.SESSION_STARTED_KEY: 3700})
+    _age_session(browser, "exea", **{sessions.SESSION_STARTED_KEY: 3700})
     assert not _logged_in(browser, "exea")
 
 
@@ -175,7 +175,7 @@ def test_a_session_without_the_version_is_refused(app, make_tenant, make_user):
     make_user(exea, "anna@firma.pl")
     browser = _login(app, "exea", "anna@firma.pl")
     with browser.session_transaction(base_url=portal_url("exea")) as session:
-        del session[services.SESSION_VERSION_KEY]
+        del session[sessions.SESSION_VERSION_KEY]
     assert not _logged_in(browser, "exea")
 
 
@@ -218,7 +218,7 @@ def test_cookies_are_secure_under_https(app_config, make_tenant, make_user):
 
 
 def test_the_operators_sessions_end_too(app):
-    from app.accounts.services import hash_password
+    from app.accounts.hashing import hash_password
 
     with app.app_context():
         db.session.add(Operator(email="operator@portal.test", password_hash=hash_password("operator-password")))
@@ -242,7 +242,7 @@ def test_the_operators_sessions_end_too(app):
         ).status_code
         == 302
     )
-    _age_session(desk, None, **{services.SESSION_SEEN_KEY: 31 * 60})
+    _age_session(desk, None, **{sessions.SESSION_SEEN_KEY: 31 * 60})
     assert "/tenants/new" not in desk.get(portal_url(None)).get_data(as_text=True)
 
 
@@ -255,8 +255,8 @@ def test_registration_hashes_the_password_whether_or_not_the_address_is_known(
     if known:
         make_user(flexinform, "anna@example.com")
     hashed = []
-    real = services.hash_password
-    monkeypatch.setattr(services, "hash_password", lambda password: hashed.append(password) or real(password))
+    real = registration.hash_password
+    monkeypatch.setattr(registration, "hash_password", lambda password: hashed.append(password) or real(password))
     response = client.post(
         portal_url("flexinform", "/register"),
         data={

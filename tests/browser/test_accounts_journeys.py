@@ -54,7 +54,7 @@ def test_flexinform_registration_verification_and_profile(page, live_server):
 def test_targito_invitation_sets_a_password_and_logs_in(page, live_server):
     from flask import g
 
-    from app.accounts.services import invite
+    from app.accounts.registration import invite
     from app.tenancy.resolution import get_tenant_context
     from app.tenancy.scoping import tenant_scope
 

@@ -8,7 +8,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def people(live_server):
     """Demo-like accounts at the live server's tenants (created once per module)."""
-    from app.accounts.services import create_user
+    from app.accounts.users import create_user
     from app.extensions import db
     from app.tenancy.models import Tenant
     from app.tenancy.scoping import tenant_scope

@@ -302,7 +302,8 @@ def test_exea_sharing_with_the_organization_close_and_reopen(portal, check):
     """Seed 004: a private request shared with the organization afterwards is seen by a colleague
     under the organization's requests; resolved → reopened → closed, closed ones behind a filter."""
     from app.accounts.models import Organization, User
-    from app.accounts.services import add_membership, create_user
+    from app.accounts.organizations import add_membership
+    from app.accounts.users import create_user
     from app.extensions import db
     from app.tenancy.models import Tenant
     from app.tenancy.scoping import tenant_scope

@@ -8,7 +8,7 @@ from flask import g
 from sqlalchemy import select
 
 from app.accounts.models import Organization, User
-from app.accounts.services import add_membership
+from app.accounts.organizations import add_membership
 from app.catalog.models import RequestType
 from app.extensions import db
 from app.tenancy.resolution import get_tenant_context

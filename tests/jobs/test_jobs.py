@@ -4,7 +4,7 @@ from rq import SimpleWorker
 from sqlalchemy import func, select
 
 from app.accounts.models import User
-from app.accounts.services import create_user
+from app.accounts.users import create_user
 from app.extensions import db
 from app.jobs import AppJob, enqueue, get_queue
 from app.tenancy.scoping import tenant_scope

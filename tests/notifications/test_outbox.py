@@ -102,7 +102,7 @@ def test_emails_are_written_in_the_recipients_language(app, client, make_tenant,
     with app.app_context():
         from flask import g
 
-        from app.accounts.services import invite
+        from app.accounts.registration import invite
         from app.tenancy.resolution import get_tenant_context
 
         for slug in ("crmservice", "targito"):

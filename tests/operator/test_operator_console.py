@@ -15,7 +15,7 @@ OPERATOR = "operator@portal.test"
 
 
 def _operator(app, client):
-    from app.accounts.services import hash_password
+    from app.accounts.hashing import hash_password
 
     with app.app_context():
         db.session.add(Operator(email=OPERATOR, password_hash=hash_password("operator-password")))

@@ -186,7 +186,8 @@ def _build_tenant(app, make_tenant, make_user, slug: str, people: dict[str, tupl
 
     from app.accounts import tokens
     from app.accounts.models import User
-    from app.accounts.services import add_membership, get_or_create_organization, set_avatar
+    from app.accounts.organizations import add_membership, get_or_create_organization
+    from app.accounts.profiles import set_avatar
     from app.helpcenter.services import ArticleData, add_files, create_article
     from app.mailin.services import set_mailbox
     from app.notifications import links
@@ -279,7 +280,7 @@ def _build_tenant(app, make_tenant, make_user, slug: str, people: dict[str, tupl
 @pytest.fixture
 def security_world(app, make_tenant, make_user) -> SecurityWorld:
     from app.accounts.models import Operator
-    from app.accounts.services import hash_password
+    from app.accounts.hashing import hash_password
 
     this = _build_tenant(
         app,

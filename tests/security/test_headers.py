@@ -155,7 +155,7 @@ def test_anonymous_pages_and_error_pages_have_the_security_headers(app, client, 
 
 
 def test_the_operator_console_has_the_security_headers(app, client):
-    from app.accounts.services import hash_password
+    from app.accounts.hashing import hash_password
 
     with app.app_context():
         db.session.add(Operator(email="operator@portal.test", password_hash=hash_password("operator-password")))

@@ -131,7 +131,7 @@ def test_the_security_trail_records_failures_the_lock_and_the_success(app, redis
 
 def test_the_operator_login_waits_and_is_recorded_the_same_way(app, make_tenant):
     from app.accounts.models import Operator
-    from app.accounts.services import hash_password
+    from app.accounts.hashing import hash_password
 
     make_tenant("exea")
     with app.app_context():

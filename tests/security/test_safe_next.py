@@ -52,7 +52,7 @@ def _send_both_ways(app, page: str, data: dict):
 @pytest.fixture
 def operator(app):
     from app.accounts.models import Operator
-    from app.accounts.services import hash_password
+    from app.accounts.hashing import hash_password
 
     with app.app_context():
         db.session.add(Operator(email="operator@portal.test", password_hash=hash_password("operator-password")))

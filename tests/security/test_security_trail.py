@@ -71,7 +71,7 @@ def _events(app, tenant_id):
 
 
 def _operator_client(app):
-    from app.accounts.services import hash_password
+    from app.accounts.hashing import hash_password
 
     with app.app_context():
         db.session.add(Operator(email=OPERATOR, password_hash=hash_password("operator-password")))

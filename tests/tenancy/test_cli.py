@@ -90,7 +90,7 @@ def test_demo_seed_creates_the_demo_users_and_their_organizations(app):
     from sqlalchemy import select
 
     from app.accounts.models import Membership, User
-    from app.accounts.services import verify_password
+    from app.accounts.hashing import verify_password
     from app.extensions import db
     from app.tenancy.models import Tenant
     from app.tenancy.scoping import tenant_scope

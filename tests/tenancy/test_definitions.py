@@ -153,7 +153,7 @@ def test_a_changed_name_is_applied_and_bumps_the_configuration_version(app):
 
 
 def test_removing_a_status_still_in_use_is_refused_and_changes_nothing(app):
-    from app.accounts.services import create_user
+    from app.accounts.users import create_user
     from app.catalog.models import RequestType
     from app.tickets.services import create_ticket
 

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import delete, func, select, update
 
 from app.accounts.models import User
-from app.accounts.services import create_user
+from app.accounts.users import create_user
 from app.catalog.models import RequestType
 from app.extensions import db
 from app.tenancy.scoping import TenantScopeError, all_tenants, tenant_scope

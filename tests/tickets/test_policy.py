@@ -5,7 +5,8 @@ from flask_login import AnonymousUserMixin
 from sqlalchemy import select
 
 from app.accounts.models import Organization, User
-from app.accounts.services import add_membership, create_user
+from app.accounts.organizations import add_membership
+from app.accounts.users import create_user
 from app.catalog.models import RequestType
 from app.extensions import db
 from app.tenancy.scoping import all_tenants, tenant_scope

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from app.accounts.models import Organization, User
-from app.accounts.services import add_membership
+from app.accounts.organizations import add_membership
 from app.catalog.models import Field
 from app.extensions import db
 from app.tenancy.scoping import tenant_scope

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from app.accounts.models import User
-from app.accounts.services import create_user
+from app.accounts.users import create_user
 from app.catalog.models import RequestType
 from app.extensions import db
 from app.tenancy.scoping import tenant_scope

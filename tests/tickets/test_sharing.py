@@ -3,7 +3,7 @@
 from sqlalchemy import select
 
 from app.accounts.models import Organization, User
-from app.accounts.services import add_membership
+from app.accounts.organizations import add_membership
 from app.extensions import db
 from app.tenancy.scoping import tenant_scope
 from app.tickets.models import Participant, Watcher
