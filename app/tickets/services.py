@@ -418,7 +418,8 @@ def share_with_person(ticket: Ticket, by: User, email: str) -> tuple[User, bool]
 
     from app.accounts import ratelimit
     from app.accounts.policy import is_staff
-    from app.accounts.services import create_contact_account, find_user, normalize_email
+    from app.accounts.registration import create_contact_account
+    from app.accounts.users import find_user, normalize_email
     from app.notifications.services import queue_email
     from app.tickets.models import Participant, Watcher
 
@@ -752,7 +753,7 @@ def forward_summary(ticket: Ticket, by: User, email: str, note: str = "") -> Use
     from flask import current_app
     from flask_babel import gettext as _
 
-    from app.accounts.services import create_user, find_user, normalize_email
+    from app.accounts.users import create_user, find_user, normalize_email
     from app.catalog.services import form_fields
     from app.notifications.composer import subject_tag, support_address
     from app.notifications.links import reply_address, thread_root_id
