@@ -44,10 +44,16 @@ demo: db
 run: demo
 	$(FLASK) dev serve
 
-# Static checks (ruff: pyflakes rules and syntax errors over the whole repository); .ci/run runs it first.
+# Static checks, run first by .ci/run: ruff (lint and format) over the whole repository; the layer map
+# of docs/architecture.md (import-linter contracts in .importlinter: layers, delivery on top, views
+# apart, no cycles between modules); no use of another module's private names; mypy on the core
+# modules (configured in pyproject.toml).
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python scripts/check-private-imports
+	$(BIN)/mypy
 
 test: setup
 	@./scripts/ensure-chromium
