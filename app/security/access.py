@@ -27,6 +27,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from dataclasses import dataclass
+from pathlib import Path
 
 ANONYMOUS = "anonymous"
 CUSTOMER = "customer"
@@ -185,11 +186,13 @@ def classify(status: int, location: str | None = None) -> str:
 
 def declared_routes() -> dict[str, str]:
     """Every ``ROUTE_ACCESS`` of ``app/<module>/policy.py``, merged (an endpoint declared twice is
-    an error: one module owns each route)."""
-    import app as package
+    an error: one module owns each route).
 
+    The modules are found on disk beside this package, not by importing ``app``: that would make
+    this platform module depend on the application factory and, through it, on every layer above.
+    """
     merged: dict[str, str] = {}
-    for module in pkgutil.iter_modules(package.__path__):
+    for module in pkgutil.iter_modules([str(Path(__file__).resolve().parent.parent)]):
         if not module.ispkg:
             continue
         try:

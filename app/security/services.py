@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from flask import has_request_context, request
-from sqlalchemy import func, or_, select
+from sqlalchemy import column, func, or_, select, table
 
 from app.extensions import db
 from app.security.events import KINDS
 from app.security.models import SecurityEvent
+
+# The trail sits below accounts (accounts record into it), so it names the accounts' table the way
+# its foreign keys do, by name, instead of importing the models.
+_users = table("users", column("id"), column("tenant_id"), column("email"))
 
 
 def record_event(
@@ -19,17 +23,17 @@ def record_event(
 
     ``actor`` is whoever acted (a ``User`` or an ``Operator``), ``subject`` the user concerned.
     ``params`` are values, never sentences: they are worded when the trail is read. A failed
-    sign-in changes nothing else, so its caller commits right after recording it.
+    sign-in is kept although its answer is an error (``app.unit_of_work.keep``).
     """
     if kind not in KINDS:
         raise ValueError(f"unknown security event kind {kind!r}")
-    from app.accounts.models import Operator
+    by_operator = getattr(actor, "__tablename__", None) == "operators"
 
     event = SecurityEvent(
         tenant_id=tenant_id,
         kind=kind,
-        actor_user_id=getattr(actor, "id", None) if actor is not None and not isinstance(actor, Operator) else None,
-        actor_operator_id=actor.id if isinstance(actor, Operator) else None,
+        actor_user_id=getattr(actor, "id", None) if actor is not None and not by_operator else None,
+        actor_operator_id=actor.id if by_operator else None,
         subject_user_id=getattr(subject, "id", None),
         email=(email or getattr(subject, "email", "") or "")[:320],
         ip=(ip if ip is not None else (request.remote_addr if has_request_context() else "")) or "",
@@ -47,8 +51,6 @@ def events_for_tenant(
     ``kind`` keeps one kind; ``email`` (part of an address, any case) keeps the events that name
     it, or whose actor or subject account has it (a sign-in names its account only by id).
     """
-    from app.accounts.models import User
-
     query = select(SecurityEvent).where(SecurityEvent.tenant_id == tenant_id)
     if before_id is not None:
         query = query.where(SecurityEvent.id < before_id)
@@ -56,8 +58,8 @@ def events_for_tenant(
         query = query.where(SecurityEvent.kind == kind)
     needle = (email or "").strip().lower()
     if needle:
-        accounts = select(User.id).where(
-            User.tenant_id == tenant_id, func.lower(User.email).contains(needle, autoescape=True)
+        accounts = select(_users.c.id).where(
+            _users.c.tenant_id == tenant_id, func.lower(_users.c.email).contains(needle, autoescape=True)
         )
         query = query.where(
             or_(
