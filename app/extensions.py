@@ -1,5 +1,9 @@
 """Flask extensions, created unbound; create_app() binds them."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -26,6 +30,17 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# The base class of every model. It is ``db.Model``; mypy cannot take a base class from an attribute,
+# so to it a model is a declarative class with Flask-SQLAlchemy's additions.
+if TYPE_CHECKING:
+    from flask_sqlalchemy.model import Model as _FlaskModel
+
+    class Model(_FlaskModel, Base):
+        __abstract__ = True
+else:
+    Model = db.Model
+
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

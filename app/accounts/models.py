@@ -9,7 +9,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstr
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db_types import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 from app.tenancy.scoping import TenantScoped
 
 ROLE_CUSTOMER = "customer"
@@ -18,7 +18,7 @@ ROLE_ADMIN = "admin"
 ROLES = (ROLE_CUSTOMER, ROLE_AGENT, ROLE_ADMIN)
 
 
-class User(TenantScoped, UserMixin, db.Model):
+class User(TenantScoped, UserMixin, Model):
     """An account at one tenant. The same e-mail at two tenants is two separate accounts."""
 
     __tablename__ = "users"
@@ -71,7 +71,7 @@ class User(TenantScoped, UserMixin, db.Model):
         return f"<User {self.email} tenant={self.tenant_id}>"
 
 
-class Organization(TenantScoped, db.Model):
+class Organization(TenantScoped, Model):
     """A customer company of the vendor; customers belong to zero, one or several."""
 
     __tablename__ = "organizations"
@@ -84,7 +84,7 @@ class Organization(TenantScoped, db.Model):
     memberships: Mapped[list["Membership"]] = relationship(back_populates="organization", cascade="all, delete-orphan")
 
 
-class Membership(TenantScoped, db.Model):
+class Membership(TenantScoped, Model):
     """A user in an organization; ``is_admin`` is the organization admin ("pääkäyttäjä")."""
 
     __tablename__ = "memberships"
@@ -102,7 +102,7 @@ class Membership(TenantScoped, db.Model):
     organization: Mapped[Organization] = relationship(back_populates="memberships")
 
 
-class Operator(UserMixin, db.Model):
+class Operator(UserMixin, Model):
     """The platform operator: above all tenants, logs in on the bare domain."""
 
     __tablename__ = "operators"

@@ -8,11 +8,11 @@ from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db_types import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 from app.tenancy.scoping import TenantScoped
 
 
-class ConfigChange(TenantScoped, db.Model):
+class ConfigChange(TenantScoped, Model):
     """One applied change of the tenant's definition (console edit, import, onboarding).
 
     ``changes`` is the SyncReport's list of change entries (``app.tenancy.changes``: data such as

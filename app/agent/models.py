@@ -6,11 +6,11 @@ from sqlalchemy import JSON, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db_types import LocalizedText
-from app.extensions import db
+from app.extensions import Model
 from app.tenancy.scoping import TenantScoped
 
 
-class Queue(TenantScoped, db.Model):
+class Queue(TenantScoped, Model):
     """One queue of the agents' workspace (Targito's "Waiting for PM", Festum's Kofax queue ...)."""
 
     __tablename__ = "queues"

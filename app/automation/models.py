@@ -8,13 +8,13 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db_types import LocalizedText, UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 from app.tenancy.scoping import TenantScoped
 
 TRIGGERS = ("status_age", "customer_comment", "email_reply", "status_entered")
 
 
-class AutomationRule(TenantScoped, db.Model):
+class AutomationRule(TenantScoped, Model):
     __tablename__ = "automation_rules"
     __table_args__ = (UniqueConstraint("tenant_id", "key"),)
 
@@ -30,7 +30,7 @@ class AutomationRule(TenantScoped, db.Model):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class SatisfactionRating(TenantScoped, db.Model):
+class SatisfactionRating(TenantScoped, Model):
     """A requester's 1–5 rating of how a request was handled, with an optional comment (Exea)."""
 
     __tablename__ = "satisfaction_ratings"
@@ -45,7 +45,7 @@ class SatisfactionRating(TenantScoped, db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class SlaPolicy(TenantScoped, db.Model):
+class SlaPolicy(TenantScoped, Model):
     """A tenant's SLA targets (the definition's ``sla`` key, normalized): which clock, which field
     picks the target (priority/severity), the targets per option, the "breaching soon" window."""
 
@@ -56,7 +56,7 @@ class SlaPolicy(TenantScoped, db.Model):
     definition: Mapped[dict] = mapped_column(JSON, default=dict)
 
 
-class AutomationFiring(TenantScoped, db.Model):
+class AutomationFiring(TenantScoped, Model):
     """A time rule without a status change (comment or notify only) fired for a request's stay in
     a status: one row per rule, request and the moment it entered the status, so it fires once."""
 

@@ -6,7 +6,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstra
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db_types import LocalizedText
-from app.extensions import db
+from app.extensions import Model
 from app.tenancy.scoping import TenantScoped
 
 FIELD_TYPES = (
@@ -25,7 +25,7 @@ FIELD_TYPES = (
 SYSTEM_FIELDS = ("summary", "description", "attachments")
 
 
-class Portal(TenantScoped, db.Model):
+class Portal(TenantScoped, Model):
     __tablename__ = "portals"
     __table_args__ = (UniqueConstraint("tenant_id", "key"),)
 
@@ -38,7 +38,7 @@ class Portal(TenantScoped, db.Model):
     request_types: Mapped[list["RequestType"]] = relationship(back_populates="portal", order_by="RequestType.position")
 
 
-class Form(TenantScoped, db.Model):
+class Form(TenantScoped, Model):
     """A named set of fields; several request types may share one (Flexinform's TAO form)."""
 
     __tablename__ = "forms"
@@ -52,7 +52,7 @@ class Form(TenantScoped, db.Model):
     )
 
 
-class Field(TenantScoped, db.Model):
+class Field(TenantScoped, Model):
     __tablename__ = "fields"
     __table_args__ = (UniqueConstraint("form_id", "key"),)
 
@@ -79,7 +79,7 @@ class Field(TenantScoped, db.Model):
     form: Mapped[Form] = relationship(back_populates="fields")
 
 
-class RequestType(TenantScoped, db.Model):
+class RequestType(TenantScoped, Model):
     __tablename__ = "request_types"
     __table_args__ = (UniqueConstraint("tenant_id", "portal_id", "key"),)
 

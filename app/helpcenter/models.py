@@ -18,8 +18,9 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.accounts.models import User
 from app.db_types import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 from app.tenancy.scoping import TenantScoped
 
 DRAFT, PUBLISHED = "draft", "published"
@@ -29,7 +30,7 @@ STATUSES = (DRAFT, PUBLISHED)
 VISIBILITIES = ("public", "customers", "organizations")
 
 
-class Article(TenantScoped, db.Model):
+class Article(TenantScoped, Model):
     """One help article in one language (a translation is another article with its own slug)."""
 
     __tablename__ = "help_articles"
@@ -62,7 +63,7 @@ class Article(TenantScoped, db.Model):
         return self.status == PUBLISHED
 
 
-class ArticleOrganization(TenantScoped, db.Model):
+class ArticleOrganization(TenantScoped, Model):
     """An organization whose members may read an article of visibility ``organizations``."""
 
     __tablename__ = "help_article_organizations"
@@ -76,7 +77,7 @@ class ArticleOrganization(TenantScoped, db.Model):
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
 
 
-class ArticleVersion(TenantScoped, db.Model):
+class ArticleVersion(TenantScoped, Model):
     """A previous text of an article, kept by every save (restore makes it current again)."""
 
     __tablename__ = "help_article_versions"
@@ -94,10 +95,10 @@ class ArticleVersion(TenantScoped, db.Model):
     saved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     saved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    saved_by = relationship("User")
+    saved_by: Mapped[User | None] = relationship()
 
 
-class ArticleFile(TenantScoped, db.Model):
+class ArticleFile(TenantScoped, Model):
     """A file or image of an article, in the storage layer under ``<tenant>/help/<article>/<uuid>``."""
 
     __tablename__ = "help_article_files"
@@ -117,7 +118,7 @@ class ArticleFile(TenantScoped, db.Model):
         return self.content_type in ("image/png", "image/jpeg", "image/gif", "image/webp")
 
 
-class SearchDocument(TenantScoped, db.Model):
+class SearchDocument(TenantScoped, Model):
     """What the search reads: one row per article and per request, with the texts folded
     (lower case, without diacritics: "zgłoszenie" → "zgloszenie") by ``app.helpcenter.text.fold``."""
 
@@ -137,7 +138,7 @@ class SearchDocument(TenantScoped, db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class SuggestionEvent(TenantScoped, db.Model):
+class SuggestionEvent(TenantScoped, Model):
     """A suggested article was shown to, or opened by, a customer writing a new request.
 
     ``visit`` is a random id kept in the person's session for the form they are filling in."""

@@ -8,7 +8,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstr
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db_types import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 from app.tenancy.scoping import TenantScoped
 
 # What became of a message (``InboundMessage.outcome``).
@@ -51,7 +51,7 @@ HOLD_REASONS = (HOLD_NOT_PARTICIPANT, HOLD_OTHER_RECIPIENT, HOLD_SUBJECT_TAG, HO
 DUPLICATE = "duplicate"
 
 
-class InboundMessage(TenantScoped, db.Model):
+class InboundMessage(TenantScoped, Model):
     """One e-mail received for a tenant, stored once per Message-ID; the raw original is in storage."""
 
     __tablename__ = "inbound_messages"
@@ -84,7 +84,7 @@ class InboundMessage(TenantScoped, db.Model):
     duplicate = False
 
 
-class Mailbox(TenantScoped, db.Model):
+class Mailbox(TenantScoped, Model):
     """A tenant's support mailbox, polled over IMAP; the password is stored encrypted (Fernet)."""
 
     __tablename__ = "mailboxes"

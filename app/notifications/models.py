@@ -8,7 +8,7 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueCon
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db_types import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 from app.tenancy.scoping import TenantScoped
 
 OUTBOX_PENDING = "pending"
@@ -17,7 +17,7 @@ OUTBOX_SENT = "sent"
 OUTBOX_FAILED = "failed"
 
 
-class OutboxMessage(TenantScoped, db.Model):
+class OutboxMessage(TenantScoped, Model):
     __tablename__ = "outbox_messages"
     __table_args__ = (
         UniqueConstraint("tenant_id", "idempotency_key"),
@@ -48,7 +48,7 @@ NOTIFICATION_PENDING = "pending"
 NOTIFICATION_SENT = "sent"  # went out in the outbox message ``outbox_message_id``
 
 
-class Notification(TenantScoped, db.Model):
+class Notification(TenantScoped, Model):
     """One change of a request that one recipient should hear about.
 
     Written in the transaction of the change. Pending notifications of the same request and

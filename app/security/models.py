@@ -8,10 +8,10 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db_types import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 
-class SecurityEvent(db.Model):
+class SecurityEvent(Model):
     """Something a security reviewer asks about: who signed in, failed, was locked out, changed a
     role or an address, exported or imported, suspended a vendor.
 

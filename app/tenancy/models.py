@@ -8,14 +8,14 @@ from sqlalchemy import JSON, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db_types import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 from app.tenancy.scoping import TenantScoped
 
 TENANT_ACTIVE = "active"
 TENANT_SUSPENDED = "suspended"
 
 
-class Tenant(db.Model):
+class Tenant(Model):
     __tablename__ = "tenants"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -45,7 +45,7 @@ class Tenant(db.Model):
         return f"<Tenant {self.slug}>"
 
 
-class StringOverride(TenantScoped, db.Model):
+class StringOverride(TenantScoped, Model):
     """A tenant's own wording of a UI string in one language (wins over the app catalog)."""
 
     __tablename__ = "string_overrides"

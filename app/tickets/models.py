@@ -10,14 +10,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.accounts.models import Organization, User
 from app.catalog.models import Field, Portal, RequestType
 from app.db_types import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 from app.tenancy.scoping import TenantScoped
 from app.workflow.models import Status
 
 CHANNELS = ("portal", "email", "phone")
 
 
-class TicketSequence(TenantScoped, db.Model):
+class TicketSequence(TenantScoped, Model):
     """The last ticket number handed out at a tenant; incremented in the ticket's transaction."""
 
     __tablename__ = "ticket_sequences"
@@ -27,7 +27,7 @@ class TicketSequence(TenantScoped, db.Model):
     last_number: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class Ticket(TenantScoped, db.Model):
+class Ticket(TenantScoped, Model):
     __tablename__ = "tickets"
     __table_args__ = (
         UniqueConstraint("tenant_id", "number"),
@@ -74,7 +74,7 @@ class Ticket(TenantScoped, db.Model):
     field_values: Mapped[list["TicketFieldValue"]] = relationship(back_populates="ticket", cascade="all, delete-orphan")
 
 
-class TicketFieldValue(TenantScoped, db.Model):
+class TicketFieldValue(TenantScoped, Model):
     __tablename__ = "ticket_field_values"
     __table_args__ = (
         UniqueConstraint("ticket_id", "field_id"),
@@ -102,7 +102,7 @@ class TicketFieldValue(TenantScoped, db.Model):
     field: Mapped[Field] = relationship()
 
 
-class Comment(TenantScoped, db.Model):
+class Comment(TenantScoped, Model):
     __tablename__ = "comments"
     __table_args__ = (Index("ix_comments_tenant_ticket_created", "tenant_id", "ticket_id", "created_at"),)
 
@@ -117,7 +117,7 @@ class Comment(TenantScoped, db.Model):
     author: Mapped[User | None] = relationship()
 
 
-class Attachment(TenantScoped, db.Model):
+class Attachment(TenantScoped, Model):
     __tablename__ = "attachments"
     __table_args__ = (Index("ix_attachments_tenant_ticket", "tenant_id", "ticket_id"),)
 
@@ -132,7 +132,7 @@ class Attachment(TenantScoped, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Participant(TenantScoped, db.Model):
+class Participant(TenantScoped, Model):
     """Someone the request is shared with by name (Flexinform's "Megosztás")."""
 
     __tablename__ = "participants"
@@ -148,7 +148,7 @@ class Participant(TenantScoped, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Watcher(TenantScoped, db.Model):
+class Watcher(TenantScoped, Model):
     """Someone who gets the request's notifications (the bell, "Értesítést kérek")."""
 
     __tablename__ = "watchers"
@@ -163,7 +163,7 @@ class Watcher(TenantScoped, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class TicketOrganization(TenantScoped, db.Model):
+class TicketOrganization(TenantScoped, Model):
     """The request is shared with (visible to) the members of this organization."""
 
     __tablename__ = "ticket_organizations"
@@ -179,7 +179,7 @@ class TicketOrganization(TenantScoped, db.Model):
     organization: Mapped[Organization] = relationship()
 
 
-class TicketEvent(TenantScoped, db.Model):
+class TicketEvent(TenantScoped, Model):
     """One entry of a request's timeline: everything that happened to it, by whom, when."""
 
     __tablename__ = "ticket_events"
@@ -195,7 +195,7 @@ class TicketEvent(TenantScoped, db.Model):
     ticket: Mapped[Ticket] = relationship()
 
 
-class TicketLink(TenantScoped, db.Model):
+class TicketLink(TenantScoped, Model):
     """Two related requests; ``kind`` is "relates" or "duplicate" (ticket is a duplicate of other)."""
 
     __tablename__ = "ticket_links"

@@ -6,7 +6,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstra
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db_types import LocalizedText
-from app.extensions import db
+from app.extensions import Model
 from app.tenancy.scoping import TenantScoped
 
 # Every status belongs to one category; lists ("open requests"), automation and SLA use these.
@@ -14,7 +14,7 @@ STATUS_CATEGORIES = ("open", "waiting", "resolved", "closed")
 ACTORS = ("customer", "agent", "system")
 
 
-class Status(TenantScoped, db.Model):
+class Status(TenantScoped, Model):
     __tablename__ = "statuses"
     __table_args__ = (UniqueConstraint("tenant_id", "key"),)
 
@@ -33,7 +33,7 @@ class Status(TenantScoped, db.Model):
         return self.category == "closed"
 
 
-class Workflow(TenantScoped, db.Model):
+class Workflow(TenantScoped, Model):
     __tablename__ = "workflows"
     __table_args__ = (UniqueConstraint("tenant_id", "key"),)
 
@@ -48,7 +48,7 @@ class Workflow(TenantScoped, db.Model):
     )
 
 
-class Transition(TenantScoped, db.Model):
+class Transition(TenantScoped, Model):
     """A move from one status (or any, when ``from_status_id`` is null) to another."""
 
     __tablename__ = "transitions"
