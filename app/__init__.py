@@ -48,6 +48,7 @@ def create_app(config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     install_scoping()
     _import_models()
+    register_definition_sections()
 
     from app.tenancy import resolution
 
@@ -132,6 +133,20 @@ def _init_rate_limits(app: Flask) -> None:
     )
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "portal")
     limiter.init_app(app)
+
+
+def register_definition_sections() -> None:
+    """Each module's part of the tenant definition (validate / sync / export), in one explicit list;
+    ``app.tenancy`` runs them in their order without knowing any of them."""
+    from app.agent.definition import SECTION as queues
+    from app.automation.definition import SECTION as automation
+    from app.catalog.definition import SECTION as catalog
+    from app.tenancy.sections import register_section
+    from app.tickets.definition import SECTION as requests
+    from app.workflow.definition import SECTION as workflow
+
+    for section in (requests, workflow, catalog, automation, queues):
+        register_section(section)
 
 
 def _import_models() -> None:

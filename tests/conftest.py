@@ -123,6 +123,15 @@ def smtp(smtp_server):
     return smtp_server
 
 
+@pytest.fixture(scope="session", autouse=True)
+def definition_sections():
+    """The tenant definition's sections, registered as ``create_app`` does: tests that load a
+    definition without an app (the loader needs none) validate it with every section too."""
+    from app import register_definition_sections
+
+    register_definition_sections()
+
+
 # --- the app on both databases -----------------------------------------------------------------
 
 _migrated: set[str] = set()

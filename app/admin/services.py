@@ -14,7 +14,7 @@ import json
 import re
 import tempfile
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -39,8 +39,10 @@ from app.tenancy.definition import (
     validate_definition,
 )
 from app.tenancy.changes import CREATED, attribute_word, change_entry
+from app.tenancy.problems import Problem as DefinitionProblem, describe, problem_line
 from app.tenancy.scoping import tenant_scope
-from app.tenancy.services import SyncReport, apply_definition, export_definition
+from app.tenancy.sections import SyncReport
+from app.tenancy.services import apply_definition, export_definition
 
 # An import is a few dozen kilobytes; anything above this is refused before it is read any further.
 MAX_IMPORT_BYTES = 1024 * 1024
@@ -64,9 +66,21 @@ class ConsoleError(Exception):
 
 # --- reading problems ----------------------------------------------------------------------------
 
-_PROBLEM_RE = re.compile(r"^(?P<source>[^:]*\.yaml): (?P<path>\S+|\(top level\)): (?P<message>.*)$", re.S)
-_TENANT_PREFIX_RE = re.compile(r"^tenant '[^']*': ")
-_TOKEN_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+# The collections whose items a problem's place names by key ("field 'priority'").
+_COLLECTIONS = (
+    "portals",
+    "request_types",
+    "forms",
+    "fields",
+    "options",
+    "statuses",
+    "workflows",
+    "transitions",
+    "rules",
+    "queues",
+)
+# The identifier-like pieces of a key, each named in the admin's words ("sla", "targets").
+_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _item_label(collection: str, item) -> str | None:
@@ -86,51 +100,36 @@ def _item_label(collection: str, item) -> str | None:
     return labels.get(collection) if key else None
 
 
-def readable_problem(problem: str, data: dict | None) -> Problem:
-    """'console/catalog.yaml: forms[0].fields[3].visible_when.field: unknown field' becomes
-    "form 'default' › field 'priority' › visible_when › field: unknown field"."""
-    problem = _TENANT_PREFIX_RE.sub("", problem)
-    match = _PROBLEM_RE.match(problem)
-    if match is None:
-        return Problem(problem)
-    message = match.group("message")
-    path = match.group("path")
-    if path == "(top level)":
+def readable_problem(problem: DefinitionProblem, data: dict | None) -> Problem:
+    """A problem of the definition in the admin's words, its place named from the definition it was
+    found in: ``("forms", 0, "fields", 3, "visible_when", "field")`` becomes "form 'default' › field
+    'priority' › visibility condition › field"; ``attribute`` is the last key of that path."""
+    message = describe(problem)
+    if not problem.path:
         return Problem(message)
     parts: list[str] = []
     node = data
     collection = None
     attribute = None
-    for name, index in _TOKEN_RE.findall(path):
-        if name:
-            attribute = name
-            node = node.get(name) if isinstance(node, dict) else None
-            if name in (
-                "portals",
-                "request_types",
-                "forms",
-                "fields",
-                "options",
-                "statuses",
-                "workflows",
-                "transitions",
-                "rules",
-                "queues",
-            ):
-                collection = name
-                continue
-            parts.append(attribute_word(name))
-        else:
-            position = int(index)
-            item = node[position] if isinstance(node, list) and position < len(node) else None
+    for part in problem.path:
+        if isinstance(part, int):
+            item = node[part] if isinstance(node, list) and part < len(node) else None
             label = _item_label(collection, item) if collection else None
             if label:
                 parts.append(label)
             elif parts and parts[-1] == attribute_word(attribute):
-                parts[-1] = f"{attribute_word(attribute)} {position + 1}"
+                parts[-1] = f"{attribute_word(attribute)} {part + 1}"
             else:
-                parts.append(f"{attribute_word(collection or attribute)} {position + 1}")
+                parts.append(f"{attribute_word(collection or attribute)} {part + 1}")
             node, collection = item, None
+            continue
+        for name in _NAME_RE.findall(part):
+            attribute = name
+            node = node.get(name) if isinstance(node, dict) else None
+            if name in _COLLECTIONS:
+                collection = name
+                continue
+            parts.append(attribute_word(name))
     return Problem(f"{' › '.join(parts)}: {message}" if parts else message, attribute)
 
 
@@ -222,50 +221,6 @@ def require(item, key: str):
     if item is None:
         raise ConsoleError([Problem(_("'%(key)s' does not exist (any more).", key=key))])
     return item
-
-
-def delete_status(definition: dict, key: str) -> None:
-    """Remove a status and what points at it (transitions into it, its source in others, rules on
-    it); ``apply_definition`` still refuses when requests are in the status."""
-    require(find(definition["statuses"], key), key)
-    for workflow in definition["workflows"]:
-        if workflow["initial_status"] == key:
-            raise ConsoleError(
-                [
-                    Problem(
-                        _(
-                            "New requests of workflow '%(workflow)s' start in status '%(key)s': "
-                            "choose another initial status first.",
-                            workflow=workflow["key"],
-                            key=key,
-                        )
-                    )
-                ]
-            )
-    definition["statuses"] = [s for s in definition["statuses"] if s["key"] != key]
-    for workflow in definition["workflows"]:
-        kept = []
-        for transition in workflow["transitions"]:
-            if transition["to"] == key:
-                continue
-            if key in transition["from"]:
-                transition["from"] = [s for s in transition["from"] if s != key]
-                if not transition["from"]:
-                    continue
-            kept.append(transition)
-        workflow["transitions"] = kept
-    kept_rules = []
-    for rule in definition["rules"]:
-        statuses = rule.get("conditions", {}).get("status")
-        if statuses and key in statuses:
-            statuses = [s for s in statuses if s != key]
-            if not statuses:
-                continue
-            rule["conditions"]["status"] = statuses
-        rule["actions"] = [a for a in rule["actions"] if a.get("transition_to") != key]
-        if rule["actions"]:
-            kept_rules.append(rule)
-    definition["rules"] = kept_rules
 
 
 def relocalize(node, languages: list[str], default: str, *, path: tuple = ()) -> None:
@@ -368,7 +323,9 @@ def parse_upload(filename: str, content: bytes) -> dict:
             try:
                 return read_definition_files(Path(folder))
             except DefinitionError as error:
-                raise ConsoleError([Problem(p.replace(folder + "/", "")) for p in error.problems]) from None
+                # The files as the admin named them in the archive, not our temporary folder.
+                named = [replace(p, file=Path(p.file).name if p.file else None) for p in error.problems]
+                raise ConsoleError([Problem(problem_line(p)) for p in named]) from None
     try:
         data = load_yaml(content.decode("utf-8"))
     except UnsafeYAMLError as exc:

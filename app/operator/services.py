@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -20,6 +19,7 @@ from app.tenancy.definition import (
     validate_definition,
 )
 from app.tenancy.models import Tenant
+from app.tenancy.problems import Problem
 from app.tenancy.scoping import all_tenants
 
 
@@ -60,7 +60,7 @@ def source_definition(source: str) -> dict:
     if source.startswith("tenant:"):
         return compact_definition(export_definition(source.split(":", 1)[1]))
     if not source.startswith("_") or "/" in source or ".." in source:
-        raise DefinitionError([_("unknown template '%(source)s'", source=source)])
+        raise DefinitionError([Problem("unknown_template", {"source": source})])
     return read_definition_files(Path(current_app.config["TENANTS_DIR"]) / source)
 
 
@@ -96,11 +96,11 @@ def onboard_tenant(
     slug = (slug or "").strip().lower()
     problems = []
     if not SLUG_RE.match(slug):
-        problems.append(_("'%(slug)s' is not a valid slug: lowercase letters, digits and '-', at most 63", slug=slug))
+        problems.append(Problem("invalid_slug", {"slug": slug}))
     if db.session.execute(select(Tenant.id).where(Tenant.slug == slug)).scalar_one_or_none() is not None:
-        problems.append(_("a tenant '%(slug)s' exists already", slug=slug))
+        problems.append(Problem("tenant_exists", {"slug": slug}))
     if admin_email is not None and "@" not in admin_email:
-        problems.append(_("'%(email)s' is not an e-mail address", email=admin_email))
+        problems.append(Problem("not_an_email", {"email": admin_email}))
     if problems:
         raise DefinitionError(problems)
     data = source_definition(source)
@@ -129,7 +129,7 @@ def onboard_tenant(
                 invite(admin_email, role="admin")
             except AccountError as error:
                 db.session.rollback()
-                raise DefinitionError([error.message]) from None
+                raise DefinitionError([Problem("message", {"text": error.message})]) from None
     return tenant
 
 

@@ -17,6 +17,7 @@ from app.i18n.selection import SESSION_KEY, available_languages
 from app.operator.services import change_tenant_status, onboard_tenant, tenant_rows
 from app.security.urls import safe_next
 from app.tenancy.definition import DefinitionError
+from app.tenancy.problems import problem_line
 from app.tenancy.services import list_tenants
 
 bp = Blueprint("operator", __name__)
@@ -94,7 +95,7 @@ def new_tenant():
                     actor=current_user._get_current_object(),
                 )
             except DefinitionError as error:
-                problems.extend(error.problems)
+                problems.extend(problem_line(problem) for problem in error.problems)
             else:
                 scheme, domain = current_app.config["PREFERRED_URL_SCHEME"], current_app.config["PORTAL_DOMAIN"]
                 flash(

@@ -15,6 +15,7 @@ from flask_babel import gettext as _, ngettext
 from app.i18n.cli import OperatorGroup
 from app.tenancy.changes import describe_change
 from app.tenancy.definition import SLUG_RE, DefinitionError, dump_definition_files
+from app.tenancy.problems import Problem, problem_line
 from app.tenancy import services
 
 tenants_cli = OperatorGroup("tenants", help="List, sync, create, export and suspend tenants.")
@@ -26,7 +27,7 @@ def _tenants_dir() -> Path:
 
 def _echo_problems(error: DefinitionError) -> None:
     for problem in error.problems:
-        click.echo(_("error: %(problem)s", problem=problem), err=True)
+        click.echo(_("error: %(problem)s", problem=problem_line(problem)), err=True)
 
 
 def _fail(error: DefinitionError) -> None:
@@ -111,11 +112,7 @@ def create_command(slug, template, name, prefix, languages, default_language, ad
     from app.operator.services import onboard_tenant
 
     if not SLUG_RE.match(slug):
-        _fail(
-            DefinitionError(
-                [_("'%(slug)s' is not a valid slug: lowercase letters, digits and '-', at most 63", slug=slug)]
-            )
-        )
+        _fail(DefinitionError([Problem("invalid_slug", {"slug": slug})]))
     source = f"tenant:{from_tenant}" if from_tenant else template
     try:
         tenant = onboard_tenant(

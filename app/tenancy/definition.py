@@ -1,7 +1,11 @@
 """The tenant definition format: load and validate ``tenants/<slug>/``, and write it back.
 
 One loader and one validator serve ``flask tenants sync``, the admin console's import and
-onboarding. Errors name the file and the key path so that a reviewer can fix them directly.
+onboarding. The loader reads the files (safely), the JSON schema checks their shape, this module
+checks the tenant's own keys (slug, languages, time zone, UI strings), and each module's registered
+:class:`~app.tenancy.sections.DefinitionSection` checks its part. Problems are data
+(:class:`~app.tenancy.problems.Problem`: the file and key path, a code and its params), worded when
+shown, so that a reviewer can fix them directly and the console can show each next to its field.
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from flask_babel import gettext as _, ngettext
 from jsonschema import Draft202012Validator
+
+from app.tenancy.problems import Problem, Problems, describe
+from app.tenancy.sections import registry
 
 SUPPORTED_LANGUAGES = ("hu", "fi", "cs", "pl", "en")
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "tenants" / "definition.schema.json"
@@ -47,12 +53,13 @@ LOCALIZED_KEYS = {"name", "label", "description", "help", "customer_name", "tagl
 
 @dataclass
 class DefinitionError(Exception):
-    """The definition is invalid; ``problems`` lists every error as 'file: path: message'."""
+    """The definition is invalid or cannot be applied; ``problems`` lists every problem as data.
+    ``str()`` gives one line per problem ('file: path: message'), in the current locale."""
 
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
     def __str__(self) -> str:
-        return "\n".join(self.problems)
+        return "\n".join(str(problem) for problem in self.problems)
 
 
 # --- reading YAML safely -----------------------------------------------------------------------------
@@ -63,15 +70,16 @@ MAX_NODES = 200_000
 
 
 class UnsafeYAMLError(yaml.YAMLError):
-    """The document is refused before it is built; ``message`` says why, in the reader's language."""
+    """The document is refused before it is built; ``problem`` says why, ``message`` in the reader's
+    language."""
 
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+    def __init__(self, code: str, **params):
+        self.problem = Problem(code, params)
+        super().__init__(code)
 
-
-def _too_deep_message() -> str:
-    return _("The file is nested too deeply (more than %(limit)s levels).", limit=MAX_DEPTH)
+    @property
+    def message(self) -> str:
+        return describe(self.problem)
 
 
 class _DefinitionLoader(yaml.SafeLoader):
@@ -86,15 +94,13 @@ class _DefinitionLoader(yaml.SafeLoader):
     def compose_node(self, parent, index):
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            raise UnsafeYAMLError(
-                _("The file uses YAML anchors or aliases (& and *), which are not accepted; write each value out.")
-            )
+            raise UnsafeYAMLError("yaml_alias")
         self._nodes += 1
         if self._nodes > MAX_NODES:
-            raise UnsafeYAMLError(_("The file has too many values (more than %(limit)s).", limit=MAX_NODES))
+            raise UnsafeYAMLError("yaml_too_many_values", limit=MAX_NODES)
         self._depth += 1
         if self._depth > MAX_DEPTH:
-            raise UnsafeYAMLError(_too_deep_message())
+            raise UnsafeYAMLError("yaml_too_deep", limit=MAX_DEPTH)
         try:
             return super().compose_node(parent, index)
         finally:
@@ -135,143 +141,84 @@ def _validator() -> Draft202012Validator:
     return Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
 
 
-def _path_str(parts) -> str:
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
-def _shown(value) -> str:
-    """A value as a problem quotes it: short, and in the YAML author's terms."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, (dict, list)):
-        text = json.dumps(value, ensure_ascii=False)
-        return text if len(text) <= 60 else text[:57] + "..."
-    return f"'{value}'" if isinstance(value, str) else str(value)
-
-
-def _type_words(types) -> str:
-    words = {
-        "object": _("a mapping of keys"),
-        "array": _("a list"),
-        "string": _("text"),
-        "integer": _("a whole number"),
-        "number": _("a number"),
-        "boolean": _("true or false"),
-        "null": _("empty"),
-    }
-    types = [types] if isinstance(types, str) else list(types)
-    return " / ".join(words.get(t, t) for t in types)
-
-
-def schema_message(error) -> str:
-    """A jsonschema error in the reader's language, by its keyword; the library's (English) message
-    only for keywords the schema does not use."""
+def schema_problem(error) -> tuple[str, dict]:
+    """A jsonschema error as a problem code and params, by its keyword; the library's (English)
+    message only for keywords the schema does not use."""
     keyword, expected, value = error.validator, error.validator_value, error.instance
     if keyword == "required":
         missing = [name for name in expected if isinstance(value, dict) and name not in value]
         name = next((n for n in missing if error.message.startswith(repr(n))), missing[0] if missing else "")
-        return _("the key '%(key)s' is missing", key=name)
+        return "schema_required", {"key": name}
     if keyword == "type":
-        return _("must be %(type)s, not %(value)s", type=_type_words(expected), value=_shown(value))
+        return "schema_type", {"types": expected, "value": value}
     if keyword == "enum":
-        return _(
-            "%(value)s is not one of %(allowed)s", value=_shown(value), allowed=", ".join(_shown(v) for v in expected)
-        )
+        return "schema_enum", {"value": value, "allowed": list(expected)}
     if keyword == "const":
-        return _("must be %(value)s", value=_shown(expected))
+        return "schema_const", {"value": expected}
     if keyword == "additionalProperties" and isinstance(value, dict):
         known = error.schema.get("properties", {})
         patterns = error.schema.get("patternProperties", {})
         extra = [k for k in value if k not in known and not any(re.search(p, k) for p in patterns)]
-        return ngettext(
-            "unknown key %(keys)s", "unknown keys %(keys)s", len(extra), keys=", ".join(f"'{k}'" for k in extra)
-        )
+        return "schema_unknown_keys", {"keys": extra}
     if keyword == "pattern":
-        return _("%(value)s does not match the expected form (%(pattern)s)", value=_shown(value), pattern=expected)
-    if keyword == "minLength":
-        return (
-            _("must not be empty")
-            if expected == 1
-            else ngettext(
-                "must be at least %(num)d character long", "must be at least %(num)d characters long", expected
-            )
-        )
-    if keyword == "maxLength":
-        return ngettext("must be at most %(num)d character long", "must be at most %(num)d characters long", expected)
-    if keyword == "minItems":
-        return (
-            _("must not be empty")
-            if expected == 1
-            else ngettext("needs at least %(num)d item", "needs at least %(num)d items", expected)
-        )
-    if keyword == "maxItems":
-        return ngettext("takes at most %(num)d item", "takes at most %(num)d items", expected)
-    if keyword == "minProperties":
-        return (
-            _("must not be empty")
-            if expected == 1
-            else ngettext("needs at least %(num)d key", "needs at least %(num)d keys", expected)
-        )
-    if keyword == "maxProperties":
-        return ngettext("takes at most %(num)d key", "takes at most %(num)d keys", expected)
+        return "schema_pattern", {"value": value, "pattern": expected}
+    if keyword in ("minLength", "minItems", "minProperties") and expected == 1:
+        return "schema_not_empty", {}
+    sized = {
+        "minLength": "schema_min_length",
+        "maxLength": "schema_max_length",
+        "minItems": "schema_min_items",
+        "maxItems": "schema_max_items",
+        "minProperties": "schema_min_properties",
+        "maxProperties": "schema_max_properties",
+    }
+    if keyword in sized:
+        return sized[keyword], {"num": expected}
     if keyword == "uniqueItems":
-        return _("lists the same item more than once")
+        return "schema_unique_items", {}
     if keyword == "minimum":
-        return _("%(value)s is less than the minimum of %(limit)s", value=_shown(value), limit=expected)
+        return "schema_minimum", {"value": value, "limit": expected}
     if keyword == "maximum":
-        return _("%(value)s is more than the maximum of %(limit)s", value=_shown(value), limit=expected)
+        return "schema_maximum", {"value": value, "limit": expected}
     if keyword in ("oneOf", "anyOf") and error.context:
-        return _("%(value)s is not valid here: it matches none of the allowed forms", value=_shown(value))
-    return error.message
+        return "schema_no_form_matches", {"value": value}
+    return "schema_other", {"message": error.message}
 
 
-class _Problems:
-    def __init__(self, source: str):
-        self.source = source.rstrip("/")
-        self.items: list[str] = []
-
-    def add(self, path: list, message: str) -> None:
-        top = path[0] if path and isinstance(path[0], str) else None
-        file = KEY_TO_FILE.get(top, "tenant.yaml")
-        self.items.append(f"{self.source}/{file}: {_path_str(path)}: {message}")
+def _file_of(path) -> str:
+    top = path[0] if path and isinstance(path[0], str) else None
+    return KEY_TO_FILE.get(top, "tenant.yaml")
 
 
 def read_definition_files(folder: Path) -> dict:
     """Read and merge the YAML files of a tenant folder (no validation beyond YAML syntax)."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise DefinitionError([f"{folder}: " + _("no such tenant folder")])
+        raise DefinitionError([Problem("no_folder", file=str(folder))])
     merged: dict = {}
     problems = []
     for name, keys in FILES.items():
         path = folder / name
         if not path.exists():
             if name in REQUIRED_FILES:
-                problems.append(f"{path}: " + _("file is missing"))
+                problems.append(Problem("file_missing", file=str(path)))
             continue
         try:
             content = load_yaml(path.read_text(encoding="utf-8")) or {}
         except UnsafeYAMLError as exc:
-            problems.append(f"{path}: " + exc.message)
+            problems.append(Problem(exc.problem.code, exc.problem.params, file=str(path)))
             continue
         except yaml.YAMLError as exc:
-            problems.append(f"{path}: " + _("not valid YAML: %(error)s", error=exc))
+            problems.append(Problem("invalid_yaml", {"error": str(exc)}, file=str(path)))
             continue
         if not isinstance(content, dict):
-            problems.append(f"{path}: " + _("must be a mapping of keys"))
+            problems.append(Problem("not_a_mapping", file=str(path)))
             continue
         for key, value in content.items():
             if key not in keys:
                 expected = KEY_TO_FILE.get(key)
-                message = (
-                    _("unknown key here (it belongs in %(file)s)", file=expected) if expected else _("unknown key here")
-                )
-                problems.append(f"{path}: {key}: {message}")
+                code, params = ("key_in_other_file", {"file": expected}) if expected else ("unknown_key_here", {})
+                problems.append(Problem(code, params, path=(str(key),), file=str(path)))
                 continue
             merged[key] = value
     if problems:
@@ -288,29 +235,40 @@ def load_definition(folder: Path, *, template: bool = False) -> dict:
 
 
 def validate_definition(data: dict, *, source: str = "definition", expected_slug: str | None = None) -> dict:
-    """Validate a merged definition mapping; return it normalized (defaults filled in)."""
-    problems = _Problems(source)
+    """Validate a merged definition mapping; return it normalized (defaults filled in).
+
+    The schema first (the sections may then rely on the shape), then the tenant's own keys, each
+    registered section in its order, and the UI strings last."""
+    problems = Problems(source, _file_of)
     for error in sorted(_validator().iter_errors(data), key=lambda e: list(e.absolute_path)):
-        problems.add(list(error.absolute_path), schema_message(error))
-    if problems.items:
+        code, params = schema_problem(error)
+        problems.add(list(error.absolute_path), code, **params)
+    if problems:
         raise DefinitionError(problems.items)
-    _check_semantics(data, problems, expected_slug)
-    if problems.items:
+    _check_tenant(data, problems, expected_slug)
+    for section in registry:
+        if section.validate is not None:
+            section.validate(data, problems)
+    for lang in data.get("strings", {}):
+        if lang not in data["languages"]:
+            problems.add(["strings", lang], "languages_not_enabled", languages=[lang])
+    if problems:
         raise DefinitionError(problems.items)
     return normalize_definition(data)
 
 
-def _check_unique(items: list, path: list, problems: _Problems) -> dict:
+def check_unique(items: list, path: list, problems: Problems) -> dict:
+    """The items by key; a key used twice is a problem (for the sections' lists of keyed items)."""
     seen: dict = {}
     for index, item in enumerate(items):
         key = item["key"]
         if key in seen:
-            problems.add(path + [index, "key"], _("the key '%(key)s' is used more than once", key=key))
+            problems.add(path + [index, "key"], "duplicate_key", key=key)
         seen[key] = item
     return seen
 
 
-def _check_localized(node, path: list, languages: list[str], problems: _Problems) -> None:
+def _check_localized(node, path: list, languages: list[str], problems: Problems) -> None:
     """Every localized text must carry every language of the tenant."""
     if isinstance(node, dict):
         for key, value in node.items():
@@ -318,25 +276,9 @@ def _check_localized(node, path: list, languages: list[str], problems: _Problems
                 missing = [lang for lang in languages if lang not in value]
                 extra = [lang for lang in value if lang not in languages]
                 if missing:
-                    problems.add(
-                        path + [key],
-                        ngettext(
-                            "missing language %(languages)s",
-                            "missing languages %(languages)s",
-                            len(missing),
-                            languages=", ".join(missing),
-                        ),
-                    )
+                    problems.add(path + [key], "missing_languages", languages=missing)
                 if extra:
-                    problems.add(
-                        path + [key],
-                        ngettext(
-                            "language %(languages)s is not enabled for this tenant",
-                            "languages %(languages)s are not enabled for this tenant",
-                            len(extra),
-                            languages=", ".join(extra),
-                        ),
-                    )
+                    problems.add(path + [key], "languages_not_enabled", languages=extra)
             else:
                 _check_localized(value, path + [key], languages, problems)
     elif isinstance(node, list):
@@ -344,265 +286,20 @@ def _check_localized(node, path: list, languages: list[str], problems: _Problems
             _check_localized(value, path + [index], languages, problems)
 
 
-def _check_semantics(data: dict, problems: _Problems, expected_slug: str | None) -> None:
+def _check_tenant(data: dict, problems: Problems, expected_slug: str | None) -> None:
     languages = data["languages"]
     if expected_slug is not None and data["slug"] != expected_slug:
-        problems.add(
-            ["slug"], _("'%(slug)s' must equal the folder name '%(folder)s'", slug=data["slug"], folder=expected_slug)
-        )
+        problems.add(["slug"], "slug_not_folder", slug=data["slug"], folder=expected_slug)
     if data["default_language"] not in languages:
         problems.add(
-            ["default_language"],
-            _(
-                "'%(language)s' is not one of the languages (%(languages)s)",
-                language=data["default_language"],
-                languages=", ".join(languages),
-            ),
+            ["default_language"], "default_language_not_enabled", language=data["default_language"], languages=languages
         )
     if "timezone" in data:
         try:
             ZoneInfo(data["timezone"])
         except (ZoneInfoNotFoundError, ValueError):
-            problems.add(["timezone"], _("unknown time zone '%(timezone)s'", timezone=data["timezone"]))
+            problems.add(["timezone"], "unknown_timezone", timezone=data["timezone"])
     _check_localized(data, [], languages, problems)
-
-    statuses = _check_unique(data["statuses"], ["statuses"], problems)
-    workflows = _check_unique(data["workflows"], ["workflows"], problems)
-    forms = _check_unique(data["forms"], ["forms"], problems)
-    _check_unique(data["portals"], ["portals"], problems)
-    _check_unique(data.get("rules", []), ["rules"], problems)
-
-    for w_index, workflow in enumerate(data["workflows"]):
-        wpath = ["workflows", w_index]
-        if workflow["initial_status"] not in statuses:
-            problems.add(wpath + ["initial_status"], _("unknown status '%(key)s'", key=workflow["initial_status"]))
-        _check_unique(workflow["transitions"], wpath + ["transitions"], problems)
-        for t_index, transition in enumerate(workflow["transitions"]):
-            tpath = wpath + ["transitions", t_index]
-            sources = transition.get("from")
-            for source_key in [sources] if isinstance(sources, str) else sources or []:
-                if source_key not in statuses:
-                    problems.add(tpath + ["from"], _("unknown status '%(key)s'", key=source_key))
-                elif statuses[source_key]["category"] == "closed":
-                    problems.add(
-                        tpath + ["from"], _("status '%(key)s' is final (closed) and cannot be left", key=source_key)
-                    )
-            if transition["to"] not in statuses:
-                problems.add(tpath + ["to"], _("unknown status '%(key)s'", key=transition["to"]))
-
-    # Which request types use which form (for request_type conditions).
-    types_by_form: dict[str, set] = {}
-    for p_index, portal in enumerate(data["portals"]):
-        ppath = ["portals", p_index]
-        _check_unique(portal["request_types"], ppath + ["request_types"], problems)
-        for r_index, request_type in enumerate(portal["request_types"]):
-            rpath = ppath + ["request_types", r_index]
-            if request_type["form"] not in forms:
-                problems.add(rpath + ["form"], _("unknown form '%(key)s'", key=request_type["form"]))
-            if request_type["workflow"] not in workflows:
-                problems.add(rpath + ["workflow"], _("unknown workflow '%(key)s'", key=request_type["workflow"]))
-            types_by_form.setdefault(request_type["form"], set()).add(request_type["key"])
-
-    for f_index, form in enumerate(data["forms"]):
-        fpath = ["forms", f_index]
-        fields = _check_unique(form["fields"], fpath + ["fields"], problems)
-        summary = fields.get("summary")
-        if summary is None:
-            problems.add(fpath + ["fields"], _("a form needs a field with key 'summary' (the request's title)"))
-        elif summary["type"] != "text" or not summary.get("required"):
-            problems.add(fpath + ["fields"], _("the 'summary' field must be of type text and required"))
-        if "description" in fields and fields["description"]["type"] != "textarea":
-            problems.add(fpath + ["fields"], _("the 'description' field must be of type textarea"))
-        if "attachments" in fields and fields["attachments"]["type"] != "files":
-            problems.add(fpath + ["fields"], _("the 'attachments' field must be of type files"))
-        for i, fdef in enumerate(form["fields"]):
-            _check_field(fdef, fpath + ["fields", i], fields, types_by_form.get(form["key"], set()), problems)
-
-    for r_index, rule in enumerate(data.get("rules", [])):
-        rpath = ["rules", r_index]
-        conditions = rule.get("conditions", {})
-        status_keys = conditions.get("status", [])
-        for key in [status_keys] if isinstance(status_keys, str) else status_keys:
-            if key not in statuses:
-                problems.add(rpath + ["conditions", "status"], _("unknown status '%(key)s'", key=key))
-        if rule["trigger"] == "status_age" and not ("status" in conditions and "after" in conditions):
-            problems.add(rpath + ["conditions"], _("a status_age rule needs 'status' and 'after'"))
-        for a_index, action in enumerate(rule["actions"]):
-            target = action.get("transition_to")
-            if target is not None and target not in statuses:
-                problems.add(rpath + ["actions", a_index, "transition_to"], _("unknown status '%(key)s'", key=target))
-
-    _check_transition_requirements(data, forms, problems)
-    _check_queues(data, statuses, problems)
-    from app.automation.validation import check_automation
-
-    check_automation(data, problems)
-
-    all_field_keys = {f["key"] for form in data["forms"] for f in form["fields"]}
-    for i, key in enumerate(data.get("settings", {}).get("editable_after_creation", [])):
-        if key not in all_field_keys:
-            problems.add(["settings", "editable_after_creation", i], _("no form has a field '%(key)s'", key=key))
-    forward_status = data.get("settings", {}).get("forward_status")
-    if forward_status is not None and forward_status not in statuses:
-        problems.add(["settings", "forward_status"], _("unknown status '%(key)s'", key=forward_status))
-    cc_field = data.get("settings", {}).get("notifications", {}).get("cc_field")
-    text_keys = {
-        f["key"] for form in data["forms"] for f in form["fields"] if f["type"] in ("text", "textarea", "email")
-    }
-    if cc_field is not None and cc_field not in text_keys:
-        problems.add(["settings", "notifications", "cc_field"], _("no form has a text field '%(key)s'", key=cc_field))
-
-    for lang in data.get("strings", {}):
-        if lang not in languages:
-            problems.add(
-                ["strings", lang],
-                ngettext(
-                    "language %(languages)s is not enabled for this tenant",
-                    "languages %(languages)s are not enabled for this tenant",
-                    1,
-                    languages=lang,
-                ),
-            )
-
-
-def _check_transition_requirements(data: dict, forms: dict, problems: _Problems) -> None:
-    """A field a transition requires must be on the form of every request type using the workflow,
-    be stored as a field value (not the description or files), and be fillable by its actors."""
-    types_by_workflow: dict[str, list] = {}
-    for portal in data["portals"]:
-        for request_type in portal["request_types"]:
-            types_by_workflow.setdefault(request_type["workflow"], []).append((portal["key"], request_type))
-    all_field_keys = {f["key"] for form in data["forms"] for f in form["fields"]}
-    for w_index, workflow in enumerate(data["workflows"]):
-        for t_index, transition in enumerate(workflow["transitions"]):
-            for r_index, key in enumerate(transition.get("requires", [])):
-                if key == "comment":
-                    continue
-                path = ["workflows", w_index, "transitions", t_index, "requires", r_index]
-                messages: list[str] = []
-                if key not in all_field_keys:
-                    messages.append(_("no form has a field '%(key)s'", key=key))
-                for portal_key, request_type in types_by_workflow.get(workflow["key"], []):
-                    form = forms.get(request_type["form"])
-                    fdef = next((f for f in form["fields"] if f["key"] == key), None) if form else None
-                    if form is None or key not in all_field_keys:
-                        continue
-                    if fdef is None:
-                        messages.append(
-                            _(
-                                "field '%(key)s' is not in form '%(form)s' of request type '%(request_type)s'",
-                                key=key,
-                                form=request_type["form"],
-                                request_type=f"{portal_key}/{request_type['key']}",
-                            )
-                        )
-                    elif key in ("description", "attachments") or fdef["type"] == "files":
-                        messages.append(
-                            _(
-                                "field '%(key)s' cannot be required by a transition (only fields stored "
-                                "as the request's values)",
-                                key=key,
-                            )
-                        )
-                    elif "fixed_value" in fdef:
-                        messages.append(_("field '%(key)s' has a fixed value and cannot be filled in", key=key))
-                    elif "customer" in transition["actors"] and fdef.get("editable_by") == "agent":
-                        messages.append(
-                            _(
-                                "field '%(key)s' is set by support (editable_by: agent), so a customer "
-                                "transition cannot require it",
-                                key=key,
-                            )
-                        )
-                for message in dict.fromkeys(messages):
-                    problems.add(path, message)
-
-
-def _check_queues(data: dict, statuses: dict, problems: _Problems) -> None:
-    """Agent queues filter by known statuses, portals, request types and choice-field options."""
-    queues = data.get("queues", [])
-    _check_unique(queues, ["queues"], problems)
-    portals = {p["key"]: {rt["key"] for rt in p["request_types"]} for p in data["portals"]}
-    choice_options: dict[str, set] = {}
-    for form in data["forms"]:
-        for fdef in form["fields"]:
-            if fdef["type"] == "select":
-                choice_options.setdefault(fdef["key"], set()).update(o["key"] for o in fdef.get("options", []))
-    for q_index, queue in enumerate(queues):
-        path = ["queues", q_index, "filters"]
-        filters = queue.get("filters", {})
-        for i, key in enumerate(filters.get("statuses", [])):
-            if key not in statuses:
-                problems.add(path + ["statuses", i], _("unknown status '%(key)s'", key=key))
-        portal = filters.get("portal")
-        if portal is not None and portal not in portals:
-            problems.add(path + ["portal"], _("unknown portal '%(key)s'", key=portal))
-        for i, ref in enumerate(filters.get("request_types", [])):
-            portal_key, _sep, type_key = ref.rpartition("/")
-            if portal_key:
-                known = type_key in portals.get(portal_key, set())
-            else:
-                known = any(type_key in types for key, types in portals.items() if portal in (None, key))
-            if not known:
-                problems.add(path + ["request_types", i], _("unknown request type '%(key)s'", key=ref))
-        for key, values in filters.get("fields", {}).items():
-            if key not in choice_options:
-                problems.add(path + ["fields", key], _("no form has a choice (select) field '%(key)s'", key=key))
-                continue
-            for i, value in enumerate(values):
-                if value not in choice_options[key]:
-                    problems.add(
-                        path + ["fields", key, i],
-                        _("'%(value)s' is not an option of '%(field)s'", value=value, field=key),
-                    )
-
-
-def _check_field(fdef: dict, path: list, fields: dict, form_types: set, problems: _Problems) -> None:
-    choice = fdef["type"] in ("select", "multiselect")
-    options = fdef.get("options", [])
-    if choice and not options:
-        problems.add(path + ["options"], _("a field of type %(type)s needs options", type=fdef["type"]))
-    if not choice and options:
-        problems.add(path + ["options"], _("a field of type %(type)s takes no options", type=fdef["type"]))
-    option_keys = set(_check_unique(options, path + ["options"], problems)) if options else set()
-    for name in ("value_when_hidden", "default", "fixed_value"):
-        if name in fdef and choice:
-            values = fdef[name] if isinstance(fdef[name], list) else [fdef[name]]
-            for value in values:
-                if value not in option_keys:
-                    problems.add(path + [name], _("'%(value)s' is not an option of this field", value=value))
-    condition = fdef.get("visible_when")
-    if condition:
-        if "field" in condition:
-            other = fields.get(condition["field"])
-            if other is None or other is fdef:
-                problems.add(
-                    path + ["visible_when", "field"], _("unknown field '%(key)s' in this form", key=condition["field"])
-                )
-            elif other["type"] not in ("select", "multiselect", "checkbox"):
-                problems.add(
-                    path + ["visible_when", "field"], _("field '%(key)s' is not a choice field", key=condition["field"])
-                )
-            else:
-                known = (
-                    {o["key"] for o in other.get("options", [])} if other["type"] != "checkbox" else {"true", "false"}
-                )
-                for value in condition["in"]:
-                    if value not in known:
-                        problems.add(
-                            path + ["visible_when", "in"],
-                            _("'%(value)s' is not an option of '%(field)s'", value=value, field=condition["field"]),
-                        )
-        else:
-            for key in condition["request_type"]:
-                if key not in form_types:
-                    problems.add(
-                        path + ["visible_when", "request_type"], _("no request type '%(key)s' uses this form", key=key)
-                    )
-        if fdef.get("required") and "value_when_hidden" not in fdef:
-            pass  # a hidden required field is simply not required while hidden
-    elif "value_when_hidden" in fdef:
-        problems.add(path + ["value_when_hidden"], _("only a field with visible_when can have value_when_hidden"))
 
 
 # An agent queue's filters (the request list's vocabulary); "any" assignee means no filter.

@@ -17,7 +17,7 @@ def problems_of(slug, change):
     change(data)
     with pytest.raises(DefinitionError) as error:
         validate_definition(data, source=f"tenants/{slug}", expected_slug=slug)
-    return error.value.problems
+    return [str(problem) for problem in error.value.problems]  # each as the command line shows it
 
 
 def test_seed_definitions_are_valid():
