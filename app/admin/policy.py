@@ -21,7 +21,7 @@ ROUTE_ACCESS: dict[str, str] = {
     "admin.help_center": "TENANT_ADMIN",
     "admin.security.trail": "TENANT_ADMIN",
     "admin.security.export_csv": "TENANT_ADMIN",
-    # The configuration console (app/admin/console.py).
+    # The configuration console (app/admin/config/).
     "admin.config.audit": "TENANT_ADMIN",
     "admin.config.branding": "TENANT_ADMIN",
     "admin.config.email_channel": "TENANT_ADMIN",

@@ -295,8 +295,8 @@ def help_center():
     return render_template("helpcenter/admin_deflection.html", summary=deflection_summary(days=days), days=days)
 
 
-# The configuration console (tenant admins only): app/admin/console.py, under /admin/config.
-from app.admin.console import bp as _console_bp  # noqa: E402
+# The configuration console (tenant admins only): app/admin/config/, under /admin/config.
+from app.admin.config import bp as _console_bp  # noqa: E402
 
 bp.register_blueprint(_console_bp)
 
