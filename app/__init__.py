@@ -23,7 +23,8 @@ def create_app(config: dict | None = None) -> Flask:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("app").setLevel(logging.INFO)
 
-    from app.extensions import babel, csrf, db, login_manager, migrate
+    from app.extensions import csrf, db, login_manager, migrate
+    from app.i18n.babel import babel
     from app.i18n.selection import select_locale, select_timezone
     from app.tenancy.scoping import install_scoping
 

@@ -13,8 +13,6 @@ from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
-from app.i18n.babel import TenantBabel
-
 # Constraint names are needed by Alembic's batch mode on SQLite and keep migrations stable.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_N_label)s",
@@ -44,7 +42,6 @@ else:
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-babel = TenantBabel()
 # Rate limits (app.accounts.ratelimit): no default limits, only the routes and services that ask.
 # Storage: RATELIMIT_STORAGE_URI (REDIS_URL, set in create_app); in memory while it is down.
 limiter = Limiter(key_func=lambda: "", in_memory_fallback_enabled=True)

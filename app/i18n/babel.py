@@ -86,6 +86,11 @@ class TenantBabel(Babel):
         return TenantDomain(domain=self.domain)
 
 
+# The extension, created unbound like those of app.extensions (create_app() binds it); it lives with
+# the tenant domain it serves, so that the kernel below every module needs nothing from i18n.
+babel = TenantBabel()
+
+
 def install_escaping_gettext(app) -> None:
     """Make ``_()``/``ngettext()`` in templates return escaped text, not markup.
 
