@@ -1,12 +1,19 @@
-"""Account forms. Labels are lazy so that each request renders them in its own language."""
+"""Account forms, and the login form's page helpers shared by the tenant and the operator login.
+Labels are lazy so that each request renders them in its own language."""
 
 from __future__ import annotations
 
+import time
+
+from flask import Response, make_response, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
+
+from app.accounts import authentication, ratelimit, users
+from app.extensions import limiter
 
 
 # For looking up an existing account (login, reset, membership) any address with an @ will do:
@@ -24,6 +31,32 @@ class LoginForm(FlaskForm):
     )
     password = PasswordField(_l("Password"), validators=[DataRequired()])
     # No "keep me logged in": see accounts.sessions.start_session.
+
+
+def login_rate_limit(template: str):
+    """The route limit of a login view: failed POSTs per client address and portal (a redirect is a
+    success and costs nothing). Past the limit the form comes back with a translated wait, as 429."""
+
+    def slowed_down(limit) -> Response:
+        form = LoginForm()
+        seconds = max(1, int(limit.reset_at - time.time()))
+        form.form_errors.append(authentication.login_wait_message(seconds))
+        return make_response(render_template(template, form=form), 429, {"Retry-After": str(seconds)})
+
+    return limiter.limit(
+        ratelimit.login_failures_per_ip,
+        key_func=ratelimit.login_ip_key,
+        methods=["POST"],
+        deduct_when=lambda response: response.status_code != 302,
+        on_breach=slowed_down,
+    )
+
+
+def render_login(template: str, form: LoginForm, error: users.AccountError | None = None):
+    """The login form again: 422 with a wrong password, 429 (and Retry-After) while the account waits."""
+    if isinstance(error, authentication.LoginThrottled):
+        return render_template(template, form=form), 429, {"Retry-After": str(error.retry_after)}
+    return render_template(template, form=form), 200 if not form.errors else 422
 
 
 class RegisterForm(FlaskForm):

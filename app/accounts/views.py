@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import time
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     g,
-    make_response,
     redirect,
     render_template,
     request,
@@ -21,7 +18,7 @@ from flask_babel import get_locale, gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
-from app.accounts import authentication, passwords, profiles, ratelimit, registration, sessions, tokens, users
+from app.accounts import authentication, passwords, profiles, registration, sessions, tokens, users
 from app.accounts.forms import (
     AvatarForm,
     ChangePasswordForm,
@@ -31,42 +28,18 @@ from app.accounts.forms import (
     ProfileForm,
     RegisterForm,
     SetPasswordForm,
+    login_rate_limit,
+    render_login,
     show_error,
 )
 from app.accounts.models import User
 from app.accounts.policy import can_see_avatar
-from app.extensions import db, limiter
+from app.extensions import db
 from app.i18n.timezones import timezone_choices
 from app.security.urls import safe_next
 from app.templating import LANGUAGE_NAMES
 
 bp = Blueprint("accounts", __name__, subdomain="<tenant>")
-
-
-def login_rate_limit(template: str):
-    """The route limit of a login view: failed POSTs per client address and portal (a redirect is a
-    success and costs nothing). Past the limit the form comes back with a translated wait, as 429."""
-
-    def slowed_down(limit) -> Response:
-        form = LoginForm()
-        seconds = max(1, int(limit.reset_at - time.time()))
-        form.form_errors.append(authentication.login_wait_message(seconds))
-        return make_response(render_template(template, form=form), 429, {"Retry-After": str(seconds)})
-
-    return limiter.limit(
-        ratelimit.login_failures_per_ip,
-        key_func=ratelimit.login_ip_key,
-        methods=["POST"],
-        deduct_when=lambda response: response.status_code != 302,
-        on_breach=slowed_down,
-    )
-
-
-def render_login(template: str, form: LoginForm, error: users.AccountError | None = None):
-    """The login form again: 422 with a wrong password, 429 (and Retry-After) while the account waits."""
-    if isinstance(error, authentication.LoginThrottled):
-        return render_template(template, form=form), 429, {"Retry-After": str(error.retry_after)}
-    return render_template(template, form=form), 200 if not form.errors else 422
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -10,9 +10,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.accounts import authentication, sessions, users
-from app.accounts.forms import LoginForm, show_error
+from app.accounts.forms import LoginForm, login_rate_limit, render_login, show_error
 from app.accounts.models import Operator
-from app.accounts.views import login_rate_limit, render_login
 from app.i18n.selection import SESSION_KEY, available_languages
 from app.operator.services import change_tenant_status, onboard_tenant, tenant_rows
 from app.security.urls import safe_next
