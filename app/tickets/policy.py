@@ -49,9 +49,9 @@ def relations(user, ticket: Ticket) -> set[str]:
     if participant:
         found.add("participant")
     my_memberships = dict(
-        db.session.execute(
-            select(Membership.organization_id, Membership.is_admin).where(Membership.user_id == user.id)
-        ).all()
+        db.session.execute(select(Membership.organization_id, Membership.is_admin).where(Membership.user_id == user.id))
+        .tuples()
+        .all()
     )
     if my_memberships:
         shared_with = set(
