@@ -61,6 +61,7 @@ def create_app(config: dict | None = None) -> Flask:
     from app.security import headers
 
     headers.init_app(app)
+    _init_reactions(app)
 
     from app.accounts.views import bp as accounts_bp
     from app.admin.views import bp as admin_bp
@@ -150,6 +151,19 @@ def register_definition_sections() -> None:
         register_section(section)
 
 
+def _init_reactions(app: Flask) -> None:
+    """Connect the modules that react to what happens to a request (``app.tickets.events``): who is
+    notified, the SLA clocks and automation rules, the search index. Explicit, per app: importing
+    a module connects nothing."""
+    from app.automation import reactions as automation_reactions
+    from app.helpcenter import search
+    from app.notifications import planning
+
+    planning.init_app(app)
+    automation_reactions.init_app(app)
+    search.init_app(app)
+
+
 def _import_models() -> None:
     """Register every table with the metadata (for Alembic and relationships)."""
     import app.accounts.models  # noqa: F401
@@ -158,11 +172,9 @@ def _import_models() -> None:
     import app.automation.models  # noqa: F401
     import app.catalog.models  # noqa: F401
     import app.helpcenter.models  # noqa: F401
-    import app.helpcenter.search  # noqa: F401  (requests indexed for search on every flush)
     import app.mailin.models  # noqa: F401
     import app.notifications.models  # noqa: F401
     import app.notifications.services  # noqa: F401  (after-commit enqueue of e-mails)
-    import app.notifications.planning  # noqa: F401  (notifications planned before each commit)
     import app.security.models  # noqa: F401
     import app.tenancy.models  # noqa: F401
     import app.tickets.models  # noqa: F401

@@ -64,7 +64,7 @@ def main(argv) -> int:
     app.test_cli_runner().invoke(args=["tenants", "sync", "flexinform"])
 
     from app.accounts.users import create_user
-    from app.automation.services import run_time_rules
+    from app.automation.sweep import run_time_rules
     from app.catalog.models import RequestType
     from app.db_types import utcnow
     from app.notifications.models import Notification

@@ -12,11 +12,12 @@ from sqlalchemy import select
 from app.accounts.models import User
 from app.accounts.policy import is_staff
 from app.agent.services import queue_filters, tenant_queues
+from app.automation.sla import breaching_clause
 from app.catalog.services import filterable_fields, portal_catalog
 from app.extensions import db
 from app.security.params import int_arg
 from app.security.urls import safe_next
-from app.tickets import services
+from app.tickets import transitions
 from app.tickets.listing import RequestFilters, count_requests, list_requests
 from app.tickets.models import Ticket
 from app.tickets.policy import visible_tickets_clause
@@ -57,14 +58,16 @@ def queue(key):
         scope="all",
     )
     everything = RequestFilters(scope="all", status="all")
-    counts = {q.key: count_requests(current_user, everything, within[q.key]) for q in queues}
+    counts = {
+        q.key: count_requests(current_user, everything, within[q.key], sla_clause=breaching_clause) for q in queues
+    }
     statuses = db.session.scalars(select(Status).order_by(Status.position)).all()
     agents = db.session.scalars(
         select(User).where(User.role.in_(("agent", "admin")), User.active.is_(True)).order_by(User.name, User.email)
     ).all()
     return render_template(
         "tickets/index.html",
-        page=list_requests(current_user, filters, within[key]),
+        page=list_requests(current_user, filters, within[key], sla_clause=breaching_clause),
         filters=filters,
         statuses=statuses,
         portals=portal_catalog(g.tenant),
@@ -92,7 +95,7 @@ def bulk():
     raw = request.form.get("assignee", "")
     assign = raw != ""
     assignee_id = current_user.id if raw == "me" else int_arg(raw)  # "none": unassign
-    changed, skipped = services.bulk_update(
+    changed, skipped = transitions.bulk_update(
         tickets,
         current_user._get_current_object(),
         assign=assign,

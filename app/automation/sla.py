@@ -26,12 +26,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask import g, has_app_context
 from sqlalchemy import and_, or_, select
 
 from app.automation.calendar import CALENDAR, clock_for, parse_duration
+from app.automation.models import SlaPolicy
 from app.caching import ProcessCache
+from app.catalog.models import Field
 from app.db_types import utcnow
 from app.extensions import db
+from app.tenancy.models import Tenant
+from app.tenancy.scoping import current_tenant_id, tenant_scope
+from app.tickets.models import Ticket, TicketFieldValue
+from app.workflow.models import Status
 
 PAUSED_CATEGORIES = ("waiting", "resolved")
 DEFAULT_WARN_BEFORE = "PT4H"
@@ -85,10 +92,6 @@ def build_policy(definition: dict | None, tenant) -> Policy | None:
 
 def _tenant_row(tenant_id: int):
     """The tenant as the request or job knows it (``g.tenant``), else its row."""
-    from flask import g, has_app_context
-
-    from app.tenancy.models import Tenant
-
     context = g.get("tenant") if has_app_context() else None
     if context is not None and context.id == tenant_id:
         return context
@@ -97,9 +100,6 @@ def _tenant_row(tenant_id: int):
 
 def policy_for(tenant) -> Policy | None:
     """The tenant's SLA policy (cached per configuration version), or None when it has none."""
-    from app.automation.models import SlaPolicy
-    from app.tenancy.scoping import tenant_scope
-
     key = (tenant.id, tenant.config_version)
     cached = _cache.get(key, False)
     if cached is not False:
@@ -110,16 +110,11 @@ def policy_for(tenant) -> Policy | None:
 
 
 def current_policy() -> Policy | None:
-    from app.tenancy.scoping import current_tenant_id
-
     tenant_id = current_tenant_id()
     return policy_for(_tenant_row(tenant_id)) if tenant_id is not None else None
 
 
 def _field_value(ticket, field_key: str):
-    from app.catalog.models import Field
-    from app.tickets.models import TicketFieldValue
-
     return db.session.execute(
         select(TicketFieldValue.value)
         .join(Field, TicketFieldValue.field_id == Field.id)
@@ -167,8 +162,16 @@ def on_status_change(row, from_category: str, to_category: str, now: datetime, c
     return changes
 
 
-def status_changed(ticket, previous, target, now: datetime) -> None:
-    """Hook of ``move_to_status``: pause, resume or stop the request's clocks."""
+def field_changed(ticket: Ticket, field_key: str) -> None:
+    """A field of the request changed: when it is the one that picks the targets (priority,
+    severity), the due moments are computed again."""
+    policy = current_policy()
+    if policy is not None and policy.field == field_key:
+        refresh_targets(ticket, policy)
+
+
+def status_changed(ticket: Ticket, previous: Status, target: Status, now: datetime) -> None:
+    """The request moved between statuses: pause, resume or stop its clocks."""
     if ticket.sla_response_due_at is None and ticket.sla_resolution_due_at is None and ticket.sla_paused_at is None:
         return
     policy = current_policy()
@@ -177,8 +180,8 @@ def status_changed(ticket, previous, target, now: datetime) -> None:
         setattr(ticket, column, value)
 
 
-def comment_recorded(ticket, kind: str, actor) -> None:
-    """Hook of ``record_event``: support's first public comment is the first response."""
+def comment_recorded(ticket: Ticket, kind: str, actor) -> None:
+    """A timeline entry was recorded: support's first public comment is the first response."""
     if (
         kind == "commented"
         and actor is not None
@@ -245,9 +248,6 @@ def clocks_of(ticket, policy: Policy | None = None, now: datetime | None = None)
 def breaching_clause(mode: str, now: datetime | None = None):
     """Requests whose running clock is breached (``breached``) or due within the tenant's
     ``warn_before`` or breached (``breaching``): for the request list's ``sla`` filter."""
-    from app.tickets.models import Ticket
-    from app.workflow.models import Status
-
     policy = current_policy()
     if policy is None:
         return Ticket.id.is_(None)

@@ -15,31 +15,34 @@
      changes nothing: on PostgreSQL the second UPDATE waits for the first's row locks and then
      re-checks the WHERE clause. Rules without a status change (comment/notify only) claim by
      inserting ``automation_firings`` rows (unique per rule, request and status entry).
+     The columns it sets, and the ``status_changed`` timeline data, are those of a single request's
+     move (``app.tickets.transitions.status_change``, the same function).
    - **timeline and comments**: multi-row INSERTs (``... RETURNING id``) of the ``status_changed``
      events (by the system: ``actor_id`` null, shown as "System"), the rule's comment (in the
      requester's language when the rule has it, else the tenant's) with its ``commented`` event,
      and ``survey_requested`` events (the rule's own ``survey`` action, or the target status's
      ``status_entered`` survey rules, e.g. Exea).
-   - **notifications**: the same rules as every other change (``app.notifications.planning
-     .recipients_of``), fed with what was preloaded for the whole batch (watchers, agents,
-     CC addresses, statuses), then one multi-row INSERT. The rule's ``notify`` action adds the
-     requester, the watchers or the agents. Sending is the notification sweep's, which runs every
-     30 seconds and batches as usual.
+   - **notifications**: the same public planning API as every other change
+     (``app.notifications.planning``: ``Recipients`` preloaded for the whole batch with watchers,
+     agents, CC addresses, statuses and the new comments, ``recipients_of`` per event), then one
+     multi-row INSERT. The rule's ``notify`` action (and the target status's ``status_entered``
+     ``notify``) is passed as ``also``, as a rule's ``also_notify`` is in a single transaction.
+     Sending is the notification sweep's, which runs every 30 seconds and batches as usual.
    - **SLA clocks**: entering a paused or closed category is part of the UPDATE; leaving a pause
      (e.g. back to support) moves the due moments on, computed per row in Python
      (``app.automation.sla.on_status_change``) and written with one executemany UPDATE.
 
 Per request, the work is a few dictionaries in Python; per batch, a constant number of
-statements. The target status's ``status_entered`` rules add their surveys and ``notify``
-audiences; those that would *transition* again are not run by the sweep (a rule's own move does
-not trigger further moves, as with ``move_to_status``).
+statements. No domain events are published per row (``app.tickets.events``): the sweep applies
+their reactions itself, set-based. The target status's ``status_entered`` rules add their surveys
+and ``notify`` audiences; those that would *transition* again are not run by the sweep (as with a
+single request, a rule's move runs the rules of the status entered, whose own moves run none).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from types import SimpleNamespace
+from datetime import datetime
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -47,11 +50,25 @@ from sqlalchemy.exc import IntegrityError
 from app.accounts.models import User
 from app.automation.calendar import clock_for, parse_duration
 from app.automation.models import AutomationFiring, AutomationRule
-from app.automation.sla import PAUSED_CATEGORIES, on_status_change
+from app.automation.sla import PAUSED_CATEGORIES, current_policy, on_status_change
+from app.catalog.models import Field, RequestType
 from app.db_types import pick_language, utcnow
 from app.extensions import db
+from app.notifications.models import NOTIFICATION_PENDING, Notification
+from app.notifications.planning import (
+    STAFF_ROLES,
+    Recipients,
+    RequestSnapshot,
+    batch_window,
+    cc_addresses,
+    notification_settings,
+    recipients_of,
+)
 from app.tenancy.models import TENANT_ACTIVE, Tenant
 from app.tenancy.scoping import all_tenants, tenant_scope
+from app.tickets.models import Comment, Ticket, TicketEvent, TicketFieldValue, Watcher
+from app.tickets.transitions import StatusChange, status_change
+from app.workflow.models import Status
 
 BATCH_SIZE = 1000
 
@@ -85,8 +102,6 @@ def run_time_rules(
 
 class _TenantSweep:
     def __init__(self, tenant_id: int, now: datetime, batch_size: int):
-        from app.workflow.models import Status
-
         self.session = db.session
         self.tenant_id, self.now, self.batch_size = tenant_id, now, batch_size
         self.tenant = self.session.get(Tenant, tenant_id)
@@ -104,8 +119,6 @@ class _TenantSweep:
     @property
     def staff(self) -> list:
         if self._staff is None:
-            from app.notifications.planning import STAFF_ROLES
-
             self._staff = list(
                 self.session.scalars(
                     select(User).where(User.role.in_(STAFF_ROLES), User.active.is_(True)).order_by(User.id)
@@ -147,9 +160,6 @@ class _TenantSweep:
     # --- one rule -----------------------------------------------------------------------------
 
     def _run_rule(self, rule) -> RuleRun | None:
-        from app.catalog.models import RequestType
-        from app.tickets.models import Ticket
-
         conditions = rule.conditions or {}
         try:
             duration = parse_duration(conditions.get("after", ""))
@@ -192,30 +202,23 @@ class _TenantSweep:
             due = self.session.execute(query).all()
             for start in range(0, len(due), self.batch_size):
                 batch = due[start : start + self.batch_size]
+                moment = utcnow()
+                change = status_change(source, target, moment, caused_by_rule=rule.key) if target else None
                 claimed = (
-                    self._claim_move(batch, source, target, cutoff)
-                    if target is not None
-                    else self._claim_firing(batch, rule)
+                    self._claim_move(batch, source, target, cutoff, change, moment)
+                    if change is not None
+                    else self._claim_firing(batch, rule, moment)
                 )
                 if claimed:
-                    self._apply(rule, claimed, source, target)
+                    self._apply(rule, claimed, source, target, change, moment)
                     run.count += len(claimed)
                     run.references += [row.reference for row in claimed]
                 self.session.commit()
         return run
 
-    def _claim_move(self, batch, source, target, cutoff) -> list:
-        from app.tickets.models import Ticket
-
+    def _claim_move(self, batch, source, target, cutoff, change: StatusChange, moment: datetime) -> list:
         table = Ticket.__table__
-        moment = self.moment = utcnow()
-        values = {"status_id": target.id, "status_changed_at": moment, "updated_at": moment}
-        if target.category == "resolved":
-            values["resolved_at"] = moment
-        elif target.category == "closed":
-            values["closed_at"] = moment
-        elif source.category in ("resolved", "closed"):
-            values["resolved_at"] = None
+        values = dict(change.values)
         if target.category in PAUSED_CATEGORIES:
             values["sla_paused_at"] = func.coalesce(table.c.sla_paused_at, moment)
         elif target.category == "closed":
@@ -240,9 +243,6 @@ class _TenantSweep:
         return claimed
 
     def _resume_clocks(self, claimed, source, target, moment) -> None:
-        from app.automation.sla import current_policy
-        from app.tickets.models import Ticket
-
         policy = current_policy()
         if policy is None:
             return
@@ -261,9 +261,8 @@ class _TenantSweep:
                 params,
             )
 
-    def _claim_firing(self, batch, rule) -> list:
+    def _claim_firing(self, batch, rule, moment: datetime) -> list:
         table = AutomationFiring.__table__
-        self.moment = utcnow()
         ids = [row.id for row in batch]
         fired = set(
             self.session.execute(
@@ -285,7 +284,7 @@ class _TenantSweep:
                             "rule_id": rule.id,
                             "ticket_id": row.id,
                             "entered_at": row.status_changed_at,
-                            "created_at": self.moment,
+                            "created_at": moment,
                         }
                         for row in fresh
                     ],
@@ -296,10 +295,7 @@ class _TenantSweep:
 
     # --- what the claimed requests get --------------------------------------------------------
 
-    def _apply(self, rule, claimed, source, target) -> None:
-        from app.tickets.models import Comment, TicketEvent
-
-        moment = self.moment
+    def _apply(self, rule, claimed, source, target, change: StatusChange | None, moment: datetime) -> None:
         requesters = {
             u.id: u
             for u in self.session.scalars(select(User).where(User.id.in_({row.requester_id for row in claimed})))
@@ -313,7 +309,6 @@ class _TenantSweep:
             notify += [who for who in self._entered_notify(target.key) if who not in notify]
 
         comment_ids: dict[int, int] = {}
-        comments: dict[int, SimpleNamespace] = {}
         if comment_text:
             fallbacks = [self.tenant.default_locale, *(self.tenant.locales or [])]
             rows = [
@@ -338,16 +333,12 @@ class _TenantSweep:
                 .scalars()
                 .all()
             )
-            for row, comment_id in zip(claimed, returned):
-                comment_ids[row.id] = comment_id
-                comments[comment_id] = SimpleNamespace(id=comment_id, is_internal=False)
+            comment_ids = {row.id: comment_id for row, comment_id in zip(claimed, returned)}
 
         events = []  # (ticket id, kind, data), in timeline order
         for row in claimed:
-            if target is not None:
-                events.append(
-                    (row.id, "status_changed", {"from_status": source.key, "to_status": target.key, "rule": rule.key})
-                )
+            if change is not None:
+                events.append((row.id, "status_changed", dict(change.event_data)))
             if row.id in comment_ids:
                 events.append((row.id, "commented", {"comment_id": comment_ids[row.id], "rule": rule.key}))
             for survey_rule in surveys:
@@ -373,20 +364,11 @@ class _TenantSweep:
             .scalars()
             .all()
         )
-        self._notify(claimed, requesters, list(zip(event_ids, events)), comments, notify, target or source)
+        internal_comments = {comment_id: False for comment_id in comment_ids.values()}
+        self._notify(claimed, requesters, list(zip(event_ids, events)), internal_comments, notify, target or source)
 
-    def _notify(self, claimed, requesters, events, comments, notify, status_now) -> None:
-        from app.catalog.models import Field
-        from app.notifications.models import NOTIFICATION_PENDING, Notification
-        from app.notifications.planning import (
-            DEFAULT_BATCH_SECONDS,
-            STAFF_ROLES,
-            _Recipients,
-            notification_settings,
-            recipients_of,
-        )
-        from app.tickets.models import Comment, TicketFieldValue, Watcher
-
+    def _notify(self, claimed, requesters, events, internal_comments, notify, status_now) -> None:
+        """The notifications of the batch's timeline events, by the planning rules of every change."""
         ids = [row.id for row in claimed]
         watchers: dict[int, list] = {}
         for ticket_id, user in self.session.execute(
@@ -400,8 +382,6 @@ class _TenantSweep:
         cc_texts: dict[int, str] = {}
         replied: set[int] = set()
         if settings.get("cc_field"):
-            from app.notifications.planning import cc_addresses
-
             cc_texts = dict(
                 self.session.execute(
                     select(TicketFieldValue.ticket_id, TicketFieldValue.value_text)
@@ -417,43 +397,39 @@ class _TenantSweep:
                     .distinct()
                 )
             )
-        window = timedelta(seconds=int(settings.get("batch_seconds", DEFAULT_BATCH_SECONDS)))
+        window = batch_window(self.tenant)
         real_now = utcnow()
         by_ticket: dict[int, list] = {}
         for event_id, (ticket_id, kind, data) in events:
-            by_ticket.setdefault(ticket_id, []).append(
-                SimpleNamespace(id=event_id, kind=kind, data=data, actor_id=None)
-            )
+            by_ticket.setdefault(ticket_id, []).append((event_id, kind, data))
         rows = []
         for row in claimed:
-            ticket = SimpleNamespace(
-                id=row.id,
-                assignee_id=row.assignee_id,
-                requester=requesters[row.requester_id],
-                requester_id=row.requester_id,
-                status=status_now,
+            people = Recipients(
+                self.session,
+                self.tenant,
+                RequestSnapshot(
+                    id=row.id,
+                    requester=requesters[row.requester_id],
+                    assignee_id=row.assignee_id,
+                    status=status_now,
+                ),
+                watchers=watchers.get(row.id, []),
+                staff=self.staff,
+                cc=cc_addresses(cc_texts.get(row.id)) if settings.get("cc_field") else [],
+                agent_replied=row.id in replied,
+                statuses=self.statuses,
+                internal_comments=internal_comments,
             )
-            people = _Recipients(self.session, ticket, self.tenant)
-            people._watchers = watchers.get(row.id, [])
-            people._staff = self.staff
-            if settings.get("cc_field"):
-                people._cc = cc_addresses(cc_texts.get(row.id))
-                people._agent_replied = row.id in replied
-            else:
-                people._cc, people._agent_replied = [], False
-            people.statuses, people.comments = self.statuses, comments
             ticket_events = by_ticket.get(row.id, [])
-            with_step = any(e.kind == "status_changed" for e in ticket_events)
-            for n, ticket_event in enumerate(ticket_events):
-                chosen = recipients_of(ticket_event, people, self.session, with_step)
-                if n == 0 and notify:
-                    self._add_notified(chosen, notify, people)
+            with_step = any(kind == "status_changed" for _id, kind, _data in ticket_events)
+            for event_id, kind, data in ticket_events:
+                chosen = recipients_of(kind, data, None, people, with_step=with_step, also=notify)
                 for address, (user, audience) in chosen.items():
                     rows.append(
                         {
                             "tenant_id": self.tenant_id,
                             "ticket_id": row.id,
-                            "event_id": ticket_event.id,
+                            "event_id": event_id,
                             "recipient": address,
                             "recipient_user_id": user.id if user else None,
                             "audience": audience,
@@ -464,17 +440,6 @@ class _TenantSweep:
                     )
         if rows:
             self.session.execute(insert(Notification.__table__), rows)
-
-    @staticmethod
-    def _add_notified(chosen: dict, notify: list[str], people) -> None:
-        """The rule's ``notify`` action: these people hear of it even where the change alone would
-        not reach them (an agent keeps the agent's version)."""
-        from app.notifications.planning import rule_audience
-
-        for user, audience in rule_audience(notify, people):
-            address = user.email.lower()
-            if chosen.get(address, (None, ""))[1] != "agent":
-                chosen[address] = (user, audience)
 
 
 def describe(runs: list[RuleRun], limit: int = 20) -> list[str]:

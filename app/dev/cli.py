@@ -116,9 +116,10 @@ def _seed_requests(tenant, users: dict, items: list) -> int:
     from app.db_types import utcnow
     from app.tenancy.resolution import get_tenant_context
     from app.tickets.models import Comment, Ticket, TicketEvent
-    from app.tickets.services import add_comment, raise_request
+    from app.tickets.conversation import add_comment
+    from app.tickets.services import raise_request
     from app.workflow.models import Status
-    from app.workflow.services import move_to_status
+    from app.tickets.transitions import move_to_status
 
     if not items or db.session.execute(select(Ticket.id).limit(1)).first() is not None:
         return 0

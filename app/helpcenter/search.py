@@ -26,16 +26,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import reduce
 
-from flask import url_for
+from flask import Flask, url_for
 from markupsafe import Markup
 from sqlalchemy import (
     and_,
     column,
-    event,
     false,
     func,
     insert,
-    inspect,
     literal_column,
     or_,
     select,
@@ -43,12 +41,14 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.orm import Session
 
+from app.db_types import utcnow
 from app.extensions import db
 from app.helpcenter.models import Article, SearchDocument
 from app.helpcenter.policy import visible_articles_clause
 from app.helpcenter.text import fold, highlight, plain, within_one_typo, _WORD
+from app.tenancy.models import Tenant
+from app.tickets import events
 from app.tickets.models import Ticket
 from app.tickets.policy import visible_tickets_clause
 
@@ -80,8 +80,6 @@ def search_config(language: str) -> str:
 
 
 def _document_values(*, language: str, title: str, body: str, folded_title_extra: str = "") -> dict:
-    from app.db_types import utcnow
-
     body = plain(body)
     return {
         "language": language,
@@ -110,8 +108,6 @@ def index_article(article: Article) -> None:
 
 def index_ticket_row(connection, ticket: Ticket) -> None:
     """Upsert a request's document on ``connection`` (Core: usable inside a flush)."""
-    from app.tenancy.models import Tenant
-
     documents = SearchDocument.__table__
     language = connection.execute(select(Tenant.default_locale).where(Tenant.id == ticket.tenant_id)).scalar() or "en"
     values = _document_values(
@@ -127,21 +123,19 @@ def index_ticket_row(connection, ticket: Ticket) -> None:
         )
 
 
-@event.listens_for(Session, "after_flush")
-def _index_changed_tickets(session, flush_context):
-    """Requests are indexed whenever their summary or description is written, by any service."""
-    for obj in list(session.new) + list(session.dirty):
-        if not isinstance(obj, Ticket) or obj.id is None:
-            continue
-        if obj not in session.new:
-            attrs = inspect(obj).attrs
-            if not (
-                attrs.summary.history.has_changes()
-                or attrs.description.history.has_changes()
-                or attrs.reference.history.has_changes()
-            ):
-                continue
-        index_ticket_row(session.connection(), obj)
+def init_app(app: Flask) -> None:
+    """Keep ``app``'s requests searchable: a request is indexed when it is raised and whenever its
+    text changes (``RequestCreated``, ``TextChanged``), in the transaction that changed it."""
+    events.request_created.connect(_on_request_created, app)
+    events.text_changed.connect(_on_text_changed, app)
+
+
+def _on_request_created(app: Flask, *, event: events.RequestCreated) -> None:
+    index_ticket_row(db.session.connection(), event.ticket)
+
+
+def _on_text_changed(app: Flask, *, event: events.TextChanged) -> None:
+    index_ticket_row(db.session.connection(), event.ticket)
 
 
 def index_missing_tickets() -> int:

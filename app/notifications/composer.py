@@ -9,13 +9,23 @@ the satisfaction survey, a 1–5 rating.
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
 from flask import current_app, g
 from sqlalchemy import select
 
 from app.accounts.models import User
+from app.catalog.models import Field
+from app.catalog.services import form_fields
 from app.extensions import db
 from app.notifications.links import email_links, rate_link, reply_address, thread_root_id
+from app.notifications.planning import cc_addresses, notification_settings
 from app.notifications.services import queue_email, recipient_locale
+from app.tickets.models import Comment, Ticket, TicketEvent, TicketFieldValue, Watcher
+from app.tickets.policy import allowed_actions, can
+from app.workflow.models import Status
+from app.workflow.services import available_transitions
 
 
 def subject_tag(tenant, ticket) -> str:
@@ -35,10 +45,6 @@ def support_address(tenant) -> str:
 def _still_wanted(rows, ticket, user: User | None, address: str) -> list:
     """The notifications the recipient should still get now (they may have switched them off, lost
     access, or been removed from CC since the change)."""
-    from app.notifications.planning import cc_addresses, notification_settings
-    from app.tickets.models import TicketFieldValue, Watcher
-    from app.tickets.policy import can
-
     if user is not None:
         if not user.active or not can(user, "view", ticket):
             return []
@@ -52,8 +58,6 @@ def _still_wanted(rows, ticket, user: User | None, address: str) -> list:
             return rows
         return [r for r in rows if r.event_kind in ("survey_requested", "assigned")]
     key = notification_settings(g.tenant).get("cc_field")
-    from app.catalog.models import Field
-
     text = db.session.execute(
         select(TicketFieldValue.value_text)
         .join(Field, TicketFieldValue.field_id == Field.id)
@@ -64,10 +68,6 @@ def _still_wanted(rows, ticket, user: User | None, address: str) -> list:
 
 def _items(rows, ticket, audience: str, when) -> list[dict]:
     """What happened, oldest first, as the template shows it."""
-    from app.catalog.services import form_fields
-    from app.tickets.models import Comment, TicketEvent
-    from app.workflow.models import Status
-
     events = {
         e.id: e for e in db.session.scalars(select(TicketEvent).where(TicketEvent.id.in_([r.event_id for r in rows])))
     }
@@ -114,10 +114,6 @@ def _items(rows, ticket, audience: str, when) -> list[dict]:
 
 def _clock(user: User | None):
     """Formats a moment as the recipient reads it: their language and time zone (else the tenant's)."""
-    from zoneinfo import ZoneInfo
-
-    from babel.dates import format_datetime
-
     zone = ZoneInfo((user.timezone if user is not None and user.timezone else None) or g.tenant.timezone or "UTC")
     locale = recipient_locale(user)
     return lambda moment: format_datetime(moment, "short", tzinfo=zone, locale=locale)
@@ -126,8 +122,6 @@ def _clock(user: User | None):
 def compose_update(rows):
     """Queue the e-mail for a batch of notifications (same request, same recipient); None when
     nothing is left to say. Runs inside ``tenant_context`` (a job)."""
-    from app.tickets.models import Ticket, TicketEvent
-
     first = rows[0]
     ticket = db.session.get(Ticket, first.ticket_id)
     user = db.session.get(User, first.recipient_user_id) if first.recipient_user_id else None
@@ -180,9 +174,6 @@ def compose_update(rows):
 
 def _customer_steps(ticket, user: User | None) -> list[dict]:
     """The workflow steps the recipient may take now (Targito's approve / reject), named in the e-mail."""
-    from app.tickets.policy import allowed_actions
-    from app.workflow.services import available_transitions
-
     if user is None or not ({"close", "reopen", "approve"} & allowed_actions(user, ticket)):
         return []
     return [t.name for t in available_transitions(ticket, "customer")]

@@ -1,9 +1,9 @@
 """Who hears of what: turn a request's timeline events into notifications, in the same transaction.
 
-Every change of a request is a timeline event (``app.tickets.services.record_event``). Just before
-the transaction commits, the events it wrote are turned into ``Notification`` rows, one per event
-and recipient, following the tenant's rules (``settings.notifications`` and each status's
-``notify``):
+Every change of a request is a timeline event (``app.tickets.services.record_event``), published as
+``EventRecorded``; ``init_app`` subscribes to it. Just before the transaction commits, the events it
+wrote are turned into ``Notification`` rows, one per event and recipient, following the tenant's
+rules (``settings.notifications`` and each status's ``notify``):
 
 - customers hear through watching: the requester and everyone following the request (participants
   follow it; anyone may switch it off), never the whole organization, never internal notes;
@@ -18,21 +18,35 @@ and recipient, following the tenant's rules (``settings.notifications`` and each
 
 Sending is the batch job's (``app.notifications.jobs``): it waits the tenant's window so that a
 status change and the agent's comment arrive as one e-mail.
+
+The rules are one public API (``Recipients``, ``recipients_of``) for every writer: the single
+request's transaction here, and the automation sweep, which preloads what it knows for a whole
+batch of requests and writes the rows set-based.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import event, inspect, select
+from flask import Flask
+from sqlalchemy import event as orm_event, inspect, select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import User
+from app.catalog.models import Field
 from app.db_types import utcnow
+from app.extensions import db
+from app.notifications.jobs import schedule_batches
 from app.notifications.models import Notification
+from app.tenancy.models import Tenant
 from app.tenancy.scoping import tenant_scope
+from app.tickets import events
+from app.tickets.models import Comment, Ticket, TicketEvent, TicketFieldValue, Watcher
+from app.workflow.models import Status
 
 _EVENTS_KEY = "ticket_events_to_notify"
 _SCHEDULE_KEY = "notification_batches_to_schedule"
@@ -48,11 +62,34 @@ AGENT_EVENTS = {"created", "status_changed", "commented", "internal_note", "assi
 _ADDRESS_RE = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+")
 
 
+def init_app(app: Flask) -> None:
+    """Plan notifications for ``app``: every recorded timeline event is noted, and planned before
+    the commit. The session hooks are the Session class's (shared by every app, registered once);
+    they act only on what ``note_event`` noted, so an app that did not subscribe plans nothing."""
+    events.event_recorded.connect(_on_event_recorded, app)
+    for name, hook in (
+        ("before_commit", _plan_before_commit),
+        ("after_commit", _schedule_after_commit),
+        ("after_rollback", _forget_after_rollback),
+    ):
+        if not orm_event.contains(Session, name, hook):
+            orm_event.listen(Session, name, hook)
+
+
+def _on_event_recorded(app: Flask, *, event: events.EventRecorded) -> None:
+    note_event(db.session, event.event)
+
+
 def notification_settings(tenant) -> dict:
     return dict((tenant.settings or {}).get("notifications") or {})
 
 
-def note_event(session: Session, ticket_event) -> None:
+def batch_window(tenant) -> timedelta:
+    """How long the tenant's notifications wait to be sent together (``batch_seconds``)."""
+    return timedelta(seconds=int(notification_settings(tenant).get("batch_seconds", DEFAULT_BATCH_SECONDS)))
+
+
+def note_event(session: Session, ticket_event: TicketEvent) -> None:
     """Remember an event of this transaction; it is planned just before the commit."""
     if session.info.get(_MUTED_KEY):
         return
@@ -90,28 +127,58 @@ def cc_addresses(text: str | None) -> list[str]:
     return seen
 
 
-class _Recipients:
-    """The people a ticket's events may reach, loaded once per ticket and transaction."""
+@dataclass(frozen=True)
+class RequestSnapshot:
+    """What the planning rules read of a request: its id, requester, assignee and current status.
 
-    def __init__(self, session: Session, ticket, tenant):
-        self.session, self.ticket, self.tenant = session, ticket, tenant
+    ``RequestSnapshot.of(ticket)`` for a loaded ticket; a writer of many requests at once (the
+    sweep) builds it from its result rows."""
+
+    id: int
+    requester: User
+    assignee_id: int | None
+    status: Status
+
+    @classmethod
+    def of(cls, ticket: Ticket) -> RequestSnapshot:
+        return cls(id=ticket.id, requester=ticket.requester, assignee_id=ticket.assignee_id, status=ticket.status)
+
+
+class Recipients:
+    """The people one request's events may reach, loaded once per request and transaction.
+
+    Whatever is not given is looked up when first needed; a writer of many requests at once (the
+    automation sweep) passes it preloaded for the whole batch: ``watchers`` (active users following
+    the request), ``staff`` (active agents and admins), ``cc`` (the CC field's addresses),
+    ``agent_replied`` (support has written a public comment), ``statuses`` ({key: Status}) and
+    ``internal_comments`` ({comment id: is internal})."""
+
+    def __init__(
+        self,
+        session: Session,
+        tenant,
+        request: RequestSnapshot,
+        *,
+        watchers: list[User] | None = None,
+        staff: list[User] | None = None,
+        cc: list[str] | None = None,
+        agent_replied: bool | None = None,
+        statuses: dict[str, Status] | None = None,
+        internal_comments: dict[int, bool] | None = None,
+    ):
+        self.session, self.tenant, self.request = session, tenant, request
         self.settings = notification_settings(tenant)
-        self._watchers = self._staff = self._cc = self._agent_replied = None
-        # Preloaded by writers of many events at once (the automation sweep): {key: Status} and
-        # {comment id: Comment}; None means "look them up".
-        self.statuses: dict | None = None
-        self.comments: dict | None = None
+        self._watchers, self._staff, self._cc, self._agent_replied = watchers, staff, cc, agent_replied
+        self._statuses, self._internal_comments = statuses, internal_comments
 
     @property
     def watchers(self) -> list[User]:
         if self._watchers is None:
-            from app.tickets.models import Watcher
-
             self._watchers = list(
                 self.session.scalars(
                     select(User)
                     .join(Watcher, Watcher.user_id == User.id)
-                    .where(Watcher.ticket_id == self.ticket.id, User.active.is_(True))
+                    .where(Watcher.ticket_id == self.request.id, User.active.is_(True))
                     .order_by(User.id)
                 )
             )
@@ -132,7 +199,7 @@ class _Recipients:
         mode = self.settings.get("agents", "assignee_or_all")
         if mode == "none":
             return []
-        assignee = next((u for u in self.staff if u.id == self.ticket.assignee_id), None)
+        assignee = next((u for u in self.staff if u.id == self.request.assignee_id), None)
         if assignee is not None:
             return [assignee]
         # What customers raise or write reaches every agent while nobody is assigned; the system's own
@@ -148,13 +215,10 @@ class _Recipients:
             self._cc = []
             key = self.settings.get("cc_field")
             if key:
-                from app.catalog.models import Field
-                from app.tickets.models import TicketFieldValue
-
                 text = self.session.execute(
                     select(TicketFieldValue.value_text)
                     .join(Field, TicketFieldValue.field_id == Field.id)
-                    .where(TicketFieldValue.ticket_id == self.ticket.id, Field.key == key)
+                    .where(TicketFieldValue.ticket_id == self.request.id, Field.key == key)
                 ).scalar_one_or_none()
                 self._cc = cc_addresses(text)
         return self._cc
@@ -163,14 +227,14 @@ class _Recipients:
     def agent_replied(self) -> bool:
         """Has support written a public comment on the request (this transaction's included)?"""
         if self._agent_replied is None:
-            from app.tickets.models import Comment
-
             self._agent_replied = (
                 self.session.execute(
                     select(Comment.id)
                     .join(User, Comment.author_id == User.id)
                     .where(
-                        Comment.ticket_id == self.ticket.id, Comment.is_internal.is_(False), User.role.in_(STAFF_ROLES)
+                        Comment.ticket_id == self.request.id,
+                        Comment.is_internal.is_(False),
+                        User.role.in_(STAFF_ROLES),
                     )
                     .limit(1)
                 ).first()
@@ -178,18 +242,21 @@ class _Recipients:
             )
         return self._agent_replied
 
+    def status(self, key: str | None) -> Status | None:
+        if self._statuses is not None:
+            return self._statuses.get(key) if key else None
+        return self.session.execute(select(Status).where(Status.key == key)).scalar_one_or_none()
 
-def _status_reaches_customers(session: Session, ticket_event, statuses: dict | None = None) -> bool:
-    from app.workflow.models import Status
+    def comment_is_internal(self, comment_id: int) -> bool | None:
+        """Whether the comment is an internal note (None: there is no such comment)."""
+        if self._internal_comments is not None:
+            return self._internal_comments.get(comment_id)
+        comment = self.session.get(Comment, comment_id)
+        return None if comment is None else comment.is_internal
 
-    data = ticket_event.data or {}
 
-    def status(key):
-        if statuses is not None:
-            return statuses.get(key)
-        return session.execute(select(Status).where(Status.key == key)).scalar_one_or_none()
-
-    before, after = status(data.get("from_status")), status(data.get("to_status"))
+def _status_reaches_customers(people: Recipients, data: dict) -> bool:
+    before, after = people.status(data.get("from_status")), people.status(data.get("to_status"))
     if after is None or not after.notify:
         return False
     # Targito's internal steps all read "V řešení" and stay quiet; waiting for the customer's answer
@@ -198,13 +265,20 @@ def _status_reaches_customers(session: Session, ticket_event, statuses: dict | N
 
 
 def recipients_of(
-    ticket_event, people: _Recipients, session: Session, with_step: bool = False
+    kind: str,
+    data: dict | None,
+    actor: User | None,
+    people: Recipients,
+    *,
+    with_step: bool = False,
+    also: Iterable[str] = (),
 ) -> dict[str, tuple[User | None, str]]:
-    """{address: (user or None, audience)} for one event; the actor is never among them.
-    ``with_step``: the transaction also changed the request's status."""
-    ticket = people.ticket
-    kind = ticket_event.kind
-    actor = session.get(User, ticket_event.actor_id) if ticket_event.actor_id else None
+    """{address: (user or None, audience)} for one timeline event (``kind``, ``data``, by
+    ``actor``); the actor is never among them. ``with_step``: the transaction also changed the
+    request's status. ``also``: whom an automation rule's ``notify`` action names (``agents``,
+    ``requester``, ``watchers``) for what happens to the request in this transaction."""
+    request = people.request
+    data = data or {}
     actor_email = actor.email.lower() if actor else None
     chosen: dict[str, tuple[User | None, str]] = {}
 
@@ -217,24 +291,20 @@ def recipients_of(
         chosen[address] = (user, audience)
 
     if kind == "survey_requested":
-        if ticket.requester.active:
-            add(ticket.requester, "customer")
+        if request.requester.active:
+            add(request.requester, "customer")
         return chosen
 
     customer_kind = kind in CUSTOMER_EVENTS
     if kind == "created":
-        customer_kind = people.settings.get("on_created", True) and ticket.status.notify
+        customer_kind = people.settings.get("on_created", True) and request.status.notify
     elif kind == "status_changed":
-        customer_kind = _status_reaches_customers(session, ticket_event, people.statuses)
+        customer_kind = _status_reaches_customers(people, data)
     elif kind == "field_changed":
-        if not with_step or (ticket_event.data or {}).get("field") == "request_type":
+        if not with_step or data.get("field") == "request_type":
             return chosen
     elif kind == "commented":
-        from app.tickets.models import Comment
-
-        comment_id = (ticket_event.data or {}).get("comment_id") or 0
-        comment = people.comments.get(comment_id) if people.comments is not None else session.get(Comment, comment_id)
-        customer_kind = comment is None or not comment.is_internal
+        customer_kind = not people.comment_is_internal(data.get("comment_id") or 0)
 
     if customer_kind:
         for user in people.watchers:
@@ -245,7 +315,7 @@ def recipients_of(
                 add(None, "customer", address)
     if kind in AGENT_EVENTS:
         if kind == "assigned":
-            new = (ticket_event.data or {}).get("new")
+            new = data.get("new")
             for user in people.staff:
                 if user.id == new:
                     add(user, "agent")
@@ -258,37 +328,34 @@ def recipients_of(
             for user in people.watchers:
                 if user.is_staff:
                     add(user, "agent")
-    extra = sorted(session.info.get(_EXTRA_KEY, {}).get(ticket.id, ()))
-    if extra and (kind in AGENT_EVENTS or customer_kind):
-        for user, audience in rule_audience(extra, people, customers=customer_kind):
+    also = sorted(set(also))
+    if also and (kind in AGENT_EVENTS or customer_kind):
+        for user, audience in rule_audience(also, people, customers=customer_kind):
             add(user, audience)
     return chosen
 
 
-def rule_audience(who, people, *, customers: bool = True):
+def rule_audience(who: Iterable[str], people: Recipients, *, customers: bool = True) -> Iterator[tuple[User, str]]:
     """(user, audience) of the people an automation rule's ``notify`` action names: ``agents``
     (the assignee, else every agent), ``requester``, ``watchers`` (the last two only for what
-    customers may hear of). ``people`` is a ``_Recipients`` (or the sweep's preloaded twin)."""
-    ticket = people.ticket
+    customers may hear of)."""
+    request = people.request
     for name in who:
         if name == "agents":
-            assignee = next((u for u in people.staff if u.id == ticket.assignee_id), None)
+            assignee = next((u for u in people.staff if u.id == request.assignee_id), None)
             for user in [assignee] if assignee else people.staff:
                 yield user, "agent"
-        elif name == "requester" and customers and ticket.requester.active:
-            yield ticket.requester, "agent" if ticket.requester.is_staff else "customer"
+        elif name == "requester" and customers and request.requester.active:
+            yield request.requester, "agent" if request.requester.is_staff else "customer"
         elif name == "watchers" and customers:
             for user in people.watchers:
                 yield user, "agent" if user.is_staff else "customer"
 
 
-def plan_notifications(session: Session, events: list) -> None:
-    """Write the notifications of ``events`` (already flushed); called just before the commit."""
-    from app.tenancy.models import Tenant
-    from app.tickets.models import Ticket
-
+def plan_notifications(session: Session, ticket_events: list[TicketEvent]) -> None:
+    """Write the notifications of ``ticket_events`` (already flushed); called just before the commit."""
     by_ticket: dict[int, list] = {}
-    for ticket_event in events:
+    for ticket_event in ticket_events:
         state = inspect(ticket_event)
         if not state.persistent or ticket_event.kind not in CUSTOMER_EVENTS | AGENT_EVENTS:
             continue  # rolled back meanwhile, or an event nobody hears of
@@ -298,12 +365,17 @@ def plan_notifications(session: Session, events: list) -> None:
         with tenant_scope(tenant_id):
             ticket = session.get(Ticket, ticket_id)
             tenant = session.get(Tenant, tenant_id)
-            people = _Recipients(session, ticket, tenant)
-            window = timedelta(seconds=int(people.settings.get("batch_seconds", DEFAULT_BATCH_SECONDS)))
+            people = Recipients(session, tenant, RequestSnapshot.of(ticket))
+            window = batch_window(tenant)
             now = utcnow()
             with_step = any(e.kind == "status_changed" for e in ticket_events)
+            also = session.info.get(_EXTRA_KEY, {}).get(ticket_id, ())
             for ticket_event in ticket_events:
-                for address, (user, audience) in recipients_of(ticket_event, people, session, with_step).items():
+                actor = session.get(User, ticket_event.actor_id) if ticket_event.actor_id else None
+                chosen = recipients_of(
+                    ticket_event.kind, ticket_event.data, actor, people, with_step=with_step, also=also
+                )
+                for address, (user, audience) in chosen.items():
                     session.add(
                         Notification(
                             tenant_id=tenant_id,
@@ -319,30 +391,25 @@ def plan_notifications(session: Session, events: list) -> None:
                     session.info.setdefault(_SCHEDULE_KEY, set()).add((tenant_id, ticket_id, address, now + window))
 
 
-@event.listens_for(Session, "before_commit")
 def _plan_before_commit(session: Session) -> None:
-    events = session.info.pop(_EVENTS_KEY, None)
-    if not events:
+    noted = session.info.pop(_EVENTS_KEY, None)
+    if not noted:
         session.info.pop(_EXTRA_KEY, None)
         return
     session.flush()
     try:
-        plan_notifications(session, events)
+        plan_notifications(session, noted)
     finally:
         session.info.pop(_EXTRA_KEY, None)
 
 
-@event.listens_for(Session, "after_commit")
 def _schedule_after_commit(session: Session) -> None:
     batches = session.info.pop(_SCHEDULE_KEY, None)
     if not batches:
         return
-    from app.notifications.jobs import schedule_batches
-
     schedule_batches(batches)
 
 
-@event.listens_for(Session, "after_rollback")
 def _forget_after_rollback(session: Session) -> None:
     session.info.pop(_EVENTS_KEY, None)
     session.info.pop(_EXTRA_KEY, None)

@@ -92,7 +92,7 @@ def _forget_after_rollback(session: Session) -> None:
 def stop_notifications(ticket, user, address: str) -> None:
     """ "Stop notifications for this request" from an e-mail: the user stops watching it; a bare CC
     address is taken off the request's CC field. Idempotent; the request's timeline records it."""
-    from app.tickets.services import set_watching
+    from app.tickets.conversation import set_watching
 
     if user is not None:
         set_watching(ticket, user, False)

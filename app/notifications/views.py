@@ -65,7 +65,7 @@ def unsubscribe(token):
 
 @bp.post("/<token>/resubscribe")
 def resubscribe(token):
-    from app.tickets.services import set_watching
+    from app.tickets.conversation import set_watching
 
     data, ticket, user = _read(links.UNSUBSCRIBE, token)
     if data is None:

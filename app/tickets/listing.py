@@ -6,9 +6,10 @@ the number of requests: no N+1.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import aliased, contains_eager, joinedload
 
 from app.accounts.models import Membership, User
@@ -39,7 +40,7 @@ class RequestFilters:
     # Set by agent queues (not by the list's form): any of these status keys / request type ids.
     statuses: tuple[str, ...] = ()
     request_types: tuple[int, ...] = ()
-    sla: str = ""  # "" | "breaching" (due soon or breached) | "breached" (app.automation.sla)
+    sla: str = ""  # "" | "breaching" (due soon or breached) | "breached": needs an ``SlaClause``
 
     @classmethod
     def from_args(
@@ -98,7 +99,14 @@ class RequestPage:
         return max((self.total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
 
 
-def filtered_statement(viewer, filters: RequestFilters, within: RequestFilters | None = None):
+# The SLA clocks are automation's (a layer above requests): a list filtered by SLA state is given the
+# clause by its caller (``app.automation.sla.breaching_clause``), mode -> WHERE clause.
+SlaClause = Callable[[str], ColumnElement[bool]]
+
+
+def filtered_statement(
+    viewer, filters: RequestFilters, within: RequestFilters | None = None, *, sla_clause: SlaClause | None = None
+):
     """The SELECT of the requests ``viewer`` may see that match ``filters`` (unordered), and
     ``within`` too when given (an agent queue: the person's filters narrow the queue down)."""
     requester = aliased(User)
@@ -132,11 +140,11 @@ def filtered_statement(viewer, filters: RequestFilters, within: RequestFilters |
             )
         )
     for constraints in (filters, within) if within is not None else (filters,):
-        statement = _constrain(statement, viewer, constraints)
+        statement = _constrain(statement, viewer, constraints, sla_clause)
     return statement, requester
 
 
-def _constrain(statement, viewer, filters: RequestFilters):
+def _constrain(statement, viewer, filters: RequestFilters, sla_clause: SlaClause | None):
     if filters.status in STATUS_GROUPS:
         statement = statement.where(Status.category.in_(STATUS_GROUPS[filters.status]))
     elif filters.status != "all":
@@ -173,21 +181,25 @@ def _constrain(statement, viewer, filters: RequestFilters):
     elif filters.assignee:
         statement = statement.where(Ticket.assignee_id == int(filters.assignee))
     if filters.sla:
-        from app.automation.sla import breaching_clause
-
-        statement = statement.where(breaching_clause(filters.sla))
+        if sla_clause is None:
+            raise ValueError("a list filtered by SLA state needs the SLA clause")
+        statement = statement.where(sla_clause(filters.sla))
     return statement
 
 
-def count_requests(viewer, filters: RequestFilters, within: RequestFilters | None = None) -> int:
-    statement, _requester = filtered_statement(viewer, filters, within)
+def count_requests(
+    viewer, filters: RequestFilters, within: RequestFilters | None = None, *, sla_clause: SlaClause | None = None
+) -> int:
+    statement, _requester = filtered_statement(viewer, filters, within, sla_clause=sla_clause)
     return db.session.execute(
         select(func.count()).select_from(statement.with_only_columns(Ticket.id).subquery())
     ).scalar_one()
 
 
-def list_requests(viewer, filters: RequestFilters, within: RequestFilters | None = None) -> RequestPage:
-    statement, requester = filtered_statement(viewer, filters, within)
+def list_requests(
+    viewer, filters: RequestFilters, within: RequestFilters | None = None, *, sla_clause: SlaClause | None = None
+) -> RequestPage:
+    statement, requester = filtered_statement(viewer, filters, within, sla_clause=sla_clause)
     total = db.session.execute(
         select(func.count()).select_from(statement.with_only_columns(Ticket.id).subquery())
     ).scalar_one()

@@ -18,7 +18,7 @@ from app.catalog.services import filterable_fields, find_request_type, form_fiel
 from app.extensions import db
 from app.templating import localized
 from app.security.params import int_arg
-from app.tickets import services
+from app.tickets import attachments, conversation, errors, merging, services, sharing, transitions
 from app.tickets.forms import PRIVATE, add_request_options
 from app.tickets.listing import SCOPES, RequestFilters, list_requests
 from app.tickets.models import (
@@ -44,12 +44,12 @@ def _upload_limits():
     (macros/file_drop.html); the server checks every file again when the form is sent."""
 
     def upload_limits() -> dict:
-        max_bytes, max_files = services.attachment_limits(g.tenant)
+        max_bytes, max_files = attachments.attachment_limits(g.tenant)
         return {
             "max_bytes": max_bytes,
             "max_mb": max_bytes // (1024 * 1024),
             "max_files": max_files,
-            "blocked_extensions": sorted(services.BLOCKED_EXTENSIONS),
+            "blocked_extensions": sorted(attachments.BLOCKED_EXTENSIONS),
         }
 
     return {"upload_limits": upload_limits}
@@ -113,7 +113,7 @@ def new_request(portal_key, type_key):
     if request.method == "POST" and form.validate_on_submit():
         try:
             ticket = _raise(form, fields, request_type, organizations, staff)
-        except (services.RequestError, accounts.AccountError) as error:
+        except (errors.RequestError, accounts.AccountError) as error:
             target = None
             if error.field:
                 target = getattr(form, form_name(error.field), None) or getattr(form, error.field, None)
@@ -286,7 +286,7 @@ def comment(reference):
     if transition_id and not ({"close", "reopen", "approve"} & allowed_actions(current_user, ticket)):
         transition_id = None
     try:
-        services.add_comment(
+        conversation.add_comment(
             ticket,
             current_user._get_current_object(),
             request.form.get("body", ""),
@@ -294,7 +294,7 @@ def comment(reference):
             transition_id=transition_id,
             is_internal=request.form.get("internal") == "1",
         )
-    except (services.RequestError, TransitionError) as error:
+    except (errors.RequestError, TransitionError) as error:
         flash(error.message, "error")
         return redirect(url_for("tickets.detail", reference=reference) + "#comment-form")
     flash(_("Your comment has been added."), "success")
@@ -325,7 +325,7 @@ def transition(reference, transition_id):
                 return redirect(url_for("tickets.detail", reference=reference) + f"#transition-{transition_id}")
             values = form.submitted_values()
     try:
-        services.take_transition(
+        transitions.take_transition(
             ticket, current_user._get_current_object(), transition_id, request.form.get("body", ""), values=values
         )
     except TransitionError as error:
@@ -346,7 +346,7 @@ def transition(reference, transition_id):
 def watch(reference):
     ticket = _ticket_or_404(reference, "watch")
     watching = request.form.get("watch") == "1"
-    services.set_watching(ticket, current_user._get_current_object(), watching)
+    conversation.set_watching(ticket, current_user._get_current_object(), watching)
     flash(
         _("You will get notifications about this request.")
         if watching
@@ -389,10 +389,10 @@ def download(reference, attachment_id):
 def add_participant(reference):
     ticket = _ticket_or_404(reference, "share")
     try:
-        user, invited = services.share_with_person(
+        user, invited = sharing.share_with_person(
             ticket, current_user._get_current_object(), request.form.get("email", "")
         )
-    except (services.RequestError, accounts.AccountError) as error:
+    except (errors.RequestError, accounts.AccountError) as error:
         db.session.rollback()
         flash(error.message, "error")
     else:
@@ -412,7 +412,7 @@ def forward(reference):
     ticket = _staff_ticket_or_404(reference)
     return _act(
         reference,
-        lambda: services.forward_summary(
+        lambda: sharing.forward_summary(
             ticket, current_user._get_current_object(), request.form.get("email", ""), request.form.get("note", "")
         ),
         success=lambda outsider: _(
@@ -428,7 +428,7 @@ def remove_participant(reference, user_id):
     ticket = _ticket_or_404(reference, "share")
     return _act(
         reference,
-        lambda: services.remove_participant(ticket, current_user._get_current_object(), user_id),
+        lambda: sharing.remove_participant(ticket, current_user._get_current_object(), user_id),
         anchor="#sharing",
     )
 
@@ -439,7 +439,7 @@ def share_organization(reference):
     ticket = _ticket_or_404(reference, "share")
     return _act(
         reference,
-        lambda: services.set_organization_sharing(
+        lambda: sharing.set_organization_sharing(
             ticket,
             current_user._get_current_object(),
             int_arg(request.form.get("organization"), 0),
@@ -531,7 +531,7 @@ def _act(reference: str, change, success=None, anchor: str = ""):
     """Run one service call for a request page's form: flash its error or success, go back."""
     try:
         result = change()
-    except (services.RequestError, TransitionError, accounts.AccountError) as error:
+    except (errors.RequestError, TransitionError, accounts.AccountError) as error:
         db.session.rollback()
         flash(error.message, "error")
     else:
@@ -556,12 +556,12 @@ def link(reference):
     if request.form.get("merge") == "1":
         return _act(
             reference,
-            lambda: services.merge_into(ticket, current_user._get_current_object(), other),
+            lambda: merging.merge_into(ticket, current_user._get_current_object(), other),
             lambda target: _("Merged into %(reference)s.", reference=target.reference),
         )
     return _act(
         reference,
-        lambda: services.link_tickets(ticket, current_user._get_current_object(), other),
+        lambda: merging.link_tickets(ticket, current_user._get_current_object(), other),
         lambda target: _("Linked with %(reference)s.", reference=target.reference),
     )
 

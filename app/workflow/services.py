@@ -1,21 +1,26 @@
-"""The transition service: the only way a request changes status.
+"""The workflow's rules: which steps a request may take now, by whom, and what each step requires.
 
-It checks the workflow (the transition starts from the current status, the actor may take it, a
-final status is never left, what the transition requires is given), then moves the request and
-writes the timeline. Notifications and automation hook onto the events it writes.
+Pure configuration rules over the tenant's workflow (statuses, transitions): they read a request's
+status and request type but know nothing of how requests are stored. Taking a step, which writes
+the request, its field values and its timeline, is ``app.tickets.transitions``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
-from app.db_types import utcnow
+from app.catalog.models import Field
 from app.extensions import db
+from app.templating import localized
 from app.workflow.models import Status, Transition
 
 
 class TransitionError(Exception):
+    """A step the workflow does not allow now, or whose requirements are not met (translated)."""
+
     def __init__(self, message: str, field: str | None = None):
         super().__init__(message)
         self.message = message
@@ -23,6 +28,7 @@ class TransitionError(Exception):
 
 
 def actor_kind(user) -> str:
+    """``customer``, ``agent`` or ``system`` (no user): the actors a transition names."""
     if user is None:
         return "system"
     return "agent" if getattr(user, "is_staff", False) else "customer"
@@ -45,10 +51,8 @@ def available_transitions(ticket, actor: str) -> list[Transition]:
     return [t for t in transitions if actor in (t.actors or [])]
 
 
-def required_fields(ticket, transition: Transition) -> list:
+def required_fields(ticket, transition: Transition) -> list[Field]:
     """The fields of the request's form that ``transition`` requires, in the form's order."""
-    from app.catalog.models import Field
-
     keys = [key for key in (transition.requires or []) if key != "comment"]
     if not keys:
         return []
@@ -61,73 +65,18 @@ def required_fields(ticket, transition: Transition) -> list:
     )
 
 
-def _missing(value) -> bool:
-    return value is None or value == [] or (isinstance(value, str) and not value.strip())
-
-
-def apply_transition(
-    ticket, transition: Transition, *, actor_user, comment: str | None = None, values: dict | None = None
-) -> None:
-    """Move ``ticket`` along ``transition``; the caller adds the comment (if any) and commits.
-
-    The fields the transition requires are stored from ``values`` (a field not given keeps its
-    current value); one still empty refuses the step, naming the field, and nothing changes."""
-    from app.templating import localized
-    from app.tickets.models import TicketFieldValue
-
-    kind = actor_kind(actor_user)
-    if transition.id not in {t.id for t in available_transitions(ticket, kind)}:
-        raise TransitionError(_("This step is not possible for the request in its current status."))
+def check_requirements(transition: Transition, fields: list[Field], comment: str | None, values: Mapping) -> None:
+    """Refuse the step (``TransitionError``, naming the field) when what it requires is missing:
+    a comment, or a value of one of ``fields`` (``values``: field key → the value the request
+    would have after the step)."""
     if "comment" in (transition.requires or []) and not (comment or "").strip():
         raise TransitionError(_("Please write a comment for this step."), "body")
-    fields = required_fields(ticket, transition)
-    values = values or {}
-    if fields:
-        stored = dict(
-            db.session.execute(
-                select(TicketFieldValue.field_id, TicketFieldValue.value).where(
-                    TicketFieldValue.ticket_id == ticket.id, TicketFieldValue.field_id.in_([f.id for f in fields])
-                )
-            ).all()
-        )
-        for f in fields:
-            if _missing(values[f.key] if f.key in values else stored.get(f.id)):
-                raise TransitionError(_("Please fill in “%(field)s” for this step.", field=localized(f.label)), f.key)
-        from app.tickets.services import set_field_values
-
-        set_field_values(ticket, actor_user, {f.key: values[f.key] for f in fields if f.key in values})
-    move_to_status(
-        ticket,
-        db.session.get(Status, transition.to_status_id),
-        actor_user=actor_user,
-        transition=transition.key.split("@", 1)[0],
-    )
+    for field in fields:
+        if _missing(values.get(field.key)):
+            raise TransitionError(
+                _("Please fill in “%(field)s” for this step.", field=localized(field.label)), field.key
+            )
 
 
-def move_to_status(ticket, target: Status, *, actor_user=None, **event_data) -> None:
-    """Set the status, its timestamps and the timeline entry (callers have checked the workflow)."""
-    from app.tickets.services import record_event
-
-    if ticket.status.is_final:
-        raise TransitionError(_("A closed request cannot be changed any more; please raise a new request."))
-    previous = ticket.status
-    now = utcnow()
-    ticket.status_id = target.id
-    ticket.status = target
-    ticket.status_changed_at = now
-    ticket.updated_at = now
-    if target.category == "resolved":
-        ticket.resolved_at = now
-    elif target.category == "closed":
-        ticket.closed_at = now
-    elif previous.category in ("resolved", "closed"):
-        ticket.resolved_at = None
-    from app.automation.sla import status_changed as sla_status_changed
-
-    sla_status_changed(ticket, previous, target, now)
-    record_event(
-        ticket, "status_changed", actor=actor_user, from_status=previous.key, to_status=target.key, **event_data
-    )
-    from app.automation.services import status_entered
-
-    status_entered(ticket)
+def _missing(value) -> bool:
+    return value is None or value == [] or (isinstance(value, str) and not value.strip())

@@ -13,7 +13,7 @@ from app.tenancy.scoping import tenant_scope
 from app.tickets.models import Ticket
 from app.tickets.services import raise_request
 from app.workflow.models import Status
-from app.workflow.services import move_to_status
+from app.tickets.transitions import move_to_status
 from tests.conftest import portal_url
 
 

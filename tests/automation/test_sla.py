@@ -14,9 +14,10 @@ from app.extensions import db
 from app.tenancy.resolution import get_tenant_context
 from app.tenancy.scoping import tenant_scope
 from app.tickets.models import Ticket
-from app.tickets.services import add_comment, set_field_values
+from app.tickets.conversation import add_comment
+from app.tickets.services import set_field_values
 from app.workflow.models import Status
-from app.workflow.services import move_to_status
+from app.tickets.transitions import move_to_status
 from tests.conftest import portal_url
 
 HELSINKI = ZoneInfo("Europe/Helsinki")

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from app.automation.services import run_time_rules
+from app.automation.sweep import run_time_rules
 from app.extensions import db
 from app.notifications.models import Notification
 from app.tenancy.scoping import all_tenants, tenant_scope
@@ -93,7 +93,7 @@ def test_exea_closes_resolved_requests_after_72_hours_and_not_before(app, make_r
 def test_a_reopened_request_is_not_closed(app, make_request):
     from app.accounts.models import User
     from app.workflow.models import Status
-    from app.workflow.services import move_to_status
+    from app.tickets.transitions import move_to_status
 
     tenant, ref = make_request("exea", status="resolved")
     _status, resolved_at = ticket_state(app, tenant, ref)

@@ -144,9 +144,9 @@ _PNG = _png()
 
 
 def _resolved_request(exea):
-    from app.tickets.services import add_comment
+    from app.tickets.conversation import add_comment
     from app.workflow.models import Status
-    from app.workflow.services import move_to_status
+    from app.tickets.transitions import move_to_status
 
     reference = exea.request("klient@pcl.pl", "Jak odtworzyć folder z kopii?", "Usunęliśmy folder Umowy.")
 

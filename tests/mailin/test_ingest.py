@@ -29,7 +29,7 @@ SIGNATURE = "-- \nVevő Vera\n+36 1 234 5678"
 
 
 def _set_status(app, tenant, reference, key):
-    from app.workflow.services import move_to_status
+    from app.tickets.transitions import move_to_status
 
     with app.app_context(), tenant_scope(tenant.id):
         ticket = db.session.execute(select(Ticket).where(Ticket.reference == reference)).scalar_one()

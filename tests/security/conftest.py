@@ -108,7 +108,8 @@ def _raise_request(app, slug: str, requester_id: int, *, summary: str = "Lasku e
     from app.mailin.models import COMMENT, CREATED, HELD, HOLD_NOT_PARTICIPANT, InboundMessage
     from app.storage import get_storage, make_key
     from app.tickets.models import Attachment, Comment
-    from app.tickets.services import add_comment, raise_request
+    from app.tickets.conversation import add_comment
+    from app.tickets.services import raise_request
 
     with _in_tenant(app, slug):
         requester = db.session.get(User, requester_id)

@@ -88,7 +88,7 @@ def test_the_service_refuses_a_missing_required_field_and_bulk_skips_the_step(ap
     import pytest
 
     from app.accounts.models import User
-    from app.tickets.services import bulk_update, take_transition
+    from app.tickets.transitions import bulk_update, take_transition
     from app.workflow.services import TransitionError
 
     tenant, ref = request_at("targito", type_key="support")
