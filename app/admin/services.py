@@ -152,8 +152,10 @@ def actor_name(actor) -> str:
     return actor.email
 
 
-def _recorder(actor, summary: dict):
-    """Record an applied change; ``summary`` is data (``app.admin.summaries.summary_of``), worded when shown."""
+def change_recorder(actor, summary: dict):
+    """The ``on_applied`` callback of ``apply_definition`` that records an applied change (the console's
+    edits, the operator's onboarding). ``summary`` is data (``app.admin.summaries.summary_of``), worded
+    when shown."""
     from app.accounts.models import User
 
     def record(tenant, report: SyncReport) -> None:
@@ -185,7 +187,9 @@ def apply_data(
     """Validate a definition mapping and apply it (or dry-run it); ConsoleError on any problem."""
     try:
         definition = validate_definition(data, source=source, expected_slug=slug)
-        return apply_definition(definition, dry_run=dry_run, on_applied=None if dry_run else _recorder(actor, summary))
+        return apply_definition(
+            definition, dry_run=dry_run, on_applied=None if dry_run else change_recorder(actor, summary)
+        )
     except DefinitionError as error:
         raise ConsoleError(readable_problems(error, data)) from None
 

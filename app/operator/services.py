@@ -88,7 +88,7 @@ def onboard_tenant(
     """
     from app.accounts.registration import invite
     from app.accounts.users import AccountError
-    from app.admin.services import _recorder, relocalize
+    from app.admin.services import change_recorder, relocalize
     from app.admin.summaries import summary_of
     from app.tenancy.resolution import tenant_context
     from app.tenancy.services import apply_definition
@@ -121,7 +121,7 @@ def onboard_tenant(
         data["default_language"] = default_language
     definition = validate_definition(data, source=source)
     # Not inside all_tenants(): apply_definition scopes its queries to the new tenant itself.
-    apply_definition(definition, on_applied=_recorder(actor, summary_of("onboarded", source=source)))
+    apply_definition(definition, on_applied=change_recorder(actor, summary_of("onboarded", source=source)))
     tenant = db.session.execute(select(Tenant).where(Tenant.slug == slug)).scalar_one()
     if admin_email:
         with tenant_context(tenant.id):
