@@ -12,6 +12,7 @@ or an e-mail header in a form that raises (ASVS 5.1.3, 5.1.4, 5.2.2).
 from __future__ import annotations
 
 import re
+from typing import overload
 
 from werkzeug.routing import IntegerConverter
 
@@ -24,6 +25,11 @@ _DIGITS = re.compile(r"[0-9]{1,18}")
 _LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 
+# Given an int default, the answer is always an int (the type checker knows it through these).
+@overload
+def int_arg(raw, default: int, *, minimum: int = 0, maximum: int = MAX_ID) -> int: ...
+@overload
+def int_arg(raw, default: None = None, *, minimum: int = 0, maximum: int = MAX_ID) -> int | None: ...
 def int_arg(raw, default: int | None = None, *, minimum: int = 0, maximum: int = MAX_ID) -> int | None:
     """``raw`` (a query or form value) as an int within [minimum, maximum], else ``default``.
 
