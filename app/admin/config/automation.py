@@ -6,7 +6,7 @@ from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from wtforms import StringField
 
-from app.admin.config.base import apply_edit, bp, current, flash_problems, keep_problems, languages, render
+from app.admin.config.base import apply_edit, bp, current, flash_problems, keep_problems, render
 from app.admin.config.editing import copied, put, refuse, without
 from app.admin.config.inputs import ConsoleForm, Flag, Strings, key_field, strip
 from app.admin.services import find
@@ -15,6 +15,7 @@ from app.admin.summaries import summary_of
 
 class RuleForm(ConsoleForm):
     localized = ("name", "comment")
+    key = key_field(default="")
     trigger = StringField(default="status_age")
     status = Strings()
     after = StringField(filters=[strip])
@@ -23,10 +24,6 @@ class RuleForm(ConsoleForm):
     notify = StringField(default="")
     survey = Flag()
     enabled = Flag()
-
-    @classmethod
-    def for_tenant(cls, *, new: bool) -> type[ConsoleForm]:
-        return cls.build(languages(), **({"key": key_field(default="")} if new else {}))
 
     def rule(self, item: dict) -> dict:
         """The rule the inputs describe; ``after`` and ``clock`` count only for time in a status."""

@@ -83,10 +83,6 @@ def current() -> dict:
     return services.current_definition(g.tenant.slug)
 
 
-def languages() -> tuple[str, ...]:
-    return tuple(g.tenant.locales)
-
-
 def apply_edit(edit: Edit, summary: dict) -> dict | None:
     """Apply an editor's change (``summary``: ``summary_of(...)``, stored as data) and flash the
     outcome in the admin's language. Returns the applied definition, or None (the problems kept for

@@ -10,7 +10,7 @@ from flask_wtf.file import FileField
 from werkzeug.datastructures import FileStorage
 from wtforms import StringField
 
-from app.admin.config.base import apply_edit, bp, current, keep_problems, languages, render
+from app.admin.config.base import apply_edit, bp, current, keep_problems, render
 from app.admin.config.editing import copied, set_or_pop
 from app.admin.config.inputs import ConsoleForm, Flag, lower, strip
 from app.admin.services import Problem, contrast_with_white
@@ -74,7 +74,7 @@ def branding():
     d = current()
     values = dict(d["branding"])
     if request.method == "POST":
-        values = BrandingForm.build(languages())().branding(values)
+        values = BrandingForm.for_tenant()().branding(values)
         problems = contrast_problems(values)
         if problems:
             keep_problems(problems)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import abort, redirect, render_template, request, url_for
+from flask import abort, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from wtforms import StringField, ValidationError
 
-from app.admin.config.base import apply_edit, bp, current, flash_problems, keep_problems, languages, move_entry, render
+from app.admin.config.base import apply_edit, bp, current, flash_problems, keep_problems, move_entry, render
 from app.admin.config.editing import copied, put, refuse, without
 from app.admin.config.inputs import KEY_RE, ConsoleForm, Flag, OptionRows, Strings, key_field, split_keys
 from app.admin.services import find, require
@@ -39,6 +39,7 @@ def typed(raw: str | None, field_type: str):
 
 class FieldForm(ConsoleForm):
     localized = ("label", "help")
+    key = key_field(default="")
     type = StringField(default="text")  # the field's type as it was when not posted
     required = Flag()
     editable_by = StringField(default="")
@@ -51,11 +52,8 @@ class FieldForm(ConsoleForm):
     fixed_value = StringField(default="")
 
     @classmethod
-    def for_tenant(cls, *, new: bool) -> type[ConsoleForm]:
-        extra = {"options": OptionRows(languages=languages())}
-        if new:
-            extra["key"] = key_field(default="")
-        return cls.build(languages(), **extra)
+    def for_tenant(cls, *, new: bool = True, **fields) -> type[ConsoleForm]:
+        return super().for_tenant(new=new, options=OptionRows(languages=g.tenant.locales), **fields)
 
     def _check_typed(self, field):
         try:

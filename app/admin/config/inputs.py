@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
+from flask import g
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, StringField
@@ -131,7 +132,7 @@ class ConsoleForm(FlaskForm):
     tenant_languages: tuple[str, ...] = ()
 
     @classmethod
-    def build(cls, languages: Iterable[str], **fields: Field) -> type[ConsoleForm]:
+    def build(cls, languages: Iterable[str], **fields: Field | None) -> type[ConsoleForm]:
         """A form class for one tenant's languages (plus ``fields`` made for its definition)."""
         languages = tuple(languages)
         attrs: dict = {"tenant_languages": languages, **fields}
@@ -139,6 +140,14 @@ class ConsoleForm(FlaskForm):
             for lang in languages:
                 attrs[f"{prefix}.{lang}"] = StringField(filters=[strip])
         return type(cls.__name__, (cls,), attrs)
+
+    @classmethod
+    def for_tenant(cls, *, new: bool = True, **fields: Field | None) -> type[ConsoleForm]:
+        """The form class for the current tenant's languages. An existing entry's ``key`` is no
+        input (a key never changes): the field is left out (WTForms drops a field set to None)."""
+        if not new:
+            fields["key"] = None
+        return cls.build(g.tenant.locales, **fields)
 
     def texts(self, prefix: str) -> dict[str, str]:
         """The non-empty texts of a localized input, by language."""

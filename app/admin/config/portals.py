@@ -6,7 +6,7 @@ from flask import abort, redirect, request, url_for
 from flask_babel import gettext as _
 from wtforms import StringField
 
-from app.admin.config.base import apply_edit, bp, current, keep_problems, languages, move_entry, render
+from app.admin.config.base import apply_edit, bp, current, keep_problems, move_entry, render
 from app.admin.config.editing import copied, put, refuse
 from app.admin.config.inputs import ConsoleForm, key_field
 from app.admin.config.request_types import blank_request_type, with_own_form
@@ -56,7 +56,7 @@ def portal_new():
     item = {"key": "", "name": {}, "description": {}}
     first = blank_request_type(d)
     if request.method == "POST":
-        form = NewPortalForm.build(languages())()
+        form = NewPortalForm.for_tenant()()
         item = dict(item, key=form.key.data, name=form.texts("name"), description=form.texts("description"))
         first = dict(
             first,
@@ -77,7 +77,7 @@ def portal_edit(portal_key):
     d = current()
     item = find(d["portals"], portal_key) or abort(404)
     if request.method == "POST":
-        form = PortalForm.build(languages())()
+        form = PortalForm.for_tenant()()
         item = dict(item, name=form.texts("name"), description=form.texts("description"))
         if not form.validate():
             keep_problems(form.problems())

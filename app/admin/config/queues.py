@@ -14,7 +14,6 @@ from app.admin.config.base import (
     current,
     flash_problems,
     keep_problems,
-    languages,
     move_entry,
     render,
     text_of,
@@ -57,6 +56,7 @@ class QueueForm(ConsoleForm):
     """A queue's filters; ``fields.<key>`` are the values of a choice field the queue keeps."""
 
     localized = ("name",)
+    key = key_field(default="")
     status = StringField(default="")
     statuses = Strings()
     assignee = StringField(default="")
@@ -66,10 +66,6 @@ class QueueForm(ConsoleForm):
     sla = StringField(default="")
     sort = StringField(default="")
     sort_order = StringField(default="")
-
-    @classmethod
-    def for_tenant(cls, *, new: bool) -> type[ConsoleForm]:
-        return cls.build(languages(), **({"key": key_field(default="")} if new else {}))
 
     def queue(self, d: dict, item: dict) -> dict:
         """The queue the inputs describe (``item``: the queue as it was; ``d``: the definition)."""

@@ -8,7 +8,7 @@ from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from wtforms import StringField
 
-from app.admin.config.base import apply_edit, bp, current, flash_problems, keep_problems, languages, move_entry, render
+from app.admin.config.base import apply_edit, bp, current, flash_problems, keep_problems, move_entry, render
 from app.admin.config.editing import copied, put
 from app.admin.config.inputs import ConsoleForm, Flag, MoveForm, key_field, strip
 from app.admin.services import find, require
@@ -24,16 +24,13 @@ NEW_FORM = "__new__"  # the form choice "a new form of its own"
 
 class RequestTypeForm(ConsoleForm):
     localized = ("name", "description")
+    key = key_field(default="")
     icon = StringField(filters=[strip])
     portal = StringField()
     form = StringField(default="")
     workflow = StringField(default="")
     email = Flag()
     then = StringField(default="")  # "fields": go on to the form's fields
-
-    @classmethod
-    def for_tenant(cls, *, new: bool) -> type[ConsoleForm]:
-        return cls.build(languages(), **({"key": key_field(default="")} if new else {}))
 
 
 class RequestTypeMoveForm(MoveForm):

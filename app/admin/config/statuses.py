@@ -6,7 +6,7 @@ from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from wtforms import StringField
 
-from app.admin.config.base import apply_edit, bp, current, keep_problems, languages, move_entry, render
+from app.admin.config.base import apply_edit, bp, current, keep_problems, move_entry, render
 from app.admin.config.editing import copied, put, refuse
 from app.admin.config.inputs import ConsoleForm, Flag, key_field, strip
 from app.admin.services import find, require
@@ -17,13 +17,10 @@ DEFAULT_COLOR = "#6c757d"
 
 class StatusForm(ConsoleForm):
     localized = ("name", "customer_name")
+    key = key_field(default="")
     category = StringField(default="open")
     color = StringField(filters=[strip])
     notify = Flag()
-
-    @classmethod
-    def for_tenant(cls, *, new: bool) -> type[ConsoleForm]:
-        return cls.build(languages(), **({"key": key_field(default="")} if new else {}))
 
     def status(self, item: dict) -> dict:
         """The status the inputs describe; customers see the support name unless given their own."""

@@ -40,22 +40,18 @@ def read_definition(form: ImportForm) -> dict:
 
 def _record_export(file_format: str) -> None:
     """The whole configuration leaving the portal (mailbox addresses, rules) is a security event."""
-    from app.extensions import db
     from app.security.events import CONFIG_EXPORTED
     from app.security.services import record_event
 
     record_event(CONFIG_EXPORTED, tenant_id=g.tenant.id, actor=current_user._get_current_object(), format=file_format)
-    db.session.commit()
 
 
 def _record_import(changes: int) -> None:
     """An applied import (never the dry run) is a security event, whether or not it changed anything."""
-    from app.extensions import db
     from app.security.events import CONFIG_IMPORTED
     from app.security.services import record_event
 
     record_event(CONFIG_IMPORTED, tenant_id=g.tenant.id, actor=current_user._get_current_object(), changes=changes)
-    db.session.commit()
 
 
 @bp.get("/export.zip")

@@ -14,7 +14,6 @@ from app.admin.config.base import (
     current,
     flash_problems,
     keep_problems,
-    languages,
     move_entry,
     render,
     text_of,
@@ -30,12 +29,9 @@ from app.admin.summaries import summary_of
 
 class WorkflowForm(ConsoleForm):
     localized = ("name",)
+    key = key_field(default="")
     initial_status = StringField(default="")
     copy_from = StringField(default="")
-
-    @classmethod
-    def for_tenant(cls, *, new: bool) -> type[ConsoleForm]:
-        return cls.build(languages(), **({"key": key_field(default="")} if new else {}))
 
 
 class InitialStatusForm(ConsoleForm):
@@ -44,15 +40,12 @@ class InitialStatusForm(ConsoleForm):
 
 class TransitionForm(ConsoleForm):
     localized = ("name",)
+    key = key_field(default="")
     to = StringField(default="")
     from_statuses = Strings(name="from")
     from_any = Flag()
     actors = Strings()
     requires = Strings()
-
-    @classmethod
-    def for_tenant(cls, *, new: bool) -> type[ConsoleForm]:
-        return cls.build(languages(), **({"key": key_field(default="")} if new else {}))
 
     def transition(self, item: dict) -> dict:
         return dict(
