@@ -55,7 +55,7 @@ def _tenant_or_exit(slug: str):
 @click.argument("source", type=click.File("rb"))
 def ingest_command(slug, recipient, source):
     """Store and process one raw RFC 822 message from FILE (or - for standard input)."""
-    from app.mailin.services import IngestError, ingest
+    from app.mailin.intake import IngestError, ingest
 
     tenant = _tenant_or_exit(slug)
     raw = source.read()
@@ -72,7 +72,7 @@ def ingest_command(slug, recipient, source):
 @click.argument("ids", nargs=-1, type=int)
 def reprocess_command(slug, ids):
     """Process again the tenant's stored messages whose processing failed (or all of IDS)."""
-    from app.mailin.services import IngestError, reprocess, retryable_messages
+    from app.mailin.intake import IngestError, reprocess, retryable_messages
 
     tenant = _tenant_or_exit(slug)
     waiting = retryable_messages(tenant.id, list(ids) or None)
@@ -147,7 +147,7 @@ def mailbox_cli():
 @click.option("--no-verify-certificate", is_flag=True, help="Accept any TLS certificate (test servers only).")
 def mailbox_set(slug, host, port, security, username, password, folder, processed_folder, no_verify_certificate):
     """Add or update a mailbox of the tenant."""
-    from app.mailin.services import set_mailbox
+    from app.mailin.mailboxes import set_mailbox
     from app.tenancy.scoping import tenant_scope
 
     tenant = _tenant_or_exit(slug)
@@ -220,7 +220,7 @@ def mailbox_remove(slug, mailbox_id):
 @mail_cli.command("rotate-key")
 def rotate_key_command():
     """Re-encrypt every stored mailbox password with the first of MAILBOX_ENCRYPTION_KEYS."""
-    from app.mailin.services import reencrypt_mailbox_passwords
+    from app.mailin.mailboxes import reencrypt_mailbox_passwords
 
     done, unreadable = reencrypt_mailbox_passwords()
     click.echo(ngettext("%(num)d mailbox password re-encrypted", "%(num)d mailbox passwords re-encrypted", done))

@@ -117,7 +117,8 @@ def poll_mailbox(mailbox_id: int) -> dict:
     """Fetch and ingest the unseen messages of one mailbox (runs in its tenant's scope)."""
     from cryptography.fernet import InvalidToken
 
-    from app.mailin.services import IngestError, decrypt_password, ingest
+    from app.mailin.intake import IngestError, ingest
+    from app.mailin.mailboxes import decrypt_password
 
     mailbox = db.session.get(Mailbox, mailbox_id)
     if mailbox is None or not mailbox.enabled:

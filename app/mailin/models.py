@@ -83,6 +83,11 @@ class InboundMessage(TenantScoped, Model):
     # Set (not stored) when ``ingest`` met this message a second time.
     duplicate = False
 
+    def set_outcome(self, outcome: str, reason: str | None = None) -> None:
+        """Record what became of the message and why (the reason cut to its column)."""
+        self.outcome = outcome
+        self.reason = reason[:500] if reason else None
+
 
 class Mailbox(TenantScoped, Model):
     """A tenant's support mailbox, polled over IMAP; the password is stored encrypted (Fernet)."""

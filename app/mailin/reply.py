@@ -40,6 +40,9 @@ and crisp-oss/email-reply-parser; written from scratch):
 A line that merely contains "wrote" (or any other verb) mid-sentence is never a cut line: an
 attribution must end with the verb and a colon (or be one of the known date-first/verb-first
 layouts) and carry an e-mail address, a time or a date.
+
+The words mail clients write in each language (attributions, separators, header labels, signature
+lines) are data in ``app.mailin.reply_patterns``; this module holds the rules that use them.
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ import textwrap
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from app.mailin import reply_patterns as patterns
 
 __all__ = ["DEFAULT_MARKERS", "StrippedReply", "strip_reply"]
 
@@ -88,173 +93,6 @@ QUOTE = "quote"
 
 _QUOTE_PREFIX_RE = re.compile(r"^[ \t]*>")
 _DECORATION_RE = re.compile(r"^[\s\-_=*~#+.•·—–]*$")
-
-# Words that introduce an attribution line ("On …", "Am …", "Dne …", "W dniu …").
-_ATTRIBUTION_START_RE = re.compile(r"^(?:on|at|am|le|den|dne|dnia|dňa|w dniu|el|il|op|em|в)\b", re.IGNORECASE)
-# A weekday abbreviation followed by a date: "pe 20. lokakuuta", "czw., 19 gru", "su, 2025-09-28".
-_WEEKDAY_DATE_START_RE = re.compile(r"^[^\W\d_]{1,4}\.?,?\s+\d")
-_VERBS = (
-    r"wrote|writes|said|schrieb|a écrit|skrev|escribió|ha scritto|scrisse|schreef|escreveu"
-    r"|написал(?:а)?|пишет|napsal(?:\(a\)|a)?|napísal(?:\(a\)|a)?|napisał(?:\(a\)|a)?|pisze"
-    r"|kirjoitti|(?:ezt )?írta"
-)
-# "<who> <verb>:" with the verb at the end, or followed by a date/parenthesis only:
-#   "… wrote:", "… ezt írta (időpont: …):", "… kirjoitti 28/10/2021 12.46:",
-#   "… schrieb am Fr., 28. Apr. 2017 um 11:53 Uhr:".
-_VERB_AT_END_RE = re.compile(
-    rf"\b(?:{_VERBS})(?:\s*\([^()]*\)|\s+(?:am|on|le|dne|klo)\b(?:[^:]|:\d)*|\s+\d(?:[^:]|:\d)*)?"
-    r"\s*:\s*$",
-    re.IGNORECASE,
-)
-# After a start word, the verb may be followed by the author ("Den … skrev Jeff <…>:").
-_VERB_ANYWHERE_RE = re.compile(rf"\b(?:{_VERBS})\b.*:\s*$", re.IGNORECASE)
-_VERB_RE = re.compile(rf"\b(?:{_VERBS})(?:\b|$)", re.IGNORECASE)
-_TIME_RE = re.compile(r"\b\d{1,2}[:.]\d{2}\b")
-_DATE_RE = re.compile(r"\b\d{1,4}[./-]\s?\d{1,2}\b|\b(?:19|20)\d{2}\b")
-# Gmail's date-first form: "2017-11-24 16:32 GMT+01:00 Name <addr>:".
-_ISO_DATE_ATTRIBUTION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}\s+\d{1,2}:\d{2}\b.*[@<].*:\s*$")
-# Apple Mail in Czech/Polish/Hungarian writes no verb: "5. 3. 2024 v 14:02, Name <addr>:".
-_DATE_FIRST_ADDRESS_RE = re.compile(r"^\d.*\b\d{1,2}[:.]\d{2}\b.*<[^<>@\s]+@[^<>\s]+>\s*:\s*$")
-
-_ORIGINAL_MESSAGE_RE = re.compile(
-    r"^[\s>]*-{2,}\s*(?:original message|original e-mail|ursprüngliche nachricht"
-    r"|eredeti üzenet|eredeti levél|alkuperäinen viesti|původní zpráva|původní e-mail"
-    r"|oryginalna wiadomość|wiadomość oryginalna|message d'origine|mensaje original"
-    r"|messaggio originale|oprindelig besked|opprinnelig melding|ursprungligt meddelande"
-    r"|oorspronkelijk bericht)\s*-{2,}\s*$",
-    re.IGNORECASE,
-)
-_FORWARD_RE = re.compile(
-    r"^[\s>]*(?:-{2,}\s*(?:forwarded message|forwarded e-mail|továbbított üzenet|továbbított levél"
-    r"|välitetty viesti(?:\s*/\s*fwd\.\s*msg)?|edelleenlähetetty viesti|přeposlaná zpráva"
-    r"|přeposlaný e-mail|przekazana wiadomość|wiadomość przekazana dalej"
-    r"|wiadomość przesłana dalej|treść przekazanej wiadomości|weitergeleitete nachricht"
-    r"|message transféré)\s*-{2,}"
-    r"|begin forwarded message:|továbbított levél kezdete:|välitetty viesti alkaa:"
-    r"|začátek přeposílané zprávy:|początek przekazywanej wiadomości:"
-    r"|anfang der weitergeleiteten nachricht:|début du message réexpédié :?)\s*$",
-    re.IGNORECASE,
-)
-_RULE_RE = re.compile(r"^\s*_{10,}\s*$")
-
-_FROM_LABELS = (
-    "from",
-    "von",
-    "de",
-    "från",
-    "fra",
-    "van",
-    "da",
-    "od",
-    "feladó",
-    "lähettäjä",
-    "nadawca",
-    "от",
-)
-_OTHER_LABELS = (
-    "sent",
-    "date",
-    "to",
-    "cc",
-    "bcc",
-    "subject",
-    "reply-to",
-    "envoyé",
-    "envoyé le",
-    "à",
-    "objet",
-    "gesendet",
-    "an",
-    "betreff",
-    "datum",
-    "kopie",
-    "skickat",
-    "till",
-    "ämne",
-    "sendt",
-    "til",
-    "emne",
-    "verzonden",
-    "aan",
-    "onderwerp",
-    "dátum",
-    "elküldve",
-    "címzett",
-    "másolat",
-    "másolatot kap",
-    "tárgy",
-    "lähetetty",
-    "päivämäärä",
-    "päiväys",
-    "vastaanottaja",
-    "kopio",
-    "aihe",
-    "odesláno",
-    "komu",
-    "předmět",
-    "wysłano",
-    "data",
-    "do",
-    "dw",
-    "temat",
-    "adresat",
-    "kopia",
-    "отправлено",
-    "кому",
-    "тема",
-    "копия",
-    "дата",
-)
-
-
-def _label_re(labels: Iterable[str]) -> re.Pattern[str]:
-    names = "|".join(re.escape(label) for label in sorted(labels, key=len, reverse=True))
-    return re.compile(rf"^\s*[*_]?(?:{names})[*_]?\s*:", re.IGNORECASE)
-
-
-_FROM_HEADER_RE = _label_re(_FROM_LABELS)
-_ANY_HEADER_RE = _label_re(_FROM_LABELS + _OTHER_LABELS)
-
-# --- signatures -----------------------------------------------------------------------------
-
-_SIGNATURE_DELIMITER_RE = re.compile(r"^-- ?$")
-_DASH_SIGNOFF_RE = re.compile(r"^-[A-ZÀ-Ž][\w.'-]*(?: [A-ZÀ-Ž][\w.'-]*){0,3}$")
-_DEVICE_WORDS = (
-    r"iphone|ipad|ipod|android|mobile|cell|phone|smartphone|device|samsung|galaxy|htc|nokia"
-    r"|blackberry|huawei|xiaomi|pixel|tablet|pc|laptop|windows|mac"
-)
-_PHONE_SIGNATURE_RES = tuple(
-    re.compile(pattern, re.IGNORECASE)
-    for pattern in (
-        # English: "Sent from my iPhone", "Sent with Sparrow", "Sent via mobile", "Sent from Mailbox"
-        r"^sent (?:from|with|via|using|by|on) (?:my |a |an |the )?[^,;!?]{1,50}?[.!]?$",
-        rf"^sent from my [^,.]*\b(?:{_DEVICE_WORDS})\b",
-        r"^(?:get|download) outlook for \w+",
-        r"^from my (?:{_DEVICE_WORDS})\b".replace("{_DEVICE_WORDS}", _DEVICE_WORDS),
-        r"^\w+ from (?:my )?mobile$",
-        # Hungarian: "iPhone-ról küldve", "Az iPhone-omról küldve", "Küldve Androidról"
-        r"^(?:az )?\S*(?:iphone|ipad|android|samsung|galaxy|mobil|telefon|outlook)\S*\s.*küldve$",
-        r"^(?:az )?\S*(?:iphone|ipad|android)\S* küldve$",
-        r"^küldve (?:az? )?\S*(?:iphone|ipad|android|mobil|telefon|outlook)",
-        # Finnish: "Lähetetty iPhonesta", "Lähetetty Android-laitteesta", "Lähetetty Outlookista"
-        r"^lähetetty \S*(?:iphone|ipad|android|puhelim|mobiili|outlook|laitteesta|sähköpostista)",
-        # Czech: "Odesláno z iPhonu", "Odesláno z mého telefonu", "Odesláno z aplikace Outlook"
-        r"^odesláno z (?:mého |mojí |aplikace )?\S*(?:iphon|ipad|android|telefon|mobil|outlook"
-        r"|samsung|pošta|tabletu|zařízení)",
-        # Polish: "Wysłane z iPhone'a", "Wysłane z mojego smartfona", "Wysłano z aplikacji Outlook"
-        r"^wysłan[eo] z (?:mojego |mojej |aplikacji )?\S*(?:iphone|ipad|android|telefon|smartfon"
-        r"|komórk|outlook|samsung|galaxy|poczt|urządzenia|tabletu)",
-        # Other languages in the public fixtures.
-        r"^envoyé (?:de|depuis) (?:mon|ma) ",
-        r"^von meinem .+ gesendet\.?$",
-        r"^diese nachricht wurde von meinem .+ gesendet\.?$",
-        r"^gesendet (?:von|mit) (?:meinem )?\S+",
-        r"^verzonden (?:met|vanaf|van) ",
-        r"^(?:sendt|skickat) fr[aå]n? min ",
-        r"^從我的 .+傳送$",
-        r"^发自我的",
-    )
-)
 _URL_RE = re.compile(r"<?(?:https?|mailto):[^\s>]*>?")
 _MARKDOWN_LINK_RE = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 
@@ -387,13 +225,13 @@ def _first_cut(lines: list[str], markers: frozenset[str]):
         size = _attribution_size(lines, index)
         if size:
             return index, ATTRIBUTION, size
-        if _ORIGINAL_MESSAGE_RE.match(line):
+        if patterns.ORIGINAL_MESSAGE_RE.match(line):
             return index, ORIGINAL, 1
-        if _FORWARD_RE.match(line):
+        if patterns.FORWARD_RE.match(line):
             return index, FORWARD, 1
         if _is_header_block(lines, index):
             return index, HEADERS, 1
-        if _RULE_RE.match(line):
+        if patterns.RULE_RE.match(line):
             return index, RULE, 1
         if _QUOTE_PREFIX_RE.match(line):
             return index, QUOTE, 1
@@ -414,7 +252,7 @@ def _attribution_size(lines: list[str], index: int) -> int:
             # Prefer a later start when the next line begins an attribution by itself
             # ("Contact me at a@b.c" / "On Mon, … wrote:").
             following = lines[index + 1]
-            if _ATTRIBUTION_START_RE.match(following.strip()) and _attribution_size(lines, index + 1):
+            if patterns.ATTRIBUTION_START_RE.match(following.strip()) and _attribution_size(lines, index + 1):
                 return 0
             return size
     return 0
@@ -425,11 +263,11 @@ def _may_start_wrapped_attribution(line: str) -> bool:
     if len(stripped) > 200 or _QUOTE_PREFIX_RE.match(stripped):
         return False
     return bool(
-        _ATTRIBUTION_START_RE.match(stripped)
-        or _WEEKDAY_DATE_START_RE.match(stripped)
+        patterns.ATTRIBUTION_START_RE.match(stripped)
+        or patterns.WEEKDAY_DATE_START_RE.match(stripped)
         or re.match(r"^\d", stripped)
         or "@" in stripped
-        or _VERB_RE.search(stripped)
+        or patterns.VERB_RE.search(stripped)
         or stripped.endswith("<")
     )
 
@@ -444,22 +282,22 @@ def _is_attribution(line: str) -> bool:
     if decorated and not core.endswith(":"):
         core += ":"  # "---- On … wrote ----"
     has_address = "@" in core or "&lt;" in core
-    if _ISO_DATE_ATTRIBUTION_RE.match(core) or _DATE_FIRST_ADDRESS_RE.match(core):
+    if patterns.ISO_DATE_ATTRIBUTION_RE.match(core) or patterns.DATE_FIRST_ADDRESS_RE.match(core):
         return True
-    if _ATTRIBUTION_START_RE.match(core):
-        return bool(_VERB_ANYWHERE_RE.search(core)) and bool(
-            has_address or _TIME_RE.search(core) or _DATE_RE.search(core)
+    if patterns.ATTRIBUTION_START_RE.match(core):
+        return bool(patterns.VERB_ANYWHERE_RE.search(core)) and bool(
+            has_address or patterns.TIME_RE.search(core) or patterns.DATE_RE.search(core)
         )
-    return bool(_VERB_AT_END_RE.search(core)) and bool(has_address or _TIME_RE.search(core))
+    return bool(patterns.VERB_AT_END_RE.search(core)) and bool(has_address or patterns.TIME_RE.search(core))
 
 
 def _is_header_block(lines: list[str], index: int) -> bool:
     """An Outlook-style block: ≥ 3 header lines within 8 lines, one of them a "From"."""
-    if not _ANY_HEADER_RE.match(lines[index]):
+    if not patterns.ANY_HEADER_RE.match(lines[index]):
         return False
     window = lines[index : index + 8]
-    headers = [line for line in window if _ANY_HEADER_RE.match(line)]
-    return len(headers) >= 3 and any(_FROM_HEADER_RE.match(line) for line in headers)
+    headers = [line for line in window if patterns.ANY_HEADER_RE.match(line)]
+    return len(headers) >= 3 and any(patterns.FROM_HEADER_RE.match(line) for line in headers)
 
 
 def _skip_forward_header(lines: list[str], index: int, kind: str) -> tuple[int, bool]:
@@ -469,12 +307,12 @@ def _skip_forward_header(lines: list[str], index: int, kind: str) -> tuple[int, 
     view = [_unquote_line(line) if unquote else line for line in lines]
     position = index + 1 if kind in (FORWARD, ORIGINAL, RULE) else index
     position = _skip_blank(view, position)
-    if position < len(view) and _ANY_HEADER_RE.match(view[position]):
+    if position < len(view) and patterns.ANY_HEADER_RE.match(view[position]):
         while position < len(view):
             line = view[position]
-            if _ANY_HEADER_RE.match(line):
+            if patterns.ANY_HEADER_RE.match(line):
                 position += 1
-            elif line.strip() and position + 1 < len(view) and _ANY_HEADER_RE.match(view[position + 1]):
+            elif line.strip() and position + 1 < len(view) and patterns.ANY_HEADER_RE.match(view[position + 1]):
                 position += 1  # a wrapped header value ("Subject: … / spans over 2 lines")
             else:
                 break
@@ -515,7 +353,7 @@ def _split_signature(lines: list[str]) -> tuple[list[str], list[str]]:
     lines = _trim_decoration(lines)
     # 1. An RFC 3676 delimiter followed by a short block (at most 12 non-blank lines).
     for index in range(len(lines) - 1, -1, -1):
-        if _SIGNATURE_DELIMITER_RE.match(lines[index].rstrip("\n")):
+        if patterns.SIGNATURE_DELIMITER_RE.match(lines[index].rstrip("\n")):
             tail = [line for line in lines[index + 1 :] if line.strip()]
             if len(tail) <= 12 and _has_content(lines[:index]):
                 return _trim_decoration(lines[:index]), lines[index:]
@@ -532,7 +370,7 @@ def _split_signature(lines: list[str]) -> tuple[list[str], list[str]]:
     if start < len(lines) and _has_content(lines[:start]):
         return _trim_decoration(lines[:start]), lines[start:]
     # 3. A final "-Name" sign-off.
-    if lines and _DASH_SIGNOFF_RE.match(lines[-1].strip()) and _has_content(lines[:-1]):
+    if lines and patterns.DASH_SIGNOFF_RE.match(lines[-1].strip()) and _has_content(lines[:-1]):
         return _trim_decoration(lines[:-1]), lines[-1:]
     return lines, []
 
@@ -544,4 +382,4 @@ def _is_phone_signature(line: str) -> bool:
     cleaned = " ".join(cleaned.split())
     if not cleaned or len(cleaned) > 100:
         return False
-    return any(pattern.search(cleaned) for pattern in _PHONE_SIGNATURE_RES)
+    return any(pattern.search(cleaned) for pattern in patterns.PHONE_SIGNATURE_RES)

@@ -50,7 +50,7 @@ def mailgate(slug):
 
     200 with the outcome for anything stored (also refused or ignored messages: do not retry them);
     503 if it could not be stored (retry later); 401 without the token; 404 for an unknown tenant."""
-    from app.mailin.services import IngestError, ingest, max_email_bytes
+    from app.mailin.intake import IngestError, ingest, max_email_bytes
     from app.tenancy.resolution import get_tenant_context
 
     if not _authorized():
@@ -148,7 +148,7 @@ def held_messages_for(ticket: Ticket) -> list[dict]:
     """The request page's panel: held e-mails of ``ticket`` with what they say, for its agents only."""
     from flask import g
 
-    from app.mailin.services import held_messages, held_preview, held_sender
+    from app.mailin.held import held_messages, held_preview, held_sender
 
     if not current_user.is_authenticated or not current_user.is_staff or not can(current_user, "view", ticket):
         return []
@@ -198,7 +198,7 @@ def held_original(reference, inbound_id):
 @login_required
 def accept_held(reference, inbound_id):
     """Add a held e-mail to the request: as its sender's comment (``as=comment``) or an internal note."""
-    from app.mailin.services import ReviewError, accept_held as accept
+    from app.mailin.held import ReviewError, accept_held as accept
 
     ticket = _staff_ticket(reference)
     if request.form.get("as") not in ("comment", "internal"):
@@ -224,7 +224,7 @@ def accept_held(reference, inbound_id):
 @login_required
 def discard_held(reference, inbound_id):
     """Set a held e-mail aside: it is not added to the request, and stays stored."""
-    from app.mailin.services import ReviewError, discard_held as discard
+    from app.mailin.held import ReviewError, discard_held as discard
 
     ticket = _staff_ticket(reference)
     try:

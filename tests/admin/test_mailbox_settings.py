@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.mailin.models import Mailbox
-from app.mailin.services import decrypt_password
+from app.mailin.mailboxes import decrypt_password
 from app.tenancy.scoping import tenant_scope
 from tests.admin.test_console import _setup, url
 from tests.conftest import translated

@@ -170,7 +170,7 @@ def test_festum_cc_answer_and_reopening_by_email_reply(portal, check):
     from email.utils import make_msgid
     from mailbox import Maildir
 
-    from app.mailin.services import ingest
+    from app.mailin.intake import ingest
     from app.tenancy.models import Tenant
     from tests.notifications.test_request_notifications import deliver
 

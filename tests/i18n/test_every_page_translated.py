@@ -320,7 +320,7 @@ def _a_day_of_support(app, slug: str, smtp) -> None:
 
             request_satisfaction_survey(db.session.execute(select(Ticket).where(Ticket.reference == ref)).scalar_one())
             db.session.commit()
-    from app.mailin.services import ingest
+    from app.mailin.intake import ingest
 
     for sender, subject in (
         (f"customer@{slug}.test", f"Re: [{closed}]" if closed else "Kérdés"),

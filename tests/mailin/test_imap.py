@@ -139,7 +139,7 @@ def imap(dovecot):
 
 
 def _mailbox(app, tenant, dovecot, **extra):
-    from app.mailin.services import set_mailbox
+    from app.mailin.mailboxes import set_mailbox
 
     with app.app_context(), tenant_scope(tenant.id):
         return set_mailbox(
@@ -195,7 +195,7 @@ def test_stored_messages_move_to_the_processed_folder(app, make_tenant, make_use
 
 
 def test_a_message_that_could_not_be_stored_stays_unseen(app, make_tenant, make_user, dovecot, imap, monkeypatch):
-    from app.mailin import services
+    from app.mailin import intake
 
     tenant = make_tenant("targito")
     mailbox_id = _mailbox(app, tenant, dovecot)
@@ -215,7 +215,7 @@ def test_a_message_that_could_not_be_stored_stays_unseen(app, make_tenant, make_
 
 
 def test_a_wrong_password_is_recorded_on_the_mailbox(app, make_tenant, dovecot, imap):
-    from app.mailin.services import set_mailbox
+    from app.mailin.mailboxes import set_mailbox
 
     tenant = make_tenant("targito")
     with app.app_context(), tenant_scope(tenant.id):

@@ -463,7 +463,7 @@ def test_the_mail_gate_accepts_raw_messages_only_with_its_token(app, client, not
 def test_a_message_whose_processing_failed_is_processed_again_by_the_operator(app, notified, tmp_path, monkeypatch):
     """A fault while processing keeps the message as ``failed``; once it is fixed, ``mail reprocess``
     turns it into the comment it should have been, once."""
-    import app.mailin.services as services
+    import app.mailin.comments as comments
 
     tenant, ref, mail = notified("targito")
     path = tmp_path / "reply.eml"
@@ -474,7 +474,7 @@ def test_a_message_whose_processing_failed_is_processed_again_by_the_operator(ap
         raise RuntimeError("a bug in the intake")
 
     with monkeypatch.context() as patch:
-        patch.setattr(services, "_comment", broken)
+        patch.setattr(comments, "add_as_comment", broken)
         first = runner.invoke(args=["mail", "ingest", "--tenant", "targito", str(path)])
     assert "failed" in first.output, first.output
     assert "Posílám znovu." not in [body for _who, body, _channel in comments_of(app, tenant, ref)]

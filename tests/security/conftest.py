@@ -190,7 +190,7 @@ def _build_tenant(app, make_tenant, make_user, slug: str, people: dict[str, tupl
     from app.accounts.organizations import add_membership, get_or_create_organization
     from app.accounts.profiles import set_avatar
     from app.helpcenter.services import ArticleData, add_files, create_article
-    from app.mailin.services import set_mailbox
+    from app.mailin.mailboxes import set_mailbox
     from app.notifications import links
     from app.tenancy.services import set_logo
 

@@ -296,7 +296,7 @@ def test_xss_in_inbound_email_is_escaped_for_agents_and_customers(app, festum):
     from email.message import EmailMessage
     from email.utils import make_msgid
 
-    from app.mailin.services import ingest
+    from app.mailin.intake import ingest
     from app.tickets.models import Ticket
 
     tenant, _ids = festum

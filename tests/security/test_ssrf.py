@@ -95,7 +95,7 @@ def test_private_and_local_addresses_and_other_ports_are_refused_without_connect
 
 def test_a_saved_mailbox_pointing_inside_is_refused_by_the_poller_too(app, make_tenant, no_connections):
     from app.mailin.jobs import poll_mailbox
-    from app.mailin.services import set_mailbox
+    from app.mailin.mailboxes import set_mailbox
 
     tenant = make_tenant("targito")
     app.config["MAILBOX_ALLOWED_HOSTS"] = []
@@ -172,7 +172,7 @@ def test_an_imap_server_refusing_the_login_has_its_words_never_shown(app, client
         assert _czech(app, "The server refused the user name or the password.") in text
         # The poller records a code, and the console words it: the server's text is in neither.
         from app.mailin.jobs import poll_mailbox
-        from app.mailin.services import set_mailbox
+        from app.mailin.mailboxes import set_mailbox
 
         with app.app_context(), tenant_scope(targito.id):
             mailbox_id = set_mailbox(host="127.0.0.1", port=server.port, security="none", username="x", password="y").id

@@ -165,7 +165,7 @@ def test_a_message_that_cannot_be_built_fails_once_and_agents_see_it(app, client
 @pytest.mark.parametrize("folder", ["Beérkezett üzenetek", "Doručená pošta"])
 def test_a_non_ascii_imap_folder_is_polled(app, make_tenant, make_user, folder, dovecot, imap):
     from app.mailin.jobs import encode_folder_name, poll_mailbox
-    from app.mailin.services import set_mailbox
+    from app.mailin.mailboxes import set_mailbox
     from tests.mailin.conftest import SUPPORT, new_message
     from tests.mailin.test_imap import PASSWORD, USER
 
