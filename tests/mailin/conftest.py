@@ -79,7 +79,7 @@ def new_message(*, sender: str, to: str, subject: str, body: str, cc: str | None
 @pytest.fixture
 def ingest_raw(app):
     """Feed raw bytes to the pipeline; returns a plain snapshot of the stored row."""
-    from app.mailin.services import ingest
+    from app.mailin.intake import ingest
 
     def run(tenant, raw, **kwargs):
         if isinstance(raw, EmailMessage):

@@ -207,9 +207,9 @@ def test_a_message_that_could_not_be_stored_stays_unseen(app, make_tenant, make_
     )
 
     def storage_down(*args, **kwargs):
-        raise services.IngestError("the message could not be stored")
+        raise intake.IngestError("the message could not be stored")
 
-    monkeypatch.setattr(services, "ingest", storage_down)
+    monkeypatch.setattr(intake, "ingest", storage_down)
     assert _poll(app, tenant, mailbox_id)["left"] == 1
     assert len(_uids(imap, "INBOX", "UNSEEN")) == 1
 
