@@ -2,7 +2,13 @@
 
 ``<slug>.<PORTAL_DOMAIN>`` is a tenant's portal; the routing layer hands us the slug (Flask
 subdomain routing), we validate it, look it up (cached for a few seconds per process), and make it
-the current tenant: ``g.tenant`` for views and templates, the scoping context for queries.
+the current tenant.
+
+One source of truth: the query scope (``app.tenancy.scoping``) says *which* tenant is current, for
+requests, jobs and commands alike. ``g.tenant`` (:func:`current_tenant`) is that tenant's cached
+snapshot for views, templates and services: ``g`` is a :class:`TenantGlobals`, whose ``tenant``
+answers the stored snapshot only while the scope is that same tenant, and None otherwise, so the
+two can never disagree (inside ``tenant_scope(other_id)`` there is no stale ``g.tenant``).
 """
 
 from __future__ import annotations
@@ -10,14 +16,15 @@ from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from flask import Response, abort, current_app, g
+from flask import Response, abort, current_app, g, has_app_context
+from flask.ctx import _AppCtxGlobals
 from sqlalchemy import select
 
 from app.caching import ProcessCache
 from app.extensions import db
 from app.tenancy.definition import SLUG_RE
 from app.tenancy.models import Tenant, StringOverride
-from app.tenancy.scoping import activate, deactivate, tenant_scope
+from app.tenancy.scoping import activate, current_tenant_id, deactivate, tenant_scope
 
 
 @dataclass(frozen=True)
@@ -113,8 +120,8 @@ def enter_tenant(slug: str) -> TenantContext:
             abort(Response(render_template("operator/suspended.html", name=known.name), 503, {"Retry-After": "3600"}))
         g.unknown_tenant = True
         abort(404)
-    g.tenant = context
     g._tenant_scope_token = activate(context.id)
+    g.tenant = context
     return context
 
 
@@ -125,6 +132,8 @@ def leave_tenant(exc=None) -> None:
 
 
 def init_app(app) -> None:
+    app.app_ctx_globals_class = TenantGlobals
+
     @app.url_value_preprocessor
     def _pull_tenant(endpoint, values):
         if values is not None and "tenant" in values:
@@ -142,17 +151,74 @@ def init_app(app) -> None:
 
 @contextmanager
 def tenant_context(tenant_id: int):
-    """For jobs and commands: make a tenant current as a web request does (``g.tenant`` for
-    templates, links and the tenant's catalog, and the query scope)."""
+    """For jobs and commands: make a tenant current as a web request does (the query scope, and
+    ``g.tenant`` for templates, links and the tenant's catalog)."""
     tenant = db.session.get(Tenant, tenant_id)
     context = load_tenant_context(tenant.slug)
-    previous = g.get("tenant")
+    previous = g.__dict__.get(_SNAPSHOT)
     g.tenant = context
     try:
         with tenant_scope(tenant_id):
             yield context
     finally:
-        if previous is None:
-            g.pop("tenant", None)
-        else:
-            g.tenant = previous
+        g.__dict__[_SNAPSHOT] = previous
+
+
+def current_tenant() -> TenantContext | None:
+    """The current tenant's snapshot (``g.tenant``): None outside a tenant, or outside an app context."""
+    return g.tenant if has_app_context() else None
+
+
+_SNAPSHOT = "_tenant_snapshot"
+_NOTHING = object()
+
+
+class TenantGlobals(_AppCtxGlobals):
+    """``flask.g`` whose ``tenant`` follows the query scope.
+
+    Assigning ``g.tenant`` stores the snapshot of a tenant; reading it gives that snapshot while the
+    scope (``current_tenant_id()``) is the same tenant, else None. ``g.get("tenant")``,
+    ``"tenant" in g`` and ``g.pop("tenant")`` (the error pages forget the tenant) read and write the
+    same snapshot.
+    """
+
+    @property
+    def tenant(self) -> TenantContext | None:
+        snapshot = self.__dict__.get(_SNAPSHOT)
+        if snapshot is None or snapshot.id != current_tenant_id():
+            return None
+        return snapshot
+
+    def __setattr__(self, name: str, value) -> None:
+        self.__dict__[_SNAPSHOT if name == "tenant" else name] = value
+
+    def __delattr__(self, name: str) -> None:
+        super().__delattr__(_SNAPSHOT if name == "tenant" else name)
+
+    def get(self, name: str, default=None):
+        if name == "tenant":
+            tenant = self.tenant
+            return default if tenant is None else tenant
+        return super().get(name, default)
+
+    def pop(self, name: str, default=_NOTHING):
+        if name == "tenant":
+            tenant = self.tenant
+            self.__dict__.pop(_SNAPSHOT, None)
+            if tenant is None:
+                if default is _NOTHING:
+                    raise KeyError(name)
+                return default
+            return tenant
+        return super().pop(name) if default is _NOTHING else super().pop(name, default)
+
+    def setdefault(self, name: str, default=None):
+        if name == "tenant":
+            raise TypeError("g.tenant is set by entering a tenant, not by setdefault")
+        return super().setdefault(name, default)
+
+    def __contains__(self, item: str) -> bool:
+        return self.tenant is not None if item == "tenant" else super().__contains__(item)
+
+    def __iter__(self):
+        return (name for name in super().__iter__() if name != _SNAPSHOT)
