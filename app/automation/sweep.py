@@ -55,15 +55,8 @@ from app.catalog.models import Field, RequestType
 from app.db_types import pick_language, utcnow
 from app.extensions import db
 from app.notifications.models import NOTIFICATION_PENDING, Notification
-from app.notifications.planning import (
-    STAFF_ROLES,
-    Recipients,
-    RequestSnapshot,
-    batch_window,
-    cc_addresses,
-    notification_settings,
-    recipients_of,
-)
+from app.notifications.planning import STAFF_ROLES, Recipients, RequestSnapshot, recipients_of
+from app.notifications.settings import batch_window, cc_addresses, notification_settings
 from app.tenancy.models import TENANT_ACTIVE, Tenant
 from app.tenancy.scoping import all_tenants, tenant_scope
 from app.tickets.models import Comment, Ticket, TicketEvent, TicketFieldValue, Watcher

@@ -47,7 +47,7 @@ def email_request_type(tenant):
 def new_request(inbound, parsed, tenant, sender: User | None, answerable: bool, note: str | None) -> None:
     from app.accounts.registration import create_contact_account
     from app.accounts.users import AccountError
-    from app.notifications.planning import notification_settings
+    from app.notifications.settings import notification_settings
     from app.tickets.errors import RequestError
     from app.tickets.services import raise_request
 

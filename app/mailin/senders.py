@@ -48,7 +48,7 @@ def confirm_sender(parsed: ParsedMessage, tenant, ticket: Ticket, routed_by: str
 def takes_part(ticket: Ticket, user: User | None, address: str, tenant) -> bool:
     """Does the person at ``address`` take part in the request: its staff, its requester, someone it
     is shared with or who watches it, or an address in its CC field (where the tenant has one)?"""
-    from app.notifications.planning import cc_addresses, notification_settings
+    from app.notifications.settings import cc_addresses, notification_settings
     from app.tickets.models import Participant, TicketFieldValue, Watcher
 
     if user is not None and user.active and user.tenant_id == ticket.tenant_id:

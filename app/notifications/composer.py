@@ -20,7 +20,7 @@ from app.catalog.models import Field
 from app.catalog.services import form_fields
 from app.extensions import db
 from app.notifications.links import email_links, rate_link, reply_address, thread_root_id
-from app.notifications.planning import cc_addresses, notification_settings
+from app.notifications.settings import cc_addresses, notification_settings
 from app.notifications.services import queue_email, recipient_locale
 from app.tickets.models import Comment, Ticket, TicketEvent, TicketFieldValue, Watcher
 from app.tickets.policy import allowed_actions, can

@@ -26,11 +26,9 @@ batch of requests and writes the rows set-based.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
 
 from flask import Flask
 from sqlalchemy import event as orm_event, inspect, select
@@ -42,6 +40,7 @@ from app.db_types import utcnow
 from app.extensions import db
 from app.notifications.jobs import schedule_batches
 from app.notifications.models import Notification
+from app.notifications.settings import batch_window, cc_addresses, notification_settings
 from app.tenancy.models import Tenant
 from app.tenancy.scoping import tenant_scope
 from app.tickets import events
@@ -52,14 +51,11 @@ _EVENTS_KEY = "ticket_events_to_notify"
 _SCHEDULE_KEY = "notification_batches_to_schedule"
 _MUTED_KEY = "notifications_muted"
 _EXTRA_KEY = "ticket_event_extra_audience"
-DEFAULT_BATCH_SECONDS = 60
 STAFF_ROLES = ("agent", "admin")
 
 # What an event means for each audience. Events not listed here notify nobody (watching, links...).
 CUSTOMER_EVENTS = {"created", "status_changed", "commented", "survey_requested", "field_changed"}
 AGENT_EVENTS = {"created", "status_changed", "commented", "internal_note", "assigned"}
-
-_ADDRESS_RE = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+")
 
 
 def init_app(app: Flask) -> None:
@@ -78,15 +74,6 @@ def init_app(app: Flask) -> None:
 
 def _on_event_recorded(app: Flask, *, event: events.EventRecorded) -> None:
     note_event(db.session, event.event)
-
-
-def notification_settings(tenant) -> dict:
-    return dict((tenant.settings or {}).get("notifications") or {})
-
-
-def batch_window(tenant) -> timedelta:
-    """How long the tenant's notifications wait to be sent together (``batch_seconds``)."""
-    return timedelta(seconds=int(notification_settings(tenant).get("batch_seconds", DEFAULT_BATCH_SECONDS)))
 
 
 def note_event(session: Session, ticket_event: TicketEvent) -> None:
@@ -115,16 +102,6 @@ def muted_notifications(session: Session):
         yield
     finally:
         session.info.pop(_MUTED_KEY, None)
-
-
-def cc_addresses(text: str | None) -> list[str]:
-    """The addresses in a CC field (commas, semicolons or spaces between them), lower-cased, once each."""
-    seen: list[str] = []
-    for address in _ADDRESS_RE.findall(text or ""):
-        address = address.lower()
-        if address not in seen:
-            seen.append(address)
-    return seen
 
 
 @dataclass(frozen=True)

@@ -97,7 +97,7 @@ def stop_notifications(ticket, user, address: str) -> None:
     if user is not None:
         set_watching(ticket, user, False)
         return
-    from app.notifications.planning import cc_addresses, notification_settings
+    from app.notifications.settings import cc_addresses, notification_settings
     from app.tickets.services import update_details
 
     key = notification_settings(g.tenant).get("cc_field")
