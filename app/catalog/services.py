@@ -99,12 +99,14 @@ def find_request_type(tenant, portal_key: str, type_key: str) -> tuple[PortalInf
     return None
 
 
-def request_type_by_id(tenant, request_type_id: int) -> tuple[PortalInfo, RequestTypeInfo] | None:
+def request_type_by_id(tenant, request_type_id: int) -> tuple[PortalInfo, RequestTypeInfo]:
+    """The portal and request type of a request: the catalog lists every request type, active or not,
+    so one that a request refers to is always found."""
     for portal in portal_catalog(tenant):
         for request_type in portal.request_types:
             if request_type.id == request_type_id:
                 return portal, request_type
-    return None
+    raise LookupError(f"request type {request_type_id} is not in the catalog of tenant {tenant.id}")
 
 
 _fields_cache = ProcessCache("form-fields")

@@ -69,7 +69,7 @@ class RequestFilters:
     def args(self, **changes) -> dict:
         """Query arguments for a link to this list with some filters changed."""
         current = replace(self, **changes)
-        out = {"status": current.status, "scope": current.scope, "sort": current.sort}
+        out: dict[str, str | int | list[str]] = {"status": current.status, "scope": current.scope, "sort": current.sort}
         if current.request_type:
             out["type"] = current.request_type
         if current.portal:

@@ -56,12 +56,14 @@ def _upload_limits():
 
 
 def _organizations_of(user) -> list[Organization]:
-    return db.session.scalars(
-        select(Organization)
-        .join(Membership, Membership.organization_id == Organization.id)
-        .where(Membership.user_id == user.id)
-        .order_by(Organization.name)
-    ).all()
+    return list(
+        db.session.scalars(
+            select(Organization)
+            .join(Membership, Membership.organization_id == Organization.id)
+            .where(Membership.user_id == user.id)
+            .order_by(Organization.name)
+        )
+    )
 
 
 @bp.get("/requests")
