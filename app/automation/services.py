@@ -39,7 +39,7 @@ def apply_event_rules(ticket: Ticket, trigger: str, rules: list[AutomationRule] 
             continue
         notify = [action["notify"] for action in rule.actions or [] if action.get("notify")]
         if notify:
-            also_notify(db.session, ticket, notify)
+            also_notify(db.session(), ticket, notify)
         for action in rule.actions or []:
             target_key = action.get("transition_to")
             if target_key:
@@ -105,9 +105,12 @@ def rate_ticket(ticket: Ticket, user, score: int, comment: str | None = None) ->
 
 def satisfaction_summary() -> dict:
     """The current tenant's ratings: count, average and how many of each score."""
-    rows = dict(
-        db.session.execute(select(SatisfactionRating.score, func.count()).group_by(SatisfactionRating.score)).all()
-    )
+    rows: dict[int, int] = {
+        score: n
+        for score, n in db.session.execute(
+            select(SatisfactionRating.score, func.count()).group_by(SatisfactionRating.score)
+        )
+    }
     count = sum(rows.values())
     average = sum(score * n for score, n in rows.items()) / count if count else None
     return {"count": count, "average": average, "by_score": {s: rows.get(s, 0) for s in range(1, 6)}}

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from flask import g, has_app_context
 from sqlalchemy import and_, or_, select
 
-from app.automation.calendar import CALENDAR, clock_for, parse_duration
+from app.automation.calendar import CALENDAR, BusinessCalendar, CalendarClock, clock_for, parse_duration
 from app.automation.models import SlaPolicy
 from app.caching import ProcessCache
 from app.catalog.models import Field
@@ -52,7 +52,7 @@ class Policy:
     targets: dict  # option key -> {"first_response": seconds|None, "resolution": seconds|None}
     default: dict | None
     warn_before: int  # seconds on the clock
-    clock: object
+    clock: CalendarClock | BusinessCalendar
 
     def target_for(self, value) -> dict | None:
         if value in (None, "", []):
@@ -162,7 +162,7 @@ def on_status_change(row, from_category: str, to_category: str, now: datetime, c
     return changes
 
 
-def field_changed(ticket: Ticket, field_key: str) -> None:
+def field_changed(ticket: Ticket, field_key: str | None) -> None:
     """A field of the request changed: when it is the one that picks the targets (priority,
     severity), the due moments are computed again."""
     policy = current_policy()

@@ -73,7 +73,7 @@ def init_app(app: Flask) -> None:
 
 
 def _on_event_recorded(app: Flask, *, event: events.EventRecorded) -> None:
-    note_event(db.session, event.event)
+    note_event(db.session(), event.event)
 
 
 def note_event(session: Session, ticket_event: TicketEvent) -> None:
@@ -260,7 +260,10 @@ def recipients_of(
     chosen: dict[str, tuple[User | None, str]] = {}
 
     def add(user: User | None, audience: str, address: str | None = None) -> None:
-        address = (address or user.email).lower()
+        if address is None:
+            assert user is not None, "a recipient is a user or an address"
+            address = user.email
+        address = address.lower()
         if address == actor_email or (user is not None and actor is not None and user.id == actor.id):
             return
         if chosen.get(address, (None, ""))[1] == "agent":
@@ -340,8 +343,8 @@ def plan_notifications(session: Session, ticket_events: list[TicketEvent]) -> No
     for ticket_id, ticket_events in by_ticket.items():
         tenant_id = ticket_events[0].tenant_id
         with tenant_scope(tenant_id):
-            ticket = session.get(Ticket, ticket_id)
-            tenant = session.get(Tenant, tenant_id)
+            ticket = session.get_one(Ticket, ticket_id)
+            tenant = session.get_one(Tenant, tenant_id)
             people = Recipients(session, tenant, RequestSnapshot.of(ticket))
             window = batch_window(tenant)
             now = utcnow()

@@ -30,10 +30,10 @@ def test_a_rule_caused_move_is_published_with_the_rule_that_caused_it(app, make_
     """Festum: the customer's answer on a waiting request moves it back to "In progress" by the
     rule; a subscriber sees the agent's move without a rule and the rule's move with its key."""
     tenant, ref = make_request("festum", status="odottaa")
-    received: list[events.StatusChanged] = []
+    received = []
 
     def on_status_changed(sender, *, event: events.StatusChanged) -> None:
-        received.append(event)
+        received.append((event.previous.key, event.target.key, event.caused_by_rule, event.actor))
 
     with app.test_request_context(portal_url("festum")), tenant_scope(tenant.id):
         g.tenant = get_tenant_context("festum")
@@ -43,17 +43,15 @@ def test_a_rule_caused_move_is_published_with_the_rule_that_caused_it(app, make_
             add_comment(ticket, customer, "Tässä puuttuvat tiedot.")
         assert ticket.status.key == "kasittelyssa"
 
-    [moved] = received
-    assert (moved.previous.key, moved.target.key) == ("odottaa", "kasittelyssa")
-    assert moved.caused_by_rule == "odottaa-vastaus-portaalissa" and moved.actor is None
+    assert received == [("odottaa", "kasittelyssa", "odottaa-vastaus-portaalissa", None)]
 
 
 def test_a_persons_move_carries_no_rule(app, make_request):
     tenant, ref = make_request("exea")
-    received: list[events.StatusChanged] = []
+    received = []
 
     def on_status_changed(sender, *, event: events.StatusChanged) -> None:
-        received.append(event)
+        received.append((event.target.key, event.caused_by_rule, event.actor.email))
 
     with app.app_context(), tenant_scope(tenant.id):
         ticket = _ticket(ref)
@@ -63,8 +61,7 @@ def test_a_persons_move_carries_no_rule(app, make_request):
             move_to_status(ticket, resolved, actor_user=agent)
         db.session.rollback()
 
-    [moved] = received
-    assert moved.caused_by_rule is None and moved.actor.email == "agent@example.com"
+    assert received == [("resolved", None, "agent@example.com")]
 
 
 def _status_change_of(app, tenant, reference):
