@@ -23,6 +23,7 @@ def test_admins_see_count_average_distribution_and_recent_comments(app, client, 
                 score,
                 comment,
             )
+        db.session.commit()  # the boundary's commit: services only flush
     agent = app.test_client()
     agent.post(portal_url("exea", "/login"), data={"email": "agent@example.com", "password": "correct-horse-battery"})
     assert agent.get(portal_url("exea", "/admin/satisfaction")).status_code == 403
