@@ -43,8 +43,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
@@ -64,6 +65,11 @@ from app.tickets.transitions import StatusChange, status_change
 from app.workflow.models import Status
 
 BATCH_SIZE = 1000
+
+
+def _table(model) -> Table:
+    """The model's table, for the Core statements of the set-based writes."""
+    return cast(Table, model.__table__)
 
 
 @dataclass
@@ -95,9 +101,9 @@ def run_time_rules(
 
 class _TenantSweep:
     def __init__(self, tenant_id: int, now: datetime, batch_size: int):
-        self.session = db.session
+        self.session = db.session()
         self.tenant_id, self.now, self.batch_size = tenant_id, now, batch_size
-        self.tenant = self.session.get(Tenant, tenant_id)
+        self.tenant = self.session.get_one(Tenant, tenant_id)
         self.rules = self.session.scalars(
             select(AutomationRule)
             .where(AutomationRule.enabled.is_(True))
@@ -105,12 +111,12 @@ class _TenantSweep:
         ).all()
         self.statuses = {s.key: s for s in self.session.scalars(select(Status))} if self.rules else {}
         self.by_id = {s.id: s for s in self.statuses.values()}
-        self._staff = None
+        self._staff: list[User] | None = None
 
     # --- what is loaded once per tenant -------------------------------------------------------
 
     @property
-    def staff(self) -> list:
+    def staff(self) -> list[User]:
         if self._staff is None:
             self._staff = list(
                 self.session.scalars(
@@ -210,7 +216,7 @@ class _TenantSweep:
         return run
 
     def _claim_move(self, batch, source, target, cutoff, change: StatusChange, moment: datetime) -> list:
-        table = Ticket.__table__
+        table = _table(Ticket)
         values = dict(change.values)
         if target.category in PAUSED_CATEGORIES:
             values["sla_paused_at"] = func.coalesce(table.c.sla_paused_at, moment)
@@ -239,7 +245,7 @@ class _TenantSweep:
         policy = current_policy()
         if policy is None:
             return
-        table = Ticket.__table__
+        table = _table(Ticket)
         columns = ("sla_paused_at", "sla_paused_seconds", "sla_response_due_at", "sla_resolution_due_at")
         params = []
         for row in claimed:
@@ -255,7 +261,7 @@ class _TenantSweep:
             )
 
     def _claim_firing(self, batch, rule, moment: datetime) -> list:
-        table = AutomationFiring.__table__
+        table = _table(AutomationFiring)
         ids = [row.id for row in batch]
         fired = set(
             self.session.execute(
@@ -320,7 +326,7 @@ class _TenantSweep:
                 }
                 for row in claimed
             ]
-            table = Comment.__table__
+            table = _table(Comment)
             returned = (
                 self.session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
                 .scalars()
@@ -338,7 +344,7 @@ class _TenantSweep:
                 events.append((row.id, "survey_requested", {"rule": survey_rule}))
         if not events:
             return
-        table = TicketEvent.__table__
+        table = _table(TicketEvent)
         event_ids = (
             self.session.execute(
                 insert(table).returning(table.c.id, sort_by_parameter_order=True),
@@ -372,16 +378,17 @@ class _TenantSweep:
         ).all():
             watchers.setdefault(ticket_id, []).append(user)
         settings = notification_settings(self.tenant)
-        cc_texts: dict[int, str] = {}
+        cc_texts: dict[int, str | None] = {}
         replied: set[int] = set()
         if settings.get("cc_field"):
-            cc_texts = dict(
-                self.session.execute(
+            cc_texts = {
+                ticket_id: text
+                for ticket_id, text in self.session.execute(
                     select(TicketFieldValue.ticket_id, TicketFieldValue.value_text)
                     .join(Field, TicketFieldValue.field_id == Field.id)
                     .where(TicketFieldValue.ticket_id.in_(ids), Field.key == settings["cc_field"])
-                ).all()
-            )
+                )
+            }
             replied = set(
                 self.session.scalars(
                     select(Comment.ticket_id)
@@ -432,7 +439,7 @@ class _TenantSweep:
                         }
                     )
         if rows:
-            self.session.execute(insert(Notification.__table__), rows)
+            self.session.execute(insert(_table(Notification)), rows)
 
 
 def describe(runs: list[RuleRun], limit: int = 20) -> list[str]:
