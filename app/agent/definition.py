@@ -8,6 +8,8 @@ is removed.
 
 from __future__ import annotations
 
+import copy
+
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -16,6 +18,38 @@ from app.extensions import db
 from app.tenancy.definition import check_unique
 from app.tenancy.problems import Problems
 from app.tenancy.sections import DefinitionSection, ExportContext, SyncContext
+
+
+# An agent queue's filters (the request list's vocabulary); "any" assignee means no filter.
+QUEUE_FILTER_DEFAULTS = {
+    "status": "open",
+    "statuses": [],
+    "assignee": "any",
+    "portal": None,
+    "request_types": [],
+    "fields": {},
+    "sort": "-updated",
+}
+
+
+def normalize(out: dict) -> None:
+    out.setdefault("queues", [])
+    for queue in out["queues"]:
+        filters = queue.setdefault("filters", {})
+        for key, default in QUEUE_FILTER_DEFAULTS.items():
+            filters.setdefault(key, copy.deepcopy(default))
+
+
+def compact(out: dict) -> None:
+    if out.get("queues") == []:
+        out.pop("queues")
+    for queue in out.get("queues", []):
+        filters = queue.get("filters", {})
+        for key, default in QUEUE_FILTER_DEFAULTS.items():
+            if key in filters and filters[key] == default:
+                filters.pop(key)
+        if not filters:
+            queue.pop("filters", None)
 
 
 def validate(data: dict, problems: Problems) -> None:
@@ -75,6 +109,8 @@ SECTION = DefinitionSection(
     name="queues",
     order=40,
     keys=("queues",),
+    normalize=normalize,
+    compact=compact,
     validate=validate,
     sync=sync,
     export=export,

@@ -8,6 +8,8 @@ so what the definition no longer has is removed.
 
 from __future__ import annotations
 
+import copy
+
 from datetime import date
 
 from flask_babel import gettext as _
@@ -20,6 +22,38 @@ from app.tenancy.changes import CREATED, UPDATED
 from app.tenancy.definition import check_unique
 from app.tenancy.problems import Problems
 from app.tenancy.sections import DefinitionSection, ExportContext, SyncContext
+
+
+SLA_DEFAULTS = {"clock": "calendar", "warn_before": "PT4H", "targets": {}}
+
+
+def normalize(out: dict) -> None:
+    out.setdefault("rules", [])
+    out.setdefault("sla", {})
+    if out["sla"]:
+        for key, default in SLA_DEFAULTS.items():
+            out["sla"].setdefault(key, copy.deepcopy(default))
+    for rule in out["rules"]:
+        rule.setdefault("enabled", True)
+        rule.setdefault("conditions", {})
+        status = rule["conditions"].get("status")
+        if isinstance(status, str):
+            rule["conditions"]["status"] = [status]
+
+
+def compact(out: dict) -> None:
+    for key, default in (("rules", []), ("sla", {})):
+        if out.get(key) == default:
+            out.pop(key, None)
+    for key, default in SLA_DEFAULTS.items():
+        if out.get("sla", {}).get(key) == default:
+            out["sla"].pop(key)
+    for rule in out.get("rules", []):
+        if rule.get("enabled") is True:
+            rule.pop("enabled")
+        status = rule.get("conditions", {}).get("status")
+        if isinstance(status, list) and len(status) == 1:
+            rule["conditions"]["status"] = status[0]
 
 
 def validate(data: dict, problems: Problems) -> None:
@@ -170,6 +204,8 @@ SECTION = DefinitionSection(
     name="automation",
     order=30,
     keys=("rules", "sla"),
+    normalize=normalize,
+    compact=compact,
     validate=validate,
     sync=sync,
     export=export,

@@ -8,6 +8,8 @@ A field, request type or portal that requests still use is kept (the change is r
 
 from __future__ import annotations
 
+import copy
+
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -16,6 +18,45 @@ from app.extensions import db
 from app.tenancy.definition import check_unique
 from app.tenancy.problems import Problems
 from app.tenancy.sections import DefinitionSection, ExportContext, SyncContext
+
+
+FIELD_DEFAULTS = {
+    "help": {},
+    "required": False,
+    "options": [],
+    "visible_when": None,
+    "value_when_hidden": None,
+    "default": None,
+    "fixed_value": None,
+    "editable_by": "customer",
+}
+
+
+def normalize(out: dict) -> None:
+    for portal in out["portals"]:
+        portal.setdefault("description", {})
+        for request_type in portal["request_types"]:
+            request_type.setdefault("description", {})
+            request_type.setdefault("icon", None)
+    for form in out["forms"]:
+        for fdef in form["fields"]:
+            for key, default in FIELD_DEFAULTS.items():
+                fdef.setdefault(key, copy.deepcopy(default))
+
+
+def compact(out: dict) -> None:
+    for portal in out["portals"]:
+        if not portal.get("description"):
+            portal.pop("description", None)
+        for request_type in portal["request_types"]:
+            for key in ("description", "icon"):
+                if not request_type.get(key):
+                    request_type.pop(key, None)
+    for form in out["forms"]:
+        for fdef in form["fields"]:
+            for key, default in FIELD_DEFAULTS.items():
+                if fdef.get(key) == default:
+                    fdef.pop(key, None)
 
 
 def validate(data: dict, problems: Problems) -> None:
@@ -300,6 +341,8 @@ SECTION = DefinitionSection(
     name="catalog",
     order=20,
     keys=("portals", "forms"),
+    normalize=normalize,
+    compact=compact,
     validate=validate,
     sync=sync,
     export=export,

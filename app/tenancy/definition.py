@@ -302,129 +302,34 @@ def _check_tenant(data: dict, problems: Problems, expected_slug: str | None) -> 
     _check_localized(data, [], languages, problems)
 
 
-# An agent queue's filters (the request list's vocabulary); "any" assignee means no filter.
-QUEUE_FILTER_DEFAULTS = {
-    "status": "open",
-    "statuses": [],
-    "assignee": "any",
-    "portal": None,
-    "request_types": [],
-    "fields": {},
-    "sort": "-updated",
-}
-FIELD_DEFAULTS = {
-    "help": {},
-    "required": False,
-    "options": [],
-    "visible_when": None,
-    "value_when_hidden": None,
-    "default": None,
-    "fixed_value": None,
-    "editable_by": "customer",
-}
+def _copy(data):
+    return json.loads(json.dumps(data))  # a deep copy of plain data
 
 
 def normalize_definition(data: dict) -> dict:
-    """Fill every optional key with its default, so that two equivalent definitions compare equal."""
-    out = json.loads(json.dumps(data))  # deep copy of plain data
+    """Fill every optional key with its default, so that two equivalent definitions compare equal
+    (the tenant's own keys here, each section's part by its ``normalize``)."""
+    out = _copy(data)
     out.setdefault("timezone", "UTC")
     out.setdefault("registration", "open")
     out.setdefault("branding", {})
     out.setdefault("settings", {})
-    out.setdefault("rules", [])
     out.setdefault("strings", {})
-    out.setdefault("queues", [])
-    out.setdefault("sla", {})
-    if out["sla"]:
-        out["sla"].setdefault("clock", "calendar")
-        out["sla"].setdefault("warn_before", "PT4H")
-        out["sla"].setdefault("targets", {})
-    for queue in out["queues"]:
-        filters = queue.setdefault("filters", {})
-        for key, default in QUEUE_FILTER_DEFAULTS.items():
-            filters.setdefault(key, json.loads(json.dumps(default)))
-    for portal in out["portals"]:
-        portal.setdefault("description", {})
-        for request_type in portal["request_types"]:
-            request_type.setdefault("description", {})
-            request_type.setdefault("icon", None)
-    for form in out["forms"]:
-        for fdef in form["fields"]:
-            for key, default in FIELD_DEFAULTS.items():
-                fdef.setdefault(key, json.loads(json.dumps(default)))
-    for status in out["statuses"]:
-        status.setdefault("customer_name", dict(status["name"]))
-        status.setdefault("color", "#6c757d")
-        status.setdefault("notify", True)
-    for workflow in out["workflows"]:
-        for transition in workflow["transitions"]:
-            sources = transition.get("from")
-            transition["from"] = [sources] if isinstance(sources, str) else (sources or [])
-            transition.setdefault("requires", [])
-    for rule in out["rules"]:
-        rule.setdefault("enabled", True)
-        rule.setdefault("conditions", {})
-        status = rule["conditions"].get("status")
-        if isinstance(status, str):
-            rule["conditions"]["status"] = [status]
+    for section in registry:
+        if section.normalize is not None:
+            section.normalize(out)
     return out
 
 
 def compact_definition(data: dict) -> dict:
     """The inverse of normalize: drop keys that only repeat a default (for readable exports)."""
-    out = json.loads(json.dumps(data))
-    for key, default in (
-        ("branding", {}),
-        ("settings", {}),
-        ("rules", []),
-        ("strings", {}),
-        ("queues", []),
-        ("sla", {}),
-    ):
-        if out.get(key) == default:
+    out = _copy(data)
+    for key in ("branding", "settings", "strings"):
+        if out.get(key) == {}:
             out.pop(key, None)
-    for key, default in (("clock", "calendar"), ("warn_before", "PT4H"), ("targets", {})):
-        if out.get("sla", {}).get(key) == default:
-            out["sla"].pop(key)
-    for queue in out.get("queues", []):
-        filters = queue.get("filters", {})
-        for key, default in QUEUE_FILTER_DEFAULTS.items():
-            if key in filters and filters[key] == default:
-                filters.pop(key)
-        if not filters:
-            queue.pop("filters", None)
-    for portal in out["portals"]:
-        if not portal.get("description"):
-            portal.pop("description", None)
-        for request_type in portal["request_types"]:
-            for key in ("description", "icon"):
-                if not request_type.get(key):
-                    request_type.pop(key, None)
-    for form in out["forms"]:
-        for fdef in form["fields"]:
-            for key, default in FIELD_DEFAULTS.items():
-                if fdef.get(key) == default:
-                    fdef.pop(key, None)
-    for status in out["statuses"]:
-        if status.get("customer_name") == status["name"]:
-            status.pop("customer_name")
-        if status.get("notify") is True:
-            status.pop("notify")
-    for workflow in out["workflows"]:
-        for transition in workflow["transitions"]:
-            sources = transition.pop("from", [])
-            if len(sources) == 1:
-                transition["from"] = sources[0]
-            elif sources:
-                transition["from"] = sources
-            if not transition.get("requires"):
-                transition.pop("requires", None)
-    for rule in out.get("rules", []):
-        if rule.get("enabled") is True:
-            rule.pop("enabled")
-        status = rule.get("conditions", {}).get("status")
-        if isinstance(status, list) and len(status) == 1:
-            rule["conditions"]["status"] = status[0]
+    for section in registry:
+        if section.compact is not None:
+            section.compact(out)
     return out
 
 

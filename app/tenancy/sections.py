@@ -100,6 +100,8 @@ class DefinitionSection:
     """One module's part of the tenant definition.
 
     - ``keys``: the top-level keys of the definition it owns (what ``export`` returns).
+    - ``normalize(definition)`` / ``compact(definition)``: fill in / drop the defaults of its part (in
+      place), so that equivalent definitions compare equal and exports stay short.
     - ``validate(data, problems)``: semantic checks of a schema-valid definition; ``problems.add(path,
       code, **params)`` for each finding.
     - ``sync(definition, context)`` / ``prune(definition, context)``: upsert and remove its rows (in
@@ -112,6 +114,8 @@ class DefinitionSection:
     name: str
     order: int
     keys: tuple[str, ...] = ()
+    normalize: Callable[[dict], None] | None = None
+    compact: Callable[[dict], None] | None = None
     validate: Callable[[dict, Problems], None] | None = None
     sync: Callable[[dict, SyncContext], None] | None = None
     prune: Callable[[dict, SyncContext], None] | None = None

@@ -17,6 +17,35 @@ from app.tenancy.sections import DefinitionSection, ExportContext, SyncContext
 from app.workflow.models import Status, Transition, Workflow
 
 
+def normalize(out: dict) -> None:
+    for status in out["statuses"]:
+        status.setdefault("customer_name", dict(status["name"]))
+        status.setdefault("color", "#6c757d")
+        status.setdefault("notify", True)
+    for workflow in out["workflows"]:
+        for transition in workflow["transitions"]:
+            sources = transition.get("from")
+            transition["from"] = [sources] if isinstance(sources, str) else (sources or [])
+            transition.setdefault("requires", [])
+
+
+def compact(out: dict) -> None:
+    for status in out["statuses"]:
+        if status.get("customer_name") == status["name"]:
+            status.pop("customer_name")
+        if status.get("notify") is True:
+            status.pop("notify")
+    for workflow in out["workflows"]:
+        for transition in workflow["transitions"]:
+            sources = transition.pop("from", [])
+            if len(sources) == 1:
+                transition["from"] = sources[0]
+            elif sources:
+                transition["from"] = sources
+            if not transition.get("requires"):
+                transition.pop("requires", None)
+
+
 def validate(data: dict, problems: Problems) -> None:
     statuses = check_unique(data["statuses"], ["statuses"], problems)
     check_unique(data["workflows"], ["workflows"], problems)
@@ -178,6 +207,8 @@ SECTION = DefinitionSection(
     name="workflow",
     order=10,
     keys=("statuses", "workflows"),
+    normalize=normalize,
+    compact=compact,
     validate=validate,
     sync=sync,
     prune=prune,
