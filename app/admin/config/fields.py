@@ -11,7 +11,7 @@ from app.admin.config.editing import copied, put, refuse, without
 from app.admin.config.inputs import KEY_RE, ConsoleForm, Flag, OptionRows, Strings, key_field, split_keys
 from app.admin.services import find, require
 from app.admin.summaries import summary_of
-from app.tenancy.definition import FIELD_DEFAULTS
+from app.catalog.definition import FIELD_DEFAULTS
 
 CHOICE_TYPES = ("select", "multiselect")
 

@@ -22,7 +22,7 @@ from app.admin.config.editing import copied, put, refuse, set_or_pop, without
 from app.admin.config.inputs import ConsoleForm, Grouped, Strings, key_field
 from app.admin.services import find
 from app.admin.summaries import summary_of
-from app.tenancy.definition import QUEUE_FILTER_DEFAULTS
+from app.agent.definition import QUEUE_FILTER_DEFAULTS
 
 QUEUE_STATUS_LABELS = {
     "open": _l("Open and waiting"),
