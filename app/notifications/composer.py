@@ -74,15 +74,17 @@ def _items(rows, ticket, audience: str, when) -> list[dict]:
     comment_ids = [
         (e.data or {}).get("comment_id") for e in events.values() if e.kind in ("commented", "internal_note")
     ]
-    comments = {
+    comments: dict[int | None, Comment] = {
         c.id: c for c in db.session.scalars(select(Comment).where(Comment.id.in_([i for i in comment_ids if i])))
     }
     actor_ids = {e.actor_id for e in events.values() if e.actor_id} | {
         c.author_id for c in comments.values() if c.author_id
     }
-    people = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(actor_ids)))} if actor_ids else {}
-    statuses = {s.key: s for s in db.session.scalars(select(Status))}
-    fields = {f.key: f for f in form_fields(g.tenant, ticket.request_type.form_id)}
+    people: dict[int | None, User] = (
+        {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(actor_ids)))} if actor_ids else {}
+    )
+    statuses: dict[str | None, Status] = {s.key: s for s in db.session.scalars(select(Status))}
+    fields: dict[str | None, object] = {f.key: f for f in form_fields(g.tenant, ticket.request_type.form_id)}
     items = []
     for row in rows:
         event = events.get(row.event_id)
@@ -123,14 +125,15 @@ def compose_update(rows):
     """Queue the e-mail for a batch of notifications (same request, same recipient); None when
     nothing is left to say. Runs inside ``tenant_context`` (a job)."""
     first = rows[0]
-    ticket = db.session.get(Ticket, first.ticket_id)
+    ticket = db.session.get_one(Ticket, first.ticket_id)
     user = db.session.get(User, first.recipient_user_id) if first.recipient_user_id else None
     audience = "agent" if any(r.audience == "agent" for r in rows) and (user is None or user.is_staff) else "customer"
-    kinds = dict(
-        db.session.execute(
+    kinds: dict[int, str] = {
+        event_id: kind
+        for event_id, kind in db.session.execute(
             select(TicketEvent.id, TicketEvent.kind).where(TicketEvent.id.in_([r.event_id for r in rows]))
-        ).all()
-    )
+        )
+    }
     for row in rows:
         row.event_kind = kinds.get(row.event_id)
     wanted = _still_wanted(rows, ticket, user, first.recipient)
