@@ -24,9 +24,12 @@ checked now; they never commit and never roll back. Whoever called them commits,
   the unit and are committed with it. A bulk action counts as changed exactly the items whose
   ``atomic()`` block succeeded.
 
-After-commit hooks (queued e-mails and notification batches handed to RQ) thus run once, when the
-whole unit is durable. Peers: Indico commits once at the end of ``RH._process`` and rolls back on
-any exception; Flask-SQLAlchemy leaves the policy to the application.
+What must wait until the work is durable (a file deleted from storage, a cache entry dropped) is
+handed to ``after_commit(callback)``: it runs once the unit commits and is forgotten if it rolls
+back. The existing after-commit hooks (queued e-mails and notification batches handed to RQ) thus
+run once, when the whole unit is durable. Peers: Indico commits once at the end of
+``RH._process`` and rolls back on any exception; Flask-SQLAlchemy leaves the policy to the
+application.
 
 SQLite note: pysqlite opens its transaction lazily, before the first INSERT/UPDATE/DELETE; a
 SAVEPOINT issued before that would itself open the transaction and its RELEASE would commit it.
@@ -41,12 +44,15 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from flask import Flask, Response, g, has_request_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from app.extensions import db
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 _KEEP = "_unit_of_work_keep"
+_AFTER_COMMIT = "unit_of_work_after_commit"
 
 
 def init_app(app: Flask) -> None:
@@ -56,6 +62,9 @@ def init_app(app: Flask) -> None:
     (Flask calls them in reverse order) and sees the final status.
     """
     app.after_request(_end_request)
+    if not event.contains(Session, "after_commit", _run_after_commit):
+        event.listen(Session, "after_commit", _run_after_commit)
+        event.listen(Session, "after_rollback", _forget_after_commit)
 
 
 def _end_request(response: Response) -> Response:
@@ -83,23 +92,66 @@ def keep() -> None:
         setattr(g, _KEEP, True)
 
 
+class _Discarded(Exception):
+    """Raised inside ``atomic(keep=False)`` to roll its savepoint back after a successful run."""
+
+
 @contextmanager
-def atomic() -> Iterator[None]:
+def atomic(*, keep: bool = True) -> Iterator[None]:
     """All of the block's changes or none: a SAVEPOINT inside the current unit of work.
 
-    On an exception the savepoint is rolled back and the exception propagates; what the block
-    noted in ``session.info`` for after the commit (notifications to plan, e-mails to enqueue) is
-    restored to what it was before the block, so a failed item plans no mail. Nests freely; usable
-    as a decorator (``@atomic()``)."""
+    On an exception the savepoint is rolled back and the exception propagates; what the block noted
+    in ``session.info`` for the commit (notifications to plan, e-mails to enqueue, ``after_commit``
+    callbacks) is restored to what it was before the block, so a failed item plans no mail. On
+    success the savepoint is released, or with ``keep=False`` rolled back the same way (a dry run
+    that reports what it would change). SQLAlchemy runs the session's ``before_commit`` and
+    ``after_commit`` hooks on a RELEASE and its ``after_rollback`` hooks on a ROLLBACK TO as if the
+    whole transaction had ended, so ``session.info`` is set aside around both: the e-mails and
+    notifications of the block wait for the real commit, and a failed item does not make the
+    earlier items forget theirs. Nests freely; usable as a decorator (``@atomic()``)."""
     session = db.session()
     before = {key: _copy(value) for key, value in session.info.items()}
     try:
         with session.begin_nested():
             yield
+            session.flush()  # flush listeners still see the block's notes
+            if not keep:
+                raise _Discarded
+            noted = dict(session.info)
+            session.info.clear()
+    except _Discarded:
+        _restore(session, before)
+        return
     except BaseException:
-        session.info.clear()
-        session.info.update(before)
+        _restore(session, before)
         raise
+    _restore(session, noted)
+
+
+def _restore(session: Session, info: dict) -> None:
+    session.info.clear()
+    session.info.update(info)
+
+
+def after_commit(callback: Callable[[], Any]) -> None:
+    """Run ``callback`` once the current unit of work commits (never if it rolls back).
+
+    For effects outside the database that must not happen before the change is durable: deleting
+    the file a row no longer points to, dropping a cached copy of what was just changed. Inside a
+    failed ``atomic()`` block the callback is forgotten with the block."""
+    db.session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+def _run_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released, not the unit committed
+    for callback in session.info.pop(_AFTER_COMMIT, ()):
+        callback()
+
+
+def _forget_after_commit(session: Session) -> None:
+    if not session.in_nested_transaction():
+        session.info.pop(_AFTER_COMMIT, None)
 
 
 def _copy(value: Any) -> Any:
@@ -111,6 +163,20 @@ def _copy(value: Any) -> Any:
     if isinstance(value, set):
         return set(value)
     return value
+
+
+@contextmanager
+def unit() -> Iterator[None]:
+    """A block as a unit of work of its own: commit when it ends, roll back if it raises.
+
+    The boundary of a job (``AppJob``) and of code that is its own edge: a test calling a service
+    the way a view would, a shell session, a one-off script."""
+    try:
+        yield
+    except BaseException:
+        db.session.rollback()
+        raise
+    db.session.commit()
 
 
 def command_unit(command: F) -> F:

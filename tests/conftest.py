@@ -236,6 +236,7 @@ def make_tenant(app):
         definition.update(overrides)
         with app.app_context():
             apply_definition(definition)
+            db.session.commit()  # the boundary, as `flask tenants sync` has (app.unit_of_work)
             return db.session.execute(db.select(Tenant).where(Tenant.slug == definition["slug"])).scalar_one()
 
     return make

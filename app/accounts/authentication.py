@@ -18,6 +18,7 @@ from app.db_types import utcnow
 from app.extensions import db
 from app.security import events
 from app.security.services import record_event
+from app.unit_of_work import keep
 
 
 class LoginThrottled(AccountError):
@@ -62,7 +63,7 @@ def _throttled_login(scope: str, email: str, password: str, find, *, tenant_id: 
         record_event(events.LOGIN_FAILED, tenant_id=tenant_id, subject=user, email=email)
         if locked_for:
             record_event(events.ACCOUNT_LOCKED, tenant_id=tenant_id, subject=user, email=email, failures=failures)
-        db.session.commit()
+        keep()  # the failed attempt stays in the trail although the answer is an error
         raise AccountError(_("The e-mail address or the password is not correct."))
     ratelimit.forget_login_failures(scope, email)
     record_event(events.LOGIN_SUCCEEDED, tenant_id=tenant_id, actor=account, subject=user)
@@ -73,7 +74,6 @@ def authenticate(email: str, password: str) -> User:
     """A tenant user's login."""
     user = _throttled_login(str(g.tenant.id), email, password, find_user, tenant_id=g.tenant.id)
     user.last_login_at = utcnow()
-    db.session.commit()
     return user
 
 
@@ -86,5 +86,4 @@ def authenticate_operator(email: str, password: str) -> Operator:
         lambda address: db.session.execute(select(Operator).where(Operator.email == address)).scalar_one_or_none(),
         tenant_id=None,
     )
-    db.session.commit()
     return operator

@@ -32,7 +32,7 @@ def create_organization(name: str, *, by: User) -> Organization:
         raise AccountError(_("An organization with this name exists already."), "name")
     org = Organization(name=name)
     db.session.add(org)
-    db.session.commit()
+    db.session.flush()
     return org
 
 
@@ -77,7 +77,6 @@ def set_membership(user: User, organization: Organization, *, is_admin: bool, by
         organization=organization.name,
         change=change,
     )
-    db.session.commit()
 
 
 def end_membership(user: User, organization: Organization, *, by: User) -> None:
@@ -97,4 +96,3 @@ def end_membership(user: User, organization: Organization, *, by: User) -> None:
         organization=organization.name,
         change="removed",
     )
-    db.session.commit()

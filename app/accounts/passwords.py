@@ -62,7 +62,6 @@ def set_password_from_link(
     record_event(events.PASSWORD_RESET, tenant_id=user.tenant_id, actor=user, subject=user)
     if purpose == tokens.RESET_PASSWORD:  # an invitation's first password needs no notice
         _send_password_changed(user)
-    db.session.commit()
     ratelimit.forget_login_failures(str(user.tenant_id), user.email)
     return user
 
@@ -92,7 +91,6 @@ def request_password_reset(email: str) -> None:
         idempotency_key=f"reset:{user.id}:{token[-16:]}",
         link=tokens.link("accounts.reset_password", token=token),
     )
-    db.session.commit()
 
 
 def change_password(user: User, current: str, new: str, confirm: str) -> None:
@@ -105,7 +103,6 @@ def change_password(user: User, current: str, new: str, confirm: str) -> None:
     session[SESSION_VERSION_KEY] = user.session_version  # this session is the one that stays
     record_event(events.PASSWORD_CHANGED, tenant_id=user.tenant_id, actor=user, subject=user)
     _send_password_changed(user)
-    db.session.commit()
 
 
 def _send_password_changed(user: User) -> None:

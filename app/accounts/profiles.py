@@ -9,8 +9,8 @@ from flask_babel import gettext as _
 
 from app.accounts.models import User
 from app.accounts.users import AccountError
-from app.extensions import db
 from app.i18n.timezones import TIMEZONES
+from app.unit_of_work import after_commit
 
 
 AVATAR_MAX_BYTES = 2 * 1024 * 1024
@@ -29,7 +29,6 @@ def update_profile(user: User, *, name: str, locale: str, timezone: str) -> None
     user.name = name.strip()[:200]
     user.locale = locale
     user.timezone = timezone
-    db.session.commit()
     session["lang"] = locale
 
 
@@ -66,9 +65,12 @@ def set_avatar(user: User, upload) -> None:
         raise AccountError(_("The picture could not be saved just now. Please try again later."), "avatar") from None
     old = user.avatar_key
     user.avatar_key = key
-    db.session.commit()
     if old:
-        try:
-            storage.delete(old)
-        except StorageError:
-            pass
+
+        def delete_old() -> None:
+            try:
+                storage.delete(old)
+            except StorageError:
+                pass
+
+        after_commit(delete_old)  # once nothing points to the old picture any more

@@ -74,13 +74,11 @@ def register(email: str, name: str, password: str, confirm: str, *, locale: str 
             idempotency_key=f"already:{existing.id}:{utcnow():%Y%m%d%H}",
             link=tokens.link("accounts.forgot_password"),
         )
-        db.session.commit()
         return
     user = create_user(email, name=name, locale=locale)
     user.password_hash = password_hash
     db.session.flush()
     send_verification(user)
-    db.session.commit()
 
 
 def verify_email(token: str) -> User:
@@ -97,7 +95,6 @@ def verify_email(token: str) -> User:
         raise AccountError(_("This confirmation link is not valid."))
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()
-        db.session.commit()
     return user
 
 
@@ -110,7 +107,6 @@ def resend_verification(user: User) -> bool:
     ):
         return False
     send_verification(user)
-    db.session.commit()
     return True
 
 
@@ -123,7 +119,6 @@ def resend_invitation(user: User, *, by: User) -> None:
             _("The invitation could not be sent just now: too many e-mails have been sent. Please try again later.")
         )
     send_set_password(user, reason="invitation")
-    db.session.commit()
 
 
 def invite(
@@ -172,7 +167,6 @@ def invite(
         add_membership(user, organization, is_admin=org_admin)
     send_set_password(user, reason="invitation")
     record_event(events.USER_INVITED, tenant_id=user.tenant_id, actor=invited_by, subject=user, role=role)
-    db.session.commit()
     return user
 
 

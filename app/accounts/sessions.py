@@ -76,7 +76,6 @@ def log_out(account) -> None:
             subject=None if is_operator else account,
             email=account.email,
         )
-        db.session.commit()
     logout_user()
     _forget_login()
 

@@ -86,7 +86,6 @@ def change_role(user: User, role: str, *, by: User) -> None:
     record_event(
         events.ROLE_CHANGED, tenant_id=user.tenant_id, actor=by, subject=user, old_role=old_role, new_role=role
     )
-    db.session.commit()
 
 
 def set_active(user: User, active: bool, *, by: User) -> None:
@@ -101,7 +100,6 @@ def set_active(user: User, active: bool, *, by: User) -> None:
     record_event(
         events.USER_REACTIVATED if active else events.USER_DEACTIVATED, tenant_id=user.tenant_id, actor=by, subject=user
     )
-    db.session.commit()
 
 
 def request_email_change(user: User, new_email: str, *, by: User) -> bool:
@@ -139,7 +137,6 @@ def request_email_change(user: User, new_email: str, *, by: User) -> bool:
         new_email=new_email,
     )
     record_event(events.EMAIL_CHANGE_REQUESTED, tenant_id=user.tenant_id, actor=by, subject=user, new_email=new_email)
-    db.session.commit()
     return True
 
 
@@ -187,5 +184,4 @@ def confirm_email_change(token: str) -> User:
         old_email=old_email,
         new_email=new_email,
     )
-    db.session.commit()
     return user

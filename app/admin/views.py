@@ -14,6 +14,7 @@ from app.accounts.forms import InviteForm, MemberForm, OrganizationForm, UserEdi
 from app.accounts.models import ROLE_ADMIN, ROLE_AGENT, ROLE_CUSTOMER, Membership, Organization, User
 from app.accounts.organizations import create_organization, end_membership, set_membership
 from app.accounts.policy import can_change_email, can_invite, can_invite_as, can_manage_users, is_staff
+from app import unit_of_work
 from app.extensions import db
 from app.security.params import page_arg
 
@@ -138,9 +139,8 @@ def user_detail(user_id):
                 accounts.change_role(user, form.role.data, by=current_user)
             if (form.name.data or "").strip() != user.name:
                 user.name = (form.name.data or "").strip()
-                db.session.commit()
         except accounts.AccountError as error:
-            db.session.rollback()
+            unit_of_work.discard()  # nor the e-mail change asked for before the refused step
             show_error(form, error)
         else:
             if email_requested:

@@ -62,7 +62,6 @@ def seed_command():
                 organization = get_or_create_organization(org["name"])
                 for member in org.get("members", []):
                     add_membership(users[member["user"]], organization, is_admin=bool(member.get("admin")))
-            db.session.commit()
             created = _seed_requests(tenant, users, demo.get("requests", []))
             from app.helpcenter.search import index_missing_tickets
             from app.helpcenter.services import seed_demo_articles
@@ -91,7 +90,6 @@ def seed_command():
                     email="operator@portal.test", name="Platform operator", password_hash=hash_password(DEMO_PASSWORD)
                 )
             )
-            db.session.commit()
     click.echo(
         _(
             "platform: %(email)s; every demo password is '%(password)s'",
@@ -187,7 +185,6 @@ def _seed_requests(tenant, users: dict, items: list) -> int:
                 comment.created_at = created + step * n
             ticket.created_at = created
             ticket.updated_at = ticket.status_changed_at = created + step * len(events)
-            db.session.commit()
     return len(items)
 
 

@@ -72,17 +72,14 @@ class AppJob(Job):
     def perform(self):
         app = _app()
         from app.extensions import db
+        from app.unit_of_work import unit
 
         tenant_id = (self.meta or {}).get("tenant_id")
         with app.app_context():
             scope = tenant_scope(tenant_id) if tenant_id is not None else nullcontext()
             with scope:
                 try:
-                    result = super().perform()
-                    db.session.commit()
-                    return result
-                except Exception:
-                    db.session.rollback()
-                    raise
+                    with unit():
+                        return super().perform()
                 finally:
                     db.session.remove()

@@ -213,7 +213,6 @@ def mailbox_remove(slug, mailbox_id):
         if mailbox is None:
             _error(_("no mailbox %(id)s at %(slug)s", id=mailbox_id, slug=slug), 2)
         db.session.delete(mailbox)
-        db.session.commit()
     click.echo(_("mailbox %(id)s removed", id=mailbox_id))
 
 

@@ -155,6 +155,9 @@ def poll_mailbox(mailbox_id: int) -> dict:
                     counts["left"] += len(uids[:BATCH]) - counts["stored"] - counts["duplicates"]
                     break  # storage is down: leave this and the rest unseen for the next poll
                 counts["duplicates" if inbound.duplicate else "stored"] += 1
+                # Each message is its own unit: committed before the server is told it is done, so
+                # that a crash later in the batch never loses a message already moved or marked seen.
+                db.session.commit()
                 _mark_done(connection, uid, mailbox, capabilities)
             counts["left"] += max(0, len(uids) - BATCH)
         finally:
@@ -166,12 +169,10 @@ def poll_mailbox(mailbox_id: int) -> dict:
         mailbox = db.session.get(Mailbox, mailbox_id)
         mailbox.failing, mailbox.last_error = True, exc.code if isinstance(exc, MailboxError) else ERROR_CONNECT
         mailbox.last_polled_at = utcnow()
-        db.session.commit()
         log.warning("IMAP mailbox %s of tenant %s failed: %s", mailbox_id, tenant_id, mailbox.last_error)
         return {**counts, "error": mailbox.last_error}
     mailbox = db.session.get(Mailbox, mailbox_id)
     mailbox.failing, mailbox.last_error, mailbox.last_polled_at = False, None, utcnow()
-    db.session.commit()
     log.info("IMAP mailbox %s of tenant %s polled: %s", mailbox_id, tenant_id, counts)
     return counts
 

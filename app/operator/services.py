@@ -21,6 +21,7 @@ from app.tenancy.definition import (
 from app.tenancy.models import Tenant
 from app.tenancy.problems import Problem
 from app.tenancy.scoping import all_tenants
+from app.unit_of_work import atomic
 
 
 @dataclass
@@ -120,16 +121,16 @@ def onboard_tenant(
     elif default_language:
         data["default_language"] = default_language
     definition = validate_definition(data, source=source)
-    # Not inside all_tenants(): apply_definition scopes its queries to the new tenant itself.
-    apply_definition(definition, on_applied=change_recorder(actor, summary_of("onboarded", source=source)))
-    tenant = db.session.execute(select(Tenant).where(Tenant.slug == slug)).scalar_one()
-    if admin_email:
-        with tenant_context(tenant.id):
-            try:
-                invite(admin_email, role="admin")
-            except AccountError as error:
-                db.session.rollback()
-                raise DefinitionError([Problem("message", {"text": error.message})]) from None
+    with atomic():  # the tenant and its first admin, or neither
+        # Not inside all_tenants(): apply_definition scopes its queries to the new tenant itself.
+        apply_definition(definition, on_applied=change_recorder(actor, summary_of("onboarded", source=source)))
+        tenant = db.session.execute(select(Tenant).where(Tenant.slug == slug)).scalar_one()
+        if admin_email:
+            with tenant_context(tenant.id):
+                try:
+                    invite(admin_email, role="admin")
+                except AccountError as error:
+                    raise DefinitionError([Problem("message", {"text": error.message})]) from None
     return tenant
 
 
@@ -150,4 +151,4 @@ def change_tenant_status(slug: str, status: str, *, actor) -> Tenant:
         record_event(
             TENANT_SUSPENDED if status == models.TENANT_SUSPENDED else TENANT_RESUMED, tenant_id=tenant.id, actor=actor
         )
-    return set_tenant_status(slug, status)  # commits the event with the change
+    return set_tenant_status(slug, status)  # the event and the change are one unit

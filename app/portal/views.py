@@ -18,7 +18,6 @@ from flask import (
 from flask_login import current_user
 
 from app.catalog.services import portal_catalog
-from app.extensions import db
 from app.i18n.selection import SESSION_KEY, available_languages
 from app.security.urls import safe_next
 
@@ -54,7 +53,6 @@ def set_language():
         session[SESSION_KEY] = code
         if current_user.is_authenticated:
             current_user.locale = code
-            db.session.commit()
     return redirect(safe_next(request.form.get("next"), url_for("portal.home")))
 
 

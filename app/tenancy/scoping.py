@@ -7,7 +7,9 @@ scope such a query is refused. Code that must reach across tenants (operator con
 maintenance) says so with ``with all_tenants():`` -- grep for it.
 
 INSERTs are guarded in ``before_flush``: a new tenant-owned row gets the current tenant, and a
-row for another tenant is refused.
+row for another tenant is refused. A scope that ends normally flushes what was written in it, while it
+is still current: the unit of work (``app.unit_of_work``) may commit after the scope has ended (a
+command, a job reaching across tenants), where the guard would refuse those rows.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ def tenant_scope(tenant_id: int):
     token = activate(tenant_id)
     try:
         yield tenant_id
+        _flush_in_scope()
     finally:
         deactivate(token)
 
@@ -62,8 +65,21 @@ def all_tenants():
     token = _all_tenants.set(True)
     try:
         yield
+        _flush_in_scope()
     finally:
         _all_tenants.reset(token)
+
+
+def _flush_in_scope() -> None:
+    """Write the session's pending changes under the scope that made them (see the module docstring)."""
+    from flask import has_app_context
+
+    from app.extensions import db
+
+    if has_app_context():
+        session = db.session()
+        if session.new or session.dirty or session.deleted:
+            session.flush()
 
 
 def _touches_tenant_data(state: ORMExecuteState) -> bool:

@@ -27,6 +27,7 @@ from app.tenancy.problems import Problem
 from app.tenancy.resolution import invalidate_tenant_cache
 from app.tenancy.scoping import all_tenants, tenant_scope
 from app.tenancy.sections import ExportContext, SyncContext, SyncReport, registry
+from app.unit_of_work import after_commit, atomic
 
 # The order of the definition's keys in an export (a merged YAML keeps it).
 _EXPORT_ORDER = (
@@ -53,13 +54,13 @@ _EXPORT_ORDER = (
 def apply_definition(definition: dict, *, dry_run: bool = False, on_applied=None) -> SyncReport:
     """Create or update the tenant described by a validated, normalized definition.
 
-    Runs in one transaction: on any problem (DefinitionError) nothing is changed. With
-    ``dry_run`` the changes are computed and reported, then rolled back. ``on_applied(tenant,
-    report)`` runs in the same transaction just before the commit (the console's audit entry).
+    All or nothing (``atomic()``): on any problem (DefinitionError) nothing is changed; the caller's
+    unit of work commits. With ``dry_run`` the changes are computed and reported, then rolled back.
+    ``on_applied(tenant, report)`` runs with the changes (the console's audit entry).
     """
     d = normalize_definition(definition)
     report = SyncReport(slug=d["slug"])
-    try:
+    with atomic(keep=not dry_run):
         tenant = db.session.execute(select(Tenant).where(Tenant.slug == d["slug"])).scalar_one_or_none()
         if tenant is None:
             tenant = Tenant(slug=d["slug"], status=TENANT_ACTIVE, config_version=1)
@@ -94,16 +95,10 @@ def apply_definition(definition: dict, *, dry_run: bool = False, on_applied=None
             if report.changes and not report.created:
                 tenant.config_version = (tenant.config_version or 0) + 1
             db.session.flush()
-        if dry_run:
-            db.session.rollback()
-        else:
-            if on_applied is not None:
-                on_applied(tenant, report)
-            db.session.commit()
-            invalidate_tenant_cache(d["slug"])
-    except Exception:
-        db.session.rollback()
-        raise
+        if not dry_run and on_applied is not None:
+            on_applied(tenant, report)
+    if not dry_run:
+        after_commit(lambda: invalidate_tenant_cache(d["slug"]))
     return report
 
 
@@ -188,8 +183,7 @@ def set_tenant_status(slug: str, status: str) -> Tenant:
     if tenant is None:
         raise DefinitionError([Problem("no_tenant", {"slug": slug})])
     tenant.status = status
-    db.session.commit()
-    invalidate_tenant_cache(slug)
+    after_commit(lambda: invalidate_tenant_cache(slug))
     return tenant
 
 
@@ -239,11 +233,7 @@ def set_logo(tenant_id: int, upload) -> str:
         raise LogoError(_("The picture could not be saved just now. Please try again later.")) from None
     old, tenant.logo_key = tenant.logo_key, key
     tenant.config_version += 1
-    db.session.commit()
-    _forget_logo(old)
-    from app.tenancy.resolution import invalidate_tenant_cache
-
-    invalidate_tenant_cache(tenant.slug)
+    _after_logo_change(tenant.slug, old)
     return key
 
 
@@ -251,11 +241,13 @@ def remove_logo(tenant_id: int) -> None:
     tenant = db.session.get(Tenant, tenant_id)
     old, tenant.logo_key = tenant.logo_key, None
     tenant.config_version += 1
-    db.session.commit()
-    _forget_logo(old)
-    from app.tenancy.resolution import invalidate_tenant_cache
+    _after_logo_change(tenant.slug, old)
 
-    invalidate_tenant_cache(tenant.slug)
+
+def _after_logo_change(slug: str, old_key: str | None) -> None:
+    """Once the change is committed: the old file goes and the tenant's cached configuration too."""
+    after_commit(lambda: _forget_logo(old_key))
+    after_commit(lambda: invalidate_tenant_cache(slug))
 
 
 def _forget_logo(key: str | None) -> None:

@@ -24,6 +24,8 @@ def _bistro(app, make_user, languages=("cs", "hu")):
 
     with app.app_context():
         bistro = onboard_tenant(slug="bistro", name="Bistro", languages=list(languages), default_language=languages[0])
+        db.session.commit()  # the operator console's boundary (app.unit_of_work)
+        db.session.refresh(bistro)
     make_user(bistro, CZECH, role="admin", locale="cs")
     make_user(bistro, HUNGARIAN, role="admin", locale="hu")
     return bistro

@@ -536,6 +536,8 @@ def test_the_audit_log_words_each_stored_change_in_the_viewers_language(app, cli
 
     with app.app_context():
         bistro = onboard_tenant(slug="bistro", name="Bistro", languages=["cs", "hu"], default_language="cs")
+        db.session.commit()  # the operator console's boundary (app.unit_of_work)
+        db.session.refresh(bistro)
     make_user(bistro, "spravce@bistro.cz", role="admin", locale="cs")
     make_user(bistro, "admin@bistro.hu", role="admin", locale="hu")
     with app.app_context(), tenant_scope(bistro.id):

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
+from app.unit_of_work import unit
 from app.mailin.models import InboundMessage, Mailbox
 from app.tenancy.scoping import tenant_scope
 from tests.mailin.conftest import SUPPORT, comments_of, new_message, reply_message
@@ -141,7 +142,7 @@ def imap(dovecot):
 def _mailbox(app, tenant, dovecot, **extra):
     from app.mailin.mailboxes import set_mailbox
 
-    with app.app_context(), tenant_scope(tenant.id):
+    with app.app_context(), tenant_scope(tenant.id), unit():  # the boundary of `flask mail mailbox set`
         return set_mailbox(
             host="127.0.0.1", port=dovecot["port"], security="none", username=USER, password=PASSWORD, **extra
         ).id
@@ -154,8 +155,9 @@ def _uids(imap, folder, criterion):
 
 def _poll(app, tenant, mailbox_id):
     from app.mailin.jobs import poll_mailbox
+    from app.unit_of_work import unit
 
-    with app.app_context(), tenant_scope(tenant.id):
+    with app.app_context(), tenant_scope(tenant.id), unit():  # the job's boundary, as in AppJob
         return poll_mailbox(mailbox_id)
 
 
@@ -218,7 +220,7 @@ def test_a_wrong_password_is_recorded_on_the_mailbox(app, make_tenant, dovecot, 
     from app.mailin.mailboxes import set_mailbox
 
     tenant = make_tenant("targito")
-    with app.app_context(), tenant_scope(tenant.id):
+    with app.app_context(), tenant_scope(tenant.id), unit():
         mailbox_id = set_mailbox(
             host="127.0.0.1", port=dovecot["port"], security="none", username=USER, password="wrong"
         ).id

@@ -73,13 +73,14 @@ def test_untrusted_host_is_refused(client, demo_tenants):
 
 def test_suspended_tenant_says_so_and_comes_back_when_activated(app, client, demo_tenants):
     from app.tenancy.services import set_tenant_status
+    from app.unit_of_work import unit
 
-    with app.app_context():
+    with app.app_context(), unit():  # the boundary `flask tenants suspend` has
         set_tenant_status("targito", "suspended")
     page = client.get(portal_url("targito", "/requests"))
     assert page.status_code == 503 and "This support portal is suspended" in page.get_data(as_text=True)
     assert client.get(portal_url("exea")).status_code == 200
-    with app.app_context():
+    with app.app_context(), unit():
         set_tenant_status("targito", "active")
     assert client.get(portal_url("targito")).status_code == 200
 
