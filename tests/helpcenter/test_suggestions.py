@@ -2,12 +2,16 @@
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from app.db_types import utcnow
 from app.extensions import db
 from app.helpcenter.models import SuggestionEvent
 from tests.conftest import portal_url
+
+# Suggestions come from each engine's own search SQL.
+pytestmark = pytest.mark.both_databases
 
 
 def test_the_request_form_suggests_matching_articles(client, exea, login):

@@ -335,6 +335,7 @@ def _a_day_of_support(app, slug: str, smtp) -> None:
     deliver(app)
 
 
+@pytest.mark.real_commits  # an in-process RQ worker's jobs commit on sessions of their own
 @pytest.mark.parametrize("slug", DEMO_TENANTS)
 def test_every_email_is_in_its_recipients_language(app, demo, smtp, slug):
     from app.accounts.models import User

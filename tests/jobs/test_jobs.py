@@ -1,5 +1,6 @@
 """RQ jobs run inside the app, in their tenant's scope, against a real Redis-protocol server."""
 
+import pytest
 from rq import SimpleWorker
 from sqlalchemy import func, select
 
@@ -8,6 +9,9 @@ from app.accounts.users import create_user
 from app.extensions import db
 from app.jobs import AppJob, enqueue, get_queue
 from app.tenancy.scoping import tenant_scope
+
+# An in-process RQ worker runs the jobs, each committing on a session of its own (not nested in the test's).
+pytestmark = pytest.mark.real_commits
 
 
 def count_users_job():

@@ -1,6 +1,7 @@
 """Flexinform's non-technical question: the agent forwards a summary to an outside address (the
 request becomes Megoldva), and the answer to that e-mail lands on the request and reopens it."""
 
+import pytest
 from sqlalchemy import select
 
 from app.extensions import db
@@ -10,6 +11,9 @@ from tests.conftest import portal_url
 from tests.mailin.conftest import SUPPORT, quoted_reply, reply_message
 from tests.notifications.test_request_notifications import deliver, mails_to, text_of
 from tests.tickets.test_conversation import as_, status_of
+
+# An in-process RQ worker runs the jobs, each committing on a session of its own (not nested in the test's).
+pytestmark = pytest.mark.real_commits
 
 
 def test_the_answer_to_a_forwarded_summary_comes_back_as_a_comment_and_reopens_the_request(

@@ -21,6 +21,9 @@ from app.mailin.models import InboundMessage, Mailbox
 from app.tenancy.scoping import tenant_scope
 from tests.mailin.conftest import SUPPORT, comments_of, new_message, reply_message
 
+# An in-process RQ worker runs the jobs, each committing on a session of its own (not nested in the test's).
+pytestmark = pytest.mark.real_commits
+
 DOVECOT = shutil.which("dovecot") or next((p for p in ("/usr/sbin/dovecot",) if os.path.exists(p)), None)
 USER, PASSWORD = "support@targito.example", "imap-secret"
 

@@ -18,6 +18,9 @@ from tests.conftest import portal_url, translated
 from tests.mailin.conftest import SUPPORT, comments_of, inbound_rows, new_message, quoted_reply, reply_message, text_of
 from tests.tickets.test_conversation import as_, status_of
 
+# An in-process RQ worker runs the jobs, each committing on a session of its own (not nested in the test's).
+pytestmark = pytest.mark.real_commits
+
 NEW_TEXT = {
     "hu": "Köszönöm, csatolom a naplót. A mentés továbbra sem működik.\n\nÜdvözlettel:\nVera",
     "fi": "Kiitos, liitän lokitiedoston. Tallennus ei edelleenkään toimi.\n\nTerveisin\nVera",

@@ -3,6 +3,7 @@
 to them). Anything else that claims a request is held for the request's agents, never lost, and the
 sender hears that it will be reviewed."""
 
+import pytest
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -15,6 +16,9 @@ from app.tickets.models import Ticket
 from tests.conftest import portal_url
 from tests.mailin.conftest import SUPPORT, comments_of, reply_message
 from tests.tickets.test_conversation import as_
+
+# An in-process RQ worker runs the jobs, each committing on a session of its own (not nested in the test's).
+pytestmark = pytest.mark.real_commits
 
 
 def _tagged(sender: str, mail, body: str, *, to: str) -> EmailMessage:

@@ -1,5 +1,6 @@
 """E-mails go through the outbox: delivered by an RQ job over real SMTP, never lost, never sent twice."""
 
+import pytest
 from rq import SimpleWorker
 from sqlalchemy import select
 
@@ -9,6 +10,10 @@ from app.notifications.jobs import deliver_outbox_message, sweep_outbox
 from app.notifications.models import OutboxMessage
 from app.tenancy.scoping import all_tenants, tenant_scope
 from tests.conftest import portal_url
+
+# The outbox sweep picks due rows and claims them under each engine's locking; an in-process RQ
+# worker delivers them, each job committing on a session of its own.
+pytestmark = [pytest.mark.both_databases, pytest.mark.real_commits]
 
 
 def _work(app):

@@ -21,6 +21,9 @@ from app.tickets.services import raise_request
 from tests.conftest import portal_url, translated
 from tests.tickets.test_conversation import act, as_, status_of, step
 
+# An in-process RQ worker runs the jobs, each committing on a session of its own (not nested in the test's).
+pytestmark = pytest.mark.real_commits
+
 
 @pytest.fixture
 def request_at(app, make_tenant, make_user):

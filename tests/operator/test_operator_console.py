@@ -1,6 +1,7 @@
 """The operator console on the bare domain: tenants with their counts, onboarding (from the template
 or another tenant's export, first admin invited), suspend and resume; the same in the CLI."""
 
+import pytest
 from sqlalchemy import select
 
 from app.accounts.models import Operator, User
@@ -41,6 +42,7 @@ def test_only_the_operator_reaches_the_console(app, client, make_tenant, make_us
     assert "Onboard a vendor" not in client.get(portal_url(None)).get_data(as_text=True)
 
 
+@pytest.mark.both_databases
 def test_tenants_are_listed_with_their_counts_in_a_fixed_number_of_queries(
     app, client, make_tenant, make_user, login, queries_for
 ):

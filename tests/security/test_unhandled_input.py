@@ -89,6 +89,7 @@ def test_absurd_numbers_in_forms_are_never_a_server_error(app, client, request_a
             assert response.status_code < 500, (path, value, response.status_code)
 
 
+@pytest.mark.real_commits  # an in-process RQ worker's jobs commit on sessions of their own
 def test_line_breaks_in_a_summary_never_reach_an_email_header(app, client, request_at, login, smtp):
     app.config["MAIL_URL"] = smtp.url
     tenant, ref = request_at("flexinform", values={"summary": "Awaria\r\nBcc: victim@example.org\r\n\r\nInjected body"})
@@ -114,6 +115,7 @@ def test_line_breaks_in_a_summary_never_reach_an_email_header(app, client, reque
     assert [rcpt for _sender, rcpts, _m in smtp.messages for rcpt in rcpts if "victim" in rcpt] == []
 
 
+@pytest.mark.real_commits  # an in-process RQ worker's jobs commit on sessions of their own
 def test_a_message_that_cannot_be_built_fails_once_and_agents_see_it(app, client, request_at, login, smtp):
     from app.notifications.jobs import deliver_outbox_message, sweep_outbox
     from tests.notifications.test_request_notifications import later

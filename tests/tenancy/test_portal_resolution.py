@@ -149,6 +149,7 @@ def test_branding_colour_of_the_tenant_is_applied(client, demo_tenants):
     assert demo_tenants["targito"].branding["primary_color"] in html
 
 
+@pytest.mark.both_databases
 def test_home_page_query_count_does_not_grow_with_the_catalog(make_tenant, queries_for):
     """Cold caches: tenant + its string overrides + portals + request types, whatever their number."""
     from app.caching import clear_all_caches

@@ -11,6 +11,9 @@ from app.tenancy.scoping import TenantScopeError, all_tenants, tenant_scope
 from app.tickets.models import Ticket
 from app.tickets.services import create_ticket
 
+# Automatic tenant scoping rewrites SQL: checked on each engine.
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture
 def two_tenants(app, make_tenant):

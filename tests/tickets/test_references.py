@@ -13,6 +13,9 @@ from app.tenancy.scoping import tenant_scope
 from app.tickets.models import Ticket, TicketEvent
 from app.tickets.services import create_ticket
 
+# Reference numbers come from a counter row updated under each engine's locking.
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture
 def customers(app, make_tenant):
@@ -61,6 +64,7 @@ def test_a_rolled_back_request_gives_its_number_back(app, customers):
     assert _raise(app, tenant_id, "kept").endswith("-1")
 
 
+@pytest.mark.real_commits  # two threads, each on a connection of its own
 def test_concurrent_requests_get_distinct_gapless_numbers(app, customers):
     tenant_id = customers["targito"].id
     references, errors = [], []

@@ -14,6 +14,9 @@ from app.tickets.services import raise_request
 from app.workflow.models import Status
 from tests.conftest import portal_url
 
+# Listing: filters, sorting, paging and query counts are SQL of each engine.
+pytestmark = pytest.mark.both_databases
+
 
 def _references(html):
     return re.findall(r'href="/requests/(CRM-\d+)"', html)
