@@ -7,8 +7,8 @@ the current tenant.
 One source of truth: the query scope (``app.tenancy.scoping``) says *which* tenant is current, for
 requests, jobs and commands alike. ``g.tenant`` (:func:`current_tenant`) is that tenant's cached
 snapshot for views, templates and services: ``g`` is a :class:`TenantGlobals`, whose ``tenant``
-answers the stored snapshot only while the scope is that same tenant, and None otherwise, so the
-two can never disagree (inside ``tenant_scope(other_id)`` there is no stale ``g.tenant``).
+answers the stored snapshot unless the scope is another tenant, so the two can never disagree
+(inside ``tenant_scope(other_id)`` there is no stale ``g.tenant``).
 """
 
 from __future__ import annotations
@@ -176,8 +176,9 @@ _NOTHING = object()
 class TenantGlobals(_AppCtxGlobals):
     """``flask.g`` whose ``tenant`` follows the query scope.
 
-    Assigning ``g.tenant`` stores the snapshot of a tenant; reading it gives that snapshot while the
-    scope (``current_tenant_id()``) is the same tenant, else None. ``g.get("tenant")``,
+    Assigning ``g.tenant`` stores the snapshot of a tenant; reading it gives that snapshot unless the
+    scope (``current_tenant_id()``) is another tenant, then None. (With no scope at all there is
+    nothing to disagree with: a command may name its tenant before it enters the scope.) ``g.get("tenant")``,
     ``"tenant" in g`` and ``g.pop("tenant")`` (the error pages forget the tenant) read and write the
     same snapshot.
     """
@@ -185,7 +186,8 @@ class TenantGlobals(_AppCtxGlobals):
     @property
     def tenant(self) -> TenantContext | None:
         snapshot = self.__dict__.get(_SNAPSHOT)
-        if snapshot is None or snapshot.id != current_tenant_id():
+        scope = current_tenant_id()
+        if snapshot is None or (scope is not None and snapshot.id != scope):
             return None
         return snapshot
 

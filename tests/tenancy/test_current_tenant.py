@@ -25,8 +25,9 @@ def test_a_portal_request_has_one_current_tenant(app, client, make_tenant):
 def test_g_tenant_never_names_another_tenant_than_the_scope(app, make_tenant):
     targito, exea = make_tenant("targito"), make_tenant("exea")
     with app.test_request_context(portal_url("targito")):
+        g.tenant = get_tenant_context("targito")
+        assert g.tenant.slug == "targito"  # no scope yet: nothing to disagree with
         with tenant_scope(targito.id):
-            g.tenant = get_tenant_context("targito")
             assert g.tenant.slug == "targito" and current_tenant() is g.tenant and "tenant" in g
             with tenant_scope(exea.id):
                 assert g.tenant is None and g.get("tenant") is None and "tenant" not in g  # no stale snapshot
@@ -36,4 +37,4 @@ def test_g_tenant_never_names_another_tenant_than_the_scope(app, make_tenant):
             assert g.tenant.slug == "targito" and current_tenant_id() == targito.id
             assert g.pop("tenant").slug == "targito"  # what the error pages do: forget the tenant
             assert g.tenant is None and current_tenant_id() == targito.id
-        assert g.tenant is None
+        assert g.tenant is None and current_tenant_id() is None
