@@ -21,6 +21,7 @@ from app.tickets.models import Comment, Ticket, Watcher
 from app.tickets.services import record_event
 from app.tickets.transitions import apply_transition
 from app.workflow.models import Transition
+from app.workflow.services import TransitionError
 
 
 def add_comment(
@@ -54,7 +55,10 @@ def add_comment(
         stored = store_attachments(ticket, files, uploaded_by=author, comment_id=comment.id)
         ticket.updated_at = utcnow()
         if transition_id:
-            apply_transition(ticket, db.session.get(Transition, transition_id), actor_user=author, comment=body)
+            transition = db.session.get(Transition, transition_id)
+            if transition is None:
+                raise TransitionError(_("This step is not possible for the request in its current status."))
+            apply_transition(ticket, transition, actor_user=author, comment=body)
         publish(CommentAdded(ticket, comment, author, channel, with_step=bool(transition_id)))
         db.session.commit()
     except Exception:

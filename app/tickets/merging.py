@@ -78,7 +78,9 @@ def merge_into(ticket: Ticket, by: User, reference: str) -> Ticket:
             body=_("%(reference)s was merged into this request.", reference=ticket.reference),
         )
     )
-    closed = db.session.scalars(select(Status).where(Status.category == "closed").order_by(Status.position)).first()
+    closed = db.session.scalars(
+        select(Status).where(Status.category == "closed").order_by(Status.position).limit(1)
+    ).one()
     move_to_status(ticket, closed, actor_user=by, merged_into=target.reference)
     db.session.commit()
     return target

@@ -89,8 +89,8 @@ def create_ticket(
     summary = single_line(summary).strip()  # one line: it becomes an e-mail subject
     if not summary:
         raise ValueError("a request needs a summary")
-    tenant = db.session.get(Tenant, current_tenant_id())
-    workflow = db.session.get(Workflow, request_type.workflow_id)
+    tenant = db.session.get_one(Tenant, current_tenant_id())
+    workflow = db.session.get_one(Workflow, request_type.workflow_id)
     number = next_ticket_number()
     now = utcnow()
     actor = created_by or requester
@@ -146,7 +146,7 @@ def raise_request(
     if channel != "email" and not can_raise_requests(created_by):
         raise RequestError(_("Please confirm your e-mail address before raising a request."))
     files = check_uploads(tenant, uploads)
-    request_type = db.session.get(RequestType, request_type_id)
+    request_type = db.session.get_one(RequestType, request_type_id)
     allowed_orgs = set(db.session.scalars(select(Membership.organization_id).where(Membership.user_id == requester.id)))
     share_ids = [int(i) for i in share_with_organization_ids]
     if any(org_id not in allowed_orgs for org_id in share_ids):
@@ -202,7 +202,7 @@ def update_details(ticket: Ticket, by: User, values: dict, uploads=()) -> list[s
     return changed
 
 
-def set_field_values(ticket: Ticket, by: User, values: dict) -> list[str]:
+def set_field_values(ticket: Ticket, by: User | None, values: dict) -> list[str]:
     """Store field values (and the summary) of the request's form; each change is a
     ``field_changed`` timeline entry with the old and the new value. The caller commits."""
     changed = []

@@ -102,14 +102,15 @@ def apply_transition(
         raise TransitionError(_("This step is not possible for the request in its current status."))
     fields = required_fields(ticket, transition)
     values = values or {}
-    stored = (
-        dict(
-            db.session.execute(
+    stored: dict[int, object] = (
+        {
+            field_id: value
+            for field_id, value in db.session.execute(
                 select(TicketFieldValue.field_id, TicketFieldValue.value).where(
                     TicketFieldValue.ticket_id == ticket.id, TicketFieldValue.field_id.in_([f.id for f in fields])
                 )
-            ).all()
-        )
+            )
+        }
         if fields
         else {}
     )
@@ -119,7 +120,7 @@ def apply_transition(
         set_field_values(ticket, actor_user, {f.key: values[f.key] for f in fields if f.key in values})
     move_to_status(
         ticket,
-        db.session.get(Status, transition.to_status_id),
+        db.session.get_one(Status, transition.to_status_id),
         actor_user=actor_user,
         transition=transition.key.split("@", 1)[0],
     )
