@@ -25,6 +25,8 @@ from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 
+from app.tenancy.settings import tenant_settings
+
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DURATION_RE = re.compile(
     r"^P(?!$)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$"
@@ -204,7 +206,7 @@ CALENDAR = CalendarClock()
 
 def tenant_calendar(tenant) -> BusinessCalendar | None:
     """The tenant's business calendar, or None when it has no business hours."""
-    hours = (getattr(tenant, "settings", None) or {}).get("business_hours")
+    hours = tenant_settings(tenant).business_hours
     if not hours:
         return None
     return BusinessCalendar.from_settings(hours, getattr(tenant, "timezone", None) or "UTC")

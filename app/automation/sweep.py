@@ -57,9 +57,10 @@ from app.db_types import pick_language, utcnow
 from app.extensions import db
 from app.notifications.models import NOTIFICATION_PENDING, Notification
 from app.notifications.planning import STAFF_ROLES, Recipients, RequestSnapshot, recipients_of
-from app.notifications.settings import batch_window, cc_addresses, notification_settings
+from app.notifications.settings import batch_window, cc_addresses
 from app.tenancy.models import TENANT_ACTIVE, Tenant
 from app.tenancy.scoping import all_tenants, tenant_scope
+from app.tenancy.settings import tenant_settings
 from app.tickets.models import Comment, Ticket, TicketEvent, TicketFieldValue, Watcher
 from app.tickets.transitions import StatusChange, status_change
 from app.workflow.models import Status
@@ -377,10 +378,10 @@ class _TenantSweep:
             .order_by(User.id)
         ).all():
             watchers.setdefault(ticket_id, []).append(user)
-        settings = notification_settings(self.tenant)
+        settings = tenant_settings(self.tenant).notifications
         cc_texts: dict[int, str | None] = {}
         replied: set[int] = set()
-        if settings.get("cc_field"):
+        if settings.cc_field:
             cc_texts = {
                 ticket_id: text
                 for ticket_id, text in self.session.execute(
@@ -415,7 +416,7 @@ class _TenantSweep:
                 ),
                 watchers=watchers.get(row.id, []),
                 staff=self.staff,
-                cc=cc_addresses(cc_texts.get(row.id)) if settings.get("cc_field") else [],
+                cc=cc_addresses(cc_texts.get(row.id)) if settings.cc_field else [],
                 agent_replied=row.id in replied,
                 statuses=self.statuses,
                 internal_comments=internal_comments,

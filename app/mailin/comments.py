@@ -18,6 +18,7 @@ from app.mailin.models import InboundMessage
 from app.mailin.parsing import ParsedMessage
 from app.mailin.reply import strip_reply
 from app.mailin.routing import is_own_address
+from app.tenancy.settings import tenant_settings
 
 
 def reply_markers(tenant) -> list[str]:
@@ -39,11 +40,11 @@ def new_text(parsed: ParsedMessage, tenant) -> str:
 def uploads(tenant, parsed: ParsedMessage) -> tuple[list[FileStorage], list[str]]:
     """The attachments (inline images too) as uploads the ticket service accepts, and the names of
     those it would refuse (blocked types, too large, too many): those are left out, not the message."""
-    from app.tickets.attachments import DEFAULT_MAX_ATTACHMENTS, check_uploads
+    from app.tickets.attachments import check_uploads
     from app.tickets.errors import RequestError
 
     accepted, skipped = [], []
-    max_count = int((tenant.settings or {}).get("max_attachments", DEFAULT_MAX_ATTACHMENTS))
+    max_count = tenant_settings(tenant).max_attachments
     for attachment in parsed.attachments:
         upload = FileStorage(
             stream=io.BytesIO(attachment.data),
@@ -98,7 +99,7 @@ def add_cc_participants(ticket, sender, parsed, tenant) -> None:
     from app.tickets.policy import can
     from app.tickets.services import record_event
 
-    if not (tenant.settings or {}).get("email_cc_participants") or not can(sender, "share", ticket):
+    if not tenant_settings(tenant).email_cc_participants or not can(sender, "share", ticket):
         return
     for address in dict.fromkeys([*parsed.to, *parsed.cc]):
         if address == sender.email or is_own_address(address, tenant):

@@ -40,14 +40,13 @@ from app.mailin import models as m
 from app.mailin.models import InboundMessage
 from app.mailin.parsing import ParsedMessage, parse_message
 from app.tenancy.resolution import tenant_context
+from app.tenancy.settings import tenant_settings
 
 log = logging.getLogger(__name__)
 
 
-DEFAULT_MAX_EMAIL_MB = 25
 
 
-DEFAULT_RATE_PER_HOUR = 20
 
 
 RATE_WINDOW = timedelta(hours=1)
@@ -225,13 +224,12 @@ def _header_section(raw: bytes) -> bytes:
 
 
 def max_email_bytes(tenant) -> int:
-    return int((tenant.settings or {}).get("max_email_mb", DEFAULT_MAX_EMAIL_MB)) * 1024 * 1024
+    return tenant_settings(tenant).max_email_mb * 1024 * 1024
 
 
 def _process(
     inbound: InboundMessage, parsed: ParsedMessage, tenant, *, too_large: bool, envelope_to: tuple[str, ...]
 ) -> None:
-    settings = tenant.settings or {}
     answerable = not (parsed.is_noreply_sender or parsed.is_auto_reply or parsed.is_bounce) and bool(
         parsed.from_address
     )
@@ -250,7 +248,7 @@ def _process(
         return inbound.set_outcome(m.MALFORMED, parsed.malformed_reason or "no sender address")
     if routing.is_own_address(parsed.from_address, tenant) or routing.is_our_message_id(parsed.message_id):
         return inbound.set_outcome(m.IGNORED_AUTO_REPLY, "our own message came back")
-    limit = int(settings.get("email_rate_per_hour", DEFAULT_RATE_PER_HOUR))
+    limit = tenant_settings(tenant).email_rate_per_hour
     recent = db.session.scalar(
         select(func.count(InboundMessage.id)).where(
             InboundMessage.sender == inbound.sender, InboundMessage.received_at >= utcnow() - RATE_WINDOW

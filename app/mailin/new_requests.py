@@ -17,6 +17,7 @@ from app.mailin.answers import answer
 from app.mailin.comments import add_cc_participants, new_text, skipped_note, uploads
 from app.mailin.models import InboundMessage
 from app.mailin.routing import is_own_address, subject_tag_patterns
+from app.tenancy.settings import tenant_settings
 
 
 _SUBJECT_PREFIX_RE = re.compile(
@@ -38,7 +39,7 @@ def email_request_type(tenant):
     """The request type of requests created by e-mail (``settings.email_request_type``: portal/type)."""
     from app.catalog.services import find_request_type
 
-    setting = (tenant.settings or {}).get("email_request_type") or ""
+    setting = tenant_settings(tenant).email_request_type or ""
     portal_key, _, type_key = setting.partition("/")
     found = find_request_type(tenant, portal_key, type_key) if type_key else None
     return found[1] if found else None
@@ -47,15 +48,14 @@ def email_request_type(tenant):
 def new_request(inbound, parsed, tenant, sender: User | None, answerable: bool, note: str | None) -> None:
     from app.accounts.registration import create_contact_account
     from app.accounts.users import AccountError
-    from app.notifications.settings import notification_settings
     from app.tickets.errors import RequestError
     from app.tickets.services import raise_request
 
-    settings = tenant.settings or {}
+    settings = tenant_settings(tenant)
     request_type = email_request_type(tenant)
     reasons = [note] if note else []
     if sender is None:
-        if settings.get("unknown_sender", "reject") != "create_account" or request_type is None:
+        if settings.unknown_sender != "create_account" or request_type is None:
             if answerable:
                 answer(inbound, parsed, "unknown_sender")
             return inbound.set_outcome(m.REJECTED, "; ".join([*reasons, "unknown sender"]))
@@ -78,7 +78,7 @@ def new_request(inbound, parsed, tenant, sender: User | None, answerable: bool, 
         "summary": clean_subject(parsed.subject, tenant)[:500] or _no_subject(sender),
         "description": new_text(parsed, tenant),
     }
-    cc_field = notification_settings(tenant).get("cc_field")
+    cc_field = settings.notifications.cc_field
     copied = [a for a in parsed.cc if a != sender.email and not is_own_address(a, tenant)]
     if cc_field and copied:
         values[cc_field] = ", ".join(copied)  # Festum's "Kopio": they get the thread once support answers

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.mailin.parsing import ParsedMessage
+from app.tenancy.settings import tenant_settings
 from app.tickets.models import Ticket
 
 
@@ -118,7 +119,7 @@ def subject_tag_patterns(tenant) -> list[re.Pattern]:
     """Regular expressions for the tenant's subject tag (``[Festum #12]``) and the default ``[TAR-12]``."""
     prefix = re.escape(tenant.reference_prefix)
     patterns = []
-    for template in dict.fromkeys([(tenant.settings or {}).get("subject_tag") or "{reference}", "{reference}"]):
+    for template in dict.fromkeys([tenant_settings(tenant).subject_tag, "{reference}"]):
         regex = re.escape(template).replace(r"\ ", r"\s*")
         regex = regex.replace(r"\{reference\}", rf"(?P<reference>{prefix}-\d+)").replace(
             r"\{number\}", r"(?P<number>\d+)"

@@ -15,6 +15,7 @@ from app.extensions import db
 from app.mailin import models as m
 from app.mailin.parsing import ParsedMessage
 from app.mailin.routing import (
+from app.tenancy.settings import tenant_settings
     BY_OTHER_RECIPIENTS_ADDRESS,
     BY_REQUEST_ADDRESS,
     BY_SIGNED_ADDRESS,
@@ -48,7 +49,7 @@ def confirm_sender(parsed: ParsedMessage, tenant, ticket: Ticket, routed_by: str
 def takes_part(ticket: Ticket, user: User | None, address: str, tenant) -> bool:
     """Does the person at ``address`` take part in the request: its staff, its requester, someone it
     is shared with or who watches it, or an address in its CC field (where the tenant has one)?"""
-    from app.notifications.settings import cc_addresses, notification_settings
+    from app.notifications.settings import cc_addresses
     from app.tickets.models import Participant, TicketFieldValue, Watcher
 
     if user is not None and user.active and user.tenant_id == ticket.tenant_id:
@@ -62,7 +63,7 @@ def takes_part(ticket: Ticket, user: User | None, address: str, tenant) -> bool:
                 is not None
             ):
                 return True
-    cc_field = notification_settings(tenant).get("cc_field")
+    cc_field = tenant_settings(tenant).notifications.cc_field
     if cc_field:
         from app.catalog.models import Field
 

@@ -20,8 +20,9 @@ from app.catalog.models import Field
 from app.catalog.services import form_fields
 from app.extensions import db
 from app.notifications.links import email_links, rate_link, reply_address, thread_root_id
-from app.notifications.settings import cc_addresses, notification_settings
+from app.notifications.settings import cc_addresses
 from app.notifications.services import queue_email, recipient_locale
+from app.tenancy.settings import tenant_settings
 from app.tickets.models import Comment, Ticket, TicketEvent, TicketFieldValue, Watcher
 from app.tickets.policy import allowed_actions, can
 from app.workflow.models import Status
@@ -57,7 +58,7 @@ def _still_wanted(rows, ticket, user: User | None, address: str) -> list:
         if watching or user.is_staff:
             return rows
         return [r for r in rows if r.event_kind in ("survey_requested", "assigned")]
-    key = notification_settings(g.tenant).get("cc_field")
+    key = tenant_settings(g.tenant).notifications.cc_field
     text = db.session.execute(
         select(TicketFieldValue.value_text)
         .join(Field, TicketFieldValue.field_id == Field.id)

@@ -40,9 +40,10 @@ from app.db_types import utcnow
 from app.extensions import db
 from app.notifications.jobs import schedule_batches
 from app.notifications.models import Notification
-from app.notifications.settings import batch_window, cc_addresses, notification_settings
+from app.notifications.settings import batch_window, cc_addresses
 from app.tenancy.models import Tenant
 from app.tenancy.scoping import tenant_scope
+from app.tenancy.settings import tenant_settings
 from app.tickets import events
 from app.tickets.models import Comment, Ticket, TicketEvent, TicketFieldValue, Watcher
 from app.workflow.models import Status
@@ -144,7 +145,7 @@ class Recipients:
         internal_comments: dict[int, bool] | None = None,
     ):
         self.session, self.tenant, self.request = session, tenant, request
-        self.settings = notification_settings(tenant)
+        self.settings = tenant_settings(tenant).notifications
         self._watchers, self._staff, self._cc, self._agent_replied = watchers, staff, cc, agent_replied
         self._statuses, self._internal_comments = statuses, internal_comments
 
@@ -173,7 +174,7 @@ class Recipients:
 
     def agents_for(self, kind: str, actor: User | None) -> list[User]:
         """The agents who hear of this event: the assignee, else (per tenant) every agent."""
-        mode = self.settings.get("agents", "assignee_or_all")
+        mode = self.settings.agents
         if mode == "none":
             return []
         assignee = next((u for u in self.staff if u.id == self.request.assignee_id), None)
@@ -190,7 +191,7 @@ class Recipients:
     def cc(self) -> list[str]:
         if self._cc is None:
             self._cc = []
-            key = self.settings.get("cc_field")
+            key = self.settings.cc_field
             if key:
                 text = self.session.execute(
                     select(TicketFieldValue.value_text)
@@ -277,7 +278,7 @@ def recipients_of(
 
     customer_kind = kind in CUSTOMER_EVENTS
     if kind == "created":
-        customer_kind = people.settings.get("on_created", True) and request.status.notify
+        customer_kind = people.settings.on_created and request.status.notify
     elif kind == "status_changed":
         customer_kind = _status_reaches_customers(people, data)
     elif kind == "field_changed":
@@ -289,7 +290,7 @@ def recipients_of(
     if customer_kind:
         for user in people.watchers:
             add(user, "agent" if user.is_staff else "customer")
-        cc_wanted = people.settings.get("cc_from", "first_agent_reply") == "start" or people.agent_replied
+        cc_wanted = people.settings.cc_from == "start" or people.agent_replied
         if kind != "created" and cc_wanted:
             for address in people.cc:
                 add(None, "customer", address)

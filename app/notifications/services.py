@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from app.extensions import db
 from app.notifications.models import OutboxMessage
 from app.tenancy.scoping import current_tenant_id
+from app.tenancy.settings import tenant_settings
 
 log = logging.getLogger(__name__)
 _PENDING_KEY = "outbox_enqueue"
@@ -97,10 +98,10 @@ def stop_notifications(ticket, user, address: str) -> None:
     if user is not None:
         set_watching(ticket, user, False)
         return
-    from app.notifications.settings import cc_addresses, notification_settings
+    from app.notifications.settings import cc_addresses
     from app.tickets.services import update_details
 
-    key = notification_settings(g.tenant).get("cc_field")
+    key = tenant_settings(g.tenant).notifications.cc_field
     if not key:
         return
     from app.catalog.models import Field

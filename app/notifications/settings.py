@@ -6,18 +6,14 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-DEFAULT_BATCH_SECONDS = 60
+from app.tenancy.settings import tenant_settings
 
 _ADDRESS_RE = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+")
 
 
-def notification_settings(tenant) -> dict:
-    return dict((tenant.settings or {}).get("notifications") or {})
-
-
 def batch_window(tenant) -> timedelta:
     """How long the tenant's notifications wait to be sent together (``batch_seconds``)."""
-    return timedelta(seconds=int(notification_settings(tenant).get("batch_seconds", DEFAULT_BATCH_SECONDS)))
+    return timedelta(seconds=tenant_settings(tenant).notifications.batch_seconds)
 
 
 def cc_addresses(text: str | None) -> list[str]:

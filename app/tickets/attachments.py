@@ -11,11 +11,10 @@ from app.accounts.models import User
 from app.extensions import db
 from app.storage import StorageError, get_storage, make_key
 from app.storage.files import SNIFF_BYTES, safe_filename, sniff_content_type
+from app.tenancy.settings import tenant_settings
 from app.tickets.errors import RequestError
 from app.tickets.models import Attachment, Ticket
 
-DEFAULT_MAX_ATTACHMENT_MB = 20
-DEFAULT_MAX_ATTACHMENTS = 10
 # Files that run when opened are refused; everything else is stored and served as a download.
 BLOCKED_EXTENSIONS = {
     "exe",
@@ -44,11 +43,8 @@ BLOCKED_EXTENSIONS = {
 
 def attachment_limits(tenant) -> tuple[int, int]:
     """The tenant's limits for attached files: bytes per file and files per upload."""
-    settings = tenant.settings or {}
-    return (
-        int(settings.get("max_attachment_mb", DEFAULT_MAX_ATTACHMENT_MB)) * 1024 * 1024,
-        int(settings.get("max_attachments", DEFAULT_MAX_ATTACHMENTS)),
-    )
+    settings = tenant_settings(tenant)
+    return settings.max_attachment_mb * 1024 * 1024, settings.max_attachments
 
 
 def check_uploads(tenant, uploads) -> list:

@@ -19,6 +19,7 @@ from app.accounts.users import create_user, find_user, normalize_email
 from app.catalog.services import form_fields
 from app.db_types import utcnow
 from app.extensions import db
+from app.tenancy.settings import tenant_settings
 from app.tickets.errors import RequestError
 from app.tickets.events import ParticipantsChanged, publish
 from app.tickets.models import Comment, Participant, Ticket, TicketEvent, TicketFieldValue, TicketOrganization, Watcher
@@ -196,7 +197,7 @@ def forward_summary(ticket: Ticket, by: User, email: str, note: str = "") -> Use
         comments=comments,
         tag=subject_tag(tenant, ticket),
     )
-    target = (tenant.settings or {}).get("forward_status")
+    target = tenant_settings(tenant).forward_status
     if target:
         step = next(
             (t for t in available_transitions(ticket, actor_kind(by)) if t.to_status.key == target and not t.requires),
