@@ -49,6 +49,9 @@ def create_app(config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     install_scoping()
     _import_models()
+    from app.outbox import services as outbox
+
+    outbox.init_app(app)  # after commit, the delivery of the e-mails a transaction queued is enqueued
     register_definition_sections()
 
     from app.tenancy import resolution
@@ -157,9 +160,10 @@ def _init_reactions(app: Flask) -> None:
     a module connects nothing."""
     from app.automation import reactions as automation_reactions
     from app.helpcenter import search
-    from app.notifications import planning
+    from app.notifications import planning, services as notifications
 
     planning.init_app(app)
+    notifications.init_app(app)  # an e-mail that will never arrive is shown on its request's timeline
     automation_reactions.init_app(app)
     search.init_app(app)
 
@@ -174,7 +178,7 @@ def _import_models() -> None:
     import app.helpcenter.models  # noqa: F401
     import app.mailin.models  # noqa: F401
     import app.notifications.models  # noqa: F401
-    import app.notifications.services  # noqa: F401  (after-commit enqueue of e-mails)
+    import app.outbox.models  # noqa: F401
     import app.security.models  # noqa: F401
     import app.tenancy.models  # noqa: F401
     import app.tickets.models  # noqa: F401

@@ -439,7 +439,7 @@ def login(client):
 @pytest.fixture
 def outbox(app):
     """The e-mails queued so far (newest last), as (recipient, subject, text) across all tenants."""
-    from app.notifications.models import OutboxMessage
+    from app.outbox.models import OutboxMessage
     from app.tenancy.scoping import all_tenants
 
     def read():

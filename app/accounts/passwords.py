@@ -16,7 +16,7 @@ from app.accounts.sessions import SESSION_VERSION_KEY, end_sessions
 from app.accounts.users import AccountError, find_user, normalize_email
 from app.db_types import utcnow
 from app.extensions import db
-from app.notifications.services import queue_email
+from app.outbox.services import queue_email
 from app.security import events
 from app.security.services import record_event
 from app.security.signing import TokenError

@@ -18,7 +18,7 @@ from app.accounts.policy import can_invite_as, can_manage_users
 from app.accounts.users import AccountError, create_user, find_user, normalize_email
 from app.db_types import utcnow
 from app.extensions import db
-from app.notifications.services import queue_email
+from app.outbox.services import queue_email
 from app.security import events
 from app.security.services import record_event
 from app.security.signing import TokenError

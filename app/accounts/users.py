@@ -19,7 +19,7 @@ from app.accounts.policy import can_change_email, can_manage_users
 from app.accounts.sessions import end_sessions
 from app.db_types import utcnow
 from app.extensions import db
-from app.notifications.services import queue_email
+from app.outbox.services import queue_email
 from app.security import events
 from app.security.services import record_event
 from app.security.signing import TokenError

@@ -10,7 +10,8 @@ from rq import cron
 
 from app.mailin.jobs import poll_mailboxes
 from app.automation.jobs import sweep_time_rules
-from app.notifications.jobs import sweep_notifications, sweep_outbox
+from app.notifications.jobs import sweep_notifications
+from app.outbox.jobs import sweep_outbox
 
 QUEUE = os.environ.get("RQ_QUEUE", "default")
 

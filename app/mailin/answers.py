@@ -15,9 +15,8 @@ from app.tickets.models import Ticket
 def answer(inbound, parsed, kind: str, *, user: User | None = None, ticket: Ticket | None = None, **context) -> None:
     """Queue a short, translated answer to the sender (their account's language, else the tenant's),
     threaded under their message. Callers make sure the sender may be answered at all."""
-    from app.notifications.composer import subject_tag, support_address
-    from app.notifications.links import reply_address, thread_root_id
-    from app.notifications.services import queue_email, recipient_locale
+    from app.outbox.links import reply_address, thread_root_id
+    from app.outbox.services import queue_email, recipient_locale, subject_tag, support_address
 
     own = f"<{parsed.message_id}>" if parsed.message_id else None
     headers = {"X-Auto-Response-Suppress": "All"}

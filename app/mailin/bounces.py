@@ -13,10 +13,9 @@ from app.tickets.models import Ticket
 def record_bounce(inbound, parsed) -> None:
     """A bounce of one of our outbox messages: the message is marked failed and, if it was about a
     request, the request's timeline shows agents that it did not arrive."""
-    from app.notifications.models import OUTBOX_FAILED, OutboxMessage
+    from app.outbox.links import message_id_signature_is_valid
+    from app.outbox.models import OUTBOX_FAILED, OutboxMessage
     from app.tickets.services import record_event
-
-    from app.notifications.links import message_id_signature_is_valid
 
     ours = thread_id(parsed.bounced_message_id)
     if (

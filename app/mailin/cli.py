@@ -176,7 +176,7 @@ def mailbox_set(slug, host, port, security, username, password, folder, processe
 @mailbox_cli.command("list")
 def mailbox_list():
     """Every tenant's mailboxes and how their last poll went (never the password)."""
-    from app.mailin.jobs import error_words
+    from app.mailin.imap import error_words
     from app.mailin.models import Mailbox
     from app.tenancy.models import Tenant
     from app.tenancy.scoping import all_tenants
@@ -259,7 +259,7 @@ def _poll_words(result: dict) -> str:
         ngettext("%(num)d left for the next poll", "%(num)d left for the next poll", result.get("left", 0)),
     ]
     if result.get("error"):
-        from app.mailin.jobs import error_words
+        from app.mailin.imap import error_words
 
         parts.append(_("failed: %(error)s", error=error_words(result["error"])))
     return ", ".join(parts)

@@ -62,7 +62,7 @@ def hold(inbound, parsed, tenant, ticket, sender, routed_by, reason, answerable)
 def _guided_recently(address: str) -> bool:
     """Has this address been told about a held message within the hour? (A flood of forged mail must
     not turn the portal into a spam cannon aimed at whoever's address was forged.)"""
-    from app.notifications.models import OutboxMessage
+    from app.outbox.models import OutboxMessage
 
     return (
         db.session.execute(

@@ -45,10 +45,6 @@ from app.tenancy.settings import tenant_settings
 log = logging.getLogger(__name__)
 
 
-
-
-
-
 RATE_WINDOW = timedelta(hours=1)
 
 

@@ -8,18 +8,27 @@ from __future__ import annotations
 
 import imaplib
 import logging
-import ssl
 
 from sqlalchemy import select
 
 from app.db_types import utcnow
 from app.extensions import db
+from app.mailin.imap import (
+    ERROR_CONNECT,
+    ERROR_FOLDER,
+    ERROR_LOGIN,
+    ERROR_PASSWORD,
+    MailboxError,
+    connect,
+    encode_folder_name,
+    quote_folder,
+    select_folder,
+)
 from app.mailin.models import Mailbox
 from app.tenancy.scoping import all_tenants, current_tenant_id
 
 log = logging.getLogger(__name__)
 BATCH = 50
-TIMEOUT = 30
 
 
 def poll_mailboxes() -> int:
@@ -33,77 +42,6 @@ def poll_mailboxes() -> int:
     for mailbox_id, tenant_id in rows:
         enqueue(poll_mailbox, mailbox_id, tenant_id=tenant_id, job_id=f"imap-poll-{tenant_id}-{mailbox_id}")
     return len(rows)
-
-
-# Why the last poll failed (``Mailbox.last_error``): a code, worded when shown; never the server's text.
-ERROR_ADDRESS = "address_not_allowed"
-ERROR_CONNECT = "connect_failed"
-ERROR_LOGIN = "login_refused"
-ERROR_FOLDER = "folder_missing"
-ERROR_PASSWORD = "password_unreadable"
-
-
-class MailboxError(Exception):
-    """A poll or a connection test failed; ``code`` is one of the ERROR_* codes above."""
-
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
-
-
-def _connect(mailbox: Mailbox) -> imaplib.IMAP4:
-    """Connect to the mailbox's server, once its address and port are vetted (no SSRF: see
-    app.security.net). Raises MailboxError(ERROR_ADDRESS or ERROR_CONNECT), never the server's words."""
-    from flask import current_app
-
-    from app.security.net import AddressNotAllowed, HostNotFound, connect_imap, vet_target
-
-    try:
-        target = vet_target(mailbox.host, mailbox.port, allowed=current_app.config.get("MAILBOX_ALLOWED_HOSTS", []))
-    except AddressNotAllowed:
-        raise MailboxError(ERROR_ADDRESS) from None
-    except HostNotFound:
-        raise MailboxError(ERROR_CONNECT) from None
-    context = ssl.create_default_context()
-    if not mailbox.verify_certificate:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    try:
-        return connect_imap(target, security=mailbox.security, context=context, timeout=TIMEOUT)
-    except (OSError, imaplib.IMAP4.error, ValueError) as exc:
-        log.info("IMAP connection to %s:%s failed: %s", mailbox.host, mailbox.port, type(exc).__name__)
-        raise MailboxError(ERROR_CONNECT) from None
-
-
-def _select(connection: imaplib.IMAP4, folder: str, readonly: bool = False):
-    """SELECT a folder by its name as the admin wrote it (modified UTF-7 for non-ASCII names)."""
-    return connection.select(_quoted(encode_folder_name(folder)), readonly=readonly)
-
-
-def encode_folder_name(name: str) -> str:
-    """IMAP's modified UTF-7 (RFC 3501 5.1.3): "Beérkezett üzenetek" → "Be&AOk-rkezett &APw-zenetek"."""
-    import base64
-
-    out, pending = [], []
-
-    def flush():
-        if pending:
-            data = "".join(pending).encode("utf-16-be")
-            out.append("&" + base64.b64encode(data).decode().rstrip("=").replace("/", ",") + "-")
-            pending.clear()
-
-    for char in name:
-        if 0x20 <= ord(char) <= 0x7E:
-            flush()
-            out.append("&-" if char == "&" else char)
-        else:
-            pending.append(char)
-    flush()
-    return "".join(out)
-
-
-def _quoted(folder: str) -> str:
-    return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _raw_of(fetched) -> bytes | None:
@@ -130,13 +68,13 @@ def poll_mailbox(mailbox_id: int) -> dict:
             password = decrypt_password(mailbox.password_encrypted)
         except InvalidToken:
             raise MailboxError(ERROR_PASSWORD) from None
-        connection = _connect(mailbox)
+        connection = connect(mailbox)
         try:
             try:
                 connection.login(mailbox.username, password)
             except imaplib.IMAP4.error:
                 raise MailboxError(ERROR_LOGIN) from None
-            status, _ = _select(connection, mailbox.folder)
+            status, _ = select_folder(connection, mailbox.folder)
             if status != "OK":
                 raise MailboxError(ERROR_FOLDER)
             status, data = connection.uid("SEARCH", None, "UNSEEN")
@@ -182,7 +120,7 @@ def _mark_done(connection: imaplib.IMAP4, uid: bytes, mailbox: Mailbox, capabili
     connection.uid("STORE", uid, "+FLAGS", "(\\Seen)")
     if not mailbox.processed_folder:
         return
-    target = _quoted(encode_folder_name(mailbox.processed_folder))
+    target = quote_folder(encode_folder_name(mailbox.processed_folder))
     if "MOVE" in capabilities:
         connection.uid("MOVE", uid, target)
         return
@@ -193,21 +131,3 @@ def _mark_done(connection: imaplib.IMAP4, uid: bytes, mailbox: Mailbox, capabili
             connection.uid("EXPUNGE", uid)
         else:
             connection.expunge()
-
-
-def error_words(code: str | None) -> str:
-    """Why a mailbox's last poll failed, in the reader's language (the stored code, worded when read;
-    anything else stored by older releases is not shown, as it may hold the server's text)."""
-    from flask_babel import gettext as _
-
-    words = {
-        ERROR_ADDRESS: _(
-            "This address is not allowed for a mailbox: it is a private or local address, or the "
-            "port is not an IMAP port (143 or 993)."
-        ),
-        ERROR_CONNECT: _("The server could not be reached, or it did not answer as an IMAP server."),
-        ERROR_LOGIN: _("The server refused the user name or the password."),
-        ERROR_FOLDER: _("The folder does not exist on the server."),
-        ERROR_PASSWORD: _("The stored password can no longer be decrypted; please enter it again."),
-    }
-    return words.get(code or "", _("The last poll failed."))

@@ -126,7 +126,7 @@ def test_mailbox_connection(
     Raises MailboxConnectionError with a translated reason; never stores anything."""
     from flask_babel import gettext as _
 
-    from app.mailin.jobs import ERROR_CONNECT, MailboxError, _connect, _select, error_words
+    from app.mailin.imap import ERROR_CONNECT, MailboxError, connect, error_words, select_folder
     from app.mailin.models import Mailbox
 
     if security not in SECURITY_MODES or not host or not username:
@@ -140,7 +140,7 @@ def test_mailbox_connection(
         verify_certificate=verify_certificate,
     )
     try:
-        connection = _connect(probe)
+        connection = connect(probe)
     except MailboxError as error:
         # Fixed words: what the admin typed, never what the remote server said (its banner, its errors).
         if error.code == ERROR_CONNECT:
@@ -160,7 +160,7 @@ def test_mailbox_connection(
         except OSError:
             raise MailboxConnectionError(error_words(ERROR_CONNECT)) from None
         try:
-            status, data = _select(connection, probe.folder, readonly=True)
+            status, data = select_folder(connection, probe.folder, readonly=True)
         except (imaplib.IMAP4.error, OSError):
             status, data = "NO", None
         if status != "OK":

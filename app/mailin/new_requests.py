@@ -107,7 +107,7 @@ def new_request(inbound, parsed, tenant, sender: User | None, answerable: bool, 
 
 
 def _no_subject(user) -> str:
-    from app.notifications.services import recipient_locale
+    from app.outbox.services import recipient_locale
 
     with force_locale(recipient_locale(user)):
         return _("(no subject)")

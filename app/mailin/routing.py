@@ -69,8 +69,8 @@ def _ticket_of_reply_address(address: str, sender: str, tenant) -> tuple[Ticket 
     """The request of a genuine reply address of this tenant, and whom its signature names: the
     sender, the request alone (e-mails sent before signatures named their recipient), or someone
     else we wrote to about the request (a forwarded e-mail). A forged signature finds nothing."""
-    from app.notifications.links import reply_address_claim, reply_signature_is_for
-    from app.notifications.models import OutboxMessage
+    from app.outbox.links import reply_address_claim, reply_signature_is_for
+    from app.outbox.models import OutboxMessage
 
     claim = reply_address_claim(address)
     if claim is None:
@@ -96,7 +96,7 @@ def portal_host() -> str:
 
 
 def _ticket_of_message_id(message_id: str, tenant) -> Ticket | None:
-    from app.notifications.models import OutboxMessage
+    from app.outbox.models import OutboxMessage
 
     ours = thread_id(message_id)
     if not ours or ours[1] != tenant.id or ours[3] != portal_host():
@@ -145,7 +145,7 @@ def _ticket_of_subject(subject: str, tenant) -> Ticket | None:
 
 
 def _own_addresses(tenant) -> set[str]:
-    from app.notifications.composer import support_address
+    from app.outbox.services import support_address
 
     return {support_address(tenant).lower()}
 

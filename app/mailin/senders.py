@@ -15,7 +15,6 @@ from app.extensions import db
 from app.mailin import models as m
 from app.mailin.parsing import ParsedMessage
 from app.mailin.routing import (
-from app.tenancy.settings import tenant_settings
     BY_OTHER_RECIPIENTS_ADDRESS,
     BY_REQUEST_ADDRESS,
     BY_SIGNED_ADDRESS,
@@ -23,6 +22,7 @@ from app.tenancy.settings import tenant_settings
     portal_host,
     thread_id,
 )
+from app.tenancy.settings import tenant_settings
 from app.tickets.models import Ticket
 
 
@@ -79,9 +79,8 @@ def takes_part(ticket: Ticket, user: User | None, address: str, tenant) -> bool:
 
 def _names_our_email_to(parsed: ParsedMessage, tenant, ticket: Ticket, address: str) -> bool:
     """Do the threading headers name an e-mail we sent to ``address`` about this request?"""
-    from app.notifications.models import OutboxMessage
-
-    from app.notifications.links import message_id_signature_is_valid
+    from app.outbox.links import message_id_signature_is_valid
+    from app.outbox.models import OutboxMessage
 
     ids = []
     for message_id in [*parsed.in_reply_to[:5], *parsed.references[-50:]]:

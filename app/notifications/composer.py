@@ -19,28 +19,14 @@ from app.accounts.models import User
 from app.catalog.models import Field
 from app.catalog.services import form_fields
 from app.extensions import db
-from app.notifications.links import email_links, rate_link, reply_address, thread_root_id
 from app.notifications.settings import cc_addresses
-from app.notifications.services import queue_email, recipient_locale
+from app.outbox.links import email_links, rate_link, reply_address, thread_root_id
+from app.outbox.services import queue_email, recipient_locale, subject_tag, support_address
 from app.tenancy.settings import tenant_settings
 from app.tickets.models import Comment, Ticket, TicketEvent, TicketFieldValue, Watcher
 from app.tickets.policy import allowed_actions, can
 from app.workflow.models import Status
 from app.workflow.services import available_transitions
-
-
-def subject_tag(tenant, ticket) -> str:
-    """``[TAR-123]`` by default; the tenant's format otherwise (Festum: ``Festum #{number}``)."""
-    pattern = (tenant.settings or {}).get("subject_tag") or "{reference}"
-    try:
-        return "[" + pattern.format(reference=ticket.reference, number=ticket.number) + "]"
-    except (KeyError, IndexError, ValueError):
-        return f"[{ticket.reference}]"
-
-
-def support_address(tenant) -> str:
-    domain = current_app.config["PORTAL_DOMAIN"].split(":")[0]
-    return (tenant.settings or {}).get("support_email") or current_app.config["MAIL_FROM"].format(domain=domain)
 
 
 def _still_wanted(rows, ticket, user: User | None, address: str) -> list:

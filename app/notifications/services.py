@@ -1,93 +1,41 @@
-"""Queue e-mails in the outbox, rendered in the recipient's language with the tenant's branding.
+"""Notification actions that are not planning: a recipient stops hearing about a request, and an
+e-mail about a request that will never arrive is shown to its agents.
 
-``queue_email`` renders ``templates/<name>.txt`` and ``.html`` and writes an outbox row in the
-caller's transaction; once that transaction commits, a delivery job is enqueued. If Redis is down
-at that moment, nothing is lost: the periodic sweep (``app.notifications.jobs.sweep_outbox``)
-enqueues every message still pending.
+Queueing and delivering e-mail is the outbox's (``app.outbox``).
 """
 
 from __future__ import annotations
 
-import logging
-
-from flask import g, render_template
-from flask_babel import force_locale
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from flask import Flask, g
+from sqlalchemy import select
 
 from app.extensions import db
-from app.notifications.models import OutboxMessage
-from app.tenancy.scoping import current_tenant_id
+from app.outbox.events import delivery_failed
+from app.outbox.models import OutboxMessage
 from app.tenancy.settings import tenant_settings
 
-log = logging.getLogger(__name__)
-_PENDING_KEY = "outbox_enqueue"
+
+def init_app(app: Flask) -> None:
+    """Show a failed e-mail on its request's timeline, for ``app`` (connected from ``create_app``)."""
+    delivery_failed.connect(_record_failed_delivery, app)
 
 
-def recipient_locale(user=None) -> str:
-    tenant = g.get("tenant")
-    if user is not None and user.locale and (tenant is None or user.locale in tenant.locales):
-        return user.locale
-    return tenant.default_locale if tenant is not None else "en"
-
-
-def queue_email(
-    *,
-    kind: str,
-    to: str,
-    template: str,
-    idempotency_key: str,
-    user=None,
-    locale: str | None = None,
-    headers: dict | None = None,
-    ticket_id: int | None = None,
-    **context,
-) -> OutboxMessage:
-    """Render and queue one e-mail. The caller commits (the e-mail goes only if the change does)."""
-    existing = db.session.execute(
-        select(OutboxMessage).where(OutboxMessage.idempotency_key == idempotency_key)
-    ).scalar_one_or_none()
-    if existing is not None:
-        return existing
-    with force_locale(locale or recipient_locale(user)):
-        subject = render_template(f"{template}.subject.txt", user=user, **context).strip()
-        text = render_template(f"{template}.txt", user=user, **context)
-        html = render_template(f"{template}.html", user=user, subject=subject, **context)
-    message = OutboxMessage(
-        kind=kind,
-        recipient=to,
-        recipient_user_id=user.id if user else None,
-        subject=subject,
-        body_text=text,
-        body_html=html,
-        idempotency_key=idempotency_key,
-        headers=dict(headers or {}),
-        ticket_id=ticket_id,
-    )
-    db.session.add(message)
-    db.session.flush()
-    db.session.info.setdefault(_PENDING_KEY, []).append((message.id, current_tenant_id()))
-    return message
-
-
-@event.listens_for(Session, "after_commit")
-def _enqueue_after_commit(session: Session) -> None:
-    pending = session.info.pop(_PENDING_KEY, None)
-    if not pending:
+def _record_failed_delivery(app: Flask, *, message: OutboxMessage) -> None:
+    """A message that will never arrive is shown to agents on its request's timeline."""
+    if message.ticket_id is None:
         return
-    from app.jobs import enqueue
-    from app.notifications.jobs import deliver_outbox_message
+    from app.tickets.models import Ticket
+    from app.tickets.services import record_event
 
-    for message_id, tenant_id in pending:
-        try:
-            enqueue(deliver_outbox_message, message_id, tenant_id=tenant_id, job_id=f"outbox-{tenant_id}-{message_id}")
-        except Exception as exc:  # Redis down: the sweep will pick it up
-            log.warning("could not enqueue outbox message %s of tenant %s: %s", message_id, tenant_id, exc)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_after_rollback(session: Session) -> None:
-    session.info.pop(_PENDING_KEY, None)
+    ticket = db.session.get(Ticket, message.ticket_id)
+    if ticket is not None:
+        record_event(
+            ticket,
+            "email_failed",
+            recipient=message.recipient,
+            error=(message.last_error or "")[:300],
+            subject=message.subject,
+        )
 
 
 def stop_notifications(ticket, user, address: str) -> None:

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from app.accounts.models import User
 from app.extensions import csrf, db
-from app.notifications import links
-from app.notifications.services import recipient_locale
+from app.outbox import links
+from app.outbox.services import recipient_locale
 from app.tickets.models import Ticket
 
 bp = Blueprint("notifications", __name__, subdomain="<tenant>", url_prefix="/email")

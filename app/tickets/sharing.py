@@ -71,7 +71,7 @@ def share_with_person(ticket: Ticket, by: User, email: str) -> tuple[User, bool]
     ):
         db.session.add(Watcher(ticket_id=ticket.id, user_id=user.id))
     if not created:
-        from app.notifications.services import queue_email
+        from app.outbox.services import queue_email
 
         queue_email(
             kind="request_shared",
@@ -144,9 +144,8 @@ def forward_summary(ticket: Ticket, by: User, email: str, note: str = "") -> Use
     if "@" not in address or " " in address or len(address) > 320 or "." not in address.rsplit("@", 1)[-1]:
         raise RequestError(_("Please enter a valid e-mail address."), "email")
     # Sending mail is the outbox's (platform), reached from here until it has its own module.
-    from app.notifications.composer import subject_tag, support_address
-    from app.notifications.links import reply_address, thread_root_id
-    from app.notifications.services import queue_email
+    from app.outbox.links import reply_address, thread_root_id
+    from app.outbox.services import queue_email, subject_tag, support_address
 
     tenant = g.tenant
     outsider = find_user(address)

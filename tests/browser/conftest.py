@@ -289,7 +289,7 @@ def outbox_messages(live_server, recipient: str):
     from sqlalchemy import select
 
     from app.extensions import db
-    from app.notifications.models import OutboxMessage
+    from app.outbox.models import OutboxMessage
     from app.tenancy.scoping import all_tenants
 
     with live_server.app.app_context(), all_tenants():

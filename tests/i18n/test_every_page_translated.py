@@ -340,7 +340,7 @@ def _a_day_of_support(app, slug: str, smtp) -> None:
 def test_every_email_is_in_its_recipients_language(app, demo, smtp, slug):
     from app.accounts.models import User
     from app.extensions import db
-    from app.notifications.models import OutboxMessage
+    from app.outbox.models import OutboxMessage
     from app.tenancy.scoping import tenant_scope
 
     tenant = demo[slug]

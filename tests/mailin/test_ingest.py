@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.mailin.models import InboundMessage
-from app.notifications.models import OutboxMessage
+from app.outbox.models import OutboxMessage
 from app.tenancy.scoping import tenant_scope
 from app.tickets.models import Attachment, Participant, Ticket, TicketEvent
 from app.workflow.models import Status
@@ -361,7 +361,7 @@ def test_people_copied_on_a_reply_become_participants_at_flexinform(app, notifie
 
 
 def test_someone_who_may_not_comment_there_gets_the_tenants_rule_instead(app, notified, make_user, ingest_raw):
-    from app.notifications.links import reply_address
+    from app.outbox.links import reply_address
 
     tenant, ref, mail = notified("exea", locale="pl")
     make_user(tenant, "inny@example.com", name="Inny")

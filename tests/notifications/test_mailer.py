@@ -5,7 +5,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from app.notifications.mailer import MailDeliveryError, deliver
+from app.outbox.mailer import MailDeliveryError, deliver
 
 
 def _message(to="anna@example.com"):

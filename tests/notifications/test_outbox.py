@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.jobs import AppJob, get_queue
-from app.notifications.jobs import deliver_outbox_message, sweep_outbox
-from app.notifications.models import OutboxMessage
+from app.outbox.jobs import deliver_outbox_message, sweep_outbox
+from app.outbox.models import OutboxMessage
 from app.tenancy.scoping import all_tenants, tenant_scope
 from tests.conftest import portal_url
 

@@ -12,8 +12,10 @@ from app.catalog.models import RequestType
 from app.db_types import utcnow
 from app.extensions import db
 from app.jobs import AppJob, get_queue
-from app.notifications.jobs import send_notification_batch, sweep_notifications, sweep_outbox
-from app.notifications.models import Notification, OutboxMessage
+from app.notifications.jobs import send_notification_batch, sweep_notifications
+from app.outbox.jobs import sweep_outbox
+from app.notifications.models import Notification
+from app.outbox.models import OutboxMessage
 from app.tenancy.resolution import get_tenant_context
 from app.tenancy.scoping import all_tenants, tenant_scope
 from app.tickets.models import Ticket, TicketEvent

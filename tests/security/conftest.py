@@ -191,7 +191,7 @@ def _build_tenant(app, make_tenant, make_user, slug: str, people: dict[str, tupl
     from app.accounts.profiles import set_avatar
     from app.helpcenter.services import ArticleData, add_files, create_article
     from app.mailin.mailboxes import set_mailbox
-    from app.notifications import links
+    from app.outbox import links
     from app.tenancy.services import set_logo
 
     tenant = make_tenant(slug)

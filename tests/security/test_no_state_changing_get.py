@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.accounts.models import User
 from app.automation.models import SatisfactionRating
 from app.extensions import db
-from app.notifications.links import email_links, rate_link
+from app.outbox.links import email_links, rate_link
 from app.tenancy.resolution import get_tenant_context
 from app.tenancy.scoping import tenant_scope
 from app.tickets.models import Ticket, Watcher

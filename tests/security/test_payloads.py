@@ -138,7 +138,8 @@ def _deliver_all(app) -> None:
 
     from app.db_types import utcnow
     from app.jobs import AppJob, get_queue
-    from app.notifications.jobs import sweep_notifications, sweep_outbox
+    from app.notifications.jobs import sweep_notifications
+    from app.outbox.jobs import sweep_outbox
 
     with app.app_context():
         queue = get_queue()
@@ -163,7 +164,7 @@ def html_of(message) -> str:
 
 
 def outbox_rows(app) -> list:
-    from app.notifications.models import OutboxMessage
+    from app.outbox.models import OutboxMessage
     from app.tenancy.scoping import all_tenants
 
     with app.app_context(), all_tenants():
@@ -520,8 +521,8 @@ def test_header_injection_never_adds_headers_to_emails(app, festum):
     # the worker's own e-mail writer (an e-mail it refuses to write adds no header either).
     from types import SimpleNamespace
 
-    from app.notifications.jobs import build_email
-    from app.notifications.models import OutboxMessage
+    from app.outbox.jobs import build_email
+    from app.outbox.models import OutboxMessage
     from app.tenancy.scoping import all_tenants
 
     with app.app_context(), all_tenants():

@@ -81,7 +81,7 @@ def test_rotating_the_secret_key_keeps_sessions_links_and_mailbox_passwords(app_
     from app.extensions import db
     from app.mailin.models import Mailbox
     from app.mailin.mailboxes import decrypt_password, set_mailbox
-    from app.notifications.links import VIEW, make_link_token, read_link_token
+    from app.outbox.links import VIEW, make_link_token, read_link_token
     from app.tenancy.scoping import tenant_scope
 
     before = create_app(dict(app_config, SECRET_KEY=OLD_KEY))

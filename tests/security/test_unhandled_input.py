@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.notifications.models import OutboxMessage
+from app.outbox.models import OutboxMessage
 from app.tenancy.scoping import all_tenants, tenant_scope
 from app.tickets.models import Ticket, TicketEvent
 from tests.conftest import portal_url
@@ -117,7 +117,7 @@ def test_line_breaks_in_a_summary_never_reach_an_email_header(app, client, reque
 
 @pytest.mark.real_commits  # an in-process RQ worker's jobs commit on sessions of their own
 def test_a_message_that_cannot_be_built_fails_once_and_agents_see_it(app, client, request_at, login, smtp):
-    from app.notifications.jobs import deliver_outbox_message, sweep_outbox
+    from app.outbox.jobs import deliver_outbox_message, sweep_outbox
     from tests.notifications.test_request_notifications import later
 
     app.config["MAIL_URL"] = smtp.url
@@ -166,7 +166,8 @@ def test_a_message_that_cannot_be_built_fails_once_and_agents_see_it(app, client
 
 @pytest.mark.parametrize("folder", ["Beérkezett üzenetek", "Doručená pošta"])
 def test_a_non_ascii_imap_folder_is_polled(app, make_tenant, make_user, folder, dovecot, imap):
-    from app.mailin.jobs import encode_folder_name, poll_mailbox
+    from app.mailin.imap import encode_folder_name
+    from app.mailin.jobs import poll_mailbox
     from app.mailin.mailboxes import set_mailbox
     from tests.mailin.conftest import SUPPORT, new_message
     from tests.mailin.test_imap import PASSWORD, USER
@@ -200,7 +201,7 @@ def test_the_mailbox_test_connection_opens_a_non_ascii_folder(
     from tests.admin.test_console import _setup, url
     from tests.mailin.test_imap import PASSWORD, USER
 
-    from app.mailin.jobs import encode_folder_name
+    from app.mailin.imap import encode_folder_name
 
     encoded = '"' + encode_folder_name("Doručená pošta") + '"'
     imap.create(encoded)
@@ -276,7 +277,7 @@ def test_a_message_whose_delivery_keeps_crashing_is_given_up(app, request_at):
     from datetime import timedelta
 
     from app.db_types import utcnow
-    from app.notifications.jobs import MAX_ATTEMPTS, sweep_outbox
+    from app.outbox.jobs import MAX_ATTEMPTS, sweep_outbox
 
     tenant, ref = request_at("exea")
     with app.app_context(), tenant_scope(tenant.id):
@@ -322,7 +323,7 @@ def test_encoded_words_cannot_smuggle_a_line_break_into_a_header(app, request_at
     """The mail library decodes RFC 2047 encoded words in header values: the sanitising must see what
     it will read."""
     from app.db_types import utcnow
-    from app.notifications.jobs import build_email
+    from app.outbox.jobs import build_email
     from app.tenancy.models import Tenant
 
     tenant, ref = request_at("exea")

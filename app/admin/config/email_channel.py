@@ -100,7 +100,7 @@ def _email_page(d: dict, settings: dict, mailbox_form: dict | None = None):
     from sqlalchemy import select
 
     from app.extensions import db
-    from app.mailin.jobs import error_words
+    from app.mailin.imap import error_words
     from app.mailin.models import Mailbox
 
     mailboxes = db.session.scalars(select(Mailbox).order_by(Mailbox.id)).all()
