@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 import click
 from flask_babel import gettext as _, ngettext
 
+from app.automation.sweep import run_time_rules
 from app.i18n.cli import OperatorGroup
 
 automation_cli = OperatorGroup("automation", help="Time rules: auto-close and other status-age rules.")
@@ -31,8 +32,6 @@ def _parse_now(value: str | None) -> datetime | None:
 @click.option("--tenant", "slug", metavar="SLUG", help="Only this tenant.")
 def sweep_command(now_text, slug):
     """Apply every due time rule (idempotent: a second run changes nothing) and print what it did."""
-    from app.automation.sweep import run_time_rules
-
     try:
         now = _parse_now(now_text)
     except ValueError:

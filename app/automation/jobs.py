@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
+
+from app.automation.sweep import describe, run_time_rules
 
 log = logging.getLogger(__name__)
 
 
 def sweep_time_rules(now: str | None = None) -> int:
     """A platform-wide, set-based, idempotent sweep (see ``app.automation.sweep``)."""
-    from datetime import datetime
-
-    from app.automation.sweep import describe, run_time_rules
-
     runs = run_time_rules(datetime.fromisoformat(now) if now else None)
     for line in describe(runs, limit=5):
         log.info("time rules: %s", line)

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
+from flask import Flask
+from flask_babel import format_decimal, format_percent, format_timedelta
 
-def init_app(app) -> None:
-    from flask_babel import format_timedelta
+from app.automation.sla import clocks_of
 
-    from app.automation.sla import clocks_of
 
+def init_app(app: Flask) -> None:
     def sla_clocks(ticket):
         try:
             return clocks_of(ticket)
         except Exception:  # a clock must never break a page
             app.logger.exception("SLA clocks of ticket %s", getattr(ticket, "id", None))
             return []
-
-    from flask_babel import format_decimal, format_percent
 
     app.jinja_env.globals["sla_clocks"] = sla_clocks
     app.jinja_env.filters.setdefault("format_decimal", format_decimal)

@@ -19,6 +19,8 @@ from app.accounts.users import create_user, find_user, normalize_email
 from app.catalog.services import form_fields
 from app.db_types import utcnow
 from app.extensions import db
+from app.outbox.links import reply_address, thread_root_id
+from app.outbox.services import queue_email, subject_tag, support_address
 from app.tenancy.settings import tenant_settings
 from app.tickets.errors import RequestError
 from app.tickets.events import ParticipantsChanged, publish
@@ -71,8 +73,6 @@ def share_with_person(ticket: Ticket, by: User, email: str) -> tuple[User, bool]
     ):
         db.session.add(Watcher(ticket_id=ticket.id, user_id=user.id))
     if not created:
-        from app.outbox.services import queue_email
-
         queue_email(
             kind="request_shared",
             to=user.email,
@@ -143,10 +143,6 @@ def forward_summary(ticket: Ticket, by: User, email: str, note: str = "") -> Use
     address = normalize_email(email or "")
     if "@" not in address or " " in address or len(address) > 320 or "." not in address.rsplit("@", 1)[-1]:
         raise RequestError(_("Please enter a valid e-mail address."), "email")
-    # Sending mail is the outbox's (platform), reached from here until it has its own module.
-    from app.outbox.links import reply_address, thread_root_id
-    from app.outbox.services import queue_email, subject_tag, support_address
-
     tenant = g.tenant
     outsider = find_user(address)
     if outsider is None:
