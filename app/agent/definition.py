@@ -21,7 +21,7 @@ from app.tenancy.sections import DefinitionSection, ExportContext, SyncContext
 
 
 # An agent queue's filters (the request list's vocabulary); "any" assignee means no filter.
-QUEUE_FILTER_DEFAULTS = {
+QUEUE_FILTER_DEFAULTS: dict[str, object] = {
     "status": "open",
     "statuses": [],
     "assignee": "any",

@@ -24,7 +24,7 @@ from app.tenancy.problems import Problems
 from app.tenancy.sections import DefinitionSection, ExportContext, SyncContext
 
 
-SLA_DEFAULTS = {"clock": "calendar", "warn_before": "PT4H", "targets": {}}
+SLA_DEFAULTS: dict[str, object] = {"clock": "calendar", "warn_before": "PT4H", "targets": {}}
 
 
 def normalize(out: dict) -> None:
@@ -42,9 +42,10 @@ def normalize(out: dict) -> None:
 
 
 def compact(out: dict) -> None:
-    for key, default in (("rules", []), ("sla", {})):
-        if out.get(key) == default:
-            out.pop(key, None)
+    if out.get("rules") == []:
+        out.pop("rules")
+    if out.get("sla") == {}:
+        out.pop("sla")
     for key, default in SLA_DEFAULTS.items():
         if out.get("sla", {}).get(key) == default:
             out["sla"].pop(key)
@@ -173,7 +174,7 @@ def sync(d: dict, context: SyncContext) -> None:
     if d["sla"] and policy is None:
         session.add(SlaPolicy(definition=d["sla"]))
         context.record(CREATED, "sla")
-    elif d["sla"] and policy.definition != d["sla"]:
+    elif d["sla"] and policy is not None and policy.definition != d["sla"]:
         policy.definition = d["sla"]
         context.record(UPDATED, "sla")
     elif not d["sla"] and policy is not None:

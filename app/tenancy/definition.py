@@ -186,7 +186,8 @@ def schema_problem(error) -> tuple[str, dict]:
 
 
 def _file_of(path) -> str:
-    top = path[0] if path and isinstance(path[0], str) else None
+    """The file a key path lives in (a path that names no top-level key: tenant.yaml)."""
+    top = path[0] if path and isinstance(path[0], str) else ""
     return KEY_TO_FILE.get(top, "tenant.yaml")
 
 

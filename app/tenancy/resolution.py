@@ -153,7 +153,7 @@ def init_app(app) -> None:
 def tenant_context(tenant_id: int):
     """For jobs and commands: make a tenant current as a web request does (the query scope, and
     ``g.tenant`` for templates, links and the tenant's catalog)."""
-    tenant = db.session.get(Tenant, tenant_id)
+    tenant = db.session.get_one(Tenant, tenant_id)
     context = load_tenant_context(tenant.slug)
     previous = g.__dict__.get(_SNAPSHOT)
     g.tenant = context

@@ -134,10 +134,10 @@ def prune(d: dict, context: SyncContext) -> None:
     """Remove the workflows and statuses the definition no longer has (the catalog let go of them)."""
     session = db.session
     wanted_workflows = {w["key"] for w in d["workflows"]}
-    for obj in session.scalars(select(Workflow).order_by(Workflow.id)):
-        if obj.key not in wanted_workflows:
-            session.delete(obj)
-            context.deleted("workflow", obj.key)
+    for workflow in session.scalars(select(Workflow).order_by(Workflow.id)):
+        if workflow.key not in wanted_workflows:
+            session.delete(workflow)
+            context.deleted("workflow", workflow.key)
     session.flush()
     wanted = {s["key"] for s in d["statuses"]}
     for obj in session.scalars(select(Status).order_by(Status.id)):
