@@ -19,6 +19,7 @@ there (the validator says so).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -112,7 +113,7 @@ class BusinessCalendar:
     kind: str = "business"
 
     @classmethod
-    def from_settings(cls, business_hours: dict, tz_name: str) -> "BusinessCalendar":
+    def from_settings(cls, business_hours: Mapping, tz_name: str) -> "BusinessCalendar":
         days = business_hours.get("days") or list(DAY_NAMES[:5])
         return cls(
             tz=ZoneInfo(tz_name or "UTC"),

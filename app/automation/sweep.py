@@ -387,7 +387,7 @@ class _TenantSweep:
                 for ticket_id, text in self.session.execute(
                     select(TicketFieldValue.ticket_id, TicketFieldValue.value_text)
                     .join(Field, TicketFieldValue.field_id == Field.id)
-                    .where(TicketFieldValue.ticket_id.in_(ids), Field.key == settings["cc_field"])
+                    .where(TicketFieldValue.ticket_id.in_(ids), Field.key == settings.cc_field)
                 )
             }
             replied = set(
