@@ -63,6 +63,7 @@ from app.tenancy.scoping import all_tenants, tenant_scope
 from app.tenancy.settings import tenant_settings
 from app.tickets.models import Comment, Ticket, TicketEvent, TicketFieldValue, Watcher
 from app.tickets.transitions import StatusChange, status_change
+from app.unit_of_work import atomic
 from app.workflow.models import Status
 
 BATCH_SIZE = 1000
@@ -213,6 +214,8 @@ class _TenantSweep:
                     self._apply(rule, claimed, source, target, change, moment)
                     run.count += len(claimed)
                     run.references += [row.reference for row in claimed]
+                # Each batch is its own unit: its claims are committed at once, so that a concurrent
+                # sweep skips them and a large sweep never holds its locks for long.
                 self.session.commit()
         return run
 
@@ -275,7 +278,7 @@ class _TenantSweep:
         if not fresh:
             return []
         try:
-            with self.session.begin_nested():
+            with atomic():
                 self.session.execute(
                     insert(table),
                     [

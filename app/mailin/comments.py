@@ -81,7 +81,6 @@ def add_as_comment(inbound, parsed, tenant, ticket, sender, routed_by, answerabl
     try:
         comment = add_comment(ticket, sender, body, uploads=files, channel="email")
     except RequestError as error:  # nothing written and no file: nothing to add
-        db.session.rollback()
         inbound = db.session.get(InboundMessage, inbound.id)
         inbound.ticket_id = ticket.id
         return inbound.set_outcome(m.REJECTED, f"not added to {ticket.reference}: {error.message}")

@@ -23,6 +23,7 @@ from app.mailin.comments import new_text, uploads
 from app.mailin.models import InboundMessage
 from app.mailin.parsing import ParsedMessage, parse_message
 from app.tickets.models import Ticket
+from app.unit_of_work import atomic
 
 log = logging.getLogger(__name__)
 
@@ -141,13 +142,14 @@ def _claim(inbound: InboundMessage, agent: User, outcome: str) -> None:
         .execution_options(synchronize_session=False)
     ).rowcount
     if not claimed:
-        db.session.rollback()
         raise ReviewError(_("Another agent has already reviewed this message."))
 
 
+@atomic()
 def accept_held(ticket: Ticket, inbound_id: int, agent: User, *, internal: bool) -> int:
     """An agent adds a held message to its request: as its sender's comment (the sender must be able
-    to comment there) or as the agent's internal note. Returns the comment's id.
+    to comment there) or as the agent's internal note, the claim and the comment together or neither.
+    Returns the comment's id.
 
     Raises LookupError for a message that is not held on this request, ReviewError with a reason."""
     from app.tickets.conversation import add_comment
@@ -174,13 +176,12 @@ def accept_held(ticket: Ticket, inbound_id: int, agent: User, *, internal: bool)
     try:
         comment = add_comment(
             ticket, author, new_text(parsed, tenant), uploads=files, is_internal=internal, channel="email"
-        )  # commits the claim with the comment
+        )
     except RequestError as error:
         raise ReviewError(error.message) from None
     inbound = db.session.get(InboundMessage, inbound_id)
     inbound.comment_id = comment.id
     inbound.reason = ((inbound.reason or "") + f"; accepted by agent {agent.id}")[:500]
-    db.session.commit()
     log.info(
         "held inbound mail %s of tenant %s accepted by agent %s as %s",
         inbound_id,
@@ -195,5 +196,4 @@ def discard_held(ticket: Ticket, inbound_id: int, agent: User) -> None:
     """An agent sets a held message aside: it stays stored (and downloadable), outside the request."""
     inbound = _held_on(ticket, inbound_id)
     _claim(inbound, agent, m.DISCARDED)
-    db.session.commit()
     log.info("held inbound mail %s of tenant %s discarded by agent %s", inbound_id, inbound.tenant_id, agent.id)

@@ -40,6 +40,7 @@ from app.mailin import models as m
 from app.mailin.models import InboundMessage
 from app.mailin.parsing import ParsedMessage, parse_message
 from app.tenancy.resolution import tenant_context
+from app.unit_of_work import atomic
 from app.tenancy.settings import tenant_settings
 
 log = logging.getLogger(__name__)
@@ -86,18 +87,16 @@ def _ingest(raw: bytes, tenant, source: str, envelope_to: tuple[str, ...]) -> In
         received_at=utcnow(),
         outcome=m.RECEIVED,
     )
-    db.session.add(inbound)
     try:
-        db.session.commit()
+        with atomic():  # stored, or not at all
+            db.session.add(inbound)
     except IntegrityError:  # a twin (another worker, a second fetch) stored it meanwhile
-        db.session.rollback()
         _forget(storage, key)
         existing = _stored(message_id)
         if existing is None:
             raise IngestError("the message could not be stored") from None
         return _duplicate(existing)
     except Exception as exc:
-        db.session.rollback()
         _forget(storage, key)
         log.error("inbound mail of tenant %s not stored (database: %s)", tenant.id, type(exc).__name__)
         raise IngestError("the message could not be stored") from exc
@@ -119,17 +118,16 @@ def _ingest(raw: bytes, tenant, source: str, envelope_to: tuple[str, ...]) -> In
 def _process_and_record(
     inbound: InboundMessage, parsed: ParsedMessage, tenant, *, too_large: bool, envelope_to: tuple[str, ...]
 ) -> InboundMessage:
-    """Process a stored message in its own transaction; an unexpected error leaves it ``failed``."""
+    """Process a stored message in a savepoint of its own; an unexpected error undoes the processing
+    and leaves the message ``failed``, committed with the caller's unit of work."""
     inbound_id = inbound.id
     try:
-        _process(inbound, parsed, tenant, too_large=too_large, envelope_to=envelope_to)
-        db.session.commit()
+        with atomic():
+            _process(inbound, parsed, tenant, too_large=too_large, envelope_to=envelope_to)
     except Exception as exc:  # never lose the message: it stays for an agent to look at
-        db.session.rollback()
         log.exception("inbound mail %s of tenant %s could not be processed", inbound_id, tenant.id)
         inbound = db.session.get(InboundMessage, inbound_id)
         inbound.outcome, inbound.reason = m.FAILED, f"unexpected error: {type(exc).__name__}"[:500]
-        db.session.commit()
     return inbound
 
 

@@ -69,7 +69,6 @@ def reencrypt_mailbox_passwords() -> tuple[int, int]:
                 done += 1
             except InvalidToken:
                 unreadable += 1
-        db.session.commit()
     return done, unreadable
 
 
@@ -99,7 +98,7 @@ def set_mailbox(
     mailbox.port, mailbox.security, mailbox.processed_folder = port, security, processed_folder or None
     mailbox.verify_certificate, mailbox.enabled, mailbox.failing = verify_certificate, True, False
     mailbox.password_encrypted = encrypt_password(password)
-    db.session.commit()
+    db.session.flush()  # the caller shows its id
     return mailbox
 
 
@@ -182,5 +181,4 @@ def remove_mailbox(mailbox_id: int) -> bool:
     if mailbox is None:
         return False
     db.session.delete(mailbox)
-    db.session.commit()
     return True

@@ -93,8 +93,7 @@ def new_request(inbound, parsed, tenant, sender: User | None, answerable: bool, 
             uploads=files,
             channel="email",
         )
-    except RequestError as error:
-        db.session.rollback()
+    except RequestError as error:  # raise_request is all or nothing: nothing of it was kept
         inbound = db.session.get(InboundMessage, inbound_id)
         return inbound.set_outcome(m.REJECTED, "; ".join([*reasons, f"no request created: {error.message}"]))
     inbound = db.session.get(InboundMessage, inbound_id)

@@ -20,10 +20,12 @@ from app.tickets.events import CommentAdded, publish
 from app.tickets.models import Comment, Ticket, Watcher
 from app.tickets.services import record_event
 from app.tickets.transitions import apply_transition
+from app.unit_of_work import atomic
 from app.workflow.models import Transition
 from app.workflow.services import TransitionError
 
 
+@atomic()
 def add_comment(
     ticket: Ticket,
     author: User,
@@ -34,7 +36,7 @@ def add_comment(
     transition_id: int | None = None,
     channel: str = "portal",
 ) -> Comment:
-    """A comment (with files, and for customers an optional "change status to"), in one transaction.
+    """A comment (with files, and for customers an optional "change status to"), all or nothing.
 
     ``CommentAdded`` is published after the step, if any: a customer's bare reply runs the tenant's
     ``customer_comment`` or ``email_reply`` rules (automation's reaction)."""
@@ -60,9 +62,7 @@ def add_comment(
                 raise TransitionError(_("This step is not possible for the request in its current status."))
             apply_transition(ticket, transition, actor_user=author, comment=body)
         publish(CommentAdded(ticket, comment, author, channel, with_step=bool(transition_id)))
-        db.session.commit()
     except Exception:
-        db.session.rollback()
         for key in stored:
             get_storage().delete(key)
         raise
@@ -80,4 +80,3 @@ def set_watching(ticket: Ticket, user: User, watching: bool) -> None:
     elif not watching and existing is not None:
         db.session.delete(existing)
         record_event(ticket, "watch_stopped", actor=user)
-    db.session.commit()

@@ -12,6 +12,7 @@ from app.tickets.events import ParticipantsChanged, publish
 from app.tickets.models import Comment, Participant, Ticket, TicketLink, Watcher
 from app.tickets.services import record_event
 from app.tickets.transitions import move_to_status
+from app.unit_of_work import atomic
 from app.workflow.models import Status
 
 
@@ -41,13 +42,14 @@ def link_tickets(ticket: Ticket, by: User, reference: str, kind: str = "relates"
         record_event(other, "linked", actor=by, other=ticket.reference, link=kind)
     elif kind == "duplicate":
         existing.kind = kind
-    db.session.commit()
     return other
 
 
+@atomic()
 def merge_into(ticket: Ticket, by: User, reference: str) -> Ticket:
     """Close ``ticket`` as a duplicate of another request: its followers move to the other one, both
-    get a note, and the duplicate is closed (a final status)."""
+    get a note, and the duplicate is closed (a final status). All of it or nothing: a step refused
+    late (the close) undoes the link, the followers and the notes too."""
     if ticket.status.is_final:
         raise RequestError(_("This request is already closed."))
     target = link_tickets(ticket, by, reference, kind="duplicate")
@@ -82,5 +84,4 @@ def merge_into(ticket: Ticket, by: User, reference: str) -> Ticket:
         select(Status).where(Status.category == "closed").order_by(Status.position).limit(1)
     ).one()
     move_to_status(ticket, closed, actor_user=by, merged_into=target.reference)
-    db.session.commit()
     return target

@@ -27,6 +27,7 @@ from app.tickets.attachments import check_uploads, store_attachments
 from app.tickets.errors import RequestError
 from app.tickets.events import Assigned, EventRecorded, RequestCreated, TextChanged, publish
 from app.tickets.models import Ticket, TicketEvent, TicketFieldValue, TicketOrganization, TicketSequence, Watcher
+from app.unit_of_work import atomic
 from app.workflow.models import Workflow
 
 
@@ -35,7 +36,7 @@ def ensure_ticket_sequence() -> None:
     if db.session.execute(select(TicketSequence.id)).scalar_one_or_none() is not None:
         return
     try:
-        with db.session.begin_nested():
+        with atomic():
             db.session.add(TicketSequence(last_number=0))
     except IntegrityError:
         pass  # created by a concurrent transaction meanwhile
@@ -129,6 +130,7 @@ def create_ticket(
 # --- raising a request on the portal ----------------------------------------------------------
 
 
+@atomic()
 def raise_request(
     *,
     tenant,
@@ -141,7 +143,7 @@ def raise_request(
     channel: str = "portal",
 ) -> Ticket:
     """Create a request from a validated form: the ticket, its field values, sharing, the requester
-    as watcher, and the attachments, in one transaction (an upload failure leaves nothing behind)."""
+    as watcher, and the attachments, all or nothing (``atomic()``: an upload failure leaves nothing behind)."""
     # By e-mail, the message itself comes from the address (as a reply adding a comment does).
     if channel != "email" and not can_raise_requests(created_by):
         raise RequestError(_("Please confirm your e-mail address before raising a request."))
@@ -170,9 +172,7 @@ def raise_request(
         stored_keys = store_attachments(ticket, files, uploaded_by=created_by)
         if stored_keys:
             record_event(ticket, "attachments_added", actor=created_by, count=len(stored_keys))
-        db.session.commit()
     except Exception:
-        db.session.rollback()
         storage = get_storage()
         for key in stored_keys:
             storage.delete(key)
@@ -183,22 +183,18 @@ def raise_request(
 # --- editing the basic information --------------------------------------------------------------
 
 
+@atomic()
 def update_details(ticket: Ticket, by: User, values: dict, uploads=()) -> list[str]:
     """Change the fields the tenant lets requesters edit after creation (Festum's "Perustiedot"),
-    add files; every change is a timeline entry with the old and the new value."""
+    add files; every change is a timeline entry with the old and the new value. All or nothing."""
     files = check_uploads(g.tenant, uploads)
-    try:
-        changed = set_field_values(ticket, by, values)
-        stored = store_attachments(ticket, files, uploaded_by=by)
-        if stored:
-            record_event(ticket, "attachments_added", actor=by, count=len(stored))
-            changed.append("attachments")
-        if changed:
-            ticket.updated_at = utcnow()
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    changed = set_field_values(ticket, by, values)
+    stored = store_attachments(ticket, files, uploaded_by=by)
+    if stored:
+        record_event(ticket, "attachments_added", actor=by, count=len(stored))
+        changed.append("attachments")
+    if changed:
+        ticket.updated_at = utcnow()
     return changed
 
 
@@ -258,7 +254,6 @@ def assign_ticket(ticket: Ticket, by: User, assignee_id: int | None) -> None:
     ticket.assignee_id = assignee_id
     ticket.updated_at = utcnow()
     publish(Assigned(ticket, by, previous_id, assignee_id))
-    db.session.commit()
 
 
 def change_request_type(ticket: Ticket, by: User, request_type_id: int) -> None:
@@ -274,4 +269,3 @@ def change_request_type(ticket: Ticket, by: User, request_type_id: int) -> None:
     ticket.request_type = new_type
     ticket.portal_id = new_type.portal_id
     ticket.updated_at = utcnow()
-    db.session.commit()

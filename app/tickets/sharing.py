@@ -85,7 +85,6 @@ def share_with_person(ticket: Ticket, by: User, email: str) -> tuple[User, bool]
         )
     record_event(ticket, "participant_added", actor=by, user_id=user.id, invited=created)
     publish(ParticipantsChanged(ticket, by, added=(user.id,)))
-    db.session.commit()
     return user, created
 
 
@@ -104,7 +103,6 @@ def remove_participant(ticket: Ticket, by: User, user_id: int) -> None:
         db.session.delete(watcher)
     record_event(ticket, "participant_removed", actor=by, user_id=user_id)
     publish(ParticipantsChanged(ticket, by, removed=(user_id,)))
-    db.session.commit()
 
 
 def set_organization_sharing(ticket: Ticket, by: User, organization_id: int, shared: bool) -> None:
@@ -126,7 +124,6 @@ def set_organization_sharing(ticket: Ticket, by: User, organization_id: int, sha
     elif not shared and existing is not None:
         db.session.delete(existing)
         record_event(ticket, "unshared_with_organization", actor=by, organization=organization_id)
-    db.session.commit()
 
 
 # --- forwarding a summary to someone outside (agents) ---------------------------------------------
@@ -201,5 +198,4 @@ def forward_summary(ticket: Ticket, by: User, email: str, note: str = "") -> Use
         if step is not None:
             apply_transition(ticket, step, actor_user=by)
     ticket.updated_at = utcnow()
-    db.session.commit()
     return outsider

@@ -24,6 +24,7 @@ from app.tickets.errors import RequestError
 from app.tickets.events import CommentAdded, StatusChanged, publish
 from app.tickets.models import Comment, Ticket, TicketFieldValue
 from app.tickets.services import assign_ticket, record_event, set_field_values
+from app.unit_of_work import atomic
 from app.workflow.models import Status, Transition
 from app.workflow.services import (
     TransitionError,
@@ -126,26 +127,22 @@ def apply_transition(
     )
 
 
+@atomic()
 def take_transition(
     ticket: Ticket, actor: User, transition_id: int, comment: str = "", values: dict | None = None
 ) -> None:
     """A workflow step (confirm, send back, approve, reject, close, reopen...), with its comment and
-    the values of the fields it requires (Targito's list of information needed)."""
+    the values of the fields it requires (Targito's list of information needed); all or nothing."""
     transition = db.session.get(Transition, transition_id)
     if transition is None:
         raise TransitionError("unknown transition")
-    try:
-        apply_transition(ticket, transition, actor_user=actor, comment=comment, values=values)
-        if (comment or "").strip():
-            note = Comment(ticket_id=ticket.id, author_id=actor.id, body=comment.strip())
-            db.session.add(note)
-            db.session.flush()
-            record_event(ticket, "commented", actor=actor, comment_id=note.id)
-            publish(CommentAdded(ticket, note, actor, "portal", with_step=True))
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    apply_transition(ticket, transition, actor_user=actor, comment=comment, values=values)
+    if (comment or "").strip():
+        note = Comment(ticket_id=ticket.id, author_id=actor.id, body=comment.strip())
+        db.session.add(note)
+        db.session.flush()
+        record_event(ticket, "commented", actor=actor, comment_id=note.id)
+        publish(CommentAdded(ticket, note, actor, "portal", with_step=True))
 
 
 # --- bulk actions (agents) ------------------------------------------------------------------------
@@ -156,28 +153,34 @@ def bulk_update(
 ) -> tuple[int, int]:
     """Assign and/or move several requests through the same services and checks as one by one.
 
-    A request whose workflow has no agent step to ``status_key`` from its current status is left as
-    it is and counted as skipped. Returns (changed, skipped)."""
+    Each request is its own ``atomic()`` unit: one whose workflow has no agent step to ``status_key``
+    from its current status, or whose change is refused, is left entirely as it was (its assignment
+    included) and counted as skipped, while the others keep their changes. Returns (changed,
+    skipped); changed counts only the requests whose changes were kept."""
     changed = skipped = 0
     for ticket in tickets:
         try:
-            if assign:
-                assign_ticket(ticket, by, assignee_id)
-            if status_key:
-                step = next(
-                    (
-                        t
-                        for t in available_transitions(ticket, actor_kind(by))
-                        if t.to_status.key == status_key and not t.requires
-                    ),
-                    None,
-                )
-                if step is None:
-                    skipped += 1
-                    continue
-                take_transition(ticket, by, step.id)
-            changed += 1
-        except (RequestError, TransitionError):
-            db.session.rollback()
+            with atomic():
+                if assign:
+                    assign_ticket(ticket, by, assignee_id)
+                if status_key:
+                    step = next(
+                        (
+                            t
+                            for t in available_transitions(ticket, actor_kind(by))
+                            if t.to_status.key == status_key and not t.requires
+                        ),
+                        None,
+                    )
+                    if step is None:
+                        raise _NoStep
+                    take_transition(ticket, by, step.id)
+        except (_NoStep, RequestError, TransitionError):
             skipped += 1
+        else:
+            changed += 1
     return changed, skipped
+
+
+class _NoStep(Exception):
+    """A bulk item's workflow has no agent step to the status asked for: its changes are undone."""

@@ -16,6 +16,7 @@ from app.admin.models import ConfigChange
 from app.agent.models import Queue
 from app.catalog.models import RequestType
 from app.extensions import db
+from app.unit_of_work import unit
 from app.tenancy.resolution import get_tenant_context
 from app.tenancy.scoping import tenant_scope
 from app.tickets.models import Ticket
@@ -48,7 +49,7 @@ def targito(make_tenant, make_user):
 
 def _raise(app, tenant, slug, summaries):
     """One request per summary, raised by the tenant's first customer through the ticket service."""
-    with app.test_request_context(portal_url(slug)), tenant_scope(tenant.id):
+    with app.test_request_context(portal_url(slug)), tenant_scope(tenant.id), unit():
         from flask import g
 
         g.tenant = get_tenant_context(slug)

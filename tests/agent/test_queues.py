@@ -8,6 +8,7 @@ from sqlalchemy import select
 from app.accounts.models import User
 from app.catalog.models import RequestType
 from app.extensions import db
+from app.unit_of_work import unit
 from app.tenancy.resolution import get_tenant_context
 from app.tenancy.scoping import tenant_scope
 from app.tickets.models import Ticket
@@ -30,7 +31,7 @@ def _count(html, key):
 
 def _raise(app, tenant, slug, rows):
     """Raise one request per values mapping (as the tenant's first customer); returns references."""
-    with app.test_request_context(portal_url(slug)), tenant_scope(tenant.id):
+    with app.test_request_context(portal_url(slug)), tenant_scope(tenant.id), unit():
         from flask import g
 
         g.tenant = get_tenant_context(slug)

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from app.accounts.models import User
 from app.catalog.models import RequestType
 from app.extensions import db
+from app.unit_of_work import unit
 from app.tenancy.resolution import get_tenant_context
 from app.tenancy.scoping import tenant_scope
 from app.tickets.models import Ticket
@@ -19,7 +20,7 @@ def festum(app, make_tenant, make_user):
     customer_id = make_user(tenant, "liisa@yritys.fi", name="Liisa")
     make_user(tenant, "agent@festum.test", role="agent", name="Aino Agentti")
     make_user(tenant, "other@festum.test", role="agent", name="Olli Agentti")
-    with app.test_request_context(portal_url("festum")), tenant_scope(tenant.id):
+    with app.test_request_context(portal_url("festum")), tenant_scope(tenant.id), unit():
         from flask import g
 
         g.tenant = get_tenant_context("festum")

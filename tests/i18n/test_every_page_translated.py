@@ -298,6 +298,7 @@ def _a_day_of_support(app, slug: str, smtp) -> None:
                 channel="phone",
             )
             ref, admin_id = ticket.reference, users["admin"].id
+            db.session.commit()  # the boundary a view has (app.unit_of_work)
             step = next(t for t in available_transitions(ticket, "agent") if not t.requires)
             closed = db.session.scalars(
                 select(Ticket.reference)
@@ -332,6 +333,7 @@ def _a_day_of_support(app, slug: str, smtp) -> None:
         message.set_content("Szöveg / teksti / text")
         with app.app_context():
             ingest(message.as_bytes(), tenant_id)
+            db.session.commit()  # the mailgate's boundary
     deliver(app)
 
 

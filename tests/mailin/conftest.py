@@ -81,10 +81,12 @@ def ingest_raw(app):
     """Feed raw bytes to the pipeline; returns a plain snapshot of the stored row."""
     from app.mailin.intake import ingest
 
+    from app.unit_of_work import unit
+
     def run(tenant, raw, **kwargs):
         if isinstance(raw, EmailMessage):
             raw = raw.as_bytes()
-        with app.app_context():
+        with app.app_context(), unit():  # the boundary of the mailgate, the IMAP poll or the command
             row = ingest(raw, tenant.id, **kwargs)
             return {
                 "id": row.id,

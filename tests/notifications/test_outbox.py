@@ -5,6 +5,7 @@ from rq import SimpleWorker
 from sqlalchemy import select
 
 from app.extensions import db
+from app.unit_of_work import unit
 from app.jobs import AppJob, get_queue
 from app.outbox.jobs import deliver_outbox_message, sweep_outbox
 from app.outbox.models import OutboxMessage
@@ -111,7 +112,7 @@ def test_emails_are_written_in_the_recipients_language(app, client, make_tenant,
         from app.tenancy.resolution import get_tenant_context
 
         for slug in ("crmservice", "targito"):
-            with app.test_request_context(portal_url(slug)):
+            with app.test_request_context(portal_url(slug)), unit():
                 g.tenant = get_tenant_context(slug)
                 with tenant_scope(g.tenant.id):
                     invite(f"someone@{slug}-customer.example")

@@ -11,6 +11,7 @@ from app.accounts.models import User
 from app.catalog.models import RequestType
 from app.db_types import utcnow
 from app.extensions import db
+from app.unit_of_work import unit
 from app.jobs import AppJob, get_queue
 from app.notifications.jobs import send_notification_batch, sweep_notifications
 from app.outbox.jobs import sweep_outbox
@@ -36,7 +37,7 @@ def request_at(app, make_tenant, make_user):
         tenant = make_tenant(slug)
         customer_id = make_user(tenant, "customer@example.com", name="Vevő Vera", locale=locale)
         agent_id = make_user(tenant, "agent@example.com", role="agent", name="Agent Aino")
-        with app.test_request_context(portal_url(slug)), tenant_scope(tenant.id):
+        with app.test_request_context(portal_url(slug)), tenant_scope(tenant.id), unit():
             from flask import g
 
             g.tenant = get_tenant_context(slug)
@@ -289,7 +290,7 @@ def test_a_batch_is_written_once_even_when_its_job_runs_twice(app, client, reque
     tenant, ref = request_at("flexinform")
     as_(client, login, "flexinform", "agent")
     client.post(portal_url("flexinform", f"/requests/{ref}/comments"), data={"body": "Válasz"})
-    with app.app_context(), tenant_scope(tenant.id):
+    with app.app_context(), tenant_scope(tenant.id), unit():  # the job's boundary (AppJob)
         ticket_id = db.session.execute(select(Ticket.id).where(Ticket.reference == ref)).scalar_one()
         assert send_notification_batch(ticket_id, "customer@example.com", later().isoformat()) == "sent"
         assert send_notification_batch(ticket_id, "customer@example.com", later().isoformat()) == "nothing"
@@ -308,7 +309,7 @@ def _agent_on_a_flexinform_request(application, make_tenant, make_user):
     make_user(tenant, "customer@example.com", name="Vevő Vera")
     make_user(tenant, "agent@example.com", role="agent", name="Agent")
     client = application.test_client()
-    with application.test_request_context(portal_url("flexinform")), tenant_scope(tenant.id):
+    with application.test_request_context(portal_url("flexinform")), tenant_scope(tenant.id), unit():
         from flask import g
 
         g.tenant = get_tenant_context("flexinform")

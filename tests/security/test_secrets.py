@@ -103,6 +103,7 @@ def test_rotating_the_secret_key_keeps_sessions_links_and_mailbox_passwords(app_
         reset = make_token(RESET_PASSWORD, user)
         view = make_link_token(VIEW, tenant_id=tenant.id, ticket_id=1, user_id=user.id, address=user.email)
         set_mailbox(host="imap.example.com", username="support@firma.cz", password="mailbox-secret")
+        db.session.commit()  # the boundary of `flask mail mailbox set`
 
     rotated = create_app(dict(app_config, SECRET_KEY=NEW_KEY, SECRET_KEY_FALLBACKS=OLD_KEY))
     # The same browser, its cookie signed with the old key: still logged in.

@@ -179,6 +179,7 @@ def test_an_imap_server_refusing_the_login_has_its_words_never_shown(app, client
             result = poll_mailbox(mailbox_id)
             assert BANNER not in str(result)
             assert BANNER not in (db.session.get(Mailbox, mailbox_id).last_error or "")
+            db.session.commit()  # the job's boundary (AppJob)
         page = client.get(url("/email")).get_data(as_text=True)
         assert BANNER not in page
         assert _czech(app, "The server refused the user name or the password.") in page

@@ -149,6 +149,7 @@ def test_a_message_that_cannot_be_built_fails_once_and_agents_see_it(app, client
         db.session.commit()
         ids = [m.id for m in broken]
         results = [deliver_outbox_message(message_id) for message_id in ids]
+        db.session.commit()  # the job's boundary (AppJob)
     assert results[1] == "failed"
     with app.app_context(), all_tenants():
         first, second = (db.session.get(OutboxMessage, i) for i in ids)

@@ -6,6 +6,7 @@ from sqlalchemy import or_, select
 from app.accounts.models import User
 from app.catalog.models import RequestType
 from app.extensions import db
+from app.unit_of_work import unit
 from app.tenancy.resolution import get_tenant_context
 from app.tenancy.scoping import tenant_scope
 from app.tickets.models import Comment, Participant, Ticket, TicketEvent, Watcher
@@ -22,7 +23,7 @@ def request_at(app, make_tenant, make_user):
         tenant = make_tenant(slug)
         customer_id = make_user(tenant, "customer@example.com", name="Customer")
         make_user(tenant, "agent@example.com", role="agent", name="Agent")
-        with app.test_request_context(portal_url(slug)), tenant_scope(tenant.id):
+        with app.test_request_context(portal_url(slug)), tenant_scope(tenant.id), unit():
             from flask import g
 
             g.tenant = get_tenant_context(slug)

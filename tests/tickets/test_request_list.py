@@ -9,6 +9,7 @@ from app.accounts.models import Organization, User
 from app.accounts.organizations import add_membership
 from app.catalog.models import RequestType
 from app.extensions import db
+from app.unit_of_work import unit
 from app.tenancy.scoping import tenant_scope
 from app.tickets.services import raise_request
 from app.workflow.models import Status
@@ -137,7 +138,7 @@ def test_the_list_needs_the_same_number_of_queries_for_3_or_60_requests(app, cli
     few = queries_for(url)
     from app.tenancy.resolution import get_tenant_context
 
-    with app.test_request_context(portal_url("crmservice")), tenant_scope(crm.id):
+    with app.test_request_context(portal_url("crmservice")), tenant_scope(crm.id), unit():
         from flask import g
 
         g.tenant = get_tenant_context("crmservice")

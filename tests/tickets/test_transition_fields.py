@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from app.catalog.models import Field
 from app.extensions import db
+from app.unit_of_work import unit
 from app.tenancy.scoping import tenant_scope
 from app.tickets.models import Comment, Ticket, TicketEvent, TicketFieldValue
 from tests.conftest import portal_url
@@ -95,7 +96,7 @@ def test_the_service_refuses_a_missing_required_field_and_bulk_skips_the_step(ap
     as_(client, login, "targito", "agent")
     act(client, "targito", ref, step(app, tenant, ref, "receive"))
     ask = step(app, tenant, ref, "ask_customer")
-    with app.test_request_context(portal_url("targito")), tenant_scope(tenant.id):
+    with app.test_request_context(portal_url("targito")), tenant_scope(tenant.id), unit():
         from flask import g
 
         from app.tenancy.resolution import get_tenant_context
