@@ -40,8 +40,8 @@ from app.mailin import models as m
 from app.mailin.models import InboundMessage
 from app.mailin.parsing import ParsedMessage, parse_message
 from app.tenancy.resolution import tenant_context
-from app.unit_of_work import atomic
 from app.tenancy.settings import tenant_settings
+from app.unit_of_work import atomic
 
 log = logging.getLogger(__name__)
 

@@ -21,6 +21,7 @@ from app.outbox.mailer import MailDeliveryError, MessageBuildError, deliver, hea
 from app.outbox.models import OUTBOX_FAILED, OUTBOX_PENDING, OUTBOX_SENDING, OUTBOX_SENT, OutboxMessage
 from app.tenancy.models import Tenant
 from app.tenancy.scoping import all_tenants, current_tenant_id
+from app.tenancy.settings import tenant_settings
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ MAIL_POLICY = email_policy.default.clone(header_factory=_headers)
 
 def build_email(message: OutboxMessage, tenant: Tenant) -> EmailMessage:
     domain = current_app.config["PORTAL_DOMAIN"].split(":")[0]
-    sender = (tenant.settings or {}).get("support_email") or current_app.config["MAIL_FROM"].format(domain=domain)
+    sender = tenant_settings(tenant).support_email or current_app.config["MAIL_FROM"].format(domain=domain)
     email = EmailMessage(policy=MAIL_POLICY)
     # Every header built from text goes through header_text (one line): no header injection.
     email["From"] = formataddr((header_text(tenant.name), header_text(sender)))

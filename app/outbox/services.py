@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from app.extensions import db
 from app.outbox.models import OutboxMessage
 from app.tenancy.scoping import current_tenant_id
+from app.tenancy.settings import tenant_settings
 
 log = logging.getLogger(__name__)
 _PENDING_KEY = "outbox_enqueue"
@@ -74,12 +75,12 @@ def queue_email(
 
 def support_address(tenant) -> str:
     domain = current_app.config["PORTAL_DOMAIN"].split(":")[0]
-    return (tenant.settings or {}).get("support_email") or current_app.config["MAIL_FROM"].format(domain=domain)
+    return tenant_settings(tenant).support_email or current_app.config["MAIL_FROM"].format(domain=domain)
 
 
 def subject_tag(tenant, ticket) -> str:
     """``[TAR-123]`` by default; the tenant's format otherwise (Festum: ``Festum #{number}``)."""
-    pattern = (tenant.settings or {}).get("subject_tag") or "{reference}"
+    pattern = tenant_settings(tenant).subject_tag
     try:
         return "[" + pattern.format(reference=ticket.reference, number=ticket.number) + "]"
     except (KeyError, IndexError, ValueError):
