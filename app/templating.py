@@ -127,6 +127,8 @@ def status_color_rules(statuses) -> str:
 def init_app(app) -> None:
     from app.i18n.babel import install_escaping_gettext
 
+    from app.tenancy.settings import tenant_settings
+
     install_escaping_gettext(app)
     app.jinja_env.filters["localized"] = localized
     app.jinja_env.filters["user_text"] = user_text
@@ -142,6 +144,7 @@ def init_app(app) -> None:
         tenant = g.get("tenant")
         return {
             "tenant": tenant,
+            "tenant_settings": tenant_settings(tenant) if tenant else None,
             "current_locale": str(get_locale()),
             "languages": [(code, LANGUAGE_NAMES[code]) for code in available_languages()],
             "branding": (tenant.branding if tenant else {}) or {},

@@ -67,3 +67,11 @@ def test_a_setting_changed_without_a_version_bump_is_still_seen(app, make_tenant
         row.settings = {**row.settings, "default_sharing": "organization"}
         assert tenant_settings(row).default_sharing == "organization"
         assert before.default_sharing == "private"
+
+
+def test_pages_read_the_settings_object_too(client, make_tenant):
+    from tests.conftest import portal_url
+
+    make_tenant("crmservice")  # invite only, with a support address
+    page = client.get(portal_url("crmservice", "/register")).get_data(as_text=True)
+    assert 'href="mailto:support@crmservice.example"' in page
