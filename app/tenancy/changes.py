@@ -19,7 +19,7 @@ CREATED, UPDATED, DELETED = "created", "updated", "deleted"
 
 
 def change_entry(action: str, kind: str, key: str | None = None, *, fields=None, **extra) -> dict:
-    entry = {"action": action, "kind": kind}
+    entry: dict[str, object] = {"action": action, "kind": kind}
     if key is not None:
         entry["key"] = key
     if fields:
@@ -132,7 +132,7 @@ def describe_change(entry) -> str:
     action, kind = entry.get("action"), entry.get("kind")
     fields = [str(_FIELD_WORDS.get(name, name)) for name in entry.get("fields") or []]
     values = {"key": entry.get("key", ""), "language": entry.get("language", ""), "fields": ", ".join(fields)}
-    sentence = _SENTENCES.get((action, kind))
+    sentence = _SENTENCES.get((str(action), str(kind)))
     if sentence is None:  # a kind this version does not know: still readable
         return " ".join(str(part) for part in (action, kind, entry.get("key"), *fields) if part)
     return str(sentence) % values

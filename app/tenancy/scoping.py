@@ -119,12 +119,11 @@ def _guard_flush(session: Session, flush_context, instances) -> None:
             continue
         if tenant_id is None:
             raise TenantScopeError(f"{type(obj).__name__} written with no tenant in scope")
-        if obj in session.new and obj.tenant_id is None:
+        owner: int | None = obj.tenant_id  # None on a new row until this guard fills it in
+        if obj in session.new and owner is None:
             obj.tenant_id = tenant_id
-        elif obj.tenant_id != tenant_id:
-            raise TenantScopeError(
-                f"{type(obj).__name__} of tenant {obj.tenant_id} written in the scope of tenant {tenant_id}"
-            )
+        elif owner != tenant_id:
+            raise TenantScopeError(f"{type(obj).__name__} of tenant {owner} written in the scope of tenant {tenant_id}")
 
 
 def install_scoping() -> None:

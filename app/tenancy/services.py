@@ -214,17 +214,17 @@ def set_logo(tenant_id: int, upload) -> str:
     if len(data) > LOGO_MAX_BYTES:
         raise LogoError(_("The picture is too large (at most %(size)s MB).", size=LOGO_MAX_BYTES // (1024 * 1024)))
     try:
-        image = Image.open(io.BytesIO(data))
-        if image.format not in ("PNG", "JPEG", "WEBP"):
+        picture = Image.open(io.BytesIO(data))
+        if picture.format not in ("PNG", "JPEG", "WEBP"):
             raise LogoError(_("Please upload the logo as a PNG, JPEG or WebP picture."))
-        image.thumbnail(LOGO_BOX)
-        image = image.convert("RGBA")
+        picture.thumbnail(LOGO_BOX)
+        image = picture.convert("RGBA")
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
         raise LogoError(_("Please upload the logo as a PNG, JPEG or WebP picture.")) from None
     out = io.BytesIO()
     image.save(out, "PNG", optimize=True)
     out.seek(0)
-    tenant = db.session.get(Tenant, tenant_id)
+    tenant = db.session.get_one(Tenant, tenant_id)
     key = make_key(tenant.id, "branding", "logo")
     storage = get_storage()
     try:
@@ -238,7 +238,7 @@ def set_logo(tenant_id: int, upload) -> str:
 
 
 def remove_logo(tenant_id: int) -> None:
-    tenant = db.session.get(Tenant, tenant_id)
+    tenant = db.session.get_one(Tenant, tenant_id)
     old, tenant.logo_key = tenant.logo_key, None
     tenant.config_version += 1
     _after_logo_change(tenant.slug, old)
