@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.db_types import utcnow
 from app.extensions import db
-from app.tenancy.scoping import all_tenants, current_tenant_id
+from app.tenancy.scoping import all_tenants
 from app.unit_of_work import atomic
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ def send_notification_batch(ticket_id: int, address: str, now: str | None = None
         return "nothing"
     if min(r.due_at for r in rows) > moment:
         return "not yet"
-    with tenant_context(current_tenant_id()):
+    with tenant_context(rows[0].tenant_id):
         try:
             with atomic():
                 message = compose_update(rows)

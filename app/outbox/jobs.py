@@ -9,9 +9,11 @@ from email import policy as email_policy
 from email.headerregistry import HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
+from typing import Any, cast
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 
 from app.db_types import utcnow
 from app.extensions import db
@@ -43,13 +45,15 @@ class _URLListHeader(UnstructuredHeader):
     """``List-Unsubscribe`` (RFC 2369): a list of ``<URL>``; never RFC 2047-encoded (mail clients
     would not find the URL), folded only between its items."""
 
+    name: str  # BaseHeader's, which the registry mixes in
+
     def fold(self, *, policy):
         items = [item.strip() for item in str(self).split(",")]
         return f"{self.name}: " + ("," + policy.linesep + " ").join(items) + policy.linesep
 
 
 _headers = HeaderRegistry()
-_headers.map_to_type("list-unsubscribe", _URLListHeader)
+_headers.map_to_type("list-unsubscribe", _URLListHeader)  # type: ignore[arg-type]  # the registry adds BaseHeader
 
 
 MAIL_POLICY = email_policy.default.clone(header_factory=_headers)
@@ -80,18 +84,21 @@ def build_email(message: OutboxMessage, tenant: Tenant) -> EmailMessage:
 
 def deliver_outbox_message(message_id: int) -> str:
     """Send one message (runs in its tenant's scope). Idempotent: a sent message is never sent again."""
-    claimed = db.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.status == OUTBOX_PENDING)
-        .values(status=OUTBOX_SENDING, attempts=OutboxMessage.attempts + 1, next_attempt_at=utcnow())
+    claimed = cast(
+        "CursorResult[Any]",
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.status == OUTBOX_PENDING)
+            .values(status=OUTBOX_SENDING, attempts=OutboxMessage.attempts + 1, next_attempt_at=utcnow())
+        ),
     ).rowcount
     # The claim is its own unit, committed before the slow send: a twin job (or the sweep) sees the
     # row taken and never sends it twice. What follows is committed by the job's boundary (AppJob).
     db.session.commit()
     if not claimed:
         return "skipped"
-    message = db.session.get(OutboxMessage, message_id)
-    tenant = db.session.get(Tenant, current_tenant_id())
+    message = db.session.get_one(OutboxMessage, message_id)  # claimed above, so it exists
+    tenant = db.session.get_one(Tenant, current_tenant_id())
     try:
         email = build_email(message, tenant)
     except Exception as exc:  # noqa: BLE001 (building is deterministic: whatever failed, fails every time)

@@ -90,7 +90,9 @@ def _deliver_smtp(message: EmailMessage, parsed) -> None:
     options = parse_qs(parsed.query)
     try:
         if parsed.scheme == "smtps":
-            client = smtplib.SMTP_SSL(host, parsed.port or 465, timeout=30, context=ssl.create_default_context())
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                host, parsed.port or 465, timeout=30, context=ssl.create_default_context()
+            )
         else:
             client = smtplib.SMTP(host, parsed.port or 25, timeout=30)
         with client:

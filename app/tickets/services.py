@@ -184,7 +184,7 @@ def raise_request(
 
 
 @atomic()
-def update_details(ticket: Ticket, by: User, values: dict, uploads=()) -> list[str]:
+def update_details(ticket: Ticket, by: User | None, values: dict, uploads=()) -> list[str]:
     """Change the fields the tenant lets requesters edit after creation (Festum's "Perustiedot"),
     add files; every change is a timeline entry with the old and the new value. All or nothing."""
     files = check_uploads(g.tenant, uploads)
