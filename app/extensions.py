@@ -11,7 +11,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
+from sqlalchemy.orm import DeclarativeBase
 
 # Constraint names are needed by Alembic's batch mode on SQLite and keep migrations stable.
 NAMING_CONVENTION = {
@@ -38,10 +38,6 @@ if TYPE_CHECKING:
         __abstract__ = True
 else:
     Model = db.Model
-
-# A database session as services and listeners receive it: the app's scoped ``db.session``, or the
-# plain Session that a session event hands to its listener.
-DbSession = Session | scoped_session
 
 migrate = Migrate()
 login_manager = LoginManager()
