@@ -93,11 +93,13 @@ def _in_tenant(app, slug: str):
     from app.tenancy.resolution import get_tenant_context
     from app.tenancy.scoping import tenant_scope
 
-    stack = ExitStack()
-    stack.enter_context(app.test_request_context(portal_url(slug)))
-    g.tenant = get_tenant_context(slug)
-    stack.enter_context(tenant_scope(g.tenant.id))
-    return stack
+    # Closed again if the tenant cannot be entered: a request context left pushed would become the
+    # current app of every later test in this worker (the CLI runner uses it, for one).
+    with ExitStack() as stack:
+        stack.enter_context(app.test_request_context(portal_url(slug)))
+        g.tenant = get_tenant_context(slug)
+        stack.enter_context(tenant_scope(g.tenant.id))
+        return stack.pop_all()
 
 
 def _raise_request(app, slug: str, requester_id: int, *, summary: str = "Lasku ei tulostu") -> dict:
