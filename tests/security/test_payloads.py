@@ -326,6 +326,7 @@ def test_xss_in_inbound_email_is_escaped_for_agents_and_customers(app, festum):
         spoof["Message-ID"] = make_msgid(domain="evil.example")
         spoof.set_content("\n".join(xss))
         ingest(spoof.as_bytes(), tenant.id, source="cli")
+        db.session.commit()  # the boundary of `flask mail ingest` (app.unit_of_work)
     assert references, "no request was made from the e-mails"
     customer, agent = _client(app, CUSTOMER), _client(app, AGENT)
     pages = {"agent queue": _page(agent, "/agent/queues/open"), "customer's list": _page(customer, "/requests")}
@@ -455,6 +456,7 @@ def test_ui_text_override_with_a_percent_sign_is_refused_or_shown(app, festum):
                 actor=db.session.get(User, ids["admin"]),
                 summary=summary_of("string_override", msgid="Log out"),
             )
+            db.session.commit()  # the console's boundary (app.unit_of_work)
         except ConsoleError:
             return  # refused with a message for the admin: fine
     response = customer.get(portal_url(SLUG, "/"))
