@@ -57,11 +57,12 @@ def test_targito_invitation_sets_a_password_and_logs_in(page, live_server):
     from app.accounts.registration import invite
     from app.tenancy.resolution import get_tenant_context
     from app.tenancy.scoping import tenant_scope
+    from app.unit_of_work import unit
 
     app = live_server.app
     with app.test_request_context(live_server.url("targito")):
         g.tenant = get_tenant_context("targito")
-        with tenant_scope(g.tenant.id):
+        with unit(), tenant_scope(g.tenant.id):  # the boundary a view would be
             invite("petr.browser@example.cz", name="Petr Svoboda")
     page.goto(_last_link(live_server, "petr.browser@example.cz"))
     assert page.locator("html").get_attribute("lang") == "cs"

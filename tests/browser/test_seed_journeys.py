@@ -171,6 +171,7 @@ def test_festum_cc_answer_and_reopening_by_email_reply(portal, check):
     from mailbox import Maildir
 
     from app.mailin.intake import ingest
+    from app.unit_of_work import unit
     from app.tenancy.models import Tenant
     from tests.notifications.test_request_notifications import deliver
 
@@ -217,7 +218,8 @@ def test_festum_cc_answer_and_reopening_by_email_reply(portal, check):
         from app.extensions import db
 
         tenant_id = db.session.execute(db.select(Tenant.id).where(Tenant.slug == "festum")).scalar_one()
-        row = ingest(reply.as_bytes(), tenant_id)
+        with unit():  # the boundary the intake job or command would be
+            row = ingest(reply.as_bytes(), tenant_id)
         assert row.ticket_id is not None, row.reason
 
     page.goto(portal.url("festum", f"/requests/{reference}"))
